@@ -1,0 +1,108 @@
+// The data the indexer produces. Everything here is plain, structured-clonable data: it crosses
+// worker boundaries, is stored content-addressed per blob, and is what store/ persists.
+
+/** Languages CodeGraph parses. `tsx` and `jsx` use their own grammars/queries. */
+export type LanguageId = 'typescript' | 'tsx' | 'javascript' | 'python' | 'rust' | 'go' | 'java' | 'cpp';
+
+export const LANGUAGES: readonly LanguageId[] = ['typescript', 'tsx', 'javascript', 'python', 'rust', 'go', 'java', 'cpp'];
+
+export type EntityKind =
+  | 'module' // one per file; the root of containment
+  | 'namespace' // namespace / package / Rust `mod`
+  | 'class'
+  | 'interface'
+  | 'struct'
+  | 'enum'
+  | 'trait'
+  | 'type' // type alias
+  | 'function'
+  | 'method'
+  | 'constructor'
+  | 'variable' // module-level variable
+  | 'constant' // module-level constant
+  | 'import';
+
+export const ENTITY_KINDS: readonly EntityKind[] = [
+  'module', 'namespace', 'class', 'interface', 'struct', 'enum', 'trait', 'type',
+  'function', 'method', 'constructor', 'variable', 'constant', 'import',
+];
+
+export interface Entity {
+  kind: EntityKind;
+  name: string;
+  /** `path::Container.Inner.name`; the module entity's qualified name is the path itself. */
+  qualifiedName: string;
+  /** Index of the containing entity in `FileExtraction.entities`; -1 for the module entity. */
+  parent: number;
+  /** 1-based, inclusive. */
+  startLine: number;
+  endLine: number;
+  /** Byte offsets into the UTF-8 blob, end exclusive. */
+  startByte: number;
+  endByte: number;
+  /** Parameters and return type text, whitespace-collapsed; null where the kind has none. */
+  signature: string | null;
+  /** Doc comment text (comment markers kept, whitespace-collapsed), or null. */
+  doc: string | null;
+  /** Exported / public at module level (language rules: `export`, `pub`, capitalised Go name, `public`...). */
+  exported: boolean;
+  /** Hex hash of the entity's tokens with whitespace and comments ignored. */
+  bodyHash: string;
+}
+
+export type ReferenceKind =
+  | 'call'
+  | 'import'
+  | 'extends' // class/interface/struct inheritance
+  | 'implements' // interface implementation, Rust `impl Trait for`
+  | 'embeds'; // Go struct/interface embedding
+
+export interface Reference {
+  kind: ReferenceKind;
+  /** The callee / imported name / base type name (last path segment). */
+  name: string;
+  /** Receiver or qualifier text (`this.x` for `this.x.foo()`, `pkg` for `pkg.Foo`), or null. */
+  qualifier: string | null;
+  /** 1-based line. */
+  line: number;
+  /** Index of the innermost enclosing entity (the module entity when at top level). */
+  from: number;
+  /** For imports: the module specifier (`./a`, `os.path`, `std::io`, `fmt`). */
+  module?: string;
+  /** For imports: the local alias when the name is renamed (`import { a as b }` -> alias `b`). */
+  alias?: string;
+}
+
+export interface FileExtraction {
+  language: LanguageId;
+  entities: Entity[];
+  references: Reference[];
+  /** Number of ERROR / MISSING nodes tree-sitter recovered from. The file is still indexed. */
+  errorCount: number;
+  lines: number;
+  bytes: number;
+  /** Bytes that were not valid UTF-8 and were decoded as U+FFFD. */
+  invalidUtf8: number;
+}
+
+/** Why a file was not parsed. Every skip is counted by reason and visible to users. */
+export type SkipReason =
+  | 'binary' // NUL byte in the first 8 KiB
+  | 'too_large' // over maxFileBytes
+  | 'excluded' // matched an exclude glob (vendored / generated)
+  | 'unknown_language'
+  | 'parse_timeout' // tree-sitter exceeded the per-file budget
+  | 'worker_crash' // the worker died or hung and was replaced
+  | 'symlink'
+  | 'submodule'
+  | 'unsafe_path' // `..`, `.git` or similar path component
+  | 'read_error'; // the blob could not be read from git
+
+export const SKIP_REASONS: readonly SkipReason[] = [
+  'binary', 'too_large', 'excluded', 'unknown_language', 'parse_timeout', 'worker_crash',
+  'symlink', 'submodule', 'unsafe_path', 'read_error',
+];
+
+/** The version of the extraction rules. Bump when queries or extraction logic change: results are
+ * cached per (blob sha, language, EXTRACTOR_VERSION), so a bump re-parses every blob once. */
+export const EXTRACTOR_VERSION = 1;
