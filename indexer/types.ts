@@ -29,8 +29,11 @@ export const ENTITY_KINDS: readonly EntityKind[] = [
 
 export interface Entity {
   kind: EntityKind;
+  /** The declared name; '' for the module entity (consumers show the path). */
   name: string;
-  /** `path::Container.Inner.name`; the module entity's qualified name is the path itself. */
+  /** Container chain inside the file, e.g. `Parser.parse`; '' for the module entity.
+   * Path-independent on purpose: results are cached per blob, and one blob can live at many paths.
+   * The user-facing qualified name is `qualify(path, qualifiedName)` = `src/a.ts::Parser.parse`. */
   qualifiedName: string;
   /** Index of the containing entity in `FileExtraction.entities`; -1 for the module entity. */
   parent: number;
@@ -106,3 +109,9 @@ export const SKIP_REASONS: readonly SkipReason[] = [
 /** The version of the extraction rules. Bump when queries or extraction logic change: results are
  * cached per (blob sha, language, EXTRACTOR_VERSION), so a bump re-parses every blob once. */
 export const EXTRACTOR_VERSION = 1;
+
+/** The user-facing qualified name of an entity found at `path`: `src/a.ts::Parser.parse`, or the
+ * path itself for the module entity. */
+export function qualify(path: string, localQualifiedName: string): string {
+  return localQualifiedName === '' ? path : `${path}::${localQualifiedName}`;
+}
