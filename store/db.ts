@@ -1,0 +1,629 @@
+// The database layer under the history store: one API over two backends.
+//
+// - `databaseUrl` given  -> a node-postgres `pg.Pool` against a PostgreSQL server (with pgvector).
+// - otherwise            -> PGlite (Postgres compiled to WASM) in `<dataDir>/pg`, driven through the
+//                           same `pg.Pool` via PGlite's `createPgConfig()` adapter, so row shapes and
+//                           type parsing (int8 -> string, timestamptz -> Date, vector -> '[1,2]') are
+//                           identical on both backends and callers never branch on the backend.
+//
+// PGlite is ONE session in this process. The pool is therefore capped at one client, and a query
+// issued on `db` while a transaction (or withClient) holds that client would wait forever. To make
+// that mistake loud on both backends alike, `db.query` / `db.transaction` / `db.withClient` called
+// from inside a `transaction`/`withClient` callback throw `DbError` code `QUERY_OUTSIDE_TRANSACTION`
+// (detected with AsyncLocalStorage): use the `tx` argument instead.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
+import type { PGlite } from '@electric-sql/pglite';
+import type { Logger } from 'pino';
+import { acquireLock, type Lock } from './lock.ts';
+
+/** Error codes thrown by this module (see `DbError.code`). */
+export type DbErrorCode =
+  | 'INVALID_OPTIONS'
+  | 'CONNECT_FAILED'
+  | 'PGLITE_OPEN_FAILED'
+  | 'EXTENSION_MISSING'
+  | 'QUERY_OUTSIDE_TRANSACTION'
+  | 'TRANSACTION_FINISHED'
+  | 'CLOSED';
+
+/** An error with a stable `code`, extra `data`, and `toJSON()` so it survives a worker boundary. */
+export class DbError extends Error {
+  override name = 'DbError';
+  readonly code: DbErrorCode;
+  readonly data: Record<string, unknown>;
+  constructor(code: DbErrorCode, message: string, data: Record<string, unknown> = {}, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.code = code;
+    this.data = data;
+  }
+  toJSON(): { name: string; code: DbErrorCode; message: string; data: Record<string, unknown> } {
+    return { name: this.name, code: this.code, message: this.message, data: this.data };
+  }
+}
+
+export interface QueryResult<T> {
+  rows: T[];
+  /** Rows affected/returned; `null` for statements that report none (e.g. `CREATE TABLE`). */
+  rowCount: number | null;
+}
+
+/** Anything that runs SQL: the `Db` itself, or the `tx` handed to `transaction`/`withClient`. */
+export interface Queryable {
+  /**
+   * Runs one statement with `$1..$n` parameters (extended protocol). Without `params` the simple
+   * protocol is used, which accepts several `;`-separated statements (used by the migration runner).
+   * JS arrays bind as PostgreSQL arrays, so `unnest($1::text[], $2::int[])` bulk inserts work.
+   * At most 65,535 parameters per statement (protocol limit, both backends).
+   */
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
+}
+
+export type NotificationHandler = (payload: string) => void;
+
+export interface Db extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  /** BEGIN / COMMIT on one client; ROLLBACK and rethrow if `fn` throws. Not nestable. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Holds one client for `fn` (session state such as advisory locks or `SET`). Not nestable. */
+  withClient<T>(fn: (client: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * LISTEN on `channel`; `handler` runs for every NOTIFY (outside any transaction context).
+   * Returns an unsubscribe function (UNLISTEN once the channel's last handler is gone).
+   * - postgres: one dedicated client outside the pool; on connection loss it reconnects with
+   *   backoff (250 ms doubling to 10 s) and re-LISTENs. Notifications sent while disconnected are lost.
+   * - pglite: LISTEN runs in the single PGlite session through the pool; delivery uses PGlite's
+   *   `onNotification` hook, which PGlite fires for every NotificationResponse in the protocol
+   *   stream, i.e. in-process (notifications from other processes cannot exist: PGlite is
+   *   single-process, guarded by the data-dir lock).
+   * Channel names are identifiers (1-63 bytes), quoted, so they are case-sensitive.
+   */
+  listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>;
+  /** NOTIFY via `pg_notify(channel, payload)`; delivered at commit when run inside a transaction. */
+  notify(channel: string, payload: string): Promise<void>;
+  /** Ends the pool, the listener client, PGlite, and releases the data-dir lock. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /**
+   * Directory for the embedded PGlite database (`<dataDir>/pg`) and its lock file
+   * (`<dataDir>/codegraph.lock`). Ignored when `databaseUrl` is given.
+   */
+  dataDir?: string;
+  /** `postgres://user:pass@host:port/db` of a PostgreSQL server with pgvector. Takes precedence over `dataDir`. */
+  databaseUrl?: string;
+  log?: Logger;
+  /**
+   * Maximum pooled connections for the server backend (PGlite always uses 1).
+   * @default 10
+   */
+  poolSize?: number;
+  /**
+   * Milliseconds to wait for a server connection before failing with `CONNECT_FAILED`.
+   * @default 10_000
+   */
+  connectTimeoutMs?: number;
+}
+
+/** Extensions created on open, on both backends, so schema SQL can rely on them. */
+export const REQUIRED_EXTENSIONS = ['vector', 'pg_trgm', 'fuzzystrmatch'] as const;
+
+// Arbitrary constant key for pg_advisory_xact_lock around CREATE EXTENSION: two processes racing
+// `CREATE EXTENSION IF NOT EXISTS` on a fresh server otherwise fail with a unique violation.
+const EXTENSION_LOCK_KEY = 0x636f6465; // 'code'
+
+export async function openDatabase(opts: OpenDatabaseOptions): Promise<Db> {
+  validateOptions(opts);
+  if (opts.databaseUrl !== undefined && opts.databaseUrl !== '') return openServer(opts, opts.databaseUrl);
+  return openPglite(opts, opts.dataDir as string);
+}
+
+function validateOptions(opts: OpenDatabaseOptions): void {
+  const hasUrl = opts.databaseUrl !== undefined && opts.databaseUrl !== '';
+  const hasDir = opts.dataDir !== undefined && opts.dataDir !== '';
+  if (!hasUrl && !hasDir) {
+    throw new DbError('INVALID_OPTIONS', 'openDatabase: options.dataDir or options.databaseUrl is required');
+  }
+  if (hasUrl && !/^postgres(ql)?:\/\//.test(opts.databaseUrl as string)) {
+    throw new DbError(
+      'INVALID_OPTIONS',
+      'options.databaseUrl must start with postgres:// or postgresql:// (check --database-url / CODEGRAPH_DATABASE_URL)',
+    );
+  }
+  if (opts.poolSize !== undefined && (!Number.isInteger(opts.poolSize) || opts.poolSize < 1)) {
+    throw new DbError('INVALID_OPTIONS', 'options.poolSize must be a positive integer');
+  }
+  if (opts.connectTimeoutMs !== undefined && (!Number.isInteger(opts.connectTimeoutMs) || opts.connectTimeoutMs < 1)) {
+    throw new DbError('INVALID_OPTIONS', 'options.connectTimeoutMs must be a positive integer');
+  }
+}
+
+/** `host:port` of a connection URL without credentials, for messages. Socket URLs use `?host=/dir`. */
+export function describeTarget(databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl);
+    const host = url.hostname !== '' ? url.hostname : (url.searchParams.get('host') ?? 'localhost');
+    const port = url.port !== '' ? url.port : (url.searchParams.get('port') ?? '5432');
+    return `${host}:${port}`;
+  } catch {
+    return '<unparsable URL>';
+  }
+}
+
+// SQLSTATE classes / node errors that mean "could not reach or log into the server".
+const CONNECT_ERROR_CODES = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOENT',
+  '28000', '28P01', '3D000', '57P03', '53300',
+]);
+
+function isConnectError(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  if (typeof e?.code === 'string' && CONNECT_ERROR_CODES.has(e.code)) return true;
+  return typeof e?.message === 'string' && /timeout expired|Connection terminated/i.test(e.message);
+}
+
+function connectError(databaseUrl: string, err: unknown): DbError {
+  const target = describeTarget(databaseUrl);
+  const detail = err instanceof Error ? err.message : String(err);
+  return new DbError(
+    'CONNECT_FAILED',
+    `could not connect to PostgreSQL at ${target}: ${detail}. Check --database-url / CODEGRAPH_DATABASE_URL`,
+    { target, cause: (err as { code?: unknown })?.code },
+    err,
+  );
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+function checkChannel(channel: string): void {
+  if (typeof channel !== 'string' || channel.length === 0 || Buffer.byteLength(channel) > 63) {
+    throw new DbError('INVALID_OPTIONS', `channel must be a non-empty identifier of at most 63 bytes, got ${JSON.stringify(channel)}`);
+  }
+}
+
+async function ensureExtensions(pool: pg.Pool, kind: Db['kind']): Promise<void> {
+  const client = await pool.connect();
+  try {
+    const { rows } = await client.query<{ extname: string }>('SELECT extname FROM pg_extension');
+    const present = new Set(rows.map((r) => r.extname));
+    const missing = REQUIRED_EXTENSIONS.filter((e) => !present.has(e));
+    if (missing.length === 0) return;
+    await client.query('BEGIN');
+    try {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [EXTENSION_LOCK_KEY]);
+      for (const ext of missing) await client.query(`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(ext)}`);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      const e = err as { code?: string; message?: string };
+      // 0A000 feature_not_supported: "extension is not available"; 58P01: control file missing (older servers).
+      if (e.code === '0A000' || e.code === '58P01') {
+        throw new DbError(
+          'EXTENSION_MISSING',
+          kind === 'postgres'
+            ? `PostgreSQL extension missing on the server: ${e.message}. Install pgvector (Debian 12: test/harness/install-pgvector.sh) and postgresql-contrib`
+            : `PGlite extension failed to load: ${e.message}`,
+          { missing },
+          err,
+        );
+      }
+      if (e.code === '42501') {
+        throw new DbError(
+          'EXTENSION_MISSING',
+          `extensions ${missing.join(', ')} are not installed in this database and the user may not create them: ${e.message}. Run "CREATE EXTENSION ${missing.join('; CREATE EXTENSION ')}" once as a superuser`,
+          { missing },
+          err,
+        );
+      }
+      throw err;
+    }
+  } finally {
+    client.release();
+  }
+}
+
+type Context = { db: object };
+
+/** Everything that differs between backends is set up in open*(); this class is the shared code path. */
+class PoolDb implements Db {
+  readonly kind: Db['kind'];
+  readonly #pool: pg.Pool;
+  readonly #als = new AsyncLocalStorage<Context>();
+  readonly #handlers = new Map<string, Set<NotificationHandler>>();
+  readonly #onClose: () => Promise<void>;
+  readonly #listener: ListenerBackend;
+  #closed = false;
+
+  constructor(kind: Db['kind'], pool: pg.Pool, listener: ListenerBackend, onClose: () => Promise<void>) {
+    this.kind = kind;
+    this.#pool = pool;
+    this.#listener = listener;
+    this.#onClose = onClose;
+  }
+
+  #check(op: string): void {
+    if (this.#closed) throw new DbError('CLOSED', `db.${op}() called after db.close()`);
+    if (this.#als.getStore()?.db === this) {
+      throw new DbError(
+        'QUERY_OUTSIDE_TRANSACTION',
+        `db.${op}() called inside a db.transaction()/db.withClient() callback; use the callback's tx argument (on PGlite this would deadlock)`,
+      );
+    }
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
+    this.#check('query');
+    const res = await this.#pool.query(sql, params as unknown[] | undefined);
+    return { rows: res.rows as T[], rowCount: res.rowCount };
+  }
+
+  async withClient<T>(fn: (client: Queryable) => Promise<T>): Promise<T> {
+    this.#check('withClient');
+    const client = await this.#pool.connect();
+    const handle = new ClientHandle(client);
+    let broken: Error | undefined;
+    try {
+      return await this.#als.run({ db: this }, () => fn(handle));
+    } catch (err) {
+      // A connection-level failure: do not hand this client to the next caller.
+      if (this.kind === 'postgres' && isConnectError(err)) broken = err as Error;
+      throw err;
+    } finally {
+      handle.finished = true;
+      client.release(broken);
+    }
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    this.#check('transaction');
+    const client = await this.#pool.connect();
+    const handle = new ClientHandle(client);
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      let result: T;
+      try {
+        result = await this.#als.run({ db: this }, () => fn(handle));
+      } catch (err) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackErr) {
+          broken = rollbackErr as Error;
+        }
+        throw err;
+      }
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.kind === 'postgres' && broken === undefined && isConnectError(err)) broken = err as Error;
+      throw err;
+    } finally {
+      handle.finished = true;
+      // On PGlite the pool's single client wraps the one PGlite session; destroying it would not reset
+      // anything, so it is always returned (a failed ROLLBACK there means PGlite itself is broken).
+      client.release(this.kind === 'postgres' ? broken : undefined);
+    }
+  }
+
+  async listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>> {
+    checkChannel(channel);
+    this.#check('listen');
+    let set = this.#handlers.get(channel);
+    const first = set === undefined;
+    if (set === undefined) {
+      set = new Set();
+      this.#handlers.set(channel, set);
+    }
+    set.add(handler);
+    if (first) {
+      try {
+        await this.#listener.listen(channel);
+      } catch (err) {
+        set.delete(handler);
+        if (set.size === 0) this.#handlers.delete(channel);
+        throw err;
+      }
+    }
+    let done = false;
+    return async () => {
+      if (done) return;
+      done = true;
+      const s = this.#handlers.get(channel);
+      if (s === undefined) return;
+      s.delete(handler);
+      if (s.size === 0) {
+        this.#handlers.delete(channel);
+        if (!this.#closed) await this.#listener.unlisten(channel);
+      }
+    };
+  }
+
+  /** Called by the listener backend for every notification. */
+  dispatch(channel: string, payload: string): void {
+    const set = this.#handlers.get(channel);
+    if (set === undefined) return;
+    // exit(): a notification produced by a COMMIT inside transaction() would otherwise inherit that
+    // transaction's async context and make db.query() in the handler throw QUERY_OUTSIDE_TRANSACTION.
+    this.#als.exit(() => {
+      for (const h of [...set]) {
+        setImmediate(() => {
+          try {
+            h(payload);
+          } catch (err) {
+            this.#listener.log?.error({ err, channel }, 'notification handler threw');
+          }
+        });
+      }
+    });
+  }
+
+  listenerForTest(): ListenerBackend & { destroyForTest?: () => void } {
+    return this.#listener;
+  }
+
+  channels(): string[] {
+    return [...this.#handlers.keys()];
+  }
+
+  async notify(channel: string, payload: string): Promise<void> {
+    checkChannel(channel);
+    await this.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#handlers.clear();
+    await this.#listener.close();
+    await this.#pool.end();
+    await this.#onClose();
+  }
+}
+
+class ClientHandle implements Queryable {
+  finished = false;
+  readonly #client: pg.PoolClient;
+  constructor(client: pg.PoolClient) {
+    this.#client = client;
+  }
+  async query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
+    if (this.finished) {
+      throw new DbError('TRANSACTION_FINISHED', 'tx.query() called after its transaction()/withClient() callback returned');
+    }
+    const res = await this.#client.query(sql, params as unknown[] | undefined);
+    return { rows: res.rows as T[], rowCount: res.rowCount };
+  }
+}
+
+interface ListenerBackend {
+  log: Logger | undefined;
+  listen(channel: string): Promise<void>;
+  unlisten(channel: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server backend
+
+async function openServer(opts: OpenDatabaseOptions, databaseUrl: string): Promise<Db> {
+  const log = opts.log?.child({ component: 'db', backend: 'postgres' });
+  const connectionTimeoutMillis = opts.connectTimeoutMs ?? 10_000;
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: opts.poolSize ?? 10, connectionTimeoutMillis });
+  // An idle client losing its connection emits 'error' on the pool; without a listener Node exits.
+  pool.on('error', (err) => log?.warn({ err }, 'idle PostgreSQL client failed; it will be replaced'));
+  try {
+    await ensureExtensions(pool, 'postgres');
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    if (err instanceof DbError) throw err;
+    if (isConnectError(err)) throw connectError(databaseUrl, err);
+    throw err;
+  }
+  const listener = new ServerListener(databaseUrl, connectionTimeoutMillis, log);
+  const db = new PoolDb('postgres', pool, listener, async () => undefined);
+  listener.attach(db);
+  log?.info({ target: describeTarget(databaseUrl) }, 'connected to PostgreSQL');
+  return db;
+}
+
+/** The dedicated LISTEN connection: created on first listen(), reconnected on loss. */
+class ServerListener implements ListenerBackend {
+  readonly log: Logger | undefined;
+  readonly #url: string;
+  readonly #timeout: number;
+  #db: PoolDb | undefined;
+  #client: pg.Client | undefined;
+  #connecting: Promise<pg.Client> | undefined;
+  #closed = false;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #backoff = 250;
+
+  constructor(url: string, timeout: number, log: Logger | undefined) {
+    this.#url = url;
+    this.#timeout = timeout;
+    this.log = log;
+  }
+
+  attach(db: PoolDb): void {
+    this.#db = db;
+  }
+
+  async #connect(): Promise<pg.Client> {
+    if (this.#client !== undefined) return this.#client;
+    this.#connecting ??= (async () => {
+      const client = new pg.Client({ connectionString: this.#url, connectionTimeoutMillis: this.#timeout });
+      client.on('notification', (msg) => this.#db?.dispatch(msg.channel, msg.payload ?? ''));
+      client.on('error', (err) => this.#lost(client, err));
+      client.on('end', () => this.#lost(client, undefined));
+      try {
+        await client.connect();
+        // Re-LISTEN every channel that has handlers (first connect: none yet, or after a reconnect).
+        for (const ch of this.#db?.channels() ?? []) await client.query(`LISTEN ${quoteIdent(ch)}`);
+      } catch (err) {
+        client.removeAllListeners('end');
+        await client.end().catch(() => undefined);
+        throw isConnectError(err) ? connectError(this.#url, err) : err;
+      }
+      this.#client = client;
+      this.#backoff = 250;
+      return client;
+    })().finally(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  #lost(client: pg.Client, err: Error | undefined): void {
+    if (this.#client !== client) return;
+    this.#client = undefined;
+    client.removeAllListeners('end');
+    client.end().catch(() => undefined);
+    if (this.#closed) return;
+    this.log?.warn({ err }, 'LISTEN connection lost; reconnecting');
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#closed || this.#retryTimer !== undefined) return;
+    const delay = this.#backoff;
+    this.#backoff = Math.min(this.#backoff * 2, 10_000);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#closed || (this.#db?.channels().length ?? 0) === 0) return;
+      this.#connect().then(
+        () => this.log?.info('LISTEN connection re-established'),
+        (err: unknown) => {
+          this.log?.warn({ err }, 'LISTEN reconnect failed');
+          this.#scheduleReconnect();
+        },
+      );
+    }, delay);
+    this.#retryTimer.unref();
+  }
+
+  async listen(channel: string): Promise<void> {
+    const client = await this.#connect();
+    // #connect() may just have LISTENed it (channel is registered before this call); LISTEN is idempotent.
+    await client.query(`LISTEN ${quoteIdent(channel)}`);
+  }
+
+  async unlisten(channel: string): Promise<void> {
+    const client = this.#client;
+    if (client !== undefined) await client.query(`UNLISTEN ${quoteIdent(channel)}`);
+  }
+
+  /** Test hook: drop the LISTEN connection as a network failure would. */
+  destroyForTest(): void {
+    const client = this.#client;
+    if (client !== undefined) this.#lost(client, new Error('destroyed by test'));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    const client = this.#client ?? (await this.#connecting?.catch(() => undefined));
+    this.#client = undefined;
+    if (client !== undefined) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => undefined);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PGlite backend
+
+async function openPglite(opts: OpenDatabaseOptions, dataDir: string): Promise<Db> {
+  const log = opts.log?.child({ component: 'db', backend: 'pglite' });
+  const root = path.resolve(dataDir);
+  const pgDir = path.join(root, 'pg');
+  await mkdir(pgDir, { recursive: true });
+  // PGlite does not lock its directory; two processes on one directory corrupt it.
+  const lock: Lock = await acquireLock(path.join(root, 'codegraph.lock'));
+  let pglite: PGlite | undefined;
+  try {
+    // Loaded lazily: the WASM modules are ~10 MB and a server deployment never needs them.
+    const [{ PGlite }, { vector }, { pg_trgm }, { fuzzystrmatch }, { createPgConfig }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('@electric-sql/pglite-pgvector'),
+      import('@electric-sql/pglite/contrib/pg_trgm'),
+      import('@electric-sql/pglite/contrib/fuzzystrmatch'),
+      import('@electric-sql/pglite/node-postgres'),
+    ]);
+    try {
+      pglite = await PGlite.create({ dataDir: pgDir, extensions: { vector, pg_trgm, fuzzystrmatch } });
+    } catch (err) {
+      throw new DbError(
+        'PGLITE_OPEN_FAILED',
+        `could not open the embedded database in ${pgDir}: ${err instanceof Error ? err.message : String(err)}. If the directory is damaged, restore it from a backup or move it away to start afresh`,
+        { dir: pgDir },
+        err,
+      );
+    }
+    const instance = pglite;
+    // max: 1 - the adapter wraps the single PGlite session (its `poolSize = 1` is not read by pg.Pool).
+    // idleTimeoutMillis: 0 - an idle-evicted client would end the shared connection object under the
+    // next client that reuses it.
+    const pool = new pg.Pool({ ...createPgConfig(instance), max: 1, idleTimeoutMillis: 0 } as pg.PoolConfig);
+    pool.on('error', (err) => log?.error({ err }, 'PGlite pool client error'));
+    const listener = new PgliteListener(pool, log);
+    const db = new PoolDb('pglite', pool, listener, async () => {
+      await instance.close();
+      await lock.release();
+    });
+    listener.attach(db, instance);
+    try {
+      await ensureExtensions(pool, 'pglite');
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      throw err;
+    }
+    log?.info({ dir: pgDir }, 'opened embedded PGlite database');
+    return db;
+  } catch (err) {
+    // db.close() may already have run (then these are no-ops).
+    if (pglite !== undefined && !pglite.closed) await pglite.close().catch(() => undefined);
+    await lock.release();
+    throw err;
+  }
+}
+
+class PgliteListener implements ListenerBackend {
+  readonly log: Logger | undefined;
+  readonly #pool: pg.Pool;
+  #off: (() => void) | undefined;
+
+  constructor(pool: pg.Pool, log: Logger | undefined) {
+    this.#pool = pool;
+    this.log = log;
+  }
+
+  attach(db: PoolDb, pglite: PGlite): void {
+    this.#off = pglite.onNotification((channel, payload) => db.dispatch(channel, payload));
+  }
+
+  // Through the pool (not pglite.listen): a direct PGlite call would run inside whatever transaction
+  // the pool's client has open in the shared session.
+  async listen(channel: string): Promise<void> {
+    await this.#pool.query(`LISTEN ${quoteIdent(channel)}`);
+  }
+
+  async unlisten(channel: string): Promise<void> {
+    await this.#pool.query(`UNLISTEN ${quoteIdent(channel)}`);
+  }
+
+  async close(): Promise<void> {
+    this.#off?.();
+    this.#off = undefined;
+  }
+}
+
+/** Test hook: simulate loss of the server LISTEN connection (no-op on PGlite). */
+export function dropListenConnectionForTest(db: Db): void {
+  if (db instanceof PoolDb) db.listenerForTest().destroyForTest?.();
+}
