@@ -1,0 +1,533 @@
+// The generic extractor: parse one file with tree-sitter, run the language's tags.scm query, and
+// turn the captures into entities (with containment, qualified names, signatures, docs, export flags
+// and body hashes) and references. Runs inside worker threads; returns plain data, never trees.
+//
+// Nothing here recurses over the syntax tree: the query engine walks it, containment comes from a
+// sort plus an explicit stack, and error counting uses a TreeCursor loop.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { Language, Parser, Query } from 'web-tree-sitter';
+import type { Node, QueryMatch, Tree } from 'web-tree-sitter';
+import { LANGUAGE_SPECS, grammarPath, queryPath } from './languages/index.ts';
+import type { LanguageSpec } from './languages/index.ts';
+import type { Entity, EntityKind, FileExtraction, LanguageId, Reference, ReferenceKind } from './types.ts';
+
+/** Thrown when a file exceeds its time budget; the caller records the skip reason `parse_timeout`. */
+export class ParseTimeoutError extends Error {
+  readonly code = 'PARSE_TIMEOUT';
+  constructor(readonly phase: 'parse' | 'query' | 'extract', readonly budgetMs: number) {
+    super(`tree-sitter ${phase} exceeded the per-file budget of ${budgetMs} ms; raise parseTimeoutMs (--parse-timeout) to index such files`);
+  }
+}
+
+interface Loaded {
+  spec: LanguageSpec;
+  language: Language;
+  query: Query;
+  parser: Parser;
+}
+
+let initPromise: Promise<void> | null = null;
+const loaded = new Map<LanguageId, Promise<Loaded>>();
+
+async function load(id: LanguageId): Promise<Loaded> {
+  let p = loaded.get(id);
+  if (!p) {
+    p = (async () => {
+      initPromise ??= Parser.init();
+      await initPromise;
+      const spec = LANGUAGE_SPECS[id];
+      const language = await Language.load(grammarPath(spec));
+      const query = new Query(language, fs.readFileSync(queryPath(spec), 'utf8'));
+      const parser = new Parser();
+      parser.setLanguage(language);
+      return { spec, language, query, parser };
+    })();
+    loaded.set(id, p);
+  }
+  return p;
+}
+
+/** Loads a language's grammar and query ahead of use (worker warm-up, query validation in tests). */
+export async function loadLanguage(id: LanguageId): Promise<void> {
+  await load(id);
+}
+
+export interface ExtractOptions {
+  /** Wall-clock budget for parse + query + extraction of one file. @default 10_000 */
+  timeoutMs?: number;
+}
+
+const CLASS_LIKE: ReadonlySet<EntityKind> = new Set(['class', 'interface', 'struct', 'enum', 'trait']);
+const CALLABLE: ReadonlySet<EntityKind> = new Set(['function', 'method', 'constructor']);
+const MAX_QUALIFIER = 200;
+const MAX_SIGNATURE = 1000;
+const MAX_DOC = 4000;
+
+interface Def {
+  kind: EntityKind;
+  node: Node;
+  start: number; // UTF-16 index
+  end: number;
+  nameNode: Node | null;
+  name: string;
+  params: Node | null;
+  returns: Node | null;
+  doc: Node | null;
+  receiver: string | null;
+  /** Scopes name a container (Rust `impl`, C++ `Foo::` blocks) without being an entity. */
+  scope: boolean;
+  pattern: number;
+  parent: number; // index into defs, -1 = module
+  entityIndex: number;
+}
+
+interface Ref {
+  kind: ReferenceKind;
+  node: Node;
+  name: string;
+  qualifier: string | null;
+  module: string | undefined;
+  alias: string | undefined;
+}
+
+/** Decodes a blob as UTF-8; invalid sequences become U+FFFD and are counted. */
+export function decodeUtf8(bytes: Uint8Array): { text: string; invalid: number } {
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes), invalid: 0 };
+  } catch {
+    const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+    let replaced = 0;
+    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 0xfffd) replaced++;
+    let literal = 0; // U+FFFD that was really in the file (EF BF BD)
+    for (let i = 0; i + 2 < bytes.length; i++) {
+      if (bytes[i] === 0xef && bytes[i + 1] === 0xbf && bytes[i + 2] === 0xbd) literal++;
+    }
+    return { text, invalid: Math.max(1, replaced - literal) };
+  }
+}
+
+/** Maps UTF-16 positions from web-tree-sitter to UTF-8 byte offsets, cheaply for ASCII files. */
+class ByteMapper {
+  private lineStartBytes: number[] | null = null;
+  private lineStartUnits: number[] | null = null;
+  constructor(private readonly text: string, private readonly ascii: boolean) {}
+
+  toByte(index: number, row: number, column: number): number {
+    if (this.ascii) return index;
+    if (!this.lineStartBytes || !this.lineStartUnits) {
+      const bytes = [0];
+      const units = [0];
+      let b = 0;
+      for (let i = 0; i < this.text.length; i++) {
+        const c = this.text.charCodeAt(i);
+        if (c < 0x80) b += 1;
+        else if (c < 0x800) b += 2;
+        else if (c >= 0xd800 && c <= 0xdbff) { b += 4; i++; }
+        else b += 3;
+        if (c === 10) { bytes.push(b); units.push(i + 1); }
+      }
+      this.lineStartBytes = bytes;
+      this.lineStartUnits = units;
+    }
+    const lineStart = this.lineStartUnits[row] ?? 0;
+    return (this.lineStartBytes[row] ?? 0) + Buffer.byteLength(this.text.slice(lineStart, lineStart + column), 'utf8');
+  }
+}
+
+const collapse = (s: string): string => s.replace(/\s+/g, ' ').trim();
+
+/** Token-preserving whitespace removal: keeps one space only where two word characters meet, so
+ * reformatting does not change the result but `a b` and `ab` still differ. */
+function squeeze(s: string): string {
+  return s.replace(/\s+/g, (ws, offset: number, all: string) => {
+    const before = all[offset - 1];
+    const after = all[offset + ws.length];
+    return before !== undefined && after !== undefined && /\w/.test(before) && /\w/.test(after) ? ' ' : '';
+  });
+}
+
+/** Python keeps line structure: indentation relative to the first line, blank lines dropped. */
+function squeezeLines(s: string): string {
+  const lines = s.split('\n');
+  let base = -1;
+  const out: string[] = [];
+  for (const line of lines) {
+    if (line.trim() === '') continue;
+    const indent = line.length - line.trimStart().length;
+    if (base < 0) base = indent;
+    out.push(`${Math.max(0, indent - base)}|${squeeze(line.trim())}`);
+  }
+  return out.join('\n');
+}
+
+/** Sorted, non-overlapping comment ranges (UTF-16 indices). */
+interface Comments {
+  starts: number[];
+  ends: number[];
+}
+
+function lowerBound(arr: number[], value: number): number {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (arr[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The text of [start, end) without comments and without the [cutStart, cutEnd) range (the name). */
+function textWithout(source: string, start: number, end: number, comments: Comments, cutStart: number, cutEnd: number): string {
+  const parts: string[] = [];
+  let pos = start;
+  let ci = lowerBound(comments.ends, start + 1);
+  const holes: Array<[number, number]> = [];
+  while (ci < comments.starts.length && comments.starts[ci]! < end) {
+    holes.push([Math.max(comments.starts[ci]!, start), Math.min(comments.ends[ci]!, end)]);
+    ci++;
+  }
+  if (cutEnd > cutStart) {
+    holes.push([cutStart, cutEnd]);
+    holes.sort((a, b) => a[0] - b[0]);
+  }
+  for (const [hs, he] of holes) {
+    if (hs > pos) parts.push(source.slice(pos, hs));
+    parts.push(' ');
+    pos = Math.max(pos, he);
+  }
+  if (pos < end) parts.push(source.slice(pos, end));
+  return parts.join('');
+}
+
+function hashBody(text: string, lineSensitive: boolean): string {
+  return createHash('sha1').update(lineSensitive ? squeezeLines(text) : squeeze(text)).digest('hex').slice(0, 24);
+}
+
+function countErrors(tree: Tree, deadline: number, budgetMs: number): number {
+  if (!tree.rootNode.hasError) return 0;
+  let errors = 0;
+  const cursor = tree.walk();
+  let steps = 0;
+  try {
+    // Iterative pre-order walk; only descends into subtrees that contain errors.
+    while (true) {
+      const node = cursor.currentNode;
+      if (node.isError || node.isMissing) errors++;
+      if (node.hasError && !node.isError && cursor.gotoFirstChild()) continue;
+      while (!cursor.gotoNextSibling()) {
+        if (!cursor.gotoParent()) return errors;
+      }
+      if (++steps % 4096 === 0 && Date.now() > deadline) throw new ParseTimeoutError('extract', budgetMs);
+    }
+  } finally {
+    cursor.delete();
+  }
+}
+
+/** Text of a receiver/qualifier type with pointers, references and generic arguments removed. */
+function bareTypeName(text: string): string {
+  const t = text.replace(/^[\s(]*/, '').replace(/[\s)]*$/, '');
+  // Go receivers look like `r *Foo[T]`: keep the type part.
+  const last = t.split(/\s+/).pop() ?? t;
+  return last.replace(/^[*&]+/, '').replace(/<.*$/s, '').replace(/\[.*$/s, '').replace(/::$/, '');
+}
+
+/** Extracts entities and references from one file. Throws ParseTimeoutError past the budget. */
+export async function extract(language: LanguageId, bytes: Uint8Array, options: ExtractOptions = {}): Promise<FileExtraction> {
+  const budgetMs = options.timeoutMs ?? 10_000;
+  const { spec, query, parser } = await load(language);
+  const { text: source, invalid } = decodeUtf8(bytes);
+  const deadline = Date.now() + budgetMs;
+  const cancelled = (): boolean => Date.now() > deadline;
+
+  parser.reset();
+  const tree = parser.parse(source, null, { progressCallback: cancelled as unknown as () => void });
+  if (!tree) throw new ParseTimeoutError('parse', budgetMs);
+  try {
+    let matches: QueryMatch[];
+    let timedOut = false;
+    try {
+      matches = query.matches(tree.rootNode, {
+        progressCallback: (() => (timedOut = cancelled())) as unknown as () => void,
+      });
+    } catch (err) {
+      if (timedOut) throw new ParseTimeoutError('query', budgetMs);
+      throw err;
+    }
+    if (timedOut) throw new ParseTimeoutError('query', budgetMs);
+    return build(spec, source, bytes.length, invalid, tree, matches, deadline, budgetMs);
+  } finally {
+    tree.delete();
+  }
+}
+
+function build(
+  spec: LanguageSpec, source: string, byteLength: number, invalid: number, tree: Tree,
+  matches: QueryMatch[], deadline: number, budgetMs: number,
+): FileExtraction {
+  const ascii = byteLength === source.length;
+  const bytes = new ByteMapper(source, ascii);
+
+  const commentStarts: number[] = [];
+  const commentEnds: number[] = [];
+  const commentNodes: Node[] = [];
+  const defs: Def[] = [];
+  const defByRange = new Map<string, number>();
+  const refs: Ref[] = [];
+  const refSeen = new Set<string>();
+
+  let n = 0;
+  for (const match of matches) {
+    if (++n % 2048 === 0 && Date.now() > deadline) throw new ParseTimeoutError('extract', budgetMs);
+    let main: { role: string; node: Node } | null = null;
+    let nameNode: Node | null = null;
+    let params: Node | null = null;
+    let returns: Node | null = null;
+    let doc: Node | null = null;
+    let qualifier: Node | null = null;
+    let moduleNode: Node | null = null;
+    let alias: Node | null = null;
+    let receiver: Node | null = null;
+    let scopeName: Node | null = null;
+    for (const cap of match.captures) {
+      switch (cap.name) {
+        case 'name': nameNode = cap.node; break;
+        case 'params': params = cap.node; break;
+        case 'returns': returns = cap.node; break;
+        case 'doc': doc = cap.node; break;
+        case 'qualifier': qualifier = cap.node; break;
+        case 'module': moduleNode = cap.node; break;
+        case 'alias': alias = cap.node; break;
+        case 'receiver': receiver = cap.node; break;
+        case 'scope.name': scopeName = cap.node; break;
+        case 'comment':
+        case 'scope':
+          main = { role: cap.name, node: cap.node };
+          break;
+        default:
+          if (cap.name.startsWith('definition.') || cap.name.startsWith('reference.')) main = { role: cap.name, node: cap.node };
+      }
+    }
+    if (!main) continue;
+    const node = main.node;
+    if (main.role === 'comment') {
+      // Comments arrive in document order; nested comment captures do not occur.
+      if (commentEnds.length === 0 || node.startIndex >= commentEnds[commentEnds.length - 1]!) {
+        commentStarts.push(node.startIndex);
+        commentEnds.push(node.endIndex);
+        commentNodes.push(node);
+      }
+      continue;
+    }
+    if (main.role === 'scope' || main.role.startsWith('definition.')) {
+      const key = `${node.startIndex}:${node.endIndex}`;
+      const existing = defByRange.get(key);
+      if (existing !== undefined && defs[existing]!.pattern <= match.patternIndex) continue;
+      const isScope = main.role === 'scope';
+      const nameText = isScope ? (scopeName ? bareTypeName(scopeName.text) : '') : nameNode ? nameNode.text : '';
+      if (!isScope && nameText === '') continue;
+      const def: Def = {
+        kind: isScope ? 'namespace' : (main.role.slice('definition.'.length) as EntityKind),
+        node, start: node.startIndex, end: node.endIndex,
+        nameNode: isScope ? null : nameNode, name: nameText,
+        params, returns, doc,
+        receiver: receiver ? bareTypeName(receiver.text) : null,
+        scope: isScope, pattern: match.patternIndex, parent: -1, entityIndex: -1,
+      };
+      if (existing !== undefined) defs[existing] = def;
+      else {
+        defByRange.set(key, defs.length);
+        defs.push(def);
+      }
+      continue;
+    }
+    // reference.*
+    if (!nameNode) continue;
+    const kind = main.role.slice('reference.'.length) as ReferenceKind;
+    const key = `${kind}:${nameNode.startIndex}:${alias?.startIndex ?? -1}`;
+    if (refSeen.has(key)) continue;
+    refSeen.add(key);
+    const q = qualifier ? collapse(qualifier.text) : null;
+    // `(#set! name "*")` names what the syntax does not spell out (namespace and default imports).
+    const fixedName = match.setProperties?.['name'];
+    refs.push({
+      kind, node: nameNode,
+      name: fixedName ?? (kind === 'import' ? nameNode.text : bareTypeName(nameNode.text) || nameNode.text),
+      qualifier: q === null ? null : q.length > MAX_QUALIFIER ? q.slice(0, MAX_QUALIFIER) : q,
+      module: moduleNode ? moduleNode.text : undefined,
+      alias: alias ? alias.text : undefined,
+    });
+  }
+  const comments: Comments = { starts: commentStarts, ends: commentEnds };
+
+  // Containment: sort by start ascending, end descending; an explicit stack of open ranges.
+  const order = defs.map((_, i) => i).sort((a, b) => defs[a]!.start - defs[b]!.start || defs[b]!.end - defs[a]!.end || defs[a]!.pattern - defs[b]!.pattern);
+  const stack: number[] = [];
+  for (const i of order) {
+    const d = defs[i]!;
+    while (stack.length > 0 && defs[stack[stack.length - 1]!]!.end < d.end) stack.pop();
+    while (stack.length > 0 && defs[stack[stack.length - 1]!]!.end <= d.start) stack.pop();
+    d.parent = stack.length > 0 ? stack[stack.length - 1]! : -1;
+    stack.push(i);
+  }
+
+  const lines = source.length === 0 ? 0 : source.split('\n').length - (source.endsWith('\n') ? 1 : 0);
+  const root = tree.rootNode;
+  const entities: Entity[] = [{
+    kind: 'module', name: '', qualifiedName: '', parent: -1,
+    startLine: 1, endLine: Math.max(1, lines), startByte: 0, endByte: byteLength,
+    signature: null, doc: fileDoc(commentNodes, source, spec.id === 'python' ? root : null),
+    exported: true,
+    bodyHash: hashBody(textWithout(source, 0, source.length, comments, 0, 0), spec.lineSensitive),
+  }];
+  const qualified = new Map<number, string>();
+  const entityKindOf = (defIndex: number): EntityKind => {
+    let p = defIndex;
+    while (p >= 0 && defs[p]!.scope) p = defs[p]!.parent;
+    return p < 0 ? 'module' : defs[p]!.kind;
+  };
+
+  for (const i of order) {
+    if (Date.now() > deadline) throw new ParseTimeoutError('extract', budgetMs);
+    const d = defs[i]!;
+    const parentQn = d.parent >= 0 ? qualified.get(d.parent) ?? '' : '';
+    const parentDef = d.parent >= 0 ? defs[d.parent]! : null;
+    // Kind adjustments that depend on the container.
+    let kind = d.kind;
+    const containerKind = entityKindOf(d.parent);
+    const inScope = parentDef !== null && parentDef.scope;
+    if (kind === 'function' && (CLASS_LIKE.has(containerKind) || inScope || d.receiver !== null)) kind = 'method';
+    if (kind === 'method' && spec.constructorNames?.has(d.name)) kind = 'constructor';
+    if (kind === 'method' && (spec.id === 'cpp') && (d.name === (d.receiver ?? (parentDef?.name ?? '')))) kind = 'constructor';
+    if ((kind === 'variable' || kind === 'constant') && containerKind !== 'module' && containerKind !== 'namespace') {
+      // Locals and fields are not module-level variables; still name containers for nested defs.
+      qualified.set(i, parentQn);
+      continue;
+    }
+    const prefix = d.receiver ? (parentQn ? `${parentQn}.${d.receiver}` : d.receiver) : parentQn;
+    const qn = prefix ? `${prefix}.${d.name}` : d.name;
+    qualified.set(i, qn);
+    if (d.scope) continue;
+
+    // Parent entity: nearest non-scope ancestor that became an entity.
+    let p = d.parent;
+    while (p >= 0 && defs[p]!.entityIndex < 0) p = defs[p]!.parent;
+    const parentEntity = p >= 0 ? defs[p]!.entityIndex : 0;
+
+    const outer: Node[] = [d.node];
+    let up = d.node.parent;
+    while (up && spec.wrapperTypes.has(up.type) && up.startIndex <= d.start && up.endIndex >= d.end) {
+      outer.push(up);
+      up = up.parent;
+    }
+    const top = outer[outer.length - 1]!;
+    const sp = d.node.startPosition;
+    const ep = d.node.endPosition;
+    const nameCut = d.nameNode && d.nameNode.startIndex >= d.start && d.nameNode.endIndex <= d.end;
+    let signature: string | null = null;
+    if (CALLABLE.has(kind) && d.params) {
+      signature = collapse(d.params.text);
+      if (d.returns) {
+        signature = d.returns.startIndex >= d.params.endIndex
+          ? collapse(source.slice(d.params.startIndex, d.returns.endIndex))
+          : `${collapse(d.returns.text)} ${signature}`;
+      }
+      if (signature.length > MAX_SIGNATURE) signature = signature.slice(0, MAX_SIGNATURE);
+    }
+    let doc = kind === 'import' ? null : d.doc ? collapse(d.doc.text) : leadingDoc(top, comments, commentNodes, source);
+    if (doc !== null && doc.length > MAX_DOC) doc = doc.slice(0, MAX_DOC);
+    const entity: Entity = {
+      kind, name: d.name, qualifiedName: qn, parent: parentEntity,
+      startLine: sp.row + 1, endLine: ep.row + 1,
+      startByte: bytes.toByte(d.start, sp.row, sp.column),
+      endByte: bytes.toByte(d.end, ep.row, ep.column),
+      signature, doc,
+      exported: spec.exported({ node: d.node, outer, kind, name: d.name, parentKind: entities[parentEntity]!.kind, source }),
+      bodyHash: hashBody(
+        textWithout(source, d.start, d.end, comments, nameCut ? d.nameNode!.startIndex : 0, nameCut ? d.nameNode!.endIndex : 0),
+        spec.lineSensitive,
+      ),
+    };
+    d.entityIndex = entities.length;
+    entities.push(entity);
+  }
+
+  // References: attribute each to the innermost enclosing entity with a second sweep.
+  const entityOrder = order.filter((i) => defs[i]!.entityIndex >= 0);
+  refs.sort((a, b) => a.node.startIndex - b.node.startIndex);
+  const references: Reference[] = [];
+  const open: number[] = [];
+  let next = 0;
+  for (const r of refs) {
+    const at = r.node.startIndex;
+    while (next < entityOrder.length && defs[entityOrder[next]!]!.start <= at) {
+      const di = entityOrder[next++]!;
+      while (open.length > 0 && defs[open[open.length - 1]!]!.end <= defs[di]!.start) open.pop();
+      open.push(di);
+    }
+    while (open.length > 0 && defs[open[open.length - 1]!]!.end <= at) open.pop();
+    const from = open.length > 0 ? defs[open[open.length - 1]!]!.entityIndex : 0;
+    const ref: Reference = { kind: r.kind, name: r.name, qualifier: r.qualifier, line: r.node.startPosition.row + 1, from };
+    if (r.module !== undefined) ref.module = r.module;
+    if (r.alias !== undefined) ref.alias = r.alias;
+    references.push(ref);
+  }
+
+  return {
+    language: spec.id,
+    entities,
+    references,
+    errorCount: countErrors(tree, deadline, budgetMs),
+    lines,
+    bytes: byteLength,
+    invalidUtf8: invalid,
+  };
+}
+
+/** A file's doc: a Python module docstring, or the comment block the file starts with. */
+function fileDoc(nodes: Node[], source: string, pythonRoot: Node | null): string | null {
+  if (pythonRoot) {
+    const first = pythonRoot.firstNamedChild;
+    if (first && first.type === 'expression_statement' && first.firstNamedChild?.type === 'string') {
+      return collapse(first.firstNamedChild.text).slice(0, MAX_DOC);
+    }
+  }
+  const first = nodes[0];
+  if (!first) return null;
+  const before = source.slice(0, first.startIndex).replace(/^#![^\n]*\n/, '');
+  if (/\S/.test(before)) return null;
+  const parts = [first.text];
+  for (let i = 1; i < nodes.length; i++) {
+    const c = nodes[i]!;
+    if (/\S/.test(source.slice(nodes[i - 1]!.endIndex, c.startIndex)) || c.startPosition.row - nodes[i - 1]!.endPosition.row > 1) break;
+    parts.push(c.text);
+  }
+  return collapse(parts.join('\n')).slice(0, MAX_DOC);
+}
+
+/** The comment block directly above `node` (no blank line between, nothing else on those lines). */
+function leadingDoc(node: Node | null, comments: Comments, nodes: Node[], source: string): string | null {
+  if (!node) return null;
+  let ci = lowerBound(comments.ends, node.startIndex + 1) - 1;
+  const parts: string[] = [];
+  let boundary = node.startIndex;
+  let boundaryRow = node.startPosition.row;
+  while (ci >= 0) {
+    const c = nodes[ci]!;
+    if (c.endIndex > boundary) { ci--; continue; }
+    const between = source.slice(c.endIndex, boundary);
+    if (/\S/.test(between)) break;
+    if (boundaryRow - c.endPosition.row > 1) break;
+    // The comment must start its own line (not trail code).
+    const lineStart = source.lastIndexOf('\n', c.startIndex - 1) + 1;
+    if (/\S/.test(source.slice(lineStart, c.startIndex))) break;
+    parts.unshift(c.text);
+    boundary = c.startIndex;
+    boundaryRow = c.startPosition.row;
+    ci--;
+  }
+  if (parts.length === 0) return null;
+  return collapse(parts.join('\n'));
+}

@@ -1,0 +1,176 @@
+// Per-language facts the generic extractor needs beyond the query files: which grammar, which file
+// names, which node types are comments or wrappers, and the language's rule for "exported".
+// The queries themselves are data: indexer/languages/<dir>/tags.scm.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Node } from 'web-tree-sitter';
+import type { EntityKind, LanguageId } from '../types.ts';
+
+export interface ExportContext {
+  /** The definition node. */
+  node: Node;
+  /** The definition node and the wrapper nodes around it, innermost first. */
+  outer: Node[];
+  kind: EntityKind;
+  name: string;
+  /** Kind of the containing entity ('module' at top level). */
+  parentKind: EntityKind;
+  /** The text of the whole file, for rules that look at siblings (C++ access labels). */
+  source: string;
+}
+
+export interface LanguageSpec {
+  id: LanguageId;
+  /** Grammar wasm, as a package-relative module path. */
+  wasm: string;
+  /** Folder under indexer/languages holding tags.scm. */
+  queryDir: string;
+  /** Node types that wrap a definition and carry its leading comments (export, decorators). */
+  wrapperTypes: ReadonlySet<string>;
+  /** Python: indentation is syntax, so body hashes keep line structure. */
+  lineSensitive: boolean;
+  exported(ctx: ExportContext): boolean;
+  /** Names that make a method a constructor in this language. */
+  constructorNames?: ReadonlySet<string>;
+}
+
+const has = (node: Node, types: ReadonlySet<string>): boolean => {
+  for (const child of node.children) if (child && types.has(child.type)) return true;
+  return false;
+};
+
+const childText = (node: Node, type: string): string | null => {
+  for (const child of node.children) if (child && child.type === type) return child.text;
+  return null;
+};
+
+const memberOf = (kind: EntityKind): boolean =>
+  kind === 'class' || kind === 'interface' || kind === 'struct' || kind === 'enum' || kind === 'trait';
+
+function jsExported(ctx: ExportContext): boolean {
+  if (ctx.parentKind === 'module' || ctx.parentKind === 'namespace') {
+    return ctx.outer.some((n) => n.type === 'export_statement');
+  }
+  if (memberOf(ctx.parentKind)) {
+    if (ctx.name.startsWith('#')) return false;
+    const modifier = childText(ctx.node, 'accessibility_modifier');
+    return modifier !== 'private' && modifier !== 'protected';
+  }
+  return false;
+}
+
+const JS_WRAPPERS = new Set(['export_statement', 'lexical_declaration', 'variable_declaration', 'ambient_declaration', 'decorator']);
+
+const PY_WRAPPERS = new Set(['decorated_definition', 'expression_statement']);
+
+const RUST_WRAPPERS = new Set<string>();
+const GO_WRAPPERS = new Set(['const_declaration', 'var_declaration', 'type_declaration']);
+const JAVA_WRAPPERS = new Set<string>();
+const CPP_WRAPPERS = new Set(['template_declaration', 'declaration', 'field_declaration', 'linkage_specification']);
+
+/** C++: members are public in structs and after `public:` labels; private in classes by default. */
+function cppMemberVisibility(ctx: ExportContext): boolean {
+  let member: Node = ctx.node;
+  for (const n of ctx.outer) member = n;
+  const list = member.parent;
+  if (!list || list.type !== 'field_declaration_list') return false;
+  const owner = list.parent;
+  let access = owner && owner.type === 'class_specifier' ? 'private' : 'public';
+  for (const child of list.children) {
+    if (!child) continue;
+    if (child.startIndex >= member.startIndex) break;
+    if (child.type === 'access_specifier') access = child.text.replace(/:$/, '').trim();
+  }
+  return access === 'public';
+}
+
+export const LANGUAGE_SPECS: Record<LanguageId, LanguageSpec> = {
+  typescript: {
+    id: 'typescript', wasm: 'tree-sitter-typescript/tree-sitter-typescript.wasm', queryDir: 'typescript',
+    wrapperTypes: JS_WRAPPERS, lineSensitive: false, exported: jsExported,
+    constructorNames: new Set(['constructor']),
+  },
+  tsx: {
+    id: 'tsx', wasm: 'tree-sitter-typescript/tree-sitter-tsx.wasm', queryDir: 'typescript',
+    wrapperTypes: JS_WRAPPERS, lineSensitive: false, exported: jsExported,
+    constructorNames: new Set(['constructor']),
+  },
+  javascript: {
+    id: 'javascript', wasm: 'tree-sitter-javascript/tree-sitter-javascript.wasm', queryDir: 'javascript',
+    wrapperTypes: JS_WRAPPERS, lineSensitive: false, exported: jsExported,
+    constructorNames: new Set(['constructor']),
+  },
+  python: {
+    id: 'python', wasm: 'tree-sitter-python/tree-sitter-python.wasm', queryDir: 'python',
+    wrapperTypes: PY_WRAPPERS, lineSensitive: true,
+    // PEP 8: a leading underscore marks a name internal; dunder methods are public protocol.
+    exported: (ctx) => !ctx.name.startsWith('_') || (ctx.name.startsWith('__') && ctx.name.endsWith('__')),
+    constructorNames: new Set(['__init__', '__new__']),
+  },
+  rust: {
+    id: 'rust', wasm: 'tree-sitter-rust/tree-sitter-rust.wasm', queryDir: 'rust',
+    wrapperTypes: RUST_WRAPPERS, lineSensitive: false,
+    exported: (ctx) => has(ctx.node, new Set(['visibility_modifier'])) || ctx.parentKind === 'trait',
+  },
+  go: {
+    id: 'go', wasm: 'tree-sitter-go/tree-sitter-go.wasm', queryDir: 'go',
+    wrapperTypes: GO_WRAPPERS, lineSensitive: false,
+    exported: (ctx) => /^\p{Lu}/u.test(ctx.name),
+  },
+  java: {
+    id: 'java', wasm: 'tree-sitter-java/tree-sitter-java.wasm', queryDir: 'java',
+    wrapperTypes: JAVA_WRAPPERS, lineSensitive: false,
+    exported: (ctx) => {
+      if (ctx.parentKind === 'interface') return true;
+      for (const child of ctx.node.children) {
+        if (child && child.type === 'modifiers') return /\bpublic\b/.test(child.text);
+      }
+      return false;
+    },
+  },
+  cpp: {
+    id: 'cpp', wasm: 'tree-sitter-cpp/tree-sitter-cpp.wasm', queryDir: 'cpp',
+    wrapperTypes: CPP_WRAPPERS, lineSensitive: false,
+    exported: (ctx) => {
+      if (memberOf(ctx.parentKind)) return cppMemberVisibility(ctx);
+      if (ctx.parentKind !== 'module' && ctx.parentKind !== 'namespace') return false;
+      // `static` at namespace scope means internal linkage; anonymous namespaces are handled by
+      // their (empty) name in the query.
+      return !ctx.outer.some((n) => n.type === 'declaration' || n.type === 'function_definition'
+        ? n.children.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static')
+        : false);
+    },
+  },
+};
+
+const EXTENSIONS: Array<[string, LanguageId]> = [
+  ['.d.ts', 'typescript'], ['.ts', 'typescript'], ['.mts', 'typescript'], ['.cts', 'typescript'],
+  ['.tsx', 'tsx'],
+  ['.js', 'javascript'], ['.mjs', 'javascript'], ['.cjs', 'javascript'], ['.jsx', 'javascript'],
+  ['.py', 'python'], ['.pyi', 'python'],
+  ['.rs', 'rust'],
+  ['.go', 'go'],
+  ['.java', 'java'],
+  ['.cc', 'cpp'], ['.cpp', 'cpp'], ['.cxx', 'cpp'], ['.c++', 'cpp'], ['.hh', 'cpp'], ['.hpp', 'cpp'],
+  ['.hxx', 'cpp'], ['.h++', 'cpp'], ['.h', 'cpp'], ['.ipp', 'cpp'], ['.tpp', 'cpp'], ['.inl', 'cpp'],
+];
+
+/** The language of a file by its name, or null when CodeGraph does not parse it. `.h` is parsed as
+ * C++ (the C++ grammar accepts C headers). */
+export function detectLanguage(filePath: string): LanguageId | null {
+  const lower = filePath.toLowerCase();
+  for (const [ext, id] of EXTENSIONS) if (lower.endsWith(ext)) return id;
+  return null;
+}
+
+const require = createRequire(import.meta.url);
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+export function grammarPath(spec: LanguageSpec): string {
+  return require.resolve(spec.wasm);
+}
+
+export function queryPath(spec: LanguageSpec): string {
+  return path.join(HERE, spec.queryDir, 'tags.scm');
+}

@@ -1,0 +1,97 @@
+; TypeScript and TSX definitions and references.
+; Capture conventions (see indexer/languages/README.md): @definition.<kind> marks the entity node,
+; @name its name, @params/@returns its signature parts, @doc a docstring; @reference.<kind> marks a
+; reference with @name, @qualifier, @module, @alias; @scope/@scope.name a naming-only container;
+; @comment every comment. Earlier patterns win when two patterns capture the same node.
+
+(comment) @comment
+
+; ---- types -------------------------------------------------------------------------------------
+(class_declaration name: (_) @name) @definition.class
+(abstract_class_declaration name: (_) @name) @definition.class
+(class name: (_) @name) @definition.class
+(interface_declaration name: (_) @name) @definition.interface
+(enum_declaration name: (_) @name) @definition.enum
+(type_alias_declaration name: (_) @name) @definition.type
+(internal_module name: (_) @name) @definition.namespace
+(module name: (_) @name) @definition.namespace
+
+; ---- functions and methods ---------------------------------------------------------------------
+(function_declaration name: (_) @name parameters: (_) @params return_type: (_)? @returns) @definition.function
+(generator_function_declaration name: (_) @name parameters: (_) @params return_type: (_)? @returns) @definition.function
+(function_signature name: (_) @name parameters: (_) @params return_type: (_)? @returns) @definition.function
+(method_definition name: (_) @name parameters: (_) @params return_type: (_)? @returns) @definition.method
+(method_signature name: (_) @name parameters: (_) @params return_type: (_)? @returns) @definition.method
+(abstract_method_signature name: (_) @name parameters: (_) @params return_type: (_)? @returns) @definition.method
+
+; const f = (a) => ..., const f = function () {...}
+(variable_declarator
+  name: (identifier) @name
+  value: [
+    (arrow_function parameters: (_) @params return_type: (_)? @returns)
+    (arrow_function parameter: (_) @params)
+    (function_expression parameters: (_) @params return_type: (_)? @returns)
+    (generator_function parameters: (_) @params return_type: (_)? @returns)
+  ]) @definition.function
+
+; class fields holding functions: handler = () => {...}
+(public_field_definition
+  name: (_) @name
+  value: [
+    (arrow_function parameters: (_) @params return_type: (_)? @returns)
+    (arrow_function parameter: (_) @params)
+    (function_expression parameters: (_) @params return_type: (_)? @returns)
+  ]) @definition.method
+
+; ---- module-level variables --------------------------------------------------------------------
+(lexical_declaration kind: "const" (variable_declarator name: (identifier) @name) @definition.constant)
+(lexical_declaration (variable_declarator name: (identifier) @name) @definition.variable)
+(variable_declaration (variable_declarator name: (identifier) @name) @definition.variable)
+
+; ---- imports -----------------------------------------------------------------------------------
+(import_statement source: (string (string_fragment) @name)) @definition.import
+(import_statement
+  (import_clause (named_imports (import_specifier name: (_) @name alias: (_)? @alias)))
+  source: (string (string_fragment) @module)) @reference.import
+(import_statement
+  (import_clause (identifier) @alias @name)
+  source: (string (string_fragment) @module)
+  (#set! name "default")) @reference.import
+(import_statement
+  (import_clause (namespace_import (identifier) @alias @name))
+  source: (string (string_fragment) @module)
+  (#set! name "*")) @reference.import
+(import_statement
+  !source
+  (import_require_clause (identifier) @alias source: (string (string_fragment) @module) @name)) @reference.import
+(export_statement
+  (export_clause (export_specifier name: (_) @name alias: (_)? @alias))
+  source: (string (string_fragment) @module)) @reference.import
+(export_statement
+  "*"
+  source: (string (string_fragment) @module) @name) @reference.import
+(call_expression
+  function: (import)
+  arguments: (arguments . (string (string_fragment) @module) @name)) @reference.import
+(call_expression
+  function: (identifier) @_require
+  arguments: (arguments . (string (string_fragment) @module) @name)
+  (#eq? @_require "require")) @reference.import
+
+; ---- calls -------------------------------------------------------------------------------------
+(call_expression function: (identifier) @name) @reference.call
+(call_expression
+  function: (member_expression object: (_) @qualifier property: (_) @name)) @reference.call
+(new_expression constructor: (identifier) @name) @reference.call
+(new_expression constructor: (member_expression object: (_) @qualifier property: (_) @name)) @reference.call
+
+; ---- inheritance -------------------------------------------------------------------------------
+(extends_clause value: (identifier) @name) @reference.extends
+(extends_clause value: (member_expression object: (_) @qualifier property: (_) @name)) @reference.extends
+(implements_clause (type_identifier) @name) @reference.implements
+(implements_clause (generic_type name: (type_identifier) @name)) @reference.implements
+(implements_clause (nested_type_identifier module: (_) @qualifier name: (_) @name)) @reference.implements
+(implements_clause (generic_type name: (nested_type_identifier module: (_) @qualifier name: (_) @name))) @reference.implements
+(extends_type_clause (type_identifier) @name) @reference.extends
+(extends_type_clause (generic_type name: (type_identifier) @name)) @reference.extends
+(extends_type_clause (nested_type_identifier module: (_) @qualifier name: (_) @name)) @reference.extends
