@@ -296,7 +296,8 @@ export class GitRepo {
       refs.push(ref);
     }
     if (nested.length > 0) {
-      const { stdout: shas } = await this.run(['rev-parse', '--end-of-options', ...nested.map((r) => `${r.objectSha}^{}`)]);
+      // objectSha values are hex ids from git, so no option injection is possible here.
+      const { stdout: shas } = await this.run(['rev-parse', ...nested.map((r) => `${r.objectSha}^{}`)]);
       const peeled = splitLines(shas);
       const headers = await Promise.all(peeled.map((s) => this.readObjectHeader(s)));
       nested.forEach((r, i) => {
@@ -319,13 +320,17 @@ export class GitRepo {
   }
 
   /**
-   * `git fetch --prune <remote>` with the remote's configured refspecs (a mirror clone updates all
-   * refs). Never prompts for credentials (GIT_TERMINAL_PROMPT=0).
+   * `git fetch --prune <remote> [refspecs]`. Without `refspecs` the remote's configured refspecs are
+   * used: a `--mirror` clone updates all refs, a normal clone its `refs/remotes/<remote>/*`, but a
+   * plain `--bare` clone has none configured and only fetches objects, so pass refspecs for it
+   * (e.g. `['+refs/heads/*:refs/heads/*']`). Never prompts for credentials (GIT_TERMINAL_PROMPT=0).
    * @param options.timeoutMs @default 300_000
    */
-  async fetch(remote = 'origin', options: { timeoutMs?: number } = {}): Promise<void> {
+  async fetch(remote = 'origin', options: { refspecs?: readonly string[]; timeoutMs?: number } = {}): Promise<void> {
     checkRev(remote, 'remote name');
-    await this.run(['fetch', '--prune', '--quiet', '--no-write-fetch-head', remote], { timeoutMs: options.timeoutMs ?? 300_000 });
+    const refspecs = options.refspecs ?? [];
+    for (const r of refspecs) checkRev(r, 'refspec');
+    await this.run(['fetch', '--prune', '--quiet', '--no-write-fetch-head', remote, ...refspecs], { timeoutMs: options.timeoutMs ?? 300_000 });
   }
 
   /** Ends the cat-file processes (after they answer what is pending). Further calls reject with CLOSED. */

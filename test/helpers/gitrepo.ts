@@ -59,6 +59,8 @@ export function gitRaw(args: readonly string[], options: GitOptions & { cwd: str
       if (err) reject(new Error(`git ${args.join(' ')} failed in ${options.cwd}: ${stderr.toString('utf8')}`, { cause: err }));
       else resolve(stdout);
     });
+    // git often exits without reading stdin; the EPIPE that follows is not an error.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(options.input ?? '');
   });
 }
@@ -203,9 +205,10 @@ export class TestRepo {
     await this.git(['branch', ...(options.force ? ['-f'] : []), '--', name, at]);
   }
 
-  /** Switches the work tree to a branch or commit. */
-  async checkout(rev: string): Promise<void> {
-    await this.git(['checkout', '-q', rev, '--']);
+  /** Switches the work tree to a branch or commit (`force` discards local changes, e.g. after
+   * `setRef` moved the checked-out branch). */
+  async checkout(rev: string, options: { force?: boolean } = {}): Promise<void> {
+    await this.git(['checkout', '-q', ...(options.force ? ['-f'] : []), rev, '--']);
   }
 
   /** Lightweight tag, or annotated when `options.message` is given. */
