@@ -33,6 +33,10 @@ export interface LanguageSpec {
   exported(ctx: ExportContext): boolean;
   /** Names that make a method a constructor in this language. */
   constructorNames?: ReadonlySet<string>;
+  /** Keep `constant` definitions inside class-like entities (Java `static final` fields, enum
+   * constants): in languages without module-level variables they are the constants. Variables and
+   * other members stay out. @default false */
+  memberConstants?: boolean;
 }
 
 const has = (node: Node, types: ReadonlySet<string>): boolean => {
@@ -48,9 +52,22 @@ const childText = (node: Node, type: string): string | null => {
 const memberOf = (kind: EntityKind): boolean =>
   kind === 'class' || kind === 'interface' || kind === 'struct' || kind === 'enum' || kind === 'trait';
 
+/** CommonJS: `module.exports = ...`, `module.exports.x = ...`, `exports.x = ...`. */
+const CJS_EXPORT_TARGET = /^(?:module\s*\.\s*exports|exports\s*\.)/;
+
+function isCommonJsExport(node: Node): boolean {
+  return node.type === 'assignment_expression' && CJS_EXPORT_TARGET.test(node.childForFieldName('left')?.text ?? '');
+}
+
 function jsExported(ctx: ExportContext): boolean {
   if (ctx.parentKind === 'module' || ctx.parentKind === 'namespace') {
-    return ctx.outer.some((n) => n.type === 'export_statement');
+    if (ctx.outer.some((n) => n.type === 'export_statement' || isCommonJsExport(n))) return true;
+    // Members of an object literal exported whole: `module.exports = { parse() {}, run: () => {} }`.
+    if (ctx.node.type === 'pair' || ctx.node.type === 'method_definition') {
+      const object = ctx.node.parent;
+      return object !== null && object.type === 'object' && object.parent !== null && isCommonJsExport(object.parent);
+    }
+    return false;
   }
   if (memberOf(ctx.parentKind)) {
     if (ctx.name.startsWith('#')) return false;
@@ -60,14 +77,41 @@ function jsExported(ctx: ExportContext): boolean {
   return false;
 }
 
-const JS_WRAPPERS = new Set(['export_statement', 'lexical_declaration', 'variable_declaration', 'ambient_declaration', 'decorator']);
+// `expression_statement` and `assignment_expression` wrap CommonJS and prototype assignments
+// (`exports.f = function () {}`, `module.exports = class A {}`): they carry the doc comment and
+// tell the export rule about `module.exports`.
+const JS_WRAPPERS = new Set([
+  'export_statement', 'lexical_declaration', 'variable_declaration', 'ambient_declaration', 'decorator',
+  'expression_statement', 'assignment_expression',
+]);
 
 const PY_WRAPPERS = new Set(['decorated_definition', 'expression_statement']);
 
+/** PEP 8: a leading underscore marks a name internal; dunder methods are public protocol. Names
+ * local to a function are never visible; imports are bindings, not definitions of the module. */
+function pyExported(ctx: ExportContext): boolean {
+  if (ctx.kind === 'import') return false;
+  if (ctx.parentKind === 'function' || ctx.parentKind === 'method' || ctx.parentKind === 'constructor') return false;
+  return !ctx.name.startsWith('_') || (ctx.name.startsWith('__') && ctx.name.endsWith('__'));
+}
+
 const RUST_WRAPPERS = new Set<string>();
 const GO_WRAPPERS = new Set(['const_declaration', 'var_declaration', 'type_declaration']);
-const JAVA_WRAPPERS = new Set<string>();
+// Constants are captured on their `variable_declarator`; the declaration carries modifiers and doc.
+const JAVA_WRAPPERS = new Set(['field_declaration', 'constant_declaration']);
 const CPP_WRAPPERS = new Set(['template_declaration', 'declaration', 'field_declaration', 'linkage_specification']);
+
+/** Java: `public`; interface and annotation members are implicitly public unless `private` (Java 9);
+ * enum constants and the package are always visible. Modifiers sit on the declaration, which is the
+ * outermost node for constants captured on their declarator. */
+function javaExported(ctx: ExportContext): boolean {
+  if (ctx.kind === 'namespace') return true;
+  if (ctx.node.type === 'enum_constant') return true;
+  const decl = ctx.outer[ctx.outer.length - 1] ?? ctx.node;
+  const modifiers = childText(decl, 'modifiers') ?? '';
+  if (ctx.parentKind === 'interface') return !/\bprivate\b/.test(modifiers);
+  return /\bpublic\b/.test(modifiers);
+}
 
 /** C++: members are public in structs and after `public:` labels; private in classes by default. */
 function cppMemberVisibility(ctx: ExportContext): boolean {
@@ -104,8 +148,7 @@ export const LANGUAGE_SPECS: Record<LanguageId, LanguageSpec> = {
   python: {
     id: 'python', wasm: 'tree-sitter-python/tree-sitter-python.wasm', queryDir: 'python',
     wrapperTypes: PY_WRAPPERS, lineSensitive: true,
-    // PEP 8: a leading underscore marks a name internal; dunder methods are public protocol.
-    exported: (ctx) => !ctx.name.startsWith('_') || (ctx.name.startsWith('__') && ctx.name.endsWith('__')),
+    exported: pyExported,
     constructorNames: new Set(['__init__', '__new__']),
   },
   rust: {
@@ -120,14 +163,8 @@ export const LANGUAGE_SPECS: Record<LanguageId, LanguageSpec> = {
   },
   java: {
     id: 'java', wasm: 'tree-sitter-java/tree-sitter-java.wasm', queryDir: 'java',
-    wrapperTypes: JAVA_WRAPPERS, lineSensitive: false,
-    exported: (ctx) => {
-      if (ctx.parentKind === 'interface') return true;
-      for (const child of ctx.node.children) {
-        if (child && child.type === 'modifiers') return /\bpublic\b/.test(child.text);
-      }
-      return false;
-    },
+    wrapperTypes: JAVA_WRAPPERS, lineSensitive: false, memberConstants: true,
+    exported: javaExported,
   },
   cpp: {
     id: 'cpp', wasm: 'tree-sitter-cpp/tree-sitter-cpp.wasm', queryDir: 'cpp',
