@@ -99,11 +99,12 @@ export type SkipReason =
   | 'symlink'
   | 'submodule'
   | 'unsafe_path' // `..`, `.git` or similar path component
-  | 'read_error'; // the blob could not be read from git
+  | 'read_error' // the blob could not be read from git
+  | 'extract_error'; // the extractor threw on this file (a bug: the detail says what)
 
 export const SKIP_REASONS: readonly SkipReason[] = [
   'binary', 'too_large', 'excluded', 'unknown_language', 'parse_timeout', 'worker_crash',
-  'symlink', 'submodule', 'unsafe_path', 'read_error',
+  'symlink', 'submodule', 'unsafe_path', 'read_error', 'extract_error',
 ];
 
 /** The version of the extraction rules. Bump when queries or extraction logic change: results are

@@ -1,0 +1,94 @@
+// `codegraph index <repo> [--rev REV] [--data DIR]`: extract every file of the tree at REV and
+// print counts per language and kind, and skipped files by reason.
+import { parseArgs } from 'node:util';
+import { GitRepo } from '../../indexer/git/index.ts';
+import { Indexer, summarize } from '../../indexer/index.ts';
+import type { ExtractSummary } from '../../indexer/index.ts';
+import { CliError, ExitCode } from '../cli.ts';
+import { progress } from '../progress.ts';
+
+export const summary = 'index a repository: extract the code graph of a commit (and its history)';
+
+const USAGE = `usage: codegraph index <repo> [--rev REV] [--json] [--threads N] [--max-file-bytes N] [--parse-timeout MS] [--exclude GLOB]...
+
+  --rev REV            commit to index (default HEAD)
+  --json               print the summary as JSON
+  --threads N          worker threads (default: number of cores)
+  --max-file-bytes N   skip files larger than N bytes (default 2097152)
+  --parse-timeout MS   per-file parse budget (default 10000)
+  --exclude GLOB       skip paths matching GLOB (repeatable; replaces the default vendored/generated globs)`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      rev: { type: 'string', default: 'HEAD' },
+      json: { type: 'boolean', default: false },
+      threads: { type: 'string' },
+      'max-file-bytes': { type: 'string' },
+      'parse-timeout': { type: 'string' },
+      exclude: { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    return ExitCode.OK;
+  }
+  const [repoPath, ...extra] = positionals;
+  if (repoPath === undefined || extra.length > 0) throw new CliError(`expected exactly one repository path.\n${USAGE}`, ExitCode.USAGE);
+
+  const repo = await GitRepo.open(repoPath);
+  let indexer: Indexer | null = null;
+  try {
+    const sha = await repo.resolveCommit(values.rev);
+    indexer = new Indexer({
+      ...(values.threads !== undefined ? { threads: positiveInt(values.threads, '--threads') } : {}),
+      ...(values['max-file-bytes'] !== undefined ? { maxFileBytes: positiveInt(values['max-file-bytes'], '--max-file-bytes') } : {}),
+      ...(values['parse-timeout'] !== undefined ? { parseTimeoutMs: positiveInt(values['parse-timeout'], '--parse-timeout') } : {}),
+      ...(values.exclude !== undefined ? { exclude: values.exclude } : {}),
+    });
+    const started = Date.now();
+    const files = await repo.lsTree(sha);
+    const bar = progress();
+    const outcomes = await indexer.extractFiles(repo, files, { onProgress: (d, t) => bar.update(d, t) });
+    bar.finish();
+    const s = summarize(outcomes);
+    const seconds = (Date.now() - started) / 1000;
+    if (values.json) {
+      process.stdout.write(JSON.stringify({ repository: repo.path, commit: sha, seconds, ...s }) + '\n');
+    } else {
+      process.stdout.write(renderSummary(repo.path, sha, s, seconds));
+    }
+    return ExitCode.OK;
+  } finally {
+    await indexer?.close();
+    await repo.close();
+  }
+}
+
+function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`, ExitCode.USAGE);
+  return n;
+}
+
+export function renderSummary(repoPath: string, sha: string, s: ExtractSummary, seconds: number): string {
+  const out = [`indexed ${repoPath} at ${sha.slice(0, 12)}: ${s.files} files, ${s.parsed} parsed, ${s.cached} cached, ${s.lines} lines in ${seconds.toFixed(1)} s`];
+  for (const [lang, l] of Object.entries(s.byLanguage).sort()) {
+    const ents = Object.entries(l.entities).sort().map(([k, n]) => `${k} ${n}`).join(', ');
+    const refs = Object.entries(l.references).sort().map(([k, n]) => `${k} ${n}`).join(', ');
+    out.push(`  ${lang}: ${l.files} files, ${l.lines} lines`, `    entities: ${ents}`, `    references: ${refs || 'none'}`);
+  }
+  if (s.syntaxErrors > 0) out.push(`  syntax errors: ${s.syntaxErrors} in ${s.filesWithErrors} files (still indexed)`);
+  if (s.invalidUtf8Files > 0) out.push(`  invalid UTF-8: ${s.invalidUtf8Files} files (decoded with U+FFFD, still indexed)`);
+  const skips = Object.entries(s.skipped).filter(([, n]) => n > 0);
+  if (skips.length > 0) {
+    out.push(`  skipped: ${skips.map(([r, n]) => `${r} ${n}`).join(', ')}`);
+    for (const f of s.skippedFiles.filter((x) => x.reason !== 'unknown_language').slice(0, 20)) out.push(`    ${f.path}: ${f.reason}: ${f.detail}`);
+    const more = s.skippedFiles.filter((x) => x.reason !== 'unknown_language').length - 20;
+    if (more > 0) out.push(`    ... and ${more} more (--json lists all)`);
+  }
+  return out.join('\n') + '\n';
+}

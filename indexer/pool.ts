@@ -1,0 +1,72 @@
+// A piscina pool of extraction workers. A file that exceeds its budget inside tree-sitter comes back
+// as `parse_timeout`; a worker that hangs anyway (past twice the budget plus a grace period) is
+// aborted, which terminates its thread, and piscina starts a replacement. Both are counted.
+import os from 'node:os';
+import { Piscina } from 'piscina';
+import type { ExtractTask, ExtractTaskResult } from './worker.ts';
+
+export interface PoolOptions {
+  /** Worker threads. @default os.availableParallelism() */
+  threads?: number;
+  /** Heap limit per worker thread, in MiB; a worker over it dies and is replaced. @default 2048 */
+  workerHeapMb?: number;
+}
+
+export interface PoolStats {
+  tasks: number;
+  parseTimeouts: number;
+  /** Workers terminated because they hung past the hard deadline. */
+  hungWorkers: number;
+  /** Workers that died (out of memory, crash in the runtime). */
+  crashedWorkers: number;
+}
+
+export type PoolResult = ExtractTaskResult | { ok: false; reason: 'worker_crash'; detail: string };
+
+export class ExtractorPool {
+  readonly threads: number;
+  private readonly piscina: Piscina;
+  readonly stats: PoolStats = { tasks: 0, parseTimeouts: 0, hungWorkers: 0, crashedWorkers: 0 };
+
+  constructor(options: PoolOptions = {}) {
+    const threads = options.threads ?? os.availableParallelism();
+    if (!Number.isInteger(threads) || threads < 1) throw new RangeError('options.threads must be a positive integer');
+    const heap = options.workerHeapMb ?? 2048;
+    if (!Number.isInteger(heap) || heap < 64) throw new RangeError('options.workerHeapMb must be an integer >= 64');
+    this.threads = threads;
+    this.piscina = new Piscina({
+      filename: new URL('./worker-entry.mjs', import.meta.url).href,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: 30_000,
+      resourceLimits: { maxOldGenerationSizeMb: heap },
+    });
+  }
+
+  async run(task: ExtractTask): Promise<PoolResult> {
+    this.stats.tasks++;
+    const hardDeadline = task.timeoutMs * 2 + 5_000;
+    const signal = AbortSignal.timeout(hardDeadline);
+    try {
+      const result = (await this.piscina.run(task, { signal, transferList: [task.content.buffer as ArrayBuffer] })) as ExtractTaskResult;
+      if (!result.ok && result.reason === 'parse_timeout') this.stats.parseTimeouts++;
+      return result;
+    } catch (err) {
+      if (signal.aborted) {
+        this.stats.hungWorkers++;
+        return { ok: false, reason: 'worker_crash', detail: `the worker did not answer within ${hardDeadline} ms and was terminated and replaced` };
+      }
+      this.stats.crashedWorkers++;
+      return { ok: false, reason: 'worker_crash', detail: `the worker died: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+
+  /** Tasks queued or running. */
+  get pending(): number {
+    return this.piscina.queueSize + this.piscina.threads.length;
+  }
+
+  async close(): Promise<void> {
+    await this.piscina.destroy();
+  }
+}

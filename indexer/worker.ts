@@ -1,0 +1,23 @@
+// Piscina worker: extracts one file per task. Receives the blob bytes (transferred, not copied) and
+// returns plain data; syntax trees never leave the worker and are freed before the task returns.
+import { ParseTimeoutError, extract } from './extract.ts';
+import type { FileExtraction, LanguageId } from './types.ts';
+
+export interface ExtractTask {
+  language: LanguageId;
+  content: Uint8Array;
+  timeoutMs: number;
+}
+
+export type ExtractTaskResult =
+  | { ok: true; result: FileExtraction }
+  | { ok: false; reason: 'parse_timeout' | 'extract_error'; detail: string };
+
+export default async function extractTask(task: ExtractTask): Promise<ExtractTaskResult> {
+  try {
+    return { ok: true, result: await extract(task.language, task.content, { timeoutMs: task.timeoutMs }) };
+  } catch (err) {
+    if (err instanceof ParseTimeoutError) return { ok: false, reason: 'parse_timeout', detail: err.message };
+    return { ok: false, reason: 'extract_error', detail: err instanceof Error ? err.message : String(err) };
+  }
+}
