@@ -1,6 +1,9 @@
-// One long-lived `git cat-file --batch` (or `--batch-check`) process with pipelined requests.
+// One long-lived `git cat-file --batch-command --buffer` process with pipelined requests, asking
+// either `contents` (what `--batch` prints) or `info` (what `--batch-check` prints).
 //
-// Requests are written as soon as they are made; cat-file answers strictly in request order, so a FIFO
+// Requests made in the same tick are written in one write followed by `flush`, so git fills its
+// output buffer instead of flushing per object (several times faster than plain `--batch` for
+// thousands of small blobs). This needs git 2.36+. cat-file answers strictly in request order, so a FIFO
 // of pending promises pairs each record the BatchParser completes with its request. If the process
 // dies (killed, OOM, repository repacked under it...), the requests it had not answered are re-sent
 // once to a fresh process; a request that loses two processes fails with GIT_FAILED.
@@ -37,6 +40,8 @@ interface Proc {
   head: number;
   dead: boolean;
   stderr: string;
+  /** Command lines not yet written; written together with `flush` at the end of the tick. */
+  outBuf: string[];
 }
 
 const OID_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -48,7 +53,7 @@ export class CatFile {
 
   constructor(
     private readonly cwd: string,
-    private readonly mode: '--batch' | '--batch-check',
+    private readonly mode: 'contents' | 'info',
     private readonly counter: SpawnCounter,
   ) {}
 
@@ -79,16 +84,26 @@ export class CatFile {
       }
     }
     p.attempts++;
-    if (proc.queue.length - proc.head === 0) ref(proc.child, true);
+    if (proc.queue.length - proc.head === 0) this.ref(proc, true);
     proc.queue.push(p);
-    proc.child.stdin!.write(p.id + '\n');
+    if (proc.outBuf.length === 0) queueMicrotask(() => this.flush(proc));
+    proc.outBuf.push(`${this.mode} ${p.id}\n`);
+  }
+
+  private flush(proc: Proc): void {
+    const lines = proc.outBuf;
+    proc.outBuf = [];
+    // A dead process's requests were already re-sent by onClose; its buffered lines are dropped.
+    if (proc.dead || lines.length === 0) return;
+    lines.push('flush\n');
+    proc.child.stdin!.write(lines.join(''));
   }
 
   private start(): Proc {
-    const child = spawnGit(this.cwd, ['cat-file', this.mode]);
-    if (this.mode === '--batch') this.counter.catFile++;
+    const child = spawnGit(this.cwd, ['cat-file', '--batch-command', '--buffer']);
+    if (this.mode === 'contents') this.counter.catFile++;
     else this.counter.catFileCheck++;
-    const proc: Proc = { child, parser: new BatchParser({ withContents: this.mode === '--batch' }), queue: [], head: 0, dead: false, stderr: '' };
+    const proc: Proc = { child, parser: new BatchParser({ withContents: this.mode === 'contents' }), queue: [], head: 0, dead: false, stderr: '', outBuf: [] };
     this.proc = proc;
     let spawnError: Error | null = null;
     child.on('error', (e) => { spawnError = e; });
@@ -106,7 +121,7 @@ export class CatFile {
       for (const rec of records) this.answer(proc, rec);
     });
     child.on('close', (code, signal) => this.onClose(proc, code, signal, spawnError));
-    ref(child, false);
+    this.ref(proc, false);
     return proc;
   }
 
@@ -122,7 +137,7 @@ export class CatFile {
     if (proc.head === proc.queue.length) {
       proc.queue = [];
       proc.head = 0;
-      ref(proc.child, false);
+      this.ref(proc, false);
     } else if (proc.head > 1024 && proc.head * 2 > proc.queue.length) {
       proc.queue = proc.queue.slice(proc.head);
       proc.head = 0;
@@ -143,7 +158,7 @@ export class CatFile {
     proc.head = 0;
     if (unanswered.length === 0) return;
     if (spawnError !== null) {
-      const err = spawnFailure(spawnError, ['cat-file', this.mode]);
+      const err = spawnFailure(spawnError, ['cat-file', '--batch-command']);
       for (const p of unanswered) p.reject(err);
       return;
     }
@@ -152,11 +167,16 @@ export class CatFile {
       if (this.closed) {
         p.reject(closedError());
       } else if (p.attempts >= 2) {
-        p.reject(new GitError('GIT_FAILED', `git cat-file ${this.mode} ${how} twice while reading ${p.id}: ${proc.stderr.trim() || '(no message)'}. Check the repository with \`git fsck\`.`, { sha: p.id, stderr: proc.stderr.slice(0, 4000) }));
+        p.reject(new GitError('GIT_FAILED', `git cat-file (${this.mode}) ${how} twice while reading ${p.id}: ${proc.stderr.trim() || '(no message)'}. Check the repository with \`git fsck\`.`, { sha: p.id, stderr: proc.stderr.slice(0, 4000) }));
       } else {
         this.send(p);
       }
     }
+  }
+
+  /** Once closing, the child stays ref'd until it exits, so `await close()` completes. */
+  private ref(proc: Proc, on: boolean): void {
+    ref(proc.child, on || this.closed);
   }
 
   /** Ends the process after it has answered every pending request. Later requests reject with CLOSED. */
@@ -168,7 +188,8 @@ export class CatFile {
       this.exited = Promise.resolve();
       return this.exited;
     }
-    ref(proc.child, true);
+    this.flush(proc);
+    this.ref(proc, true);
     this.exited = new Promise<void>((resolve) => {
       const timer = setTimeout(() => proc.child.kill('SIGKILL'), 10_000);
       timer.unref();

@@ -97,8 +97,8 @@ export class GitRepo {
     this.commonDir = init.commonDir;
     this.isBare = init.isBare;
     this.objectFormat = init.objectFormat;
-    this.batch = new CatFile(this.path, '--batch', this.counter);
-    this.check = new CatFile(this.path, '--batch-check', this.counter);
+    this.batch = new CatFile(this.path, 'contents', this.counter);
+    this.check = new CatFile(this.path, 'info', this.counter);
   }
 
   /**
