@@ -401,7 +401,8 @@ function build(
     if (kind === 'function' && (CLASS_LIKE.has(containerKind) || inScope || d.receiver !== null)) kind = 'method';
     if (kind === 'method' && spec.constructorNames?.has(d.name)) kind = 'constructor';
     if (kind === 'method' && (spec.id === 'cpp') && (d.name === (d.receiver ?? (parentDef?.name ?? '')))) kind = 'constructor';
-    if ((kind === 'variable' || kind === 'constant') && containerKind !== 'module' && containerKind !== 'namespace') {
+    const memberConstant = kind === 'constant' && spec.memberConstants === true && CLASS_LIKE.has(containerKind);
+    if ((kind === 'variable' || kind === 'constant') && containerKind !== 'module' && containerKind !== 'namespace' && !memberConstant) {
       // Locals and fields are not module-level variables; still name containers for nested defs.
       qualified.set(i, parentQn);
       continue;
