@@ -1,4 +1,5 @@
-// A pure, incremental parser for the output of `git cat-file --batch` and `--batch-check`
+// A pure, incremental parser for the output of `git cat-file --batch` and `--batch-check`, which is
+// also what `--batch-command`'s `contents` and `info` print
 // (https://git-scm.com/docs/git-cat-file#_batch_output). It owns no process and no I/O: feed it
 // chunks as they arrive and it returns the records completed so far. Chunks may be split anywhere:
 // inside a header, inside the content, or between the content and its trailing LF.

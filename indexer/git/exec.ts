@@ -24,13 +24,11 @@ export const GIT_GLOBAL_ARGS: readonly string[] = [
 /** Variables that would redirect git to another repository or change its behaviour under a hook. */
 const STRIPPED_ENV = /^GIT_/;
 
-let cachedEnv: NodeJS.ProcessEnv | null = null;
-
 /** The environment for every git child: the daemon's environment without any `GIT_*` variable
  * (a daemon started from a git hook inherits GIT_DIR, which would override `cwd`), plus the
  * settings below. The user's global config stays readable because `safe.directory` lives there. */
+// Built per spawn (cheap next to the spawn itself) so it follows the current process.env.
 export function gitEnv(): NodeJS.ProcessEnv {
-  if (cachedEnv !== null) return cachedEnv;
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!STRIPPED_ENV.test(k)) env[k] = v;
   Object.assign(env, {
@@ -45,7 +43,6 @@ export function gitEnv(): NodeJS.ProcessEnv {
     GIT_ASKPASS: '',
     SSH_ASKPASS: '',
   });
-  cachedEnv = env;
   return env;
 }
 

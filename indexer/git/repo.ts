@@ -120,7 +120,7 @@ export class GitRepo {
     const { stdout } = await runGit(real, ['rev-parse', '--path-format=absolute', '--absolute-git-dir', '--git-common-dir', '--is-bare-repository', '--show-object-format']);
     const [gitDir, commonDir, bare, objectFormat] = stdout.toString('utf8').split('\n');
     if (gitDir === undefined || commonDir === undefined || objectFormat === undefined) {
-      throw new GitError('GIT_FAILED', `git rev-parse gave unexpected output for ${path}; check the git installation (2.31 or newer is needed).`, { path, stdout: stdout.toString('utf8') });
+      throw new GitError('GIT_FAILED', `git rev-parse gave unexpected output for ${path}; check the git installation (2.36 or newer is needed).`, { path, stdout: stdout.toString('utf8') });
     }
     const isBare = bare === 'true';
     let top: string | null = null;
@@ -234,8 +234,8 @@ export class GitRepo {
     }
   }
 
-  /** Type and size of an object without reading it (second long-lived `cat-file --batch-check`
-   * process), so callers can skip large files; null when the object is missing. */
+  /** Type and size of an object without reading it (second long-lived cat-file process,
+   * asking `info`), so callers can skip large files; null when the object is missing. */
   async readObjectHeader(sha: string): Promise<ObjectHeader | null> {
     if (this.closed) throw closedError();
     try {
