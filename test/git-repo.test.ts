@@ -1,7 +1,7 @@
 // GitRepo against real repositories made by test/helpers/gitrepo.ts.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GitError, GitRepo } from '../indexer/git/index.ts';
 import { cleanupAll, makeRepo, makeTempDir, TEST_AUTHOR, TEST_COMMITTER } from './helpers/gitrepo.ts';
@@ -406,5 +406,28 @@ test('GIT_DIR in the daemon environment does not redirect commands', async () =>
   } finally {
     if (saved === undefined) delete process.env.GIT_DIR;
     else process.env.GIT_DIR = saved;
+  }
+});
+
+test('diffTree: non-UTF-8 and leading-dash paths keep raw bytes on both sides of a rename', async () => {
+  const r = await makeRepo();
+  const bad = Buffer.concat([Buffer.from('-x'), Buffer.from([0xe9]), Buffer.from('.ts')]);
+  await r.write(bad, 'same content for rename detection\n'.repeat(5));
+  const c1 = await r.commit('c1');
+  // rename on disk (a non-UTF-8 name cannot go through a JS string argv); add -A stages it
+  await rename(Buffer.concat([Buffer.from(r.dir + '/'), bad]), join(r.dir, '-renamed.ts'));
+  const c2 = await r.commit('c2');
+  const repo = await GitRepo.open(r.dir);
+  try {
+    const [ch, ...rest] = await repo.diffTree(c1, c2);
+    assert.equal(rest.length, 0);
+    assert.equal(ch?.status, 'R');
+    assert.equal(ch?.oldPath, '-x\\xe9.ts');
+    assert.deepEqual(ch?.rawOldPath, bad);
+    assert.equal(ch?.newPath, '-renamed.ts');
+    assert.equal(ch?.rawNewPath, undefined);
+    assert.equal(ch?.similarity, 100);
+  } finally {
+    await repo.close();
   }
 });
