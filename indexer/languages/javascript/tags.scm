@@ -13,6 +13,7 @@
 (function_declaration name: (_) @name parameters: (_) @params) @definition.function
 (generator_function_declaration name: (_) @name parameters: (_) @params) @definition.function
 ; Class members and object-literal shorthand methods (`get x()`, `*gen()`, `async m()` included).
+(method_definition name: (string (string_fragment) @name) parameters: (_) @params) @definition.method
 (method_definition name: (_) @name parameters: (_) @params) @definition.method
 
 ; const f = (a) => ..., const f = function () {...}, const f = function* () {...}
@@ -36,7 +37,7 @@
 
 ; Object-literal properties holding functions: `{ key: function () {}, 'k': () => {} }`.
 (pair
-  key: [(property_identifier) (string (string_fragment)) (computed_property_name)] @name
+  key: [(property_identifier) @name (string (string_fragment) @name) (computed_property_name) @name]
   value: [
     (arrow_function parameters: (_) @params)
     (arrow_function parameter: (_) @params)
@@ -59,6 +60,43 @@
     (generator_function parameters: (_) @params)
   ]
   (#eq? @_exports "exports")) @definition.function
+
+; Named function expressions that are not bound by one of the patterns here: returned, passed
+; as arguments, or assigned to `module.exports` whole (`module.exports = function getCallers() {}`).
+([
+  (return_statement (function_expression name: (identifier) @name parameters: (_) @params) @definition.function)
+  (return_statement (generator_function name: (identifier) @name parameters: (_) @params) @definition.function)
+  (arguments (function_expression name: (identifier) @name parameters: (_) @params) @definition.function)
+  (parenthesized_expression (function_expression name: (identifier) @name parameters: (_) @params) @definition.function)
+  (assignment_expression
+    left: (member_expression object: (identifier) @_module property: (property_identifier) @_exports)
+    right: (function_expression name: (identifier) @name parameters: (_) @params) @definition.function
+    (#eq? @_module "module")
+    (#eq? @_exports "exports"))
+ ])
+
+; module.exports = function () {} / = (a) => {}: the module's anonymous main export, named
+; `exports` (as Universal Ctags does).
+(assignment_expression
+  left: (member_expression object: (identifier) @_module property: (property_identifier) @name)
+  right: [
+    (arrow_function parameters: (_) @params)
+    (arrow_function parameter: (_) @params)
+    (function_expression !name parameters: (_) @params)
+  ]
+  (#eq? @_module "module")
+  (#eq? @name "exports")) @definition.function
+
+; CommonJS exports of other values: exports.Errors = {...}, module.exports.VERSION = '1.0'.
+(expression_statement
+  (assignment_expression
+    left: (member_expression
+      object: [
+        (identifier) @_exports
+        (member_expression object: (identifier) @_module property: (property_identifier) @_exports)
+      ]
+      property: (property_identifier) @name)
+    (#eq? @_exports "exports")) @definition.variable)
 
 ; Prototype methods: Foo.prototype.bar = function () {} -> method Foo.bar.
 (assignment_expression
