@@ -1,0 +1,233 @@
+// The history-indexing driver: git history -> file deltas -> extraction (only blobs not stored yet)
+// -> one store transaction per commit.
+//
+// Each commit is indexed against its FIRST parent with `diff-tree parent1 commit`, so its cost is
+// proportional to the files it changes. Commits are processed parents-first; a commit whose first
+// parent is neither stored nor selected becomes a base (its delta is its whole tree).
+//
+// Crash safety: a commit is written in one transaction and skipped when already stored, and the
+// selection and order depend only on the refs and the stored commits, so a run killed at any point
+// and restarted yields exactly the store of an uninterrupted run (test/history-crash.test.ts).
+import { Buffer } from 'node:buffer';
+import type { GitRepo } from '../indexer/git/index.ts';
+import type { FileChange } from '../indexer/git/index.ts';
+import type { Indexer, FileToIndex } from '../indexer/index.ts';
+import type { CommitInfo } from '../indexer/git/index.ts';
+import { HistoryStore, type FileDeltaInput, type RefMove } from '../store/index.ts';
+import { openDatabase, type Db } from '../store/db.ts';
+import { migrate } from '../store/migrate.ts';
+
+export interface HistoryProgress {
+  /** Commits stored so far in this run. */
+  done: number;
+  /** Commits this run stores (already stored ones excluded). */
+  total: number;
+  sha: string;
+  /** Files in the commit's delta, and how many of them were parsed (not cached, not skipped). */
+  files: number;
+  parsed: number;
+}
+
+export interface HistoryContext {
+  repo: GitRepo;
+  store: HistoryStore;
+  indexer: Indexer;
+  /** The store's repository id; looked up from `repo.path` when omitted. */
+  repoId?: number;
+}
+
+export interface IndexHistoryOptions extends HistoryContext {
+  /** Last N commits of every branch (all parents, not only first parents), or the whole history. */
+  history: number | 'all';
+  onProgress?: (p: HistoryProgress) => void;
+}
+
+export interface IndexHistoryResult {
+  repoId: number;
+  /** Commits stored by this run, in the order they were stored. */
+  indexed: string[];
+  /** Commits selected but already stored. */
+  alreadyIndexed: number;
+  refMoves: RefMove[];
+}
+
+/** Branch refs and a detached HEAD: the tips whose history is indexed. */
+async function tips(repo: GitRepo): Promise<Array<{ name: string; sha: string }>> {
+  const refs = (await repo.forEachRef(['refs/heads/'])).filter((r) => r.peeledType === 'commit');
+  const out = refs.map((r) => ({ name: r.name, sha: r.sha }));
+  const head = await repo.head();
+  if (head.sha !== null && head.ref === null) out.push({ name: 'HEAD', sha: head.sha });
+  return out;
+}
+
+async function repoIdOf(ctx: HistoryContext): Promise<number> {
+  return ctx.repoId ?? ctx.store.repository(ctx.repo.path);
+}
+
+/** Updates the stored refs (branches, tags, remote branches) and the ref log; a move whose old
+ * commit is not an ancestor of the new one is recorded as forced. The old commit stays stored. */
+export async function recordRefs(ctx: HistoryContext): Promise<RefMove[]> {
+  const repoId = await repoIdOf(ctx);
+  const refs = (await ctx.repo.forEachRef(['refs/heads/', 'refs/tags/', 'refs/remotes/']))
+    .filter((r) => r.peeledType === 'commit' && !r.name.endsWith('/HEAD'))
+    .map((r) => ({ name: r.name, sha: r.sha }));
+  return ctx.store.recordRefs(repoId, refs, async (oldSha, newSha) => {
+    try {
+      return (await ctx.repo.revList({ tips: [oldSha], exclude: [newSha], maxCount: 1 })).length > 0;
+    } catch {
+      return true; // the old commit is gone from the repository (gc after a force push)
+    }
+  });
+}
+
+/** Parents-first order of `infos` (generation number, then committer time, then sha). */
+function parentsFirst(infos: CommitInfo[]): CommitInfo[] {
+  const bySha = new Map(infos.map((c) => [c.sha, c]));
+  const gen = new Map<string, number>();
+  for (const start of infos) {
+    const stack = [start.sha];
+    while (stack.length > 0) {
+      const sha = stack[stack.length - 1]!;
+      if (gen.has(sha)) { stack.pop(); continue; }
+      const parents = bySha.get(sha)!.parents.filter((p) => bySha.has(p));
+      const pending = parents.filter((p) => !gen.has(p));
+      if (pending.length > 0) { stack.push(...pending); continue; }
+      gen.set(sha, 1 + Math.max(0, ...parents.map((p) => gen.get(p)!)));
+      stack.pop();
+    }
+  }
+  return [...infos].sort((a, b) => gen.get(a.sha)! - gen.get(b.sha)! || a.committer.timestamp - b.committer.timestamp || (a.sha < b.sha ? -1 : 1));
+}
+
+/** The file delta rows of a diff-tree result: renames become a deletion plus an addition. */
+function deltaOf(changes: FileChange[]): { deleted: string[]; files: FileToIndex[] } {
+  const deleted: string[] = [];
+  const files: FileToIndex[] = [];
+  for (const ch of changes) {
+    if (ch.status === 'D' || ch.status === 'R') {
+      if (ch.oldPath !== null) deleted.push(ch.oldPath);
+    }
+    if (ch.status !== 'D' && ch.newPath !== null && ch.newSha !== null) {
+      files.push({ path: ch.newPath, sha: ch.newSha, mode: ch.newMode ?? '100644', size: null, ...(ch.skip ? { skip: ch.skip } : {}) });
+    }
+  }
+  const added = new Set(files.map((f) => f.path));
+  return { deleted: deleted.filter((p) => !added.has(p)), files };
+}
+
+/** Test hook: CODEGRAPH_TEST_KILL_AFTER_COMMITS=k makes the process SIGKILL itself right after
+ * storing its k-th commit (crash test). Read once. */
+const KILL_AFTER = Number(process.env.CODEGRAPH_TEST_KILL_AFTER_COMMITS ?? '0');
+
+/** Stores one commit (its first parent must be stored already, or it becomes a base). */
+async function storeOne(ctx: HistoryContext, repoId: number, info: CommitInfo, baseSha: string | null): Promise<{ files: number; parsed: number }> {
+  const { deleted, files } = deltaOf(await ctx.repo.diffTree(baseSha, info.sha));
+  const cached = await ctx.store.cachedExtractions([...new Set(files.map((f) => f.sha))]);
+  const outcomes = await ctx.indexer.extractFiles(ctx.repo, files, { isCached: (sha, language) => cached.has(`${sha}\0${language}`) });
+  const content = new Map<string, Buffer>();
+  for (const o of outcomes) {
+    if (o.status === 'parsed' && !content.has(o.sha)) content.set(o.sha, Buffer.from(await ctx.repo.readBlob(o.sha)));
+  }
+  const delta: FileDeltaInput[] = deleted.map((path) => ({ path, status: 'deleted' as const }));
+  for (const o of outcomes) {
+    if (o.status === 'parsed') delta.push({ path: o.path, status: 'parsed', blobSha: o.sha, language: o.language, extraction: o.result, content: content.get(o.sha)! });
+    else if (o.status === 'cached') delta.push({ path: o.path, status: 'cached', blobSha: o.sha, language: o.language });
+    else delta.push({ path: o.path, status: 'skipped', blobSha: o.sha, language: o.language, reason: o.reason, detail: o.detail });
+  }
+  delta.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  await ctx.store.storeCommit(repoId, {
+    commit: {
+      sha: info.sha, parents: info.parents, tree: info.tree, message: info.message,
+      author: { name: info.author.name, email: info.author.email, date: info.author.date },
+      committer: { name: info.committer.name, email: info.committer.email, date: info.committer.date },
+    },
+    baseSha,
+    files: delta,
+  });
+  return { files: delta.length, parsed: outcomes.filter((o) => o.status === 'parsed').length };
+}
+
+/** Indexes the last N commits of every branch (or all), refs first. Idempotent and resumable. */
+export async function indexHistory(opts: IndexHistoryOptions): Promise<IndexHistoryResult> {
+  const { repo, store, history } = opts;
+  if (history !== 'all' && (!Number.isInteger(history) || history < 1)) {
+    throw new RangeError(`history must be a positive integer or 'all', got ${String(history)}`);
+  }
+  const repoId = await repoIdOf(opts);
+  const ctx = { ...opts, repoId };
+  const refMoves = await recordRefs(ctx);
+  const heads = await tips(repo);
+  const selected = new Set<string>();
+  if (history === 'all') {
+    for (const sha of await repo.revList({ tips: heads.map((h) => h.sha) })) selected.add(sha);
+  } else {
+    for (const h of heads) for (const sha of await repo.revList({ tips: [h.sha], maxCount: history })) selected.add(sha);
+  }
+  const all = [...selected];
+  const stored = new Set<string>();
+  for (let i = 0; i < all.length; i += 5000) for (const s of await store.indexedCommits(repoId, all.slice(i, i + 5000))) stored.add(s);
+  const todo = all.filter((s) => !stored.has(s));
+  const infos: CommitInfo[] = [];
+  for (let i = 0; i < todo.length; i += 1000) infos.push(...await repo.commitInfo(todo.slice(i, i + 1000)));
+  // First parents outside the selection may be stored by an earlier run: deltas can start there.
+  const outside = [...new Set(infos.flatMap((c) => (c.parents[0] !== undefined && !selected.has(c.parents[0]) ? [c.parents[0]] : [])))];
+  for (const s of await store.indexedCommits(repoId, outside)) stored.add(s);
+
+  const indexed: string[] = [];
+  const ordered = parentsFirst(infos);
+  for (const info of ordered) {
+    const p1 = info.parents[0];
+    const baseSha = p1 !== undefined && stored.has(p1) ? p1 : null;
+    const r = await storeOne(ctx, repoId, info, baseSha);
+    stored.add(info.sha);
+    indexed.push(info.sha);
+    opts.onProgress?.({ done: indexed.length, total: ordered.length, sha: info.sha, ...r });
+    if (KILL_AFTER > 0 && indexed.length === KILL_AFTER) process.kill(process.pid, 'SIGKILL');
+  }
+  return { repoId, indexed, alreadyIndexed: all.length - todo.length, refMoves };
+}
+
+/** Indexes one commit on demand (e.g. for `diff` of an unindexed revision); returns its sha. Its
+ * delta is against its first parent when that is stored, else it is stored as a base. */
+export async function indexCommit(ctx: HistoryContext, rev: string): Promise<string> {
+  const repoId = await repoIdOf(ctx);
+  const sha = await ctx.repo.resolveCommit(rev);
+  if ((await ctx.store.indexedCommits(repoId, [sha])).has(sha)) return sha;
+  const [info] = await ctx.repo.commitInfo([sha]);
+  const p1 = info!.parents[0];
+  const baseSha = p1 !== undefined && (await ctx.store.indexedCommits(repoId, [p1])).has(p1) ? p1 : null;
+  await storeOne({ ...ctx, repoId }, repoId, info!, baseSha);
+  return sha;
+}
+
+export interface OpenHistoryOptions {
+  dataDir?: string;
+  databaseUrl?: string;
+}
+
+/** Opens and migrates the database and wraps it in a store (for CLI commands). */
+export async function openHistoryStore(opts: OpenHistoryOptions): Promise<{ db: Db; store: HistoryStore }> {
+  const db = await openDatabase({
+    ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+    ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
+  });
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return { db, store: new HistoryStore(db) };
+}
+
+/** What `codegraph index <repo> --history N|all` runs: open everything, index, close. */
+export async function runHistoryIndex(opts: OpenHistoryOptions & {
+  repo: GitRepo; indexer: Indexer; history: number | 'all'; onProgress?: (p: HistoryProgress) => void;
+}): Promise<IndexHistoryResult> {
+  const { db, store } = await openHistoryStore(opts);
+  try {
+    return await indexHistory({ repo: opts.repo, store, indexer: opts.indexer, history: opts.history, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,118 @@
+// Entity-level diff between two stored trees (internal to store/; the facade is store/index.ts).
+//
+// Cost: paths touched by the deltas between the two commits (chains.touchedBetween), one version
+// lookup per such path on each side, then the entities of the CHANGED paths only. Unchanged files
+// are never reparsed or rescanned.
+import { qualify } from '../indexer/types.ts';
+import { pathNames, versionsAt, touchedBetween, type Chain, type Version } from './chain.ts';
+import type { Queryable } from './db.ts';
+import { cosine, fromVectorLiteral } from './embed.ts';
+import { matchExact, matchSimilar, sortResult, type MatchEntity, type MatchResult } from './match.ts';
+import type { EntityDiff, EntityRef } from './types.ts';
+
+/** Kinds a diff reports: modules are files (diff-tree already says that) and imports are lines. */
+export const DIFF_EXCLUDED_KINDS = ['module', 'import'];
+
+export interface DiffEntity extends MatchEntity {
+  pathId: number;
+}
+
+interface EntityRow {
+  extraction_id: number;
+  kind: string;
+  name: string;
+  qname: string;
+  start_line: number;
+  end_line: number;
+  body_hash: string;
+  signature: string | null;
+}
+
+/** Matches the entities of two versions of a set of paths (null = absent on that side). */
+export async function diffVersions(
+  q: Queryable, before: Map<number, Version | null>, after: Map<number, Version | null>,
+): Promise<MatchResult<DiffEntity>> {
+  const changed: number[] = [];
+  for (const pathId of new Set([...before.keys(), ...after.keys()])) {
+    const b = before.get(pathId) ?? null;
+    const a = after.get(pathId) ?? null;
+    if (b?.blobSha !== a?.blobSha || b?.extractionId !== a?.extractionId) changed.push(pathId);
+  }
+  const xids = new Set<number>();
+  for (const p of changed) {
+    const b = before.get(p)?.extractionId;
+    const a = after.get(p)?.extractionId;
+    if (b != null) xids.add(b);
+    if (a != null) xids.add(a);
+  }
+  const byExtraction = new Map<number, EntityRow[]>();
+  if (xids.size > 0) {
+    const { rows } = await q.query<EntityRow>(
+      `SELECT extraction_id, kind, name, qname, start_line, end_line, body_hash, signature FROM entities
+       WHERE extraction_id = ANY($1::int[]) AND kind <> ALL($2::text[])`,
+      [[...xids], DIFF_EXCLUDED_KINDS],
+    );
+    for (const r of rows) {
+      const list = byExtraction.get(r.extraction_id);
+      if (list) list.push(r);
+      else byExtraction.set(r.extraction_id, [r]);
+    }
+  }
+  const names = await pathNames(q, changed);
+  const side = (versions: Map<number, Version | null>): DiffEntity[] => changed.flatMap((pathId) => {
+    const x = versions.get(pathId)?.extractionId;
+    if (x == null) return [];
+    const path = names.get(pathId)!;
+    return (byExtraction.get(x) ?? []).map((r) => ({
+      pathId, path, kind: r.kind, name: r.name, qname: r.qname, startLine: r.start_line, endLine: r.end_line,
+      bodyHash: r.body_hash, signature: r.signature,
+    }));
+  });
+  const existsBefore = new Set(changed.filter((p) => before.get(p) != null).map((p) => names.get(p)!));
+  const existsAfter = new Set(changed.filter((p) => after.get(p) != null).map((p) => names.get(p)!));
+  const res = matchExact(side(before), side(after), {
+    existsBefore: (p) => existsBefore.has(p), existsAfter: (p) => existsAfter.has(p),
+  });
+
+  // Rule 4 needs embeddings; load them only for leftovers that share a file and a kind.
+  const removedKeys = new Set(res.removed.map((e) => `${e.path}\0${e.kind}`));
+  const candidates = res.added.filter((e) => removedKeys.has(`${e.path}\0${e.kind}`));
+  if (candidates.length > 0) {
+    const addedKeys = new Set(candidates.map((e) => `${e.path}\0${e.kind}`));
+    const hashes = new Set([...candidates, ...res.removed.filter((e) => addedKeys.has(`${e.path}\0${e.kind}`))].map((e) => e.bodyHash));
+    const { rows } = await q.query<{ body_hash: string; embedding: string }>(
+      'SELECT body_hash, embedding::text AS embedding FROM bodies WHERE body_hash = ANY($1::text[])', [[...hashes]]);
+    const vec = new Map(rows.map((r) => [r.body_hash, fromVectorLiteral(r.embedding)]));
+    matchSimilar(res, (a, b) => {
+      const va = vec.get(a.bodyHash);
+      const vb = vec.get(b.bodyHash);
+      return va && vb ? cosine(va, vb) : null;
+    });
+  }
+  return sortResult(res);
+}
+
+export function toRef(e: MatchEntity): EntityRef {
+  return {
+    kind: e.kind as EntityRef['kind'], name: e.name, qualifiedName: qualify(e.path, e.qname), path: e.path,
+    startLine: e.startLine, endLine: e.endLine,
+  };
+}
+
+/** Entity diff between any two stored commits (not only parent and child). */
+export async function diffChains(q: Queryable, from: { sha: string; chain: Chain }, to: { sha: string; chain: Chain }): Promise<EntityDiff> {
+  const touched = await touchedBetween(q, from.chain, to.chain);
+  const [va, vb] = [await versionsAt(q, from.chain, touched), await versionsAt(q, to.chain, touched)];
+  const before = new Map<number, Version | null>(touched.map((p) => [p, va.get(p) ?? null]));
+  const after = new Map<number, Version | null>(touched.map((p) => [p, vb.get(p) ?? null]));
+  const res = await diffVersions(q, before, after);
+  return {
+    from: from.sha,
+    to: to.sha,
+    added: res.added.map(toRef),
+    removed: res.removed.map(toRef),
+    modified: res.modified.map((m) => ({ before: toRef(m.before), after: toRef(m.after), signatureChanged: m.signatureChanged })),
+    renamed: res.renamed.map((m) => ({ before: toRef(m.before), after: toRef(m.after) })),
+    moved: res.moved.map((m) => ({ before: toRef(m.before), after: toRef(m.after) })),
+  };
+}

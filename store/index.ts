@@ -1,0 +1,274 @@
+// Public surface of the history store. Everything else in store/ is internal.
+import { EXTRACTOR_VERSION, qualify, type EntityKind } from '../indexer/types.ts';
+import { ChainCache, treeSql, type Chain } from './chain.ts';
+import type { Db, Queryable } from './db.ts';
+import { DIFF_EXCLUDED_KINDS, diffChains } from './diff.ts';
+import { embed, toVectorLiteral } from './embed.ts';
+import { StoreError } from './errors.ts';
+import { Resolver, defRef } from './graph.ts';
+import { blame, entityHistory } from './lineage.ts';
+import { recordRefs, storeCommit, type RefMove, type StoredCommit } from './write.ts';
+import type {
+  BlameEntry, CallEdge, CommitInput, EntityChangeRecord, EntityDiff, EntityQuery, EntityRef, ResolutionStats, SkipCounts,
+  StoredEntity, TreeFile,
+} from './types.ts';
+
+export { StoreError, type StoreErrorCode } from './errors.ts';
+export { embed, EMBEDDING_DIMS, cosine } from './embed.ts';
+export { storeDigest } from './digest.ts';
+export type * from './types.ts';
+export type { RefMove, StoredCommit } from './write.ts';
+
+export interface ImpactEntry {
+  entity: EntityRef;
+  /** 1 = calls a changed entity directly. */
+  depth: number;
+  /** Qualified name of the changed entity (at `from` for removed ones) this caller depends on. */
+  because: string;
+}
+
+interface CommitRow {
+  id: number;
+  sha: string;
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** The versioned code graph of any number of repositories, over one database. */
+export class HistoryStore {
+  private readonly chains = new ChainCache();
+
+  /** `db` must be migrated (store/migrate.ts). */
+  constructor(readonly db: Db) {}
+
+  /** The id of the repository stored under `path`, created on first use. */
+  async repository(path: string): Promise<number> {
+    await this.db.query('INSERT INTO repositories (path) VALUES ($1) ON CONFLICT DO NOTHING', [path]);
+    const { rows } = await this.db.query<{ id: number }>('SELECT id FROM repositories WHERE path = $1', [path]);
+    return rows[0]!.id;
+  }
+
+  /** Which of `shas` are stored. */
+  async indexedCommits(repoId: number, shas: string[]): Promise<Set<string>> {
+    if (shas.length === 0) return new Set();
+    const { rows } = await this.db.query<{ sha: string }>('SELECT sha FROM commits WHERE repo_id = $1 AND sha = ANY($2::text[])', [repoId, shas]);
+    return new Set(rows.map((r) => r.sha));
+  }
+
+  /** Keys `${sha}\0${language}` of the blobs among `shas` whose extraction (at the current
+   * EXTRACTOR_VERSION) is stored: the indexer need not parse them again. */
+  async cachedExtractions(shas: string[]): Promise<Set<string>> {
+    if (shas.length === 0) return new Set();
+    const { rows } = await this.db.query<{ blob_sha: string; language: string }>(
+      'SELECT blob_sha, language FROM extractions WHERE blob_sha = ANY($1::text[]) AND extractor_version = $2', [shas, EXTRACTOR_VERSION]);
+    return new Set(rows.map((r) => `${r.blob_sha}\0${r.language}`));
+  }
+
+  /** Stores one commit in one transaction (idempotent: a stored commit is left alone). */
+  async storeCommit(repoId: number, input: CommitInput): Promise<StoredCommit> {
+    return this.db.transaction((tx) => storeCommit(tx, this.chains, repoId, input));
+  }
+
+  /** Brings the stored refs to `refs`, logging every move; `isForced(old, new)` says whether
+   * `old` is NOT an ancestor of `new` (a force push). */
+  async recordRefs(repoId: number, refs: Array<{ name: string; sha: string }>, isForced: (oldSha: string, newSha: string) => Promise<boolean>): Promise<RefMove[]> {
+    return this.db.transaction((tx) => recordRefs(tx, repoId, refs, isForced));
+  }
+
+  async refs(repoId: number): Promise<Array<{ name: string; sha: string }>> {
+    const { rows } = await this.db.query<{ name: string; sha: string }>('SELECT name, sha FROM git_refs WHERE repo_id = $1 ORDER BY name', [repoId]);
+    return rows;
+  }
+
+  /** Every recorded move of `name` (all refs when omitted), oldest first. */
+  async refLog(repoId: number, name?: string): Promise<Array<RefMove & { recordedAt: string }>> {
+    const { rows } = await this.db.query<{ name: string; old_sha: string | null; new_sha: string | null; forced: boolean; recorded_at: Date }>(
+      `SELECT name, old_sha, new_sha, forced, recorded_at FROM ref_log WHERE repo_id = $1 AND ($2::text IS NULL OR name = $2) ORDER BY id`,
+      [repoId, name ?? null]);
+    return rows.map((r) => ({ name: r.name, oldSha: r.old_sha, newSha: r.new_sha, forced: r.forced, recordedAt: new Date(r.recorded_at).toISOString() }));
+  }
+
+  /** The stored commit a full sha or unique prefix (>= 4 hex digits) names. */
+  async resolve(repoId: number, rev: string): Promise<CommitRow> {
+    if (!/^[0-9a-f]{4,64}$/.test(rev)) {
+      throw new StoreError('COMMIT_NOT_INDEXED', `${JSON.stringify(rev)} is not a commit id; resolve branch names with git first.`, { rev });
+    }
+    const { rows } = await this.db.query<CommitRow>(
+      'SELECT id, sha FROM commits WHERE repo_id = $1 AND sha LIKE $2 ORDER BY sha LIMIT 2', [repoId, `${rev}%`]);
+    if (rows.length === 0) throw new StoreError('COMMIT_NOT_INDEXED', `Commit ${rev} is not indexed. Index it first (\`codegraph index\`, or indexCommit).`, { rev });
+    if (rows.length > 1) throw new StoreError('AMBIGUOUS_REVISION', `${rev} matches several indexed commits (${rows.map((r) => r.sha.slice(0, 12)).join(', ')}); give more digits.`, { rev });
+    return rows[0]!;
+  }
+
+  /** Commit metadata. */
+  async commit(repoId: number, sha: string): Promise<{
+    sha: string; parents: string[]; authorName: string; authorEmail: string; authorDate: string; committerDate: string; message: string;
+  }> {
+    const c = await this.resolve(repoId, sha);
+    const { rows } = await this.db.query<{ sha: string; parents: string[]; author_name: string; author_email: string; author_date: Date; committer_date: Date; message: string }>(
+      'SELECT sha, parents, author_name, author_email, author_date, committer_date, message FROM commits WHERE id = $1', [c.id]);
+    const r = rows[0]!;
+    return {
+      sha: r.sha, parents: r.parents, authorName: r.author_name, authorEmail: r.author_email,
+      authorDate: new Date(r.author_date).toISOString(), committerDate: new Date(r.committer_date).toISOString(), message: r.message,
+    };
+  }
+
+  private async chainOf(repoId: number, sha: string): Promise<{ sha: string; chain: Chain }> {
+    const c = await this.resolve(repoId, sha);
+    return { sha: c.sha, chain: await this.chains.get(this.db, c.id) };
+  }
+
+  /** Every file of the tree at `sha`, sorted by path, skipped files included with their reason. */
+  async tree(repoId: number, sha: string, pathPrefix = ''): Promise<TreeFile[]> {
+    const { chain } = await this.chainOf(repoId, sha);
+    const { rows } = await this.db.query<{ path: string; blob_sha: string; language: string | null; skip_reason: string | null; skip_detail: string | null; extraction_id: number | null }>(
+      `SELECT p.path, t.blob_sha, t.language, t.skip_reason, t.skip_detail, t.extraction_id
+       FROM (${treeSql()}) t JOIN paths p ON p.id = t.path_id
+       WHERE t.blob_sha IS NOT NULL AND p.path LIKE $3 ORDER BY p.path`,
+      [chain.ids, chain.depths, `${escapeLike(pathPrefix)}%`]);
+    return rows.map((r) => ({
+      path: r.path, blobSha: r.blob_sha, language: r.language, skipReason: r.skip_reason as TreeFile['skipReason'],
+      skipDetail: r.skip_detail, parsed: r.extraction_id !== null,
+    }));
+  }
+
+  /** Entities in the tree at `sha`, ordered by path and position (by similarity for fuzzy names). */
+  async entities(repoId: number, sha: string, query: EntityQuery = {}): Promise<StoredEntity[]> {
+    const { chain } = await this.chainOf(repoId, sha);
+    const limit = query.limit ?? 100;
+    const offset = query.offset ?? 0;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new StoreError('INVALID_INPUT', 'query.limit must be an integer from 1 to 10000.', { limit });
+    if (!Number.isInteger(offset) || offset < 0) throw new StoreError('INVALID_INPUT', 'query.offset must be a non-negative integer.', { offset });
+    const params: unknown[] = [chain.ids, chain.depths];
+    const where = ['t.blob_sha IS NOT NULL'];
+    const add = (v: unknown): string => `$${params.push(v)}`;
+    if (query.pathPrefix) where.push(`p.path LIKE ${add(`${escapeLike(query.pathPrefix)}%`)}`);
+    if (query.kind !== undefined) where.push(`e.kind = ANY(${add(Array.isArray(query.kind) ? query.kind : [query.kind])}::text[])`);
+    let order = 'p.path, e.start_line, e.idx';
+    if (query.name !== undefined) {
+      const match = query.nameMatch ?? 'exact';
+      if (match === 'exact') where.push(`e.name = ${add(query.name)}`);
+      else if (match === 'prefix') where.push(`e.name LIKE ${add(`${escapeLike(query.name)}%`)}`);
+      else {
+        const n = add(query.name);
+        where.push(`e.name % ${n}`);
+        order = `similarity(e.name, ${n}) DESC, ${order}`;
+      }
+    }
+    const { rows } = await this.db.query<{
+      path: string; language: string; kind: EntityKind; name: string; qname: string; start_line: number; end_line: number;
+      signature: string | null; doc: string | null; exported: boolean; body_hash: string;
+    }>(
+      `SELECT p.path, t.language, e.kind, e.name, e.qname, e.start_line, e.end_line, e.signature, e.doc, e.exported, e.body_hash
+       FROM (${treeSql()}) t JOIN paths p ON p.id = t.path_id JOIN entities e ON e.extraction_id = t.extraction_id
+       WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${add(limit)} OFFSET ${add(offset)}`, params);
+    return rows.map((r) => ({
+      kind: r.kind, name: r.name, qualifiedName: qualify(r.path, r.qname), path: r.path, startLine: r.start_line, endLine: r.end_line,
+      signature: r.signature, doc: r.doc, exported: r.exported, bodyHash: r.body_hash, language: r.language, localName: r.qname,
+    }));
+  }
+
+  /** Entities at `sha` whose bodies are nearest to `text` (HNSW over the body embeddings). */
+  async similar(repoId: number, sha: string, text: string, limit = 10): Promise<Array<StoredEntity & { score: number }>> {
+    const { chain } = await this.chainOf(repoId, sha);
+    const { rows } = await this.db.query<{ body_hash: string; score: number }>(
+      `SELECT body_hash, 1 - (embedding <=> $1::vector) AS score FROM bodies ORDER BY embedding <=> $1::vector LIMIT $2`,
+      [toVectorLiteral(embed(text)), limit * 20]);
+    if (rows.length === 0) return [];
+    const score = new Map(rows.map((r) => [r.body_hash, Number(r.score)]));
+    const { rows: ents } = await this.db.query<{
+      path: string; language: string; kind: EntityKind; name: string; qname: string; start_line: number; end_line: number;
+      signature: string | null; doc: string | null; exported: boolean; body_hash: string;
+    }>(
+      `SELECT p.path, t.language, e.kind, e.name, e.qname, e.start_line, e.end_line, e.signature, e.doc, e.exported, e.body_hash
+       FROM (${treeSql()}) t JOIN paths p ON p.id = t.path_id JOIN entities e ON e.extraction_id = t.extraction_id
+       WHERE e.body_hash = ANY($3::text[]) ORDER BY p.path, e.start_line`, [chain.ids, chain.depths, [...score.keys()]]);
+    return ents.map((r) => ({
+      kind: r.kind, name: r.name, qualifiedName: qualify(r.path, r.qname), path: r.path, startLine: r.start_line, endLine: r.end_line,
+      signature: r.signature, doc: r.doc, exported: r.exported, bodyHash: r.body_hash, language: r.language, localName: r.qname,
+      score: score.get(r.body_hash) ?? 0,
+    })).sort((a, b) => b.score - a.score).slice(0, limit);
+  }
+
+  /** Entity-level diff between any two indexed commits. */
+  async diff(repoId: number, from: string, to: string): Promise<EntityDiff> {
+    return diffChains(this.db, await this.chainOf(repoId, from), await this.chainOf(repoId, to));
+  }
+
+  /** Transitive callers, at `diff.to`, of what the diff changed (modified, renamed, moved) or
+   * removed (callers whose call no longer resolves). */
+  async impact(repoId: number, diff: EntityDiff, depth = 3): Promise<ImpactEntry[]> {
+    const { chain } = await this.chainOf(repoId, diff.to);
+    const r = await Resolver.at(this.db, chain);
+    const out = new Map<string, ImpactEntry>();
+    const note = (entity: EntityRef, d: number, because: string): void => {
+      const prev = out.get(entity.qualifiedName);
+      if (!prev || prev.depth > d) out.set(entity.qualifiedName, { entity, depth: d, because });
+    };
+    const changed = [...diff.modified, ...diff.renamed, ...diff.moved].map((m) => m.after);
+    for (const e of changed) {
+      let def;
+      try { def = await r.find(e.qualifiedName); } catch { continue; }
+      for (const edge of await r.walk(def, depth, 'up')) note(edge.from, edge.depth, e.qualifiedName);
+    }
+    for (const e of diff.removed) {
+      for (const caller of await r.brokenCallersOf(e.name)) {
+        note(defRef(caller), 1, e.qualifiedName);
+        for (const edge of await r.walk(caller, depth - 1, 'up')) note(edge.from, edge.depth + 1, e.qualifiedName);
+      }
+    }
+    return [...out.values()].sort((a, b) => a.depth - b.depth || (a.entity.qualifiedName < b.entity.qualifiedName ? -1 : 1));
+  }
+
+  /** Callers of the entity at `sha`, transitively to `depth`. */
+  async callers(repoId: number, sha: string, qualifiedName: string, depth = 1): Promise<CallEdge[]> {
+    const r = await Resolver.at(this.db, (await this.chainOf(repoId, sha)).chain);
+    return r.walk(await r.find(qualifiedName), depth, 'up');
+  }
+
+  /** Callees of the entity at `sha`, transitively to `depth`. */
+  async callees(repoId: number, sha: string, qualifiedName: string, depth = 1): Promise<CallEdge[]> {
+    const r = await Resolver.at(this.db, (await this.chainOf(repoId, sha)).chain);
+    return r.walk(await r.find(qualifiedName), depth, 'down');
+  }
+
+  /** Call resolution counts at `sha` (resolved / unresolved / ambiguous). */
+  async resolutionStats(repoId: number, sha: string): Promise<ResolutionStats> {
+    return (await Resolver.at(this.db, (await this.chainOf(repoId, sha)).chain)).stats();
+  }
+
+  /** Commits, newest first along the first-parent chain of `sha`, that changed the entity,
+   * following it across renames and moves. */
+  async entityHistory(repoId: number, sha: string, qualifiedName: string): Promise<EntityChangeRecord[]> {
+    const { chain } = await this.chainOf(repoId, sha);
+    return entityHistory(this.db, repoId, chain, qualifiedName);
+  }
+
+  /** Function-level blame: for each entity of `path` at `sha`, the last commit that changed it. */
+  async blame(repoId: number, sha: string, path: string): Promise<BlameEntry[]> {
+    const { chain } = await this.chainOf(repoId, sha);
+    const ents = (await this.entities(repoId, sha, { pathPrefix: path, limit: 10_000 }))
+      .filter((e) => e.path === path && !DIFF_EXCLUDED_KINDS.includes(e.kind));
+    return blame(this.db, repoId, chain, path, ents.map((e) => ({
+      kind: e.kind, name: e.name, qualifiedName: e.qualifiedName, path: e.path, startLine: e.startLine, endLine: e.endLine, localName: e.localName,
+    })));
+  }
+
+  /** Skipped files in the tree at `sha`, counted by reason. */
+  async skipCounts(repoId: number, sha: string): Promise<SkipCounts> {
+    const { chain } = await this.chainOf(repoId, sha);
+    const { rows } = await this.db.query<{ skip_reason: string; n: number }>(
+      `SELECT t.skip_reason, count(*)::int AS n FROM (${treeSql()}) t
+       WHERE t.blob_sha IS NOT NULL AND t.skip_reason IS NOT NULL GROUP BY t.skip_reason ORDER BY t.skip_reason`,
+      [chain.ids, chain.depths]);
+    return Object.fromEntries(rows.map((r) => [r.skip_reason, r.n])) as SkipCounts;
+  }
+
+  /** Runs `fn` in one transaction on the underlying database (for callers composing writes). */
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.db.transaction(fn);
+  }
+}

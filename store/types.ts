@@ -1,0 +1,128 @@
+// Public data shapes of the history store (what leaves store/).
+import type { EntityKind, FileExtraction, LanguageId, SkipReason } from '../indexer/types.ts';
+
+/** An entity as the store reports it: located at a path in some commit's tree. */
+export interface EntityRef {
+  kind: EntityKind;
+  name: string;
+  /** User-facing qualified name: `path::Container.name` (the path itself for modules). */
+  qualifiedName: string;
+  path: string;
+  startLine: number;
+  endLine: number;
+}
+
+/** An entity with the details the store keeps. */
+export interface StoredEntity extends EntityRef {
+  signature: string | null;
+  doc: string | null;
+  exported: boolean;
+  bodyHash: string;
+  language: string;
+  /** Local qualified name without the path (`Parser.parse`). */
+  localName: string;
+}
+
+export interface EntityDiff {
+  from: string;
+  to: string;
+  added: EntityRef[];
+  removed: EntityRef[];
+  modified: Array<{ before: EntityRef; after: EntityRef; signatureChanged: boolean }>;
+  renamed: Array<{ before: EntityRef; after: EntityRef }>;
+  moved: Array<{ before: EntityRef; after: EntityRef }>;
+}
+
+export interface CommitMeta {
+  sha: string;
+  parents: string[];
+  tree: string;
+  author: { name: string; email: string; date: string };
+  committer: { name: string; email: string; date: string };
+  message: string;
+}
+
+/** One file of a commit's delta against its first parent, as the indexing driver hands it over. */
+export type FileDeltaInput =
+  | { path: string; status: 'deleted' }
+  | {
+      path: string;
+      status: 'parsed';
+      blobSha: string;
+      language: LanguageId;
+      extraction: FileExtraction;
+      /** The blob content, used to embed entity bodies; without it bodies are embedded from name,
+       * signature and doc only. */
+      content?: Buffer;
+    }
+  | { path: string; status: 'cached'; blobSha: string; language: LanguageId }
+  | { path: string; status: 'skipped'; blobSha: string; language: LanguageId | null; reason: SkipReason; detail: string };
+
+export interface CommitInput {
+  commit: CommitMeta;
+  /** The first parent when it is already stored; the delta is then against it. null: the delta is
+   * the whole tree (a root commit, or the parent lies outside the indexed window). */
+  baseSha: string | null;
+  files: FileDeltaInput[];
+}
+
+export interface TreeFile {
+  path: string;
+  blobSha: string;
+  language: string | null;
+  skipReason: SkipReason | null;
+  skipDetail: string | null;
+  parsed: boolean;
+}
+
+export type NameMatch = 'exact' | 'prefix' | 'fuzzy';
+
+export interface EntityQuery {
+  pathPrefix?: string;
+  kind?: EntityKind | EntityKind[];
+  name?: string;
+  /** @default 'exact' */
+  nameMatch?: NameMatch;
+  /** @default 100 */
+  limit?: number;
+  /** @default 0 */
+  offset?: number;
+}
+
+export interface EntityChangeRecord {
+  sha: string;
+  change: 'added' | 'removed' | 'modified' | 'renamed' | 'moved';
+  /** The identity after the change (null for 'removed') and before it (null for 'added'). */
+  qualifiedName: string | null;
+  previousQualifiedName: string | null;
+  signatureChanged: boolean;
+  committerDate: string;
+  author: string;
+  message: string;
+  /** True for the first indexed commit of the chain: the entity existed there, its earlier
+   * history lies outside the indexed window (like git blame's boundary commits). */
+  boundary: boolean;
+}
+
+export interface BlameEntry {
+  entity: EntityRef;
+  sha: string;
+  boundary: boolean;
+}
+
+export interface CallEdge {
+  from: EntityRef;
+  to: EntityRef;
+  line: number;
+  /** How the callee name was resolved. */
+  via: 'same_file' | 'import' | 'same_directory' | 'unique_global';
+  depth: number;
+}
+
+export interface ResolutionStats {
+  resolved: number;
+  unresolved: number;
+  ambiguous: number;
+}
+
+export type SkipCounts = Partial<Record<SkipReason, number>>;

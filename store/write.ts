@@ -1,0 +1,267 @@
+// Writing: one commit per transaction, refs and the ref log (internal to store/).
+import { EXTRACTOR_VERSION, type FileExtraction } from '../indexer/types.ts';
+import { versionsAt, type ChainCache, type Chain, type Version } from './chain.ts';
+import type { Queryable } from './db.ts';
+import { diffVersions } from './diff.ts';
+import { embed, toVectorLiteral } from './embed.ts';
+import { StoreError } from './errors.ts';
+import type { CommitInput, FileDeltaInput } from './types.ts';
+
+/** Entity kinds that get an embedding: a module's body is its whole file, an import is one line. */
+export const EMBEDDED_KINDS_EXCLUDED = ['module', 'import'];
+
+/** Files per bulk statement, so no statement nears the 65,535-parameter limit. */
+const CHUNK = 200;
+
+export interface StoredCommit {
+  id: number;
+  sha: string;
+  /** False when the commit was already stored (nothing was written). */
+  created: boolean;
+}
+
+async function internPaths(q: Queryable, repoId: number, paths: string[]): Promise<Map<string, number>> {
+  const uniq = [...new Set(paths)];
+  const out = new Map<string, number>();
+  if (uniq.length === 0) return out;
+  await q.query('INSERT INTO paths (repo_id, path) SELECT $1, p FROM unnest($2::text[]) AS u(p) ON CONFLICT DO NOTHING', [repoId, uniq]);
+  const { rows } = await q.query<{ id: number; path: string }>('SELECT id, path FROM paths WHERE repo_id = $1 AND path = ANY($2::text[])', [repoId, uniq]);
+  for (const r of rows) out.set(r.path, r.id);
+  return out;
+}
+
+type Parsed = Extract<FileDeltaInput, { status: 'parsed' }>;
+
+/** Inserts extractions not stored yet (with their entities, references and body embeddings) and
+ * returns the extraction id of every (sha, language) asked for. */
+async function storeExtractions(q: Queryable, parsed: Parsed[], cachedKeys: Array<{ sha: string; language: string }>): Promise<Map<string, number>> {
+  const ids = new Map<string, number>();
+  const key = (sha: string, language: string): string => `${sha}\0${language}`;
+  const uniq = new Map<string, Parsed>();
+  for (const p of parsed) uniq.set(key(p.blobSha, p.language), p);
+  const list = [...uniq.values()];
+  for (let i = 0; i < list.length; i += CHUNK) {
+    const chunk = list.slice(i, i + CHUNK);
+    const { rows } = await q.query<{ id: number; blob_sha: string; language: string }>(
+      `INSERT INTO extractions (blob_sha, language, extractor_version, lines, bytes, error_count, invalid_utf8)
+       SELECT s, l, $1, n, b, e, u FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::int[]) AS t(s, l, n, b, e, u)
+       ON CONFLICT DO NOTHING RETURNING id, blob_sha, language`,
+      [EXTRACTOR_VERSION, chunk.map((p) => p.blobSha), chunk.map((p) => p.language), chunk.map((p) => p.extraction.lines),
+        chunk.map((p) => p.extraction.bytes), chunk.map((p) => p.extraction.errorCount), chunk.map((p) => p.extraction.invalidUtf8)],
+    );
+    const fresh: Array<{ id: number; p: Parsed }> = [];
+    for (const r of rows) {
+      ids.set(key(r.blob_sha, r.language), r.id);
+      fresh.push({ id: r.id, p: uniq.get(key(r.blob_sha, r.language))! });
+    }
+    await insertEntities(q, fresh);
+  }
+  const missing = [...cachedKeys, ...list.map((p) => ({ sha: p.blobSha, language: p.language }))].filter((k) => !ids.has(key(k.sha, k.language)));
+  if (missing.length > 0) {
+    const { rows } = await q.query<{ id: number; blob_sha: string; language: string }>(
+      `SELECT x.id, x.blob_sha, x.language FROM extractions x JOIN unnest($1::text[], $2::text[]) AS t(s, l)
+         ON x.blob_sha = t.s AND x.language = t.l WHERE x.extractor_version = $3`,
+      [missing.map((m) => m.sha), missing.map((m) => m.language), EXTRACTOR_VERSION],
+    );
+    for (const r of rows) ids.set(key(r.blob_sha, r.language), r.id);
+  }
+  return ids;
+}
+
+async function insertEntities(q: Queryable, fresh: Array<{ id: number; p: Parsed }>): Promise<void> {
+  if (fresh.length === 0) return;
+  const e = {
+    x: [] as number[], idx: [] as number[], parent: [] as number[], kind: [] as string[], name: [] as string[], qname: [] as string[],
+    sl: [] as number[], el: [] as number[], sb: [] as number[], eb: [] as number[], sig: [] as Array<string | null>,
+    doc: [] as Array<string | null>, exp: [] as boolean[], hash: [] as string[],
+  };
+  const r = {
+    x: [] as number[], kind: [] as string[], name: [] as string[], qual: [] as Array<string | null>, line: [] as number[],
+    from: [] as number[], module: [] as Array<string | null>, alias: [] as Array<string | null>,
+  };
+  const bodies = new Map<string, string>();
+  for (const { id, p } of fresh) {
+    const ex: FileExtraction = p.extraction;
+    ex.entities.forEach((en, i) => {
+      e.x.push(id); e.idx.push(i); e.parent.push(en.parent); e.kind.push(en.kind); e.name.push(en.name); e.qname.push(en.qualifiedName);
+      e.sl.push(en.startLine); e.el.push(en.endLine); e.sb.push(en.startByte); e.eb.push(en.endByte); e.sig.push(en.signature);
+      e.doc.push(en.doc); e.exp.push(en.exported); e.hash.push(en.bodyHash);
+      if (!EMBEDDED_KINDS_EXCLUDED.includes(en.kind) && !bodies.has(en.bodyHash)) {
+        const text = p.content ? p.content.subarray(en.startByte, en.endByte).toString('utf8')
+          : [en.name, en.signature ?? '', en.doc ?? ''].join(' ');
+        bodies.set(en.bodyHash, text);
+      }
+    });
+    for (const ref of ex.references) {
+      r.x.push(id); r.kind.push(ref.kind); r.name.push(ref.name); r.qual.push(ref.qualifier); r.line.push(ref.line);
+      r.from.push(ref.from); r.module.push(ref.module ?? null); r.alias.push(ref.alias ?? null);
+    }
+  }
+  if (e.x.length > 0) {
+    await q.query(
+      `INSERT INTO entities (extraction_id, idx, parent_idx, kind, name, qname, start_line, end_line, start_byte, end_byte, signature, doc, exported, body_hash)
+       SELECT * FROM unnest($1::int[], $2::int[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[], $9::int[], $10::int[],
+                            $11::text[], $12::text[], $13::boolean[], $14::text[])`,
+      [e.x, e.idx, e.parent, e.kind, e.name, e.qname, e.sl, e.el, e.sb, e.eb, e.sig, e.doc, e.exp, e.hash],
+    );
+  }
+  if (r.x.length > 0) {
+    await q.query(
+      `INSERT INTO entity_refs (extraction_id, kind, name, qualifier, line, from_idx, module, alias)
+       SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::text[], $8::text[])`,
+      [r.x, r.kind, r.name, r.qual, r.line, r.from, r.module, r.alias],
+    );
+  }
+  await insertBodies(q, bodies);
+}
+
+/** Embeds and stores bodies not stored yet: once per distinct body hash, across all repositories. */
+async function insertBodies(q: Queryable, bodies: Map<string, string>): Promise<void> {
+  if (bodies.size === 0) return;
+  const hashes = [...bodies.keys()];
+  const { rows } = await q.query<{ body_hash: string }>('SELECT body_hash FROM bodies WHERE body_hash = ANY($1::text[])', [hashes]);
+  const have = new Set(rows.map((r) => r.body_hash));
+  const todo = hashes.filter((h) => !have.has(h));
+  for (let i = 0; i < todo.length; i += 500) {
+    const chunk = todo.slice(i, i + 500);
+    await q.query(
+      'INSERT INTO bodies (body_hash, embedding) SELECT h, v::vector FROM unnest($1::text[], $2::text[]) AS t(h, v) ON CONFLICT DO NOTHING',
+      [chunk, chunk.map((h) => toVectorLiteral(embed(bodies.get(h)!)))],
+    );
+  }
+}
+
+/** Stores one commit (metadata, file delta, new extractions, entity-level changes) in ONE
+ * transaction; a no-op when the commit is already stored. */
+export async function storeCommit(q: Queryable, chains: ChainCache, repoId: number, input: CommitInput): Promise<StoredCommit> {
+  const c = input.commit;
+  const existing = await q.query<{ id: number }>('SELECT id FROM commits WHERE repo_id = $1 AND sha = $2', [repoId, c.sha]);
+  if (existing.rows[0]) return { id: existing.rows[0].id, sha: c.sha, created: false };
+
+  let base: { id: number; depth: number } | null = null;
+  if (input.baseSha !== null) {
+    const { rows } = await q.query<{ id: number; depth: number }>('SELECT id, depth FROM commits WHERE repo_id = $1 AND sha = $2', [repoId, input.baseSha]);
+    if (!rows[0]) {
+      throw new StoreError('BASE_NOT_INDEXED', `Cannot store ${c.sha} as a delta: its first parent ${input.baseSha} is not indexed. Index the parent first, or pass baseSha null to store the whole tree.`, { sha: c.sha, base: input.baseSha });
+    }
+    base = rows[0];
+  }
+  const seen = new Set<string>();
+  for (const f of input.files) {
+    if (seen.has(f.path)) throw new StoreError('INVALID_INPUT', `Path ${JSON.stringify(f.path)} appears twice in the delta of ${c.sha}; a delta has one row per path.`, { sha: c.sha, path: f.path });
+    seen.add(f.path);
+  }
+
+  const pathIds = await internPaths(q, repoId, input.files.map((f) => f.path));
+  const parsed = input.files.filter((f): f is Parsed => f.status === 'parsed');
+  const cached = input.files.flatMap((f) => (f.status === 'cached' ? [{ sha: f.blobSha, language: f.language }] : []));
+  const extractionIds = await storeExtractions(q, parsed, cached);
+
+  const depth = base ? base.depth + 1 : 0;
+  const { rows: [row] } = await q.query<{ id: number }>(
+    `INSERT INTO commits (repo_id, sha, parents, tree, author_name, author_email, author_date, committer_name, committer_email,
+                          committer_date, message, base_id, depth)
+     VALUES ($1, $2, $3::text[], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+    [repoId, c.sha, c.parents, c.tree, c.author.name, c.author.email, c.author.date, c.committer.name, c.committer.email,
+      c.committer.date, c.message, base?.id ?? null, depth],
+  );
+  const commitId = row!.id;
+
+  const after = new Map<number, Version | null>();
+  const d = {
+    path: [] as number[], sha: [] as Array<string | null>, lang: [] as Array<string | null>, x: [] as Array<number | null>,
+    reason: [] as Array<string | null>, detail: [] as Array<string | null>,
+  };
+  for (const f of input.files) {
+    const pathId = pathIds.get(f.path)!;
+    let v: Version | null = null;
+    if (f.status !== 'deleted') {
+      let x: number | null = null;
+      if (f.status === 'parsed' || f.status === 'cached') {
+        x = extractionIds.get(`${f.blobSha}\0${f.language}`) ?? null;
+        if (x === null) {
+          throw new StoreError('EXTRACTION_MISSING', `No stored extraction for blob ${f.blobSha} (${f.language}) at ${f.path}, reported as cached. Re-run indexing; the cache check and the store disagree.`, { sha: f.blobSha, path: f.path });
+        }
+      }
+      v = {
+        pathId, blobSha: f.blobSha, language: f.language, extractionId: x,
+        skipReason: f.status === 'skipped' ? f.reason : null, skipDetail: f.status === 'skipped' ? f.detail : null,
+      };
+    }
+    after.set(pathId, v);
+    d.path.push(pathId); d.sha.push(v?.blobSha ?? null); d.lang.push(v?.language ?? null); d.x.push(v?.extractionId ?? null);
+    d.reason.push(v?.skipReason ?? null); d.detail.push(v?.skipDetail ?? null);
+  }
+  for (let i = 0; i < d.path.length; i += 5000) {
+    const s = (a: unknown[]): unknown[] => a.slice(i, i + 5000);
+    await q.query(
+      `INSERT INTO file_deltas (commit_id, path_id, blob_sha, language, extraction_id, skip_reason, skip_detail)
+       SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[])`,
+      [commitId, s(d.path), s(d.sha), s(d.lang), s(d.x), s(d.reason), s(d.detail)],
+    );
+  }
+
+  const baseChain: Chain | null = base ? await chains.get(q, base.id) : null;
+  chains.extend(commitId, depth, baseChain);
+  if (baseChain) {
+    // Entity-level change list against the first parent: function-level `git log` and blame.
+    const beforeVersions = await versionsAt(q, baseChain, [...after.keys()]);
+    const before = new Map<number, Version | null>([...after.keys()].map((p) => [p, beforeVersions.get(p) ?? null]));
+    const res = await diffVersions(q, before, after);
+    const ch = {
+      change: [] as string[], kind: [] as string[], path: [] as Array<number | null>, qname: [] as Array<string | null>,
+      oldPath: [] as Array<number | null>, oldQname: [] as Array<string | null>, sig: [] as boolean[],
+    };
+    const push = (change: string, kind: string, a: { pathId: number; qname: string } | null, b: { pathId: number; qname: string } | null, sig = false): void => {
+      ch.change.push(change); ch.kind.push(kind); ch.path.push(a?.pathId ?? null); ch.qname.push(a?.qname ?? null);
+      ch.oldPath.push(b?.pathId ?? null); ch.oldQname.push(b?.qname ?? null); ch.sig.push(sig);
+    };
+    for (const e of res.added) push('added', e.kind, e, null);
+    for (const e of res.removed) push('removed', e.kind, null, e);
+    for (const m of res.modified) push('modified', m.after.kind, m.after, m.before, m.signatureChanged);
+    for (const m of res.renamed) push('renamed', m.after.kind, m.after, m.before);
+    for (const m of res.moved) push('moved', m.after.kind, m.after, m.before);
+    if (ch.change.length > 0) {
+      await q.query(
+        `INSERT INTO entity_changes (commit_id, change, kind, path_id, qname, old_path_id, old_qname, signature_changed)
+         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::int[], $7::text[], $8::boolean[])`,
+        [commitId, ch.change, ch.kind, ch.path, ch.qname, ch.oldPath, ch.oldQname, ch.sig],
+      );
+    }
+  }
+  return { id: commitId, sha: c.sha, created: true };
+}
+
+export interface RefMove {
+  name: string;
+  oldSha: string | null;
+  newSha: string | null;
+  forced: boolean;
+}
+
+/** Brings `git_refs` to `refs` and appends one ref_log row per move, in one transaction. */
+export async function recordRefs(
+  q: Queryable, repoId: number, refs: Array<{ name: string; sha: string }>,
+  isForced: (oldSha: string, newSha: string) => Promise<boolean>,
+): Promise<RefMove[]> {
+  const { rows } = await q.query<{ name: string; sha: string }>('SELECT name, sha FROM git_refs WHERE repo_id = $1 ORDER BY name', [repoId]);
+  const old = new Map(rows.map((r) => [r.name, r.sha]));
+  const moves: RefMove[] = [];
+  const now = new Map(refs.map((r) => [r.name, r.sha]));
+  for (const [name, sha] of [...now].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const prev = old.get(name);
+    if (prev === sha) continue;
+    moves.push({ name, oldSha: prev ?? null, newSha: sha, forced: prev !== undefined && await isForced(prev, sha) });
+  }
+  for (const [name, sha] of old) if (!now.has(name)) moves.push({ name, oldSha: sha, newSha: null, forced: false });
+  for (const m of moves) {
+    if (m.newSha === null) await q.query('DELETE FROM git_refs WHERE repo_id = $1 AND name = $2', [repoId, m.name]);
+    else {
+      await q.query(`INSERT INTO git_refs (repo_id, name, sha) VALUES ($1, $2, $3)
+                     ON CONFLICT (repo_id, name) DO UPDATE SET sha = EXCLUDED.sha`, [repoId, m.name, m.newSha]);
+    }
+    await q.query('INSERT INTO ref_log (repo_id, name, old_sha, new_sha, forced) VALUES ($1, $2, $3, $4, $5)',
+      [repoId, m.name, m.oldSha, m.newSha, m.forced]);
+  }
+  return moves;
+}
