@@ -147,16 +147,19 @@ function squeeze(s: string): string {
   });
 }
 
-/** Python keeps line structure: indentation relative to the first line, blank lines dropped. */
+/** Python keeps line structure: each line's indentation becomes its block depth (so re-indenting
+ * with 2 instead of 4 spaces is not a change, but moving a statement out of a block is); blank lines
+ * are dropped. */
 function squeezeLines(s: string): string {
-  const lines = s.split('\n');
-  let base = -1;
   const out: string[] = [];
-  for (const line of lines) {
-    if (line.trim() === '') continue;
+  const widths: number[] = [];
+  for (const line of s.split('\n')) {
+    const body = line.trim();
+    if (body === '') continue;
     const indent = line.length - line.trimStart().length;
-    if (base < 0) base = indent;
-    out.push(`${Math.max(0, indent - base)}|${squeeze(line.trim())}`);
+    while (widths.length > 0 && widths[widths.length - 1]! > indent) widths.pop();
+    if (widths.length === 0 || widths[widths.length - 1]! < indent) widths.push(indent);
+    out.push(`${widths.length - 1}|${squeeze(body)}`);
   }
   return out.join('\n');
 }
@@ -234,6 +237,21 @@ function bareTypeName(text: string): string {
   return last.replace(/^[*&]+/, '').replace(/<.*$/s, '').replace(/\[.*$/s, '').replace(/::$/, '');
 }
 
+/** The module specifier of an import. Several `@module` captures (Rust's nested `use a::{b::{c}}`)
+ * are path segments, joined in document order with the language's separator. */
+function modulePath(nodes: Node[], spec: LanguageSpec): string {
+  if (nodes.length === 1) return nodes[0]!.text;
+  const sorted = [...nodes].sort((x, y) => x.startIndex - y.startIndex);
+  return sorted.filter((m, i) => i === 0 || m.startIndex !== sorted[i - 1]!.startIndex).map((m) => m.text).join(spec.pathSeparator ?? '.');
+}
+
+/** The qualifier's text; when the qualifier node contains the name (C++ `a::b::f`, captured whole
+ * because the scope chain nests), only the part before the name, without the trailing `::` or `.`. */
+function qualifierText(qualifier: Node, name: Node): string {
+  if (name.startIndex < qualifier.startIndex || name.endIndex > qualifier.endIndex) return qualifier.text;
+  return qualifier.text.slice(0, name.startIndex - qualifier.startIndex).replace(/\s*(::|\.|->)\s*$/, '');
+}
+
 /** Extracts entities and references from one file. Throws ParseTimeoutError past the budget. */
 export async function extract(language: LanguageId, bytes: Uint8Array, options: ExtractOptions = {}): Promise<FileExtraction> {
   const budgetMs = options.timeoutMs ?? 10_000;
@@ -246,17 +264,24 @@ export async function extract(language: LanguageId, bytes: Uint8Array, options: 
   const tree = parser.parse(source, null, { progressCallback: cancelled as unknown as () => void });
   if (!tree) throw new ParseTimeoutError('parse', budgetMs);
   try {
-    let matches: QueryMatch[];
+    // The query runs once per top-level node rather than once on the root: tree-sitter's query
+    // cursor is quadratic in the number of siblings under some error-recovered roots (100k unclosed
+    // `(` took minutes), and per-child runs are linear and no slower on ordinary files.
+    const matches: QueryMatch[] = [];
     let timedOut = false;
+    const queryOptions = { progressCallback: (() => (timedOut = cancelled())) as unknown as () => void };
+    const cursor = tree.walk();
     try {
-      matches = query.matches(tree.rootNode, {
-        progressCallback: (() => (timedOut = cancelled())) as unknown as () => void,
-      });
-    } catch (err) {
-      if (timedOut) throw new ParseTimeoutError('query', budgetMs);
-      throw err;
+      if (cursor.gotoFirstChild()) {
+        do {
+          const found = query.matches(cursor.currentNode, queryOptions);
+          if (timedOut) throw new ParseTimeoutError('query', budgetMs);
+          for (const m of found) matches.push(m);
+        } while (cursor.gotoNextSibling());
+      }
+    } finally {
+      cursor.delete();
     }
-    if (timedOut) throw new ParseTimeoutError('query', budgetMs);
     return build(spec, source, bytes.length, invalid, tree, matches, deadline, budgetMs);
   } finally {
     tree.delete();
@@ -287,7 +312,7 @@ function build(
     let returns: Node | null = null;
     let doc: Node | null = null;
     let qualifier: Node | null = null;
-    let moduleNode: Node | null = null;
+    const moduleNodes: Node[] = [];
     let alias: Node | null = null;
     let receiver: Node | null = null;
     let scopeName: Node | null = null;
@@ -298,7 +323,7 @@ function build(
         case 'returns': returns = cap.node; break;
         case 'doc': doc = cap.node; break;
         case 'qualifier': qualifier = cap.node; break;
-        case 'module': moduleNode = cap.node; break;
+        case 'module': moduleNodes.push(cap.node); break;
         case 'alias': alias = cap.node; break;
         case 'receiver': receiver = cap.node; break;
         case 'scope.name': scopeName = cap.node; break;
@@ -349,14 +374,14 @@ function build(
     const key = `${kind}:${nameNode.startIndex}:${alias?.startIndex ?? -1}`;
     if (refSeen.has(key)) continue;
     refSeen.add(key);
-    const q = qualifier ? collapse(qualifier.text) : null;
+    const q = qualifier ? collapse(qualifierText(qualifier, nameNode)) : null;
     // `(#set! name "*")` names what the syntax does not spell out (namespace and default imports).
     const fixedName = match.setProperties?.['name'];
     refs.push({
       kind, node: nameNode,
       name: fixedName ?? (kind === 'import' ? nameNode.text : bareTypeName(nameNode.text) || nameNode.text),
       qualifier: q === null ? null : q.length > MAX_QUALIFIER ? q.slice(0, MAX_QUALIFIER) : q,
-      module: moduleNode ? moduleNode.text : undefined,
+      module: moduleNodes.length === 0 ? undefined : modulePath(moduleNodes, spec),
       alias: alias ? alias.text : undefined,
     });
   }
@@ -437,11 +462,12 @@ function build(
       }
       if (signature.length > MAX_SIGNATURE) signature = signature.slice(0, MAX_SIGNATURE);
     }
-    let doc = kind === 'import' ? null : d.doc ? collapse(d.doc.text) : leadingDoc(top, comments, commentNodes, source);
+    let doc = kind === 'import' ? null : d.doc ? collapse(d.doc.text) : docAbove(outer, spec, comments, commentNodes, source);
     if (doc !== null && doc.length > MAX_DOC) doc = doc.slice(0, MAX_DOC);
     const entity: Entity = {
       kind, name: d.name, qualifiedName: qn, parent: parentEntity,
-      startLine: sp.row + 1, endLine: ep.row + 1,
+      // A node that ends at column 0 took the line break with it (C preprocessor lines).
+      startLine: sp.row + 1, endLine: ep.row > sp.row && ep.column === 0 ? ep.row : ep.row + 1,
       startByte: bytes.toByte(d.start, sp.row, sp.column),
       endByte: bytes.toByte(d.end, ep.row, ep.column),
       signature, doc,
@@ -456,7 +482,19 @@ function build(
   }
 
   // References: attribute each to the innermost enclosing entity with a second sweep.
-  const entityOrder = order.filter((i) => defs[i]!.entityIndex >= 0);
+  // A reference in a scope but in none of its entities (`impl Trait for Foo`, the `implements`
+  // reference) belongs to the class-like entity the scope names, when the file defines it.
+  const ownerByName = new Map<string, number>();
+  for (const [ei, e] of entities.entries()) {
+    if (CLASS_LIKE.has(e.kind) && !ownerByName.has(e.qualifiedName)) ownerByName.set(e.qualifiedName, ei);
+  }
+  const fromOf = new Map<number, number>();
+  for (const i of order) {
+    const d = defs[i]!;
+    const owner = d.entityIndex >= 0 ? d.entityIndex : d.scope ? ownerByName.get(qualified.get(i) ?? '') : undefined;
+    if (owner !== undefined) fromOf.set(i, owner);
+  }
+  const entityOrder = order.filter((i) => fromOf.has(i));
   refs.sort((a, b) => a.node.startIndex - b.node.startIndex);
   const references: Reference[] = [];
   const open: number[] = [];
@@ -469,7 +507,7 @@ function build(
       open.push(di);
     }
     while (open.length > 0 && defs[open[open.length - 1]!]!.end <= at) open.pop();
-    const from = open.length > 0 ? defs[open[open.length - 1]!]!.entityIndex : 0;
+    const from = open.length > 0 ? fromOf.get(open[open.length - 1]!)! : 0;
     const ref: Reference = { kind: r.kind, name: r.name, qualifier: r.qualifier, line: r.node.startPosition.row + 1, from };
     if (r.module !== undefined) ref.module = r.module;
     if (r.alias !== undefined) ref.alias = r.alias;
@@ -506,6 +544,21 @@ function fileDoc(nodes: Node[], source: string, pythonRoot: Node | null): string
     parts.push(c.text);
   }
   return collapse(parts.join('\n')).slice(0, MAX_DOC);
+}
+
+/** The doc of a definition: the comment block above the innermost of its wrapper nodes that has one
+ * (a Go `const (...)` group member's own comment, else the group's), looking past attached siblings
+ * such as Rust `#[attr]` lines. */
+function docAbove(outer: Node[], spec: LanguageSpec, comments: Comments, nodes: Node[], source: string): string | null {
+  for (const [k, n] of outer.entries()) {
+    let anchor = n;
+    if (k === outer.length - 1 && spec.attachedSiblingTypes) {
+      for (let prev = anchor.previousSibling; prev && spec.attachedSiblingTypes.has(prev.type); prev = prev.previousSibling) anchor = prev;
+    }
+    const doc = leadingDoc(anchor, comments, nodes, source);
+    if (doc !== null) return doc;
+  }
+  return null;
 }
 
 /** The comment block directly above `node` (no blank line between, nothing else on those lines). */

@@ -33,6 +33,11 @@ export interface LanguageSpec {
   exported(ctx: ExportContext): boolean;
   /** Names that make a method a constructor in this language. */
   constructorNames?: ReadonlySet<string>;
+  /** Node types that precede a definition as siblings and belong to it (Rust `#[derive(...)]`): its
+   * doc comment is looked up above them. */
+  attachedSiblingTypes?: ReadonlySet<string>;
+  /** Joins several `@module` captures of one import into a path (Rust `::`). @default '.' */
+  pathSeparator?: string;
   /** Keep `constant` definitions inside class-like entities (Java `static final` fields, enum
    * constants): in languages without module-level variables they are the constants. Variables and
    * other members stay out. @default false */
@@ -96,7 +101,35 @@ function pyExported(ctx: ExportContext): boolean {
 }
 
 const RUST_WRAPPERS = new Set<string>();
-const GO_WRAPPERS = new Set(['const_declaration', 'var_declaration', 'type_declaration']);
+
+/** Rust: bare `pub` is the public API (`pub(crate)`, `pub(super)` are crate-internal); trait items
+ * and the items of `impl Trait for T` are as public as the trait; `macro_rules!` by
+ * `#[macro_export]`. */
+function rustExported(ctx: ExportContext): boolean {
+  const { node } = ctx;
+  if (node.type === 'macro_definition') {
+    for (let prev = node.previousNamedSibling; prev && (prev.type === 'attribute_item' || prev.type.endsWith('comment')); prev = prev.previousNamedSibling) {
+      if (prev.type === 'attribute_item' && /^#\[\s*macro_export\b/.test(prev.text)) return true;
+    }
+    return false;
+  }
+  for (const child of node.children) {
+    if (child && child.type === 'visibility_modifier') return child.text === 'pub';
+  }
+  if (ctx.parentKind === 'trait') return true;
+  const owner = node.parent?.parent;
+  return owner !== null && owner !== undefined && owner.type === 'impl_item' && owner.childForFieldName('trait') !== null;
+}
+// Specs carry the doc of the names they declare; the innermost wrapper with a comment above wins, so a
+// member of a `const ( ... )` group has its own doc, else the group's.
+const GO_WRAPPERS = new Set(['const_declaration', 'var_declaration', 'type_declaration', 'const_spec', 'var_spec', 'var_spec_list']);
+
+/** Go: a capitalised name is exported; the package clause is always visible, imports never are. */
+function goExported(ctx: ExportContext): boolean {
+  if (ctx.kind === 'namespace') return true;
+  if (ctx.kind === 'import') return false;
+  return /^\p{Lu}/u.test(ctx.name);
+}
 // Constants are captured on their `variable_declarator`; the declaration carries modifiers and doc.
 const JAVA_WRAPPERS = new Set(['field_declaration', 'constant_declaration']);
 const CPP_WRAPPERS = new Set(['template_declaration', 'declaration', 'field_declaration', 'linkage_specification']);
@@ -153,13 +186,12 @@ export const LANGUAGE_SPECS: Record<LanguageId, LanguageSpec> = {
   },
   rust: {
     id: 'rust', wasm: 'tree-sitter-rust/tree-sitter-rust.wasm', queryDir: 'rust',
-    wrapperTypes: RUST_WRAPPERS, lineSensitive: false,
-    exported: (ctx) => has(ctx.node, new Set(['visibility_modifier'])) || ctx.parentKind === 'trait',
+    wrapperTypes: RUST_WRAPPERS, lineSensitive: false, exported: rustExported,
+    attachedSiblingTypes: new Set(['attribute_item']), pathSeparator: '::', memberConstants: true,
   },
   go: {
     id: 'go', wasm: 'tree-sitter-go/tree-sitter-go.wasm', queryDir: 'go',
-    wrapperTypes: GO_WRAPPERS, lineSensitive: false,
-    exported: (ctx) => /^\p{Lu}/u.test(ctx.name),
+    wrapperTypes: GO_WRAPPERS, lineSensitive: false, exported: goExported,
   },
   java: {
     id: 'java', wasm: 'tree-sitter-java/tree-sitter-java.wasm', queryDir: 'java',
@@ -168,15 +200,18 @@ export const LANGUAGE_SPECS: Record<LanguageId, LanguageSpec> = {
   },
   cpp: {
     id: 'cpp', wasm: 'tree-sitter-cpp/tree-sitter-cpp.wasm', queryDir: 'cpp',
-    wrapperTypes: CPP_WRAPPERS, lineSensitive: false,
+    wrapperTypes: CPP_WRAPPERS, lineSensitive: false, memberConstants: true,
     exported: (ctx) => {
       if (memberOf(ctx.parentKind)) return cppMemberVisibility(ctx);
       if (ctx.parentKind !== 'module' && ctx.parentKind !== 'namespace') return false;
-      // `static` at namespace scope means internal linkage; anonymous namespaces are handled by
-      // their (empty) name in the query.
-      return !ctx.outer.some((n) => n.type === 'declaration' || n.type === 'function_definition'
+      // `static` at namespace scope means internal linkage, and so does an anonymous namespace.
+      if (ctx.outer.some((n) => n.type === 'declaration' || n.type === 'function_definition'
         ? n.children.some((c) => c?.type === 'storage_class_specifier' && c.text === 'static')
-        : false);
+        : false)) return false;
+      for (let up = ctx.node.parent; up; up = up.parent) {
+        if (up.type === 'namespace_definition' && !up.childForFieldName('name')) return false;
+      }
+      return true;
     },
   },
 };
