@@ -77,6 +77,10 @@
 (call function: (identifier) @name) @reference.call
 (call function: (attribute object: (_) @qualifier attribute: (identifier) @name)) @reference.call
 
+; Decorators without arguments apply a function too: @property, @functools.cache.
+(decorator (identifier) @name) @reference.call
+(decorator (attribute object: (_) @qualifier attribute: (identifier) @name)) @reference.call
+
 ; ---- inheritance: class A(B, mod.C, Generic[T], metaclass=M) -----------------------------------
 (class_definition superclasses: (argument_list (identifier) @name)) @reference.extends
 (class_definition

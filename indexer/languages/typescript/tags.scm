@@ -14,12 +14,14 @@
 (enum_declaration name: (_) @name) @definition.enum
 (type_alias_declaration name: (_) @name) @definition.type
 (internal_module name: (_) @name) @definition.namespace
+(module name: (string (string_fragment) @name)) @definition.namespace
 (module name: (_) @name) @definition.namespace
 
 ; ---- functions and methods ---------------------------------------------------------------------
 (function_declaration name: (_) @name parameters: (_) @params return_type: (_)? @returns) @definition.function
 (generator_function_declaration name: (_) @name parameters: (_) @params return_type: (_)? @returns) @definition.function
 (function_signature name: (_) @name parameters: (_) @params return_type: (_)? @returns) @definition.function
+(method_definition name: (string (string_fragment) @name) parameters: (_) @params return_type: (_)? @returns) @definition.method
 (method_definition name: (_) @name parameters: (_) @params return_type: (_)? @returns) @definition.method
 (method_signature name: (_) @name parameters: (_) @params return_type: (_)? @returns) @definition.method
 (abstract_method_signature name: (_) @name parameters: (_) @params return_type: (_)? @returns) @definition.method
@@ -43,6 +45,54 @@
     (function_expression parameters: (_) @params return_type: (_)? @returns)
   ]) @definition.method
 
+; Construct signatures in interfaces and declared classes: `new (size: number): Buffer`.
+(construct_signature "new" @name parameters: (_) @params type: (_)? @returns) @definition.constructor
+
+; Function-typed members of interfaces and object types: `add: (x: T) => void`.
+(property_signature
+  name: (_) @name
+  type: (type_annotation (function_type parameters: (_) @params return_type: (_) @returns))) @definition.method
+
+; Object-literal properties holding functions: `{ key: function () {}, 'k': () => {} }`.
+(pair
+  key: [(property_identifier) @name (string (string_fragment) @name) (computed_property_name) @name]
+  value: [
+    (arrow_function parameters: (_) @params return_type: (_)? @returns)
+    (arrow_function parameter: (_) @params)
+    (function_expression parameters: (_) @params return_type: (_)? @returns)
+    (generator_function parameters: (_) @params return_type: (_)? @returns)
+  ]) @definition.method
+
+; Named function expressions that are returned, passed, or assigned to a property.
+([
+  (return_statement (function_expression name: (identifier) @name parameters: (_) @params return_type: (_)? @returns) @definition.function)
+  (arguments (function_expression name: (identifier) @name parameters: (_) @params return_type: (_)? @returns) @definition.function)
+  (assignment_expression
+    left: (member_expression)
+    right: (function_expression name: (identifier) @name parameters: (_) @params return_type: (_)? @returns) @definition.function)
+ ])
+
+; Prototype and static members assigned outside the class: Foo.prototype.bar = ..., Foo.bar = ...
+(assignment_expression
+  left: (member_expression
+    object: (member_expression object: (identifier) @receiver property: (property_identifier) @_proto)
+    property: (property_identifier) @name)
+  right: [
+    (arrow_function parameters: (_) @params return_type: (_)? @returns)
+    (arrow_function parameter: (_) @params)
+    (function_expression parameters: (_) @params return_type: (_)? @returns)
+  ]
+  (#eq? @_proto "prototype")) @definition.function
+(assignment_expression
+  left: (member_expression object: (identifier) @receiver property: (property_identifier) @name)
+  right: [
+    (arrow_function parameters: (_) @params return_type: (_)? @returns)
+    (arrow_function parameter: (_) @params)
+    (function_expression !name parameters: (_) @params return_type: (_)? @returns)
+  ]
+  (#not-eq? @receiver "exports")
+  (#not-eq? @receiver "module")) @definition.function
+
 ; ---- module-level variables --------------------------------------------------------------------
 (lexical_declaration kind: "const" (variable_declarator name: (identifier) @name) @definition.constant)
 (lexical_declaration (variable_declarator name: (identifier) @name) @definition.variable)
@@ -50,6 +100,7 @@
 
 ; ---- imports -----------------------------------------------------------------------------------
 (import_statement source: (string (string_fragment) @name)) @definition.import
+(import_statement (import_require_clause source: (string (string_fragment) @name))) @definition.import
 (import_statement
   (import_clause (named_imports (import_specifier name: (_) @name alias: (_)? @alias)))
   source: (string (string_fragment) @module)) @reference.import
@@ -63,20 +114,24 @@
   (#set! name "*")) @reference.import
 (import_statement
   !source
-  (import_require_clause (identifier) @alias source: (string (string_fragment) @module) @name)) @reference.import
+  (import_require_clause (identifier) @alias source: (string (string_fragment) @module) @name)
+  (#set! name "*")) @reference.import
 (export_statement
   (export_clause (export_specifier name: (_) @name alias: (_)? @alias))
   source: (string (string_fragment) @module)) @reference.import
 (export_statement
   "*"
-  source: (string (string_fragment) @module) @name) @reference.import
+  source: (string (string_fragment) @module) @name
+  (#set! name "*")) @reference.import
 (call_expression
   function: (import)
-  arguments: (arguments . (string (string_fragment) @module) @name)) @reference.import
+  arguments: (arguments . (string (string_fragment) @module) @name)
+  (#set! name "*")) @reference.import
 (call_expression
   function: (identifier) @_require
   arguments: (arguments . (string (string_fragment) @module) @name)
-  (#eq? @_require "require")) @reference.import
+  (#eq? @_require "require")
+  (#set! name "*")) @reference.import
 
 ; ---- calls -------------------------------------------------------------------------------------
 (call_expression function: (identifier) @name) @reference.call
@@ -84,6 +139,10 @@
   function: (member_expression object: (_) @qualifier property: (_) @name)) @reference.call
 (new_expression constructor: (identifier) @name) @reference.call
 (new_expression constructor: (member_expression object: (_) @qualifier property: (_) @name)) @reference.call
+
+; Decorators without arguments apply a function too: @sealed, @core.injectable.
+(decorator (identifier) @name) @reference.call
+(decorator (member_expression object: (_) @qualifier property: (_) @name)) @reference.call
 
 ; ---- inheritance -------------------------------------------------------------------------------
 (extends_clause value: (identifier) @name) @reference.extends
