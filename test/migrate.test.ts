@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, it } from 'node:test';
+import { it } from 'node:test';
 import type { Db } from '../store/db.ts';
 import { DEFAULT_MIGRATIONS_DIR, migrate, type MigrationError } from '../store/migrate.ts';
 import { withBackends } from './harness/pg.ts';
 
 const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+// 'exit', not after(): a top-level after() can run before suites declared with top-level await finish.
+process.on('exit', () => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 function migrationsDir(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'codegraph-migrations-'));
