@@ -448,7 +448,6 @@ function build(
       outer.push(up);
       up = up.parent;
     }
-    const top = outer[outer.length - 1]!;
     const sp = d.node.startPosition;
     const ep = d.node.endPosition;
     const nameCut = d.nameNode && d.nameNode.startIndex >= d.start && d.nameNode.endIndex <= d.end;

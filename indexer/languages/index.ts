@@ -44,11 +44,6 @@ export interface LanguageSpec {
   memberConstants?: boolean;
 }
 
-const has = (node: Node, types: ReadonlySet<string>): boolean => {
-  for (const child of node.children) if (child && types.has(child.type)) return true;
-  return false;
-};
-
 const childText = (node: Node, type: string): string | null => {
   for (const child of node.children) if (child && child.type === type) return child.text;
   return null;
