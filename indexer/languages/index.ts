@@ -197,6 +197,8 @@ export const LANGUAGE_SPECS: Record<LanguageId, LanguageSpec> = {
     id: 'cpp', wasm: 'tree-sitter-cpp/tree-sitter-cpp.wasm', queryDir: 'cpp',
     wrapperTypes: CPP_WRAPPERS, lineSensitive: false, memberConstants: true,
     exported: (ctx) => {
+      if (ctx.kind === 'import') return false;
+      if (ctx.parentKind === 'enum') return true; // enumerators are as visible as their enum
       if (memberOf(ctx.parentKind)) return cppMemberVisibility(ctx);
       if (ctx.parentKind !== 'module' && ctx.parentKind !== 'namespace') return false;
       // `static` at namespace scope means internal linkage, and so does an anonymous namespace.
