@@ -22,8 +22,14 @@
   parameters: (parameter_list) @params
   result: (_)? @returns) @definition.function
 ; func (s *Server[T]) Serve(...) -> `Server.Serve`; the receiver type joins the qualified name.
+; The receiver is captured as the bare type name (`*List[K, V]` -> `List`).
 (method_declaration
-  receiver: (parameter_list (parameter_declaration type: (_) @receiver))
+  receiver: (parameter_list (parameter_declaration type: [
+    (type_identifier) @receiver
+    (pointer_type (type_identifier) @receiver)
+    (generic_type type: (type_identifier) @receiver)
+    (pointer_type (generic_type type: (type_identifier) @receiver))
+  ]))
   name: (field_identifier) @name
   parameters: (parameter_list) @params
   result: (_)? @returns) @definition.method

@@ -17,13 +17,22 @@
 
 ; `impl Foo { ... }` and `impl Trait for Foo<T> { ... }` name their methods `Foo.method`.
 ; The scope is named by the bare type name: `Store<K, V>` -> `Store`, `fmt::Formatter` -> `Formatter`.
+; `impl Trait for &T`, `impl dyn Any + Send`: the referenced / trait-object type names the scope.
 (impl_item type: [
   (type_identifier) @scope.name
   (generic_type type: (type_identifier) @scope.name)
   (scoped_type_identifier name: (type_identifier) @scope.name)
   (generic_type type: (scoped_type_identifier name: (type_identifier) @scope.name))
+  (reference_type type: (type_identifier) @scope.name)
+  (reference_type type: (generic_type type: (type_identifier) @scope.name))
+  (reference_type type: (scoped_type_identifier name: (type_identifier) @scope.name))
+  (dynamic_type trait: (type_identifier) @scope.name)
+  (dynamic_type trait: (generic_type type: (type_identifier) @scope.name))
+  (dynamic_type trait: (scoped_type_identifier name: (type_identifier) @scope.name))
+  (bounded_type . (dynamic_type trait: (type_identifier) @scope.name))
 ]) @scope
-(impl_item type: (_) @scope.name) @scope
+; Impls for tuples, slices, arrays, fn pointers: methods, unqualified (no single type name).
+(impl_item) @scope
 
 ; ---- functions and methods ---------------------------------------------------------------------
 ; A `function` inside an impl scope or a trait becomes a `method` (engine rule).
