@@ -1,0 +1,48 @@
+// Prometheus metrics, served at /metrics. The indexer side imports the metric objects from here
+// and updates them; the server owns only the GraphQL and subscription ones.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { SKIP_REASONS } from '../../indexer/types.ts';
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: 'codegraph_process_' });
+
+/** Seconds between a ref moving and its commit being indexed (set per repository). */
+export const indexLagSeconds = new Gauge({
+  name: 'codegraph_index_lag_seconds', help: 'Seconds from a ref update to its commit being indexed', labelNames: ['repository'], registers: [registry],
+});
+/** Commits waiting to be indexed. */
+export const queueDepth = new Gauge({
+  name: 'codegraph_queue_depth', help: 'Commits waiting to be indexed', labelNames: ['repository'], registers: [registry],
+});
+export const commitsIndexed = new Counter({
+  name: 'codegraph_commits_indexed_total', help: 'Commits indexed', labelNames: ['repository'], registers: [registry],
+});
+export const filesIndexed = new Counter({
+  name: 'codegraph_files_indexed_total', help: 'Files parsed and stored', labelNames: ['repository', 'language'], registers: [registry],
+});
+/** Every skip by reason; reasons are pre-registered at 0 so dashboards see the series. */
+export const filesSkipped = new Counter({
+  name: 'codegraph_files_skipped_total', help: 'Files not parsed, by reason', labelNames: ['reason'], registers: [registry],
+});
+for (const reason of SKIP_REASONS) filesSkipped.inc({ reason }, 0);
+/** Files parsed with tree-sitter ERROR/MISSING nodes (still indexed). */
+export const parseErrors = new Counter({
+  name: 'codegraph_parse_errors_total', help: 'Files parsed with syntax errors (still indexed)', labelNames: ['language'], registers: [registry],
+});
+export const graphqlDuration = new Histogram({
+  name: 'codegraph_graphql_request_duration_seconds',
+  help: 'GraphQL HTTP request / WebSocket operation latency',
+  labelNames: ['transport', 'status'],
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry],
+});
+export const activeSubscriptions = new Gauge({
+  name: 'codegraph_active_subscriptions', help: 'Open GraphQL subscriptions', labelNames: ['topic'], registers: [registry],
+});
+export const activeSockets = new Gauge({
+  name: 'codegraph_websocket_connections', help: 'Open graphql-ws connections', registers: [registry],
+});
+/** Requests refused before GraphQL ran: unauthenticated, forbidden, rate_limited, too_large, bad_origin. */
+export const rejections = new Counter({
+  name: 'codegraph_http_rejections_total', help: 'Requests refused by the server', labelNames: ['reason'], registers: [registry],
+});

@@ -1,0 +1,181 @@
+// The narrow surface the GraphQL layer needs from the history store and the event bus. The server
+// depends only on these interfaces; store/ implements GraphBackend and the LISTEN/NOTIFY bridge
+// implements EventSource. Everything here is plain data.
+import type { EntityKind, SkipReason } from '../indexer/types.ts';
+import type { Loaders } from './loaders.ts';
+
+export interface RepositoryRecord {
+  name: string;
+}
+
+export interface RefRecord {
+  /** Full ref name (`refs/heads/main`) or `HEAD`. */
+  name: string;
+  sha: string;
+}
+
+export interface PersonRecord {
+  name: string;
+  email: string;
+  /** ISO-8601. */
+  date: string;
+}
+
+export interface CommitRecord {
+  sha: string;
+  parents: string[];
+  author: PersonRecord;
+  committer: PersonRecord;
+  message: string;
+}
+
+export interface EntityRecord {
+  /** Stable within a commit; opaque to the server. */
+  id: string;
+  kind: EntityKind;
+  name: string;
+  qualifiedName: string;
+  path: string;
+  language: string;
+  startLine: number;
+  endLine: number;
+  signature: string | null;
+  doc: string | null;
+}
+
+/** A page request. `first` is already validated (1..MAX_PAGE) by the resolvers. */
+export interface PageArgs {
+  first: number;
+  /** An opaque cursor previously returned by the backend, or null for the first page. */
+  after: string | null;
+}
+
+export interface Page<T> {
+  items: Array<{ cursor: string; node: T }>;
+  hasNextPage: boolean;
+}
+
+export interface EntityFilter {
+  kinds: EntityKind[] | null;
+  /** picomatch glob on the path. */
+  path: string | null;
+  /** Exact entity name. */
+  name: string | null;
+}
+
+export type ChangeKind = 'added' | 'removed' | 'modified' | 'renamed' | 'moved';
+
+export interface DiffRecord {
+  /** Full sha, null when `to` is a root commit. */
+  from: string | null;
+  to: string;
+  added: EntityRecord[];
+  removed: EntityRecord[];
+  modified: Array<{ before: EntityRecord; after: EntityRecord; signatureChanged: boolean }>;
+  renamed: Array<{ before: EntityRecord; after: EntityRecord }>;
+  moved: Array<{ before: EntityRecord; after: EntityRecord }>;
+}
+
+export interface ImpactRecord {
+  /** The entity at the `to` commit. */
+  entity: EntityRecord;
+  distance: number;
+}
+
+export interface HistoryRecord {
+  commit: CommitRecord;
+  change: ChangeKind;
+  /** The entity at that commit; null for `removed`. */
+  entity: EntityRecord | null;
+}
+
+export interface SkipCountRecord {
+  reason: SkipReason;
+  count: number;
+}
+
+/**
+ * What resolvers call. Methods taking arrays are batched by the server (one call per GraphQL
+ * request and tick for all the keys a list of parents asks for) and must return one result per
+ * key, in key order.
+ */
+export interface GraphBackend {
+  repositories(): Promise<RepositoryRecord[]>;
+  repository(name: string): Promise<RepositoryRecord | null>;
+  refs(repo: string): Promise<RefRecord[]>;
+  /** Full sha for a full sha, an unambiguous short sha or a ref name (`main`, `refs/tags/v1`); null if none. */
+  resolveRev(repo: string, rev: string): Promise<string | null>;
+  /** Commits reachable from `ref` (null: HEAD), newest first. */
+  commits(repo: string, ref: string | null, page: PageArgs): Promise<Page<CommitRecord>>;
+  /** Batched. */
+  commitsBySha(repo: string, shas: string[]): Promise<Array<CommitRecord | null>>;
+  entities(repo: string, commitSha: string, filter: EntityFilter, page: PageArgs): Promise<Page<EntityRecord>>;
+  /** Batched: entities by qualified name at one commit. */
+  entitiesByQualifiedName(repo: string, commitSha: string, qualifiedNames: string[]): Promise<Array<EntityRecord | null>>;
+  /** `from` null: diff against the empty tree. Both shas are full and resolved. */
+  diff(repo: string, from: string | null, to: string): Promise<DiffRecord>;
+  impact(repo: string, from: string | null, to: string, depth: number): Promise<ImpactRecord[]>;
+  /** Batched: transitive callers up to `depth` of each entity id at one commit. */
+  callers(repo: string, commitSha: string, entityIds: string[], depth: number): Promise<EntityRecord[][]>;
+  /** Batched: transitive callees. */
+  callees(repo: string, commitSha: string, entityIds: string[], depth: number): Promise<EntityRecord[][]>;
+  /** Newest first. `path` null: follow the entity across moves. */
+  entityHistory(repo: string, qualifiedName: string, path: string | null): Promise<HistoryRecord[]>;
+  skips(repo: string, commitSha: string): Promise<SkipCountRecord[]>;
+}
+
+export interface CommitIndexedEvent {
+  repository: string;
+  ref: string;
+  sha: string;
+  parents: string[];
+}
+
+export interface EntityChangedEvent {
+  repository: string;
+  ref: string;
+  sha: string;
+  change: ChangeKind;
+  entity: EntityRecord;
+  before: EntityRecord | null;
+}
+
+export interface IndexProgressEvent {
+  repository: string;
+  phase: string;
+  done: number;
+  total: number;
+}
+
+export interface EventMap {
+  commitIndexed: CommitIndexedEvent;
+  entityChanged: EntityChangedEvent;
+  indexProgress: IndexProgressEvent;
+}
+
+export type Topic = keyof EventMap;
+
+/**
+ * Live events per repository. `subscribe` returns an iterator whose `return()` unsubscribes;
+ * the server calls it when the client goes away.
+ */
+export interface EventSource {
+  subscribe<T extends Topic>(topic: T, repository: string): AsyncIterableIterator<EventMap[T]>;
+}
+
+/** The authenticated caller, or an anonymous loopback caller when no auth is configured. */
+export interface Principal {
+  /** Token name, JWT `sub`, or `anonymous`. */
+  id: string;
+  scopes: ReadonlySet<string>;
+}
+
+/** What every resolver receives as `context` (Yoga merges its own fields in). */
+export interface GraphContext {
+  backend: GraphBackend;
+  events: EventSource;
+  principal: Principal;
+  loaders: Loaders;
+  /** Called when a subscription starts; the returned function when it ends (metrics). */
+  subscriptionOpened?: (topic: Topic) => () => void;
+}

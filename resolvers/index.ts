@@ -1,0 +1,220 @@
+// Thin resolvers: argument checks, batching through the per-operation loaders, and the shape
+// changes between backend records and the SDL. No business logic lives here.
+import picomatch from 'picomatch';
+import type { EntityKind } from '../indexer/types.ts';
+import type {
+  ChangeKind, CommitRecord, DiffRecord, EntityChangedEvent, EntityRecord, EventMap, GraphContext,
+  HistoryRecord, Page, Topic,
+} from './context.ts';
+import { badInput, notFound } from './errors.ts';
+import { groupKey } from './loaders.ts';
+
+export { createLoaders } from './loaders.ts';
+export type * from './context.ts';
+
+/** Largest `first` a connection accepts. */
+export const MAX_PAGE = 100;
+/** Largest `depth` for callers / callees / impacted. */
+export const MAX_DEPTH = 5;
+
+interface CommitNode extends CommitRecord { repository: string }
+interface EntityNode extends EntityRecord { repository: string; commitSha: string }
+interface DiffNode extends DiffRecord { repository: string }
+
+const commitNode = (repository: string, c: CommitRecord): CommitNode => ({ ...c, repository });
+const entityNode = (repository: string, commitSha: string, e: EntityRecord): EntityNode => ({ ...e, repository, commitSha });
+
+function pageArgs(first: number | null | undefined, after: string | null | undefined) {
+  const n = first ?? 20;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE) {
+    throw badInput(`first must be an integer from 1 to ${MAX_PAGE}, got ${n}. Page with \`after: pageInfo.endCursor\` instead.`);
+  }
+  return { first: n, after: after ?? null };
+}
+
+function depthArg(depth: number | null | undefined, fallback: number): number {
+  const d = depth ?? fallback;
+  if (!Number.isInteger(d) || d < 1 || d > MAX_DEPTH) {
+    throw badInput(`depth must be an integer from 1 to ${MAX_DEPTH}, got ${d}.`);
+  }
+  return d;
+}
+
+function connection<T, N>(page: Page<T>, wrap: (t: T) => N) {
+  const last = page.items[page.items.length - 1];
+  return {
+    edges: page.items.map((item) => ({ cursor: item.cursor, node: wrap(item.node) })),
+    pageInfo: { hasNextPage: page.hasNextPage, endCursor: last ? last.cursor : null },
+  };
+}
+
+async function resolveRev(ctx: GraphContext, repo: string, rev: string): Promise<string> {
+  if (rev.length === 0 || rev.length > 256) throw badInput('rev must be a sha, a short sha or a ref name (1 to 256 characters).');
+  const sha = await ctx.backend.resolveRev(repo, rev);
+  if (!sha) throw notFound(`revision '${rev}' does not resolve in repository '${repo}'. Use a full or short sha, or a ref name listed by Repository.refs.`);
+  return sha;
+}
+
+async function loadDiff(ctx: GraphContext, repo: string, from: string | null, to: string): Promise<DiffNode> {
+  return { ...(await ctx.backend.diff(repo, from, to)), repository: repo };
+}
+
+function historyNodes(repo: string, records: HistoryRecord[]) {
+  return records.map((h) => ({
+    commit: commitNode(repo, h.commit),
+    change: h.change,
+    entity: h.entity ? entityNode(repo, h.commit.sha, h.entity) : null,
+  }));
+}
+
+/**
+ * Wraps an event iterator: drops events failing `keep`, and calls `onEnd` once when the client
+ * goes away. `return()` is forwarded at once (an async generator would wait for the next event
+ * before running its `finally`, leaking idle subscriptions).
+ */
+function filtered<T>(source: AsyncIterableIterator<T>, keep: (e: T) => boolean, onEnd: () => void): AsyncIterableIterator<T> {
+  let ended = false;
+  const end = () => {
+    if (!ended) {
+      ended = true;
+      onEnd();
+    }
+  };
+  const it: AsyncIterableIterator<T> = {
+    async next() {
+      for (;;) {
+        const r = await source.next();
+        if (r.done) {
+          end();
+          return r;
+        }
+        if (keep(r.value)) return r;
+      }
+    },
+    async return(value?: unknown) {
+      end();
+      await source.return?.();
+      return { done: true, value: value as T };
+    },
+    async throw(err?: unknown) {
+      end();
+      await source.return?.();
+      throw err;
+    },
+    [Symbol.asyncIterator]() {
+      return it;
+    },
+  };
+  return it;
+}
+
+function subscribe<T extends Topic>(ctx: GraphContext, topic: T, repository: string, keep: (e: EventMap[T]) => boolean = () => true) {
+  const done = ctx.subscriptionOpened?.(topic) ?? (() => undefined);
+  return filtered(ctx.events.subscribe(topic, repository), keep, done);
+}
+
+export function entityChangeFilter(args: { path?: string | null; kinds?: EntityKind[] | null; names?: string[] | null }): (e: EntityChangedEvent) => boolean {
+  const matchPath = args.path ? picomatch(args.path, { dot: true }) : null;
+  const kinds = args.kinds && args.kinds.length > 0 ? new Set(args.kinds) : null;
+  const names = args.names && args.names.length > 0 ? new Set(args.names) : null;
+  const test = (e: EntityRecord | null) =>
+    e !== null && (!matchPath || matchPath(e.path)) && (!kinds || kinds.has(e.kind)) && (!names || names.has(e.name));
+  // A rename or move matches when either side matches, so a watcher of `src/**` sees files leaving.
+  return (e) => test(e.entity) || test(e.before);
+}
+
+type Args = Record<string, unknown>;
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+
+export const resolvers = {
+  Query: {
+    repositories: (_: unknown, __: Args, ctx: GraphContext) => ctx.backend.repositories(),
+    repository: (_: unknown, args: { name: string }, ctx: GraphContext) => ctx.backend.repository(args.name),
+  },
+  Repository: {
+    refs: (r: { name: string }, _: Args, ctx: GraphContext) => ctx.backend.refs(r.name),
+    commits: async (r: { name: string }, args: Args, ctx: GraphContext) => {
+      const page = await ctx.backend.commits(r.name, str(args.ref), pageArgs(num(args.first), str(args.after)));
+      return connection(page, (c) => commitNode(r.name, c));
+    },
+    commit: async (r: { name: string }, args: { rev: string }, ctx: GraphContext) => {
+      const sha = await resolveRev(ctx, r.name, args.rev);
+      const commit = await ctx.loaders.commitBySha.load(groupKey(r.name), sha);
+      if (!commit) throw notFound(`commit ${sha} of repository '${r.name}' is not indexed yet.`);
+      return commitNode(r.name, commit);
+    },
+    diff: async (r: { name: string }, args: { from: string; to: string }, ctx: GraphContext) => {
+      const [from, to] = await Promise.all([resolveRev(ctx, r.name, args.from), resolveRev(ctx, r.name, args.to)]);
+      return loadDiff(ctx, r.name, from, to);
+    },
+    entityHistory: async (r: { name: string }, args: Args, ctx: GraphContext) =>
+      historyNodes(r.name, await ctx.backend.entityHistory(r.name, String(args.qualifiedName), str(args.path))),
+    skipped: async (r: { name: string }, args: { rev: string }, ctx: GraphContext) =>
+      ctx.backend.skips(r.name, await resolveRev(ctx, r.name, args.rev)),
+  },
+  Commit: {
+    shortSha: (c: CommitNode) => c.sha.slice(0, 12),
+    date: (c: CommitNode) => c.committer.date,
+    entities: async (c: CommitNode, args: Args, ctx: GraphContext) => {
+      const filter = { kinds: (args.kind as EntityKind[] | null | undefined) ?? null, path: str(args.path), name: str(args.name) };
+      const page = await ctx.backend.entities(c.repository, c.sha, filter, pageArgs(num(args.first), str(args.after)));
+      return connection(page, (e) => entityNode(c.repository, c.sha, e));
+    },
+    entity: async (c: CommitNode, args: { qualifiedName: string }, ctx: GraphContext) => {
+      const e = await ctx.loaders.entityByQualifiedName.load(groupKey(c.repository, c.sha), args.qualifiedName);
+      return e ? entityNode(c.repository, c.sha, e) : null;
+    },
+  },
+  Entity: {
+    callers: async (e: EntityNode, args: Args, ctx: GraphContext) => {
+      const list = await ctx.loaders.callers.load(groupKey(e.repository, e.commitSha, depthArg(num(args.depth), 1)), e.id);
+      return list.map((x) => entityNode(e.repository, e.commitSha, x));
+    },
+    callees: async (e: EntityNode, args: Args, ctx: GraphContext) => {
+      const list = await ctx.loaders.callees.load(groupKey(e.repository, e.commitSha, depthArg(num(args.depth), 1)), e.id);
+      return list.map((x) => entityNode(e.repository, e.commitSha, x));
+    },
+    history: async (e: EntityNode, _: Args, ctx: GraphContext) =>
+      historyNodes(e.repository, await ctx.backend.entityHistory(e.repository, e.qualifiedName, null)),
+  },
+  GraphDiff: {
+    added: (d: DiffNode) => d.added.map((e) => entityNode(d.repository, d.to, e)),
+    removed: (d: DiffNode) => d.removed.map((e) => entityNode(d.repository, d.from ?? d.to, e)),
+    modified: (d: DiffNode) => d.modified.map((m) => ({
+      before: entityNode(d.repository, d.from ?? d.to, m.before), after: entityNode(d.repository, d.to, m.after), signatureChanged: m.signatureChanged,
+    })),
+    renamed: (d: DiffNode) => d.renamed.map((m) => ({ before: entityNode(d.repository, d.from ?? d.to, m.before), after: entityNode(d.repository, d.to, m.after) })),
+    moved: (d: DiffNode) => d.moved.map((m) => ({ before: entityNode(d.repository, d.from ?? d.to, m.before), after: entityNode(d.repository, d.to, m.after) })),
+    impacted: async (d: DiffNode, args: Args, ctx: GraphContext) => {
+      const list = await ctx.backend.impact(d.repository, d.from, d.to, depthArg(num(args.depth), 2));
+      return list.map((i) => ({ entity: entityNode(d.repository, d.to, i.entity), distance: i.distance }));
+    },
+  },
+  CommitIndexed: {
+    diff: (e: EventMap['commitIndexed'], _: Args, ctx: GraphContext) => loadDiff(ctx, e.repository, e.parents[0] ?? null, e.sha),
+  },
+  EntityChange: {
+    entity: (e: EntityChangedEvent) => entityNode(e.repository, e.sha, e.entity),
+    before: (e: EntityChangedEvent & { parentSha?: string }) => (e.before ? entityNode(e.repository, e.sha, e.before) : null),
+  },
+  Subscription: {
+    commitIndexed: {
+      subscribe: (_: unknown, args: { repository: string }, ctx: GraphContext) => subscribe(ctx, 'commitIndexed', args.repository),
+      resolve: (e: EventMap['commitIndexed']) => e,
+    },
+    entityChanged: {
+      subscribe: (_: unknown, args: { repository: string; path?: string | null; kinds?: EntityKind[] | null; names?: string[] | null }, ctx: GraphContext) => {
+        if (args.path && args.path.length > 1024) throw badInput('path glob must be at most 1024 characters.');
+        return subscribe(ctx, 'entityChanged', args.repository, entityChangeFilter(args));
+      },
+      resolve: (e: EntityChangedEvent) => e,
+    },
+    indexProgress: {
+      subscribe: (_: unknown, args: { repository: string }, ctx: GraphContext) => subscribe(ctx, 'indexProgress', args.repository),
+      resolve: (e: EventMap['indexProgress']) => e,
+    },
+  },
+};
+
+export type { ChangeKind };

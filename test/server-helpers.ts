@@ -1,0 +1,64 @@
+// Shared setup for the server tests: a real server on 127.0.0.1:0 over the in-memory backend.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import WebSocket from 'ws';
+import { loadConfig, type Config } from '../daemon/config.ts';
+import { InProcessEvents, startServer, type RunningServer, type StartServerOptions } from '../daemon/server/index.ts';
+import { MemoryBackend } from './server-memory-backend.ts';
+
+export interface Harness {
+  server: RunningServer;
+  backend: MemoryBackend;
+  events: InProcessEvents;
+  config: Config;
+  hookCalls: string[][];
+  setReady(v: boolean): void;
+}
+
+/** `toml` is appended to a config with one repository and port 0. */
+export async function startTestServer(toml = '', extra: Partial<StartServerOptions> = {}): Promise<Harness> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cg-server-'));
+  const file = path.join(dir, 'codegraph.toml');
+  writeFileSync(file, `port = 0\n[[repos]]\npath = "${dir}"\nname = "demo"\nremote = "origin"\n${toml}\n`);
+  const config = loadConfig({ argv: ['--config', file], env: {} });
+  const backend = new MemoryBackend();
+  const events = new InProcessEvents();
+  const hookCalls: string[][] = [];
+  let ready = true;
+  const server = await startServer({
+    config, backend, events,
+    logger: pino({ level: 'silent' }),
+    ready: async () => ready,
+    onGitHook: async (repos) => {
+      hookCalls.push(repos);
+    },
+    ...extra,
+  });
+  return { server, backend, events, config, hookCalls, setReady: (v) => (ready = v) };
+}
+
+export async function gql(url: string, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: Record<string, unknown>; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+  return { status: res.status, body, headers: res.headers };
+}
+
+/** Opens a raw graphql-transport-ws socket and resolves with its close code. */
+export function rawWs(url: string, onOpen: (ws: WebSocket) => void, headers: Record<string, string> = {}): Promise<{ code: number; reason: string; messages: unknown[] }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws', { headers });
+    const messages: unknown[] = [];
+    ws.on('open', () => onOpen(ws));
+    ws.on('message', (m) => messages.push(JSON.parse(String(m))));
+    ws.on('close', (code, reason) => resolve({ code, reason: String(reason), messages }));
+    ws.on('error', reject);
+  });
+}
+
+export const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,85 @@
+// Test double for the GraphQL layer: an in-memory GraphBackend over a tiny fixed history.
+// It records batched calls so tests can assert that loaders batch.
+import picomatch from 'picomatch';
+import type {
+  CommitRecord, DiffRecord, EntityFilter, EntityRecord, GraphBackend, HistoryRecord, ImpactRecord, Page, PageArgs, RefRecord,
+  RepositoryRecord, SkipCountRecord,
+} from '../resolvers/context.ts';
+
+const person = (name: string, date: string) => ({ name, email: `${name}@example.com`, date });
+
+export const SHA1 = '1'.repeat(40);
+export const SHA2 = '2'.repeat(40);
+
+export function entity(id: string, name: string, path = 'src/a.ts', kind: EntityRecord['kind'] = 'function'): EntityRecord {
+  return { id, kind, name, qualifiedName: `${path}::${name}`, path, language: 'typescript', startLine: 1, endLine: 3, signature: '()', doc: null };
+}
+
+export class MemoryBackend implements GraphBackend {
+  calls: string[] = [];
+  /** Makes `refs` throw an internal error (masking test). */
+  failRefs = false;
+  readonly commitsList: CommitRecord[] = [
+    { sha: SHA2, parents: [SHA1], author: person('ann', '2024-01-02T00:00:00Z'), committer: person('ann', '2024-01-02T00:00:00Z'), message: 'second' },
+    { sha: SHA1, parents: [], author: person('bob', '2024-01-01T00:00:00Z'), committer: person('bob', '2024-01-01T00:00:00Z'), message: 'first' },
+  ];
+  readonly entitiesAt: Record<string, EntityRecord[]> = {
+    [SHA1]: [entity('a', 'alpha'), entity('b', 'beta')],
+    [SHA2]: [entity('a', 'alpha'), entity('b', 'beta'), entity('c', 'gamma', 'src/b.ts')],
+  };
+
+  async repositories(): Promise<RepositoryRecord[]> {
+    return [{ name: 'demo' }];
+  }
+  async repository(name: string) {
+    return name === 'demo' ? { name } : null;
+  }
+  async refs(_repo: string): Promise<RefRecord[]> {
+    if (this.failRefs) throw new Error('connection to store lost: secret internal detail');
+    return [{ name: 'refs/heads/main', sha: SHA2 }];
+  }
+  async resolveRev(_repo: string, rev: string) {
+    if (rev === 'main' || rev === 'refs/heads/main') return SHA2;
+    return this.commitsList.find((c) => c.sha.startsWith(rev))?.sha ?? null;
+  }
+  async commits(_repo: string, _ref: string | null, page: PageArgs): Promise<Page<CommitRecord>> {
+    const start = page.after ? Number(page.after) : 0;
+    const slice = this.commitsList.slice(start, start + page.first);
+    return { items: slice.map((node, i) => ({ cursor: String(start + i + 1), node })), hasNextPage: start + page.first < this.commitsList.length };
+  }
+  async commitsBySha(_repo: string, shas: string[]) {
+    this.calls.push(`commitsBySha:${shas.length}`);
+    return shas.map((s) => this.commitsList.find((c) => c.sha === s) ?? null);
+  }
+  async entities(_repo: string, sha: string, filter: EntityFilter, page: PageArgs): Promise<Page<EntityRecord>> {
+    const match = filter.path ? picomatch(filter.path) : () => true;
+    const all = (this.entitiesAt[sha] ?? []).filter((e) => match(e.path) && (!filter.kinds || filter.kinds.includes(e.kind)) && (!filter.name || e.name === filter.name));
+    const start = page.after ? Number(page.after) : 0;
+    return { items: all.slice(start, start + page.first).map((node, i) => ({ cursor: String(start + i + 1), node })), hasNextPage: start + page.first < all.length };
+  }
+  async entitiesByQualifiedName(_repo: string, sha: string, names: string[]) {
+    this.calls.push(`entitiesByQualifiedName:${names.length}`);
+    return names.map((n) => (this.entitiesAt[sha] ?? []).find((e) => e.qualifiedName === n) ?? null);
+  }
+  async diff(_repo: string, from: string | null, to: string): Promise<DiffRecord> {
+    const c = entity('c', 'gamma', 'src/b.ts');
+    return { from, to, added: [c], removed: [], modified: [{ before: entity('a', 'alpha'), after: entity('a', 'alpha'), signatureChanged: true }], renamed: [], moved: [] };
+  }
+  async impact(_repo: string, _from: string | null, _to: string, depth: number): Promise<ImpactRecord[]> {
+    return [{ entity: entity('b', 'beta'), distance: Math.min(1, depth) }];
+  }
+  async callers(_repo: string, _sha: string, ids: string[], depth: number) {
+    this.calls.push(`callers:${ids.length}:${depth}`);
+    return ids.map((id) => (id === 'a' ? [entity('b', 'beta')] : []));
+  }
+  async callees(_repo: string, _sha: string, ids: string[], _depth: number) {
+    this.calls.push(`callees:${ids.length}`);
+    return ids.map((id) => (id === 'b' ? [entity('a', 'alpha')] : []));
+  }
+  async entityHistory(_repo: string, qn: string, _path: string | null): Promise<HistoryRecord[]> {
+    return this.commitsList.map((c) => ({ commit: c, change: c.sha === SHA1 ? 'added' as const : 'modified' as const, entity: (this.entitiesAt[c.sha] ?? []).find((e) => e.qualifiedName === qn) ?? null }));
+  }
+  async skips(_repo: string, _sha: string): Promise<SkipCountRecord[]> {
+    return [{ reason: 'too_large', count: 2 }, { reason: 'binary', count: 1 }];
+  }
+}
