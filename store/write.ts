@@ -13,6 +13,11 @@ export const EMBEDDED_KINDS_EXCLUDED = ['module', 'import'];
 /** Files per bulk statement, so no statement nears the 65,535-parameter limit. */
 const CHUNK = 200;
 
+/** Fault injection for the crash test: CODEGRAPH_TEST_KILL_IN_COMMIT=k SIGKILLs the process in the
+ * middle of the transaction of the k-th commit it stores (file deltas written, commit not ended). */
+const KILL_IN_COMMIT = Number(process.env.CODEGRAPH_TEST_KILL_IN_COMMIT ?? '0');
+let commitsWritten = 0;
+
 export interface StoredCommit {
   id: number;
   sha: string;
@@ -200,6 +205,8 @@ export async function storeCommit(q: Queryable, chains: ChainCache, repoId: numb
       [commitId, s(d.path), s(d.sha), s(d.lang), s(d.x), s(d.reason), s(d.detail)],
     );
   }
+
+  if (KILL_IN_COMMIT > 0 && ++commitsWritten === KILL_IN_COMMIT) process.kill(process.pid, 'SIGKILL');
 
   const baseChain: Chain | null = base ? await chains.get(q, base.id) : null;
   chains.extend(commitId, depth, baseChain);
