@@ -17,11 +17,11 @@ export interface Harness {
   setReady(v: boolean): void;
 }
 
-/** `toml` is appended to a config with one repository and port 0. */
+/** `toml` (top-level keys first, then tables) goes into a config with port 0 and one repository. */
 export async function startTestServer(toml = '', extra: Partial<StartServerOptions> = {}): Promise<Harness> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cg-server-'));
   const file = path.join(dir, 'codegraph.toml');
-  writeFileSync(file, `port = 0\n[[repos]]\npath = "${dir}"\nname = "demo"\nremote = "origin"\n${toml}\n`);
+  writeFileSync(file, `port = 0\n${toml}\n[[repos]]\npath = "${dir}"\nname = "demo"\nremote = "origin"\n`);
   const config = loadConfig({ argv: ['--config', file], env: {} });
   const backend = new MemoryBackend();
   const events = new InProcessEvents();

@@ -138,10 +138,16 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       reader.cancel().catch(() => undefined);
     };
     res.on('close', stop);
-    abort.signal.addEventListener('abort', () => reader.cancel().catch(() => undefined), { once: true });
+    // A pending read() of the ponyfill does not settle on cancel(), so the abort wins the race.
+    const aborted = new Promise<{ done: true; value: undefined }>((resolve) => {
+      abort.signal.addEventListener('abort', () => {
+        reader.cancel().catch(() => undefined);
+        resolve({ done: true, value: undefined });
+      }, { once: true });
+    });
     try {
       for (;;) {
-        const { done, value } = await reader.read();
+        const { done, value } = await Promise.race([reader.read(), aborted]);
         if (done || res.destroyed) break;
         if (!res.write(value)) await new Promise((r) => res.once('drain', r));
       }
@@ -305,7 +311,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
         for (const s of streams) s.abort();
         const timeout = new Promise<void>((r) => setTimeout(r, limits.shutdownTimeoutMs).unref());
         await Promise.race([Promise.allSettled([...inflight]).then(() => undefined), timeout]);
+        // Let finished responses flush, then drop whatever is still open.
         server.closeIdleConnections();
+        const grace = setInterval(() => server.closeIdleConnections(), 20);
+        await Promise.race([serverClosed, new Promise((r) => setTimeout(r, 1_000).unref())]);
+        clearInterval(grace);
         for (const s of sockets) s.destroy();
         await serverClosed;
         logger.info('server closed');
