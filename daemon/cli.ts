@@ -31,7 +31,9 @@ interface CommandModule {
 }
 
 const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  diff: () => import('./commands/diff.ts'),
   extract: () => import('./commands/extract.ts'),
+  history: () => import('./commands/history.ts'),
   index: () => import('./commands/index.ts'),
 };
 

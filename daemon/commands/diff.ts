@@ -1,0 +1,103 @@
+// `codegraph diff <repo> <revA> <revB>`: what changed between two commits at the level of functions
+// and classes (added, removed, modified, renamed, moved), and optionally who is affected.
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { GitRepo } from '../../indexer/git/index.ts';
+import { Indexer } from '../../indexer/index.ts';
+import type { EntityDiff, EntityRef, ImpactEntry } from '../../store/index.ts';
+import { CliError, ExitCode } from '../cli.ts';
+import { indexCommit, openHistoryStore } from '../history.ts';
+
+export const summary = 'entity-level diff between two commits (indexes them on demand)';
+
+const USAGE = `usage: codegraph diff <repo> <revA> <revB> [--json] [--impact N] [--data DIR] [--database-url URL]
+
+  --json               print {from, to, added, removed, modified, renamed, moved} as JSON
+  --impact N           also list the transitive callers (N levels) at revB of what changed
+  --data DIR           embedded database directory (env CODEGRAPH_DATA_DIR; default <repo>/.codegraph)
+  --database-url URL   PostgreSQL server instead of the embedded database (env CODEGRAPH_DATABASE_URL)`;
+
+/** Where the store lives: flag > environment > default (<repo>/.codegraph), like daemon/config.ts. */
+export function storeLocation(repoPath: string, flags: { data?: string | undefined; 'database-url'?: string | undefined }): { dataDir?: string; databaseUrl?: string } {
+  const databaseUrl = flags['database-url'] ?? process.env.CODEGRAPH_DATABASE_URL;
+  if (databaseUrl !== undefined && databaseUrl !== '') return { databaseUrl };
+  return { dataDir: flags.data ?? process.env.CODEGRAPH_DATA_DIR ?? path.join(repoPath, '.codegraph') };
+}
+
+/** Maps the store's open errors to exit codes. */
+export function openError(err: unknown): never {
+  if ((err as { code?: unknown }).code === 'LOCKED') throw new CliError((err as Error).message, ExitCode.LOCKED);
+  throw err;
+}
+
+function line(e: EntityRef): string {
+  return `${e.kind} ${e.qualifiedName} (${e.path}:${e.startLine}-${e.endLine})`;
+}
+
+export function renderDiff(d: EntityDiff, impact: ImpactEntry[] | null): string {
+  const out = [`diff ${d.from.slice(0, 12)}..${d.to.slice(0, 12)}`];
+  for (const e of d.added) out.push(`  + ${line(e)}`);
+  for (const e of d.removed) out.push(`  - ${line(e)}`);
+  for (const m of d.modified) out.push(`  ~ ${line(m.after)}${m.signatureChanged ? ' [signature changed]' : ''}`);
+  for (const m of d.renamed) out.push(`  R ${m.before.qualifiedName} -> ${line(m.after)}`);
+  for (const m of d.moved) out.push(`  M ${m.before.qualifiedName} -> ${line(m.after)}`);
+  const n = d.added.length + d.removed.length + d.modified.length + d.renamed.length + d.moved.length;
+  if (n === 0) out.push('  (no entity changes)');
+  if (impact !== null) {
+    out.push(`impact: ${impact.length} caller(s)`);
+    for (const i of impact) out.push(`  ${'  '.repeat(i.depth - 1)}<- ${line(i.entity)} (via ${i.because})`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      impact: { type: 'string' },
+      data: { type: 'string' },
+      'database-url': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return ExitCode.OK;
+  }
+  const [repoPath, revA, revB, ...extra] = positionals;
+  if (repoPath === undefined || revA === undefined || revB === undefined || extra.length > 0) {
+    throw new CliError(`expected <repo> <revA> <revB>.\n${USAGE}`, ExitCode.USAGE);
+  }
+  let depth: number | null = null;
+  if (values.impact !== undefined) {
+    depth = Number(values.impact);
+    if (!Number.isInteger(depth) || depth < 1) throw new CliError(`--impact must be a positive integer, got ${JSON.stringify(values.impact)}`, ExitCode.USAGE);
+  }
+  const repo = await GitRepo.open(repoPath);
+  let indexer: Indexer | null = null;
+  try {
+    const [a, b] = [await repo.resolveCommit(revA), await repo.resolveCommit(revB)];
+    const { db, store } = await openHistoryStore(storeLocation(repo.path, values)).catch(openError);
+    try {
+      const repoId = await store.repository(repo.path);
+      const missing = await store.indexedCommits(repoId, [a, b]);
+      for (const sha of [a, b]) {
+        if (missing.has(sha)) continue;
+        indexer ??= new Indexer();
+        await indexCommit({ repo, store, indexer, repoId }, sha);
+      }
+      const d = await store.diff(repoId, a, b);
+      const impact = depth !== null ? await store.impact(repoId, d, depth) : null;
+      if (values.json) process.stdout.write(`${JSON.stringify(impact === null ? d : { ...d, impact })}\n`);
+      else process.stdout.write(renderDiff(d, impact));
+      return ExitCode.OK;
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await indexer?.close();
+    await repo.close();
+  }
+}

@@ -1,0 +1,78 @@
+// `codegraph history <repo> <qualifiedName>`: the commits that changed one function or class,
+// following it across renames and moves (function-level `git log --first-parent`).
+import { parseArgs } from 'node:util';
+import { GitRepo } from '../../indexer/git/index.ts';
+import { Indexer } from '../../indexer/index.ts';
+import { CliError, ExitCode } from '../cli.ts';
+import { indexCommit, openHistoryStore } from '../history.ts';
+import { openError, storeLocation } from './diff.ts';
+
+export const summary = 'commits that changed a function or class, across renames and moves';
+
+const USAGE = `usage: codegraph history <repo> <qualifiedName> [--path P] [--rev REV] [--json] [--data DIR] [--database-url URL]
+
+  <qualifiedName>      \`src/a.ts::Parser.parse\`, or \`Parser.parse\` with --path src/a.ts
+  --path P             the file, when <qualifiedName> has no \`path::\` prefix
+  --rev REV            where to start walking back (default HEAD; indexed on demand)
+  --json               print the list as JSON
+  --data DIR           embedded database directory (env CODEGRAPH_DATA_DIR; default <repo>/.codegraph)
+  --database-url URL   PostgreSQL server instead of the embedded database (env CODEGRAPH_DATABASE_URL)`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      path: { type: 'string' },
+      rev: { type: 'string', default: 'HEAD' },
+      json: { type: 'boolean', default: false },
+      data: { type: 'string' },
+      'database-url': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return ExitCode.OK;
+  }
+  const [repoPath, name, ...extra] = positionals;
+  if (repoPath === undefined || name === undefined || extra.length > 0) throw new CliError(`expected <repo> <qualifiedName>.\n${USAGE}`, ExitCode.USAGE);
+  let qualifiedName = name;
+  if (values.path !== undefined) {
+    if (name.includes('::')) throw new CliError(`give either --path or a \`path::\` prefix in ${JSON.stringify(name)}, not both`, ExitCode.USAGE);
+    qualifiedName = `${values.path}::${name}`;
+  } else if (!name.includes('::')) {
+    throw new CliError(`${JSON.stringify(name)} has no \`path::\` prefix; pass --path <file> or write it as src/a.ts::${name}`, ExitCode.USAGE);
+  }
+  const repo = await GitRepo.open(repoPath);
+  let indexer: Indexer | null = null;
+  try {
+    const sha = await repo.resolveCommit(values.rev);
+    const { db, store } = await openHistoryStore(storeLocation(repo.path, values)).catch(openError);
+    try {
+      const repoId = await store.repository(repo.path);
+      if (!(await store.indexedCommits(repoId, [sha])).has(sha)) {
+        indexer = new Indexer();
+        await indexCommit({ repo, store, indexer, repoId }, sha);
+      }
+      const list = await store.entityHistory(repoId, sha, qualifiedName);
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify({ qualifiedName, rev: sha, changes: list })}\n`);
+      } else if (list.length === 0) {
+        process.stdout.write(`no history for ${qualifiedName} at ${sha.slice(0, 12)} (not found there; check the name with \`codegraph diff\` or the GraphQL entities query)\n`);
+      } else {
+        for (const h of list) {
+          const what = h.change === 'renamed' || h.change === 'moved' ? `${h.change} from ${h.previousQualifiedName ?? '?'}` : h.change;
+          const subject = h.message.split('\n')[0] ?? '';
+          process.stdout.write(`${h.sha.slice(0, 12)} ${h.committerDate.slice(0, 10)} ${what}${h.signatureChanged ? ' [signature]' : ''}${h.boundary ? ' (boundary)' : ''}  ${subject}\n`);
+        }
+      }
+      return ExitCode.OK;
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await indexer?.close();
+    await repo.close();
+  }
+}
