@@ -71,8 +71,10 @@ const limitsSchema = z.object({
   shutdownTimeoutMs: z.int().min(0).default(10_000),
 }).strict();
 
+const NO_REPOS = 'list at least one repository: [[repos]] path = "..." in the config file, CODEGRAPH_REPOS or --repo';
+
 const configSchema = z.object({
-  repos: z.array(repoSchema).min(1, 'list at least one repository: [[repos]] path = "..." in the config file, CODEGRAPH_REPOS or --repo'),
+  repos: z.array(repoSchema, { error: NO_REPOS }).min(1, NO_REPOS),
   /** Address to listen on. Anything but loopback requires auth. @default "127.0.0.1" */
   host: z.string().min(1).default('127.0.0.1'),
   /** TCP port; 0 picks a free one. @default 4000 */
@@ -278,6 +280,9 @@ export function loadConfig(opts: LoadConfigOptions): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const stateDir = env.STATE_DIRECTORY?.split(':')[0];
-  const dataDir = c.dataDir !== undefined ? path.resolve(baseDir, c.dataDir) : stateDir ? stateDir : path.join(repos[0]!.path, '.codegraph');
+  const dataDirFrom = source.get('dataDir') ?? '';
+  // Relative paths: from the config file's directory when set there, else from the working directory.
+  const dataBase = dataDirFrom.startsWith('--') || dataDirFrom.startsWith('CODEGRAPH_') ? cwd : baseDir;
+  const dataDir = c.dataDir !== undefined ? path.resolve(dataBase, c.dataDir) : stateDir ? stateDir : path.join(repos[0]!.path, '.codegraph');
   return { ...c, repos, dataDir };
 }
