@@ -45,7 +45,7 @@ export const CTAGS_LANGUAGE: Record<RecallLanguage, string> = {
  * | typescript | class          | class          | |
  * |            | interface      | interface      | |
  * |            | enum           | enum           | |
- * |            | alias          | type           | `type X = ...` |
+ * |            | alias          | type           | only `type X = ...` / `type X<T> =`: ctags 5.9 also tags `type X` in `import type X from` and `export { type X }` |
  * |            | function       | function       | |
  * |            | generator      | function       | `function*` |
  * |            | method         | method         | includes constructors |
@@ -97,18 +97,28 @@ export const COUNTED_KINDS: Record<RecallLanguage, Readonly<Record<string, strin
 /** Tags of a counted kind that are still not definitions (see the table above). */
 export function isCountedTag(language: RecallLanguage, tag: CtagsTag): boolean {
   if (!Object.hasOwn(COUNTED_KINDS[language], tag.kind)) return false;
-  if (language === 'javascript' && tag.kind === 'class') {
-    const line = tag.pattern ?? '';
-    const n = tag.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    return new RegExp(`\\bclass\\s+${n}\\b|\\bfunction\\s*\\*?\\s*${n}\\s*\\(|\\b${n}\\s*=\\s*function\\b|\\b${n}\\.prototype\\b`).test(line);
-  }
   // A type alias inside a function body is a local, like a local variable (C++ `typedef` in a
   // function template); CodeGraph keeps locals out of the graph.
   if (COUNTED_KINDS[language][tag.kind] === 'type' && LOCAL_SCOPES.has(tag.scopeKind ?? '')) return false;
+  const n = tag.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  if (language === 'javascript' && tag.kind === 'class') {
+    return new RegExp(`\\bclass\\s+${n}\\b|\\bfunction\\s*\\*?\\s*${n}\\s*\\(|\\b${n}\\s*=\\s*function\\b|\\b${n}\\.prototype\\b`).test(patternLine(tag));
+  }
+  if (language === 'typescript' && tag.kind === 'alias') {
+    // ctags 5.9 also tags `type X` inside `import type X from` and `export { type X }`.
+    return new RegExp(`\\btype\\s+${n}\\s*(<|=|$)`).test(patternLine(tag));
+  }
   return true;
 }
 
 const LOCAL_SCOPES: ReadonlySet<string> = new Set(['function', 'method', 'func', 'member', 'prototype']);
+
+/** The source line of a tag: ctags' search pattern `/^...$/` without delimiters and escapes. */
+export function patternLine(tag: CtagsTag): string {
+  const p = tag.pattern ?? '';
+  const body = p.replace(/^\/\^?/, '').replace(/\$?\/$/, '');
+  return body.replace(/\\([\\/$^])/g, '$1');
+}
 
 /** Names compared without whitespace: ctags spells C++ operators `operator <<`, tree-sitter `operator<<`. */
 export function normalizeName(name: string): string {
