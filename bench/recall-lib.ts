@@ -13,9 +13,11 @@
 // 3. Count the ctags tags whose kind is in COUNTED_KINDS[language]; a tag is found when an entity
 //    (any kind but `module` and `import`) of the same file has the same name and
 //    `entity.startLine - 3 <= tag.line <= entity.endLine` (decorators, attributes, template heads and
-//    doc comments move the two tools' start lines apart by a few lines). The match ignores the kind on
-//    purpose: the two tools disagree on kinds in legitimate ways (Go methods are `func` to ctags,
-//    ctags calls a JavaScript object literal with methods a `class`), and `byKind` shows the split.
+//    doc comments move the two tools' start lines apart by a few lines). The match mostly ignores
+//    kinds: the two tools disagree on them in legitimate ways (Go methods are `func` to ctags, ctags
+//    calls `function Foo` a class once it sees `Foo.prototype.x =`), and `byKind` shows the split.
+//    One exception: a function/method tag never matches a class-like entity, which contains its
+//    constructors under the same name.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -73,7 +75,7 @@ export const CTAGS_LANGUAGE: Record<RecallLanguage, string> = {
  * |            | interface      | interface      | |
  * |            | annotation     | interface      | `@interface` |
  * |            | enum           | enum           | |
- * |            | method         | method         | includes constructors and interface methods |
+ * |            | method         | method         | includes constructors and interface methods; ctags 5.9 reports a `record` declaration as a method, taken as a class |
  * | cpp        | class          | class          | |
  * |            | struct         | struct         | |
  * |            | union          | struct         | |
@@ -100,7 +102,7 @@ export function isCountedTag(language: RecallLanguage, tag: CtagsTag): boolean {
   // A type alias inside a function body is a local, like a local variable (C++ `typedef` in a
   // function template); CodeGraph keeps locals out of the graph.
   if (COUNTED_KINDS[language][tag.kind] === 'type' && LOCAL_SCOPES.has(tag.scopeKind ?? '')) return false;
-  const n = tag.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const n = escapeRegExp(tag.name);
   if (language === 'javascript' && tag.kind === 'class') {
     return new RegExp(`\\bclass\\s+${n}\\b|\\bfunction\\s*\\*?\\s*${n}\\s*\\(|\\b${n}\\s*=\\s*function\\b|\\b${n}\\.prototype\\b`).test(patternLine(tag));
   }
@@ -258,10 +260,26 @@ export interface RecallOptions extends SampleOptions {
   relativeTo?: string;
 }
 
-/** Whether a ctags tag is matched by one of the file's entities (see the header for the rule). */
-export function matches(tag: CtagsTag, entities: readonly Entity[]): boolean {
+/** The CodeGraph kind a counted tag stands for: COUNTED_KINDS, except where ctags mislabels. */
+export function countedAs(language: RecallLanguage, tag: CtagsTag): string | undefined {
+  // ctags 5.9 predates Java records: `record Point(int x, int y) {}` comes out as a method `Point`.
+  if (language === 'java' && tag.kind === 'method' && new RegExp(`\\brecord\\s+${escapeRegExp(tag.name)}\\b`).test(patternLine(tag))) return 'class';
+  return COUNTED_KINDS[language][tag.kind];
+}
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+const CLASS_LIKE: ReadonlySet<string> = new Set(['class', 'interface', 'struct', 'enum', 'trait']);
+
+/** Whether a ctags tag is matched by one of the file's entities (see the header for the rule).
+ * `language` closes one loophole: a callable never matches a class-like entity, or a constructor
+ * (`Foo` at line 50 of Java's or C++'s `class Foo`, lines 10-200) would be "found" by its class. */
+export function matches(tag: CtagsTag, entities: readonly Entity[], language?: RecallLanguage): boolean {
+  const mapped = language ? countedAs(language, tag) : undefined;
+  const callable = mapped === 'function' || mapped === 'method';
   for (const e of entities) {
     if (e.kind === 'module' || e.kind === 'import') continue;
+    if (callable && CLASS_LIKE.has(e.kind)) continue;
     if (normalizeName(e.name) === normalizeName(tag.name) && tag.line >= e.startLine - 3 && tag.line <= e.endLine) return true;
   }
   return false;
@@ -301,7 +319,7 @@ export async function measureRecall(options: RecallOptions): Promise<RecallResul
     for (const t of fileTags) {
       const k = (byKind[t.kind] ??= [0, 0]);
       k[0]++;
-      if (matches(t, byName.get(normalizeName(t.name)) ?? [])) {
+      if (matches(t, byName.get(normalizeName(t.name)) ?? [], language)) {
         found++;
         k[1]++;
       } else {

@@ -11,7 +11,8 @@
 //   rust        rust-src (/usr/lib/rustlib/src/rust/library) and librust-*-dev crates (/usr/share/cargo/registry)
 //   go          golang-1.19-src (/usr/share/go-1.19/src) and golang-*-dev (/usr/share/gocode/src)
 //   java        openjdk-17-source (lib/src.zip, java.base and java.desktop unpacked into bench/.cache/java-src)
-//   cpp         libstdc++-12-dev headers (/usr/include/c++/12)
+//   cpp         libstdc++-12-dev headers (/usr/include/c++/12) and RocksDB's C++ sources shipped in
+//               node_modules/@nxtedition/rocksdb/deps (.cc/.h)
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -57,7 +58,7 @@ async function sources(language: RecallLanguage): Promise<Source> {
     case 'rust': return { roots: ['/usr/lib/rustlib/src/rust/library', '/usr/share/cargo/registry'], missing: 'apt-get install rust-src' };
     case 'go': return { roots: ['/usr/share/go-1.19/src', '/usr/share/gocode/src'], missing: 'apt-get install golang-1.19-src' };
     case 'java': return { roots: await javaRoots(), missing: 'apt-get install openjdk-17-source unzip' };
-    case 'cpp': return { roots: ['/usr/include/c++/12'], missing: 'apt-get install libstdc++-12-dev' };
+    case 'cpp': return { roots: ['/usr/include/c++/12', path.join(REPO, 'node_modules/@nxtedition/rocksdb/deps')], missing: 'apt-get install libstdc++-12-dev' };
   }
 }
 

@@ -98,6 +98,17 @@ test('matches: same name, ctags line within [startLine - 3, endLine]', () => {
   assert.equal(matches(tag('m', 1), [entity('m', 1, 100, 'module'), entity('m', 1, 1, 'import')]), false);
 });
 
+test('matches: a constructor is not found by its class, which spans it under the same name', () => {
+  const cls = entity('Foo', 10, 200, 'class');
+  assert.equal(matches(tag('Foo', 50, 'method'), [cls], 'java'), false);
+  assert.equal(matches(tag('Foo', 50, 'method'), [cls, entity('Foo', 50, 60, 'constructor')], 'java'), true);
+  assert.equal(matches(tag('Foo', 10, 'class'), [cls], 'java'), true);
+  // ctags 5.9 calls a Java record a method; it is matched as the type it is.
+  assert.equal(matches(tag('P', 10, 'method', { pattern: '/^  record P(int x) {}$/' }), [entity('P', 10, 10, 'class')], 'java'), true);
+  // JavaScript: ctags' "class" for a constructor function matches our function entity.
+  assert.equal(matches(tag('Foo', 3, 'class'), [entity('Foo', 3, 9, 'function')], 'javascript'), true);
+});
+
 test('normalizeName: C++ operators compare without spaces', () => {
   assert.equal(normalizeName('operator <<'), normalizeName('operator<<'));
   assert.equal(matches(tag('operator ()', 5), [entity('operator()', 5, 9, 'method')]), true);
