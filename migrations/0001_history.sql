@@ -74,24 +74,29 @@ CREATE TABLE entities (
   body_hash text NOT NULL,
   PRIMARY KEY (extraction_id, idx)
 );
+-- Exact and prefix name lookups. No trigram index: fuzzy matching (pg_trgm `%`) runs over the
+-- entities of one commit's tree, which the query narrows to first; a GIN trigram index would cost
+-- more than all entity rows together (store/README.md).
 CREATE INDEX entities_name ON entities (name text_pattern_ops);
-CREATE INDEX entities_name_trgm ON entities USING gin (name gin_trgm_ops);
 
--- References (calls, imports, inheritance) of one extraction.
-CREATE TABLE entity_refs (
-  extraction_id int NOT NULL REFERENCES extractions (id),
-  kind text NOT NULL,
-  name text NOT NULL,
-  qualifier text,
-  line int NOT NULL,
-  from_idx int NOT NULL,
-  module text,
-  alias text
+-- References (calls, imports, inheritance) of one extraction, packed as parallel arrays in ONE row
+-- per extraction: references are read per file or per tree (unnest), never updated, and a packed
+-- row is stored (and TOAST-compressed) at a fraction of the cost of one row per reference
+-- (store/README.md has the figures).
+CREATE TABLE extraction_refs (
+  extraction_id int PRIMARY KEY REFERENCES extractions (id),
+  kind text[] NOT NULL,
+  name text[] NOT NULL,
+  qualifier text[] NOT NULL,
+  line int[] NOT NULL,
+  from_idx int[] NOT NULL,
+  module text[] NOT NULL,
+  alias text[] NOT NULL
 );
-CREATE INDEX entity_refs_extraction ON entity_refs (extraction_id);
-CREATE INDEX entity_refs_name ON entity_refs (name);
 
 -- One embedding per distinct entity body (body hash ignores whitespace and comments).
+-- vector, not halfvec: halfvec would halve the bytes, but building its HNSW index in PGlite (WASM)
+-- measured 5.5x slower than vector's (store/README.md).
 CREATE TABLE bodies (
   body_hash text PRIMARY KEY,
   embedding vector(256) NOT NULL

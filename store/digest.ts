@@ -20,9 +20,9 @@ const QUERIES: Record<string, string> = {
                     e.start_byte, e.end_byte, e.signature, e.doc, e.exported, e.body_hash
              FROM entities e JOIN extractions x ON x.id = e.extraction_id
              ORDER BY x.blob_sha, x.language, x.extractor_version, e.idx`,
-  entity_refs: `SELECT x.blob_sha, x.language, x.extractor_version, f.kind, f.name, f.qualifier, f.line, f.from_idx, f.module, f.alias
-                FROM entity_refs f JOIN extractions x ON x.id = f.extraction_id
-                ORDER BY 1, 2, 3, 7, 6, 4, 5, 8, 9, 10`,
+  extraction_refs: `SELECT x.blob_sha, x.language, x.extractor_version, f.kind, f.name, f.qualifier, f.line, f.from_idx, f.module, f.alias
+                    FROM extraction_refs f JOIN extractions x ON x.id = f.extraction_id
+                    ORDER BY 1, 2, 3`,
   bodies: 'SELECT body_hash, embedding::text FROM bodies ORDER BY body_hash',
   entity_changes: `SELECT r.path AS repo, c.sha, ec.change, ec.kind, p.path, ec.qname, op.path AS old_path, ec.old_qname, ec.signature_changed
                    FROM entity_changes ec JOIN commits c ON c.id = ec.commit_id JOIN repositories r ON r.id = c.repo_id

@@ -51,9 +51,10 @@ export function embed(text: string): Float32Array {
   return out;
 }
 
-/** pgvector's text form, `[0.1,-0.2,...]`, with 6 significant digits (ample for cosine ranking). */
+/** pgvector's text form, `[0.1,-0.2,...]`, with 4 significant digits (ample for cosine
+ * ranking, and a quarter less text to parse). */
 export function toVectorLiteral(v: Float32Array): string {
-  return `[${Array.from(v, (x) => (x === 0 ? '0' : x.toPrecision(6))).join(',')}]`;
+  return `[${Array.from(v, (x) => (x === 0 ? '0' : x.toPrecision(4))).join(',')}]`;
 }
 
 /** Parses pgvector's text form back. */

@@ -29,6 +29,11 @@ export interface Def {
 
 export type Via = CallEdge['via'];
 
+/** The references of extractions, one row per reference (extraction_refs packs them per extraction). */
+const REFS = `(SELECT r.extraction_id, u.kind, u.name, u.qualifier, u.line, u.from_idx, u.module, u.alias
+   FROM extraction_refs r, unnest(r.kind, r.name, r.qualifier, r.line, r.from_idx, r.module, r.alias)
+     AS u(kind, name, qualifier, line, from_idx, module, alias))`;
+
 const keyOf = (d: { path: string; idx: number }): string => `${d.path}\0${d.idx}`;
 
 export function defRef(d: Def): EntityRef {
@@ -114,7 +119,7 @@ export class Resolver {
     let specs = this.importsCache.get(x);
     if (!specs) {
       const { rows } = await this.q.query<{ module: string }>(
-        "SELECT DISTINCT module FROM entity_refs WHERE extraction_id = $1 AND kind = 'import' AND module IS NOT NULL", [x]);
+        `SELECT DISTINCT module FROM ${REFS} f WHERE extraction_id = $1 AND kind = 'import' AND module IS NOT NULL`, [x]);
       specs = rows.map((r) => r.module);
       this.importsCache.set(x, specs);
     }
@@ -167,7 +172,7 @@ export class Resolver {
     const inside = new Set([d.idx]);
     for (const e of [...ents].sort((a, b) => a.idx - b.idx)) if (inside.has(e.parent_idx)) inside.add(e.idx);
     const { rows } = await this.q.query<{ name: string; line: number; from_idx: number }>(
-      "SELECT name, line, from_idx FROM entity_refs WHERE extraction_id = $1 AND kind = 'call' ORDER BY line, name", [d.extractionId]);
+      `SELECT name, line, from_idx FROM ${REFS} f WHERE extraction_id = $1 AND kind = 'call' ORDER BY line, name`, [d.extractionId]);
     const out: Array<{ target: Def; line: number; via: Via }> = [];
     for (const r of rows) {
       if (!inside.has(r.from_idx)) continue;
@@ -180,7 +185,7 @@ export class Resolver {
   /** Direct callers of `d`: calls anywhere in the tree that resolve to it. */
   async callersOf(d: Def): Promise<Array<{ caller: Def; line: number; via: Via }>> {
     const { rows } = await this.q.query<{ extraction_id: number; line: number; from_idx: number }>(
-      `SELECT extraction_id, line, from_idx FROM entity_refs
+      `SELECT extraction_id, line, from_idx FROM ${REFS} f
        WHERE extraction_id = ANY($1::int[]) AND name = $2 AND kind = 'call' ORDER BY extraction_id, line`, [this.xids, d.name]);
     const out: Array<{ caller: Def; line: number; via: Via }> = [];
     for (const r of rows) {
@@ -197,7 +202,7 @@ export class Resolver {
   /** Callers of a name that resolve to nothing at this commit (e.g. after the callee was removed). */
   async brokenCallersOf(name: string): Promise<Def[]> {
     const { rows } = await this.q.query<{ extraction_id: number; from_idx: number }>(
-      `SELECT DISTINCT extraction_id, from_idx FROM entity_refs
+      `SELECT DISTINCT extraction_id, from_idx FROM ${REFS} f
        WHERE extraction_id = ANY($1::int[]) AND name = $2 AND kind = 'call'`, [this.xids, name]);
     const out: Def[] = [];
     for (const r of rows) {
@@ -238,7 +243,7 @@ export class Resolver {
   /** Resolution counts over every call reference in the tree. */
   async stats(): Promise<ResolutionStats> {
     const { rows } = await this.q.query<{ extraction_id: number; name: string }>(
-      "SELECT extraction_id, name FROM entity_refs WHERE extraction_id = ANY($1::int[]) AND kind = 'call'", [this.xids]);
+      `SELECT extraction_id, name FROM ${REFS} f WHERE extraction_id = ANY($1::int[]) AND kind = 'call'`, [this.xids]);
     await this.defsNamed(rows.map((r) => r.name));
     const stats: ResolutionStats = { resolved: 0, unresolved: 0, ambiguous: 0 };
     for (const r of rows) {

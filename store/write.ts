@@ -80,10 +80,10 @@ async function insertEntities(q: Queryable, fresh: Array<{ id: number; p: Parsed
     sl: [] as number[], el: [] as number[], sb: [] as number[], eb: [] as number[], sig: [] as Array<string | null>,
     doc: [] as Array<string | null>, exp: [] as boolean[], hash: [] as string[],
   };
-  const r = {
-    x: [] as number[], kind: [] as string[], name: [] as string[], qual: [] as Array<string | null>, line: [] as number[],
-    from: [] as number[], module: [] as Array<string | null>, alias: [] as Array<string | null>,
-  };
+  const r: Array<{
+    id: number; kind: string[]; name: string[]; qual: Array<string | null>; line: number[]; from: number[];
+    module: Array<string | null>; alias: Array<string | null>;
+  }> = [];
   const bodies = new Map<string, string>();
   for (const { id, p } of fresh) {
     const ex: FileExtraction = p.extraction;
@@ -97,10 +97,11 @@ async function insertEntities(q: Queryable, fresh: Array<{ id: number; p: Parsed
         bodies.set(en.bodyHash, text);
       }
     });
-    for (const ref of ex.references) {
-      r.x.push(id); r.kind.push(ref.kind); r.name.push(ref.name); r.qual.push(ref.qualifier); r.line.push(ref.line);
-      r.from.push(ref.from); r.module.push(ref.module ?? null); r.alias.push(ref.alias ?? null);
-    }
+    const refs = ex.references;
+    r.push({
+      id, kind: refs.map((x) => x.kind), name: refs.map((x) => x.name), qual: refs.map((x) => x.qualifier), line: refs.map((x) => x.line),
+      from: refs.map((x) => x.from), module: refs.map((x) => x.module ?? null), alias: refs.map((x) => x.alias ?? null),
+    });
   }
   if (e.x.length > 0) {
     await q.query(
@@ -110,11 +111,12 @@ async function insertEntities(q: Queryable, fresh: Array<{ id: number; p: Parsed
       [e.x, e.idx, e.parent, e.kind, e.name, e.qname, e.sl, e.el, e.sb, e.eb, e.sig, e.doc, e.exp, e.hash],
     );
   }
-  if (r.x.length > 0) {
+  for (let i = 0; i < r.length; i += CHUNK) {
+    const chunk = r.slice(i, i + CHUNK);
+    const values = chunk.map((_, j) => `(${Array.from({ length: 8 }, (_, k) => `$${j * 8 + k + 1}${k === 0 ? '' : k === 4 || k === 5 ? '::int[]' : '::text[]'}`).join(', ')})`);
     await q.query(
-      `INSERT INTO entity_refs (extraction_id, kind, name, qualifier, line, from_idx, module, alias)
-       SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::text[], $8::text[])`,
-      [r.x, r.kind, r.name, r.qual, r.line, r.from, r.module, r.alias],
+      `INSERT INTO extraction_refs (extraction_id, kind, name, qualifier, line, from_idx, module, alias) VALUES ${values.join(', ')}`,
+      chunk.flatMap((x) => [x.id, x.kind, x.name, x.qual, x.line, x.from, x.module, x.alias]),
     );
   }
   await insertBodies(q, bodies);
