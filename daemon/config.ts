@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
 import { CliError, ExitCode } from './cli.ts';
+import { DEFAULT_EXCLUDES } from '../indexer/indexer.ts';
 
 const hex64 = /^[0-9a-f]{64}$/;
 
@@ -89,8 +90,9 @@ const configSchema = z.object({
   threads: z.int({ error: 'must be a positive integer' }).min(1, 'must be a positive integer').max(256).optional(),
   /** Files larger than this are skipped (and counted as `too_large`). @default 2_097_152 */
   maxFileBytes: z.int({ error: 'must be a positive integer (bytes)' }).min(1, 'must be a positive integer (bytes)').default(2_097_152),
-  /** Globs of paths not parsed (counted as `excluded`). @default [] */
-  exclude: z.array(z.string().min(1)).default([]),
+  /** Globs of paths not parsed (counted as `excluded`); setting it replaces the defaults.
+   * @default DEFAULT_EXCLUDES from indexer/indexer.ts (node_modules/, vendor/, third_party/, dist/, build/, *.min.js, ...) */
+  exclude: z.array(z.string().min(1)).default([...DEFAULT_EXCLUDES]),
   /** Ref polling interval, in addition to file-system events. @default 2_000 */
   pollIntervalMs: z.int({ error: 'must be an integer number of milliseconds' }).min(100, 'must be at least 100 ms').default(2_000),
   /** Shared secret for `POST /hooks/git` (GitHub `X-Hub-Signature-256` or bearer). @default none (webhook disabled) */

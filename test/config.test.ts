@@ -6,6 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { ConfigError, loadConfig } from '../daemon/config.ts';
 import { ExitCode } from '../daemon/cli.ts';
+import { DEFAULT_EXCLUDES } from '../indexer/indexer.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cg-config-'));
 function file(text: string): string {
@@ -32,7 +33,7 @@ test('defaults, each read in one place', () => {
   assert.equal(c.history, 200);
   assert.equal(c.maxFileBytes, 2_097_152);
   assert.equal(c.pollIntervalMs, 2_000);
-  assert.deepEqual(c.exclude, []);
+  assert.deepEqual(c.exclude, [...DEFAULT_EXCLUDES]);
   assert.equal(c.dataDir, '/srv/repo/.codegraph');
   assert.deepEqual(c.repos, [{ path: '/srv/repo', name: 'repo' }]);
   assert.equal(c.limits.maxDepth, 12);
