@@ -126,6 +126,17 @@ export class Resolver {
     return specs;
   }
 
+  /** The imports of `path`, each with the file of the tree it names (null: external or unknown). */
+  async importsResolved(path: string): Promise<Array<{ module: string; path: string | null }>> {
+    const files = [...this.extractionByPath.keys()].sort();
+    return (await this.importsOf(path)).sort().map((module) => {
+      const hits = files.filter((f) => f !== path && importNames(module, path, f));
+      // Prefer a file over a package directory match (`a/b.py` over `a/b/x.py`).
+      const exact = hits.find((f) => f.replace(/\.[^./]+$/, '').replace(/\/(index|__init__)$/, '').endsWith(module.replace(/^[./]+/, '').replace(/::|\./g, '/')));
+      return { module, path: exact ?? hits[0] ?? null };
+    });
+  }
+
   /** The definitions `name`, referenced from `fromPath`, resolves to, and how. */
   async resolve(fromPath: string, name: string): Promise<{ targets: Def[]; via: Via } | { targets: []; via: null; ambiguous: boolean }> {
     const cands = (await this.defsNamed([name])).get(name) ?? [];

@@ -235,6 +235,12 @@ export class HistoryStore {
     return r.walk(await r.find(qualifiedName), depth, 'down');
   }
 
+  /** Import resolution at `sha`: each module `path` imports, with the file it names (null when it is
+   * outside the repository or unknown). */
+  async imports(repoId: number, sha: string, path: string): Promise<Array<{ module: string; path: string | null }>> {
+    return (await Resolver.at(this.db, (await this.chainOf(repoId, sha)).chain)).importsResolved(path);
+  }
+
   /** Call resolution counts at `sha` (resolved / unresolved / ambiguous). */
   async resolutionStats(repoId: number, sha: string): Promise<ResolutionStats> {
     return (await Resolver.at(this.db, (await this.chainOf(repoId, sha)).chain)).stats();

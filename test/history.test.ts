@@ -89,6 +89,11 @@ await withBackends('entity history, blame, graph queries', (b) => {
     await assert.rejects(store.callers(repoId, fx.c.c1!, 'src/math.ts::nope'), { code: 'ENTITY_NOT_FOUND' });
   });
 
+  it('resolves imports to files of the tree at the commit', async () => {
+    assert.deepEqual(await store.imports(repoId, fx.c.c1!, 'src/app.ts'), [{ module: './math', path: 'src/math.ts' }]);
+    assert.deepEqual(await store.imports(repoId, fx.c.c1!, 'src/math.ts'), []);
+  });
+
   it('lists the callers affected by a diff', async () => {
     const d = await store.diff(repoId, fx.c.c4!, fx.c.c5!);
     const impact = await store.impact(repoId, d, 3);
