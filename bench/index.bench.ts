@@ -12,6 +12,7 @@
 //   `ctags -L <same files>` (which also reads them from disk): `linesPerSecondRatio` = ours / ctags'.
 //
 //   npm run bench -- index
+//   CODEGRAPH_BENCH_THREADS=1 npm run bench -- index    # pool size (default: all cores)
 //
 // maxFileBytes is raised so both tools process the very same files (the default 2 MiB limit would
 // skip a 3 MB generated file ctags does read); skips are reported anyway.
@@ -36,16 +37,16 @@ const MAX_FILE_BYTES = 64 * 1024 * 1024;
 
 export const name = 'index';
 
-interface Timed { stdout: string; wallSeconds: number; maxRssKb: number }
+interface Timed { stdout: string; wallSeconds: number; maxRssKb: number; cpuSeconds: number }
 
 /** Runs a command under GNU time; wall clock and peak RSS come from wait4(2) of the process. */
 async function timed(cmd: string, args: string[], cwd: string): Promise<Timed> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'codegraph-bench-'));
   const out = path.join(dir, 'time');
   try {
-    const { stdout } = await run(TIME, ['-f', '%e %M', '-o', out, cmd, ...args], { cwd, maxBuffer: 1 << 28 });
-    const [wall, rss] = fs.readFileSync(out, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-    return { stdout, wallSeconds: wall ?? NaN, maxRssKb: rss ?? NaN };
+    const { stdout } = await run(TIME, ['-f', '%e %M %U %S', '-o', out, cmd, ...args], { cwd, maxBuffer: 1 << 28 });
+    const [wall, rss, user, sys] = fs.readFileSync(out, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+    return { stdout, wallSeconds: wall ?? NaN, maxRssKb: rss ?? NaN, cpuSeconds: (user ?? NaN) + (sys ?? NaN) };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -75,15 +76,15 @@ interface ChildResult {
 async function child(repoPath: string): Promise<void> {
   const started = performance.now();
   const repo = await GitRepo.open(repoPath);
-  const ix = new Indexer({ maxFileBytes: MAX_FILE_BYTES });
+  const threads = process.env.CODEGRAPH_BENCH_THREADS ? Number(process.env.CODEGRAPH_BENCH_THREADS) : undefined;
+  const ix = new Indexer(threads === undefined ? { maxFileBytes: MAX_FILE_BYTES } : { maxFileBytes: MAX_FILE_BYTES, threads });
   const head = await repo.resolveCommit('HEAD');
   const tree = await repo.lsTree(head);
   const outcomes = await ix.extractFiles(repo, tree);
-  const threads = ix.threads;
   await ix.close();
   await repo.close();
   const innerSeconds = (performance.now() - started) / 1000;
-  const r: ChildResult = { innerSeconds, threads, files: outcomes.length, parsed: 0, skipped: {}, lines: 0, bytes: 0, entities: 0, references: 0 };
+  const r: ChildResult = { innerSeconds, threads: ix.threads, files: outcomes.length, parsed: 0, skipped: {}, lines: 0, bytes: 0, entities: 0, references: 0 };
   for (const o of outcomes) {
     if (o.status === 'parsed') {
       r.parsed++;
@@ -104,6 +105,7 @@ async function full(corpusPath: string, lines: number): Promise<Record<string, u
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'codegraph-bench-'));
   try {
     const tagsFile = path.join(tmp, 'tags.json');
+    const load = os.loadavg()[0] ?? 0;
     process.stderr.write('[index] ctags -R\n');
     const ctags = await timed(CTAGS, ['-R', '--output-format=json', '--fields=+nKlz', '-o', tagsFile, '.'], corpusPath);
     const ctagsTags = countTags(tagsFile).tags;
@@ -125,8 +127,15 @@ async function full(corpusPath: string, lines: number): Promise<Record<string, u
       references: r.references,
       wallSeconds: ours.wallSeconds,
       innerSeconds: round(r.innerSeconds, 2),
+      cpuSeconds: round(ours.cpuSeconds, 2),
+      // CPU seconds per wall second: near `threads` on an idle machine. On a shared machine other
+      // processes take cores from our pool but not from single-threaded ctags; read wallRatio with it.
+      parallelism: round(ours.cpuSeconds / ours.wallSeconds, 2),
+      loadAverage1m: round(load, 2),
+      ctagsCpuSeconds: round(ctags.cpuSeconds, 2),
       ctagsWallSeconds: ctags.wallSeconds,
       wallRatio: round(ours.wallSeconds / ctags.wallSeconds),
+      cpuRatio: round(ours.cpuSeconds / ctags.cpuSeconds),
       linesPerSecond: Math.round(r.lines / ours.wallSeconds),
       ctagsLinesPerSecond: Math.round(lines / ctags.wallSeconds),
       peakRssMb: round(ours.maxRssKb / 1024, 1),
