@@ -14,6 +14,8 @@
 //   `git diff-tree -r -M` of the same pair (a child process, as git is used).
 // - `store.diff_1200`: diff latency when 1,200 files changed (synthetic); peer as above.
 // - `store.tree_at`: the full tree at the deepest commit (first-parent chain of 355); peer `git ls-tree -r`.
+// - `store.snapshot_bytes_big` (only with CODEGRAPH_BENCH_STORE_BIG=1, ~2 min): the same on the
+//   HEAD of the `big` corpus (709k lines), where per-table fixed overhead no longer counts.
 // - `store.insert`: the rows of the first snapshot written through storeCommit, on PGlite and on a
 //   PostgreSQL 15 server; peer: a plain unnest INSERT of the same entity and reference rows into
 //   index-less tables on the same backend.
@@ -265,6 +267,33 @@ async function insertFigures(): Promise<Array<Record<string, unknown>>> {
   return out;
 }
 
+async function bigSnapshotFigure(): Promise<Array<Record<string, unknown>>> {
+  if (process.env.CODEGRAPH_BENCH_STORE_BIG !== '1') return [];
+  const corpus = await ensureCorpus('big');
+  const { db, dir } = await tmpDb();
+  const repo = await GitRepo.open(corpus.path);
+  const indexer = new Indexer();
+  try {
+    const empty = await bytes(db);
+    const t0 = performance.now();
+    await indexCommit({ repo, store: new HistoryStore(db), indexer }, 'HEAD');
+    const ms = performance.now() - t0;
+    const all = await bytes(db);
+    const embeddings = await bytes(db, ['bodies']);
+    const { rows: [loc] } = await db.query<{ lines: number; bytes: number }>('SELECT sum(lines)::int AS lines, sum(bytes)::float8 AS bytes FROM extractions');
+    return [{
+      figure: 'store.snapshot_bytes_big', lines: loc!.lines, seconds: round(ms / 1000, 1),
+      bytesPerLoc: round((all - empty) / loc!.lines), bytesPerLocWithoutEmbeddings: round((all - empty - embeddings) / loc!.lines),
+      ratioToSourceBytes: round((all - empty) / loc!.bytes), goalBytesPerLoc: 40,
+    }];
+  } finally {
+    await indexer.close();
+    await repo.close();
+    await db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function measure(): Promise<Array<Record<string, unknown>>> {
-  return [...await historyFigures(), ...await bigDiffFigure(), ...await insertFigures()];
+  return [...await historyFigures(), ...await bigDiffFigure(), ...await insertFigures(), ...await bigSnapshotFigure()];
 }
