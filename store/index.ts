@@ -253,6 +253,26 @@ export class HistoryStore {
     return entityHistory(this.db, repoId, chain, qualifiedName);
   }
 
+  /** The entity-level changes `sha` made against its first parent, as stored at index time (empty
+   * for a base commit). Feeds the `commitIndexed` event. */
+  async commitChanges(repoId: number, sha: string): Promise<Array<{
+    change: EntityChangeRecord['change']; kind: EntityKind; qualifiedName: string | null; previousQualifiedName: string | null; signatureChanged: boolean;
+  }>> {
+    const c = await this.resolve(repoId, sha);
+    const { rows } = await this.db.query<{
+      change: EntityChangeRecord['change']; kind: EntityKind; path: string | null; qname: string | null; old_path: string | null; old_qname: string | null; signature_changed: boolean;
+    }>(
+      `SELECT ec.change, ec.kind, p.path, ec.qname, op.path AS old_path, ec.old_qname, ec.signature_changed
+       FROM entity_changes ec LEFT JOIN paths p ON p.id = ec.path_id LEFT JOIN paths op ON op.id = ec.old_path_id
+       WHERE ec.commit_id = $1 ORDER BY coalesce(p.path, op.path), coalesce(ec.qname, ec.old_qname), ec.change`, [c.id]);
+    return rows.map((r) => ({
+      change: r.change, kind: r.kind,
+      qualifiedName: r.path !== null && r.qname !== null ? qualify(r.path, r.qname) : null,
+      previousQualifiedName: r.old_path !== null && r.old_qname !== null ? qualify(r.old_path, r.old_qname) : null,
+      signatureChanged: r.signature_changed,
+    }));
+  }
+
   /** Function-level blame: for each entity of `path` at `sha`, the last commit that changed it. */
   async blame(repoId: number, sha: string, path: string): Promise<BlameEntry[]> {
     const { chain } = await this.chainOf(repoId, sha);

@@ -50,6 +50,15 @@ await withBackends('entity history, blame, graph queries', (b) => {
     assert.deepEqual(await store.entityHistory(repoId, fx.c.m1!, 'src/ops.ts::nothing'), []);
   });
 
+  it('keeps each commit\'s own entity changes (against its first parent)', async () => {
+    assert.deepEqual(await store.commitChanges(repoId, fx.c.c5!), [
+      { change: 'renamed', kind: 'function', qualifiedName: 'py/util.py::welcome', previousQualifiedName: 'py/util.py::greet', signatureChanged: false },
+      { change: 'modified', kind: 'function', qualifiedName: 'py/util.py::shout', previousQualifiedName: 'py/util.py::shout', signatureChanged: false },
+    ].sort((a, b) => (a.qualifiedName < b.qualifiedName ? -1 : 1)));
+    assert.deepEqual(await store.commitChanges(repoId, fx.c.c4!), []); // whitespace only
+    assert.deepEqual(await store.commitChanges(repoId, fx.c.c1!), []); // a base: its tree is the state
+  });
+
   it('blames each entity of a file on the last commit that changed it', async () => {
     const bl = await store.blame(repoId, fx.c.m1!, 'src/math.ts');
     assert.deepEqual(bl.map((x) => [x.entity.qualifiedName, x.sha, x.boundary]), [
