@@ -1,0 +1,57 @@
+// `codegraph diff` and `codegraph history` end to end: a real repository, the embedded database in
+// a temp dir, on-demand indexing, JSON output and exit codes.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, it } from 'node:test';
+import { ExitCode } from '../daemon/cli.ts';
+import { cleanupAll } from './helpers/gitrepo.ts';
+import { buildFixture } from './store-fixtures.ts';
+
+const BIN = fileURLToPath(new URL('../bin/codegraph.js', import.meta.url));
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, CODEGRAPH_DATABASE_URL: '' } }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+after(cleanupAll);
+
+it('diffs two revisions as JSON, indexing them on demand, and walks an entity history', { timeout: 300_000 }, async () => {
+  const fx = await buildFixture();
+  const data = mkdtempSync(path.join(os.tmpdir(), 'codegraph-cli-'));
+  const d = await cli(['diff', fx.repo.dir, fx.c.c4!, fx.c.c5!, '--json', '--data', data]);
+  assert.equal(d.code, ExitCode.OK, d.stderr);
+  assert.deepEqual(JSON.parse(d.stdout), {
+    from: fx.c.c4, to: fx.c.c5, added: [], removed: [], moved: [],
+    modified: [{
+      before: { kind: 'function', name: 'shout', qualifiedName: 'py/util.py::shout', path: 'py/util.py', startLine: 5, endLine: 6 },
+      after: { kind: 'function', name: 'shout', qualifiedName: 'py/util.py::shout', path: 'py/util.py', startLine: 5, endLine: 6 },
+      signatureChanged: false,
+    }],
+    renamed: [{
+      before: { kind: 'function', name: 'greet', qualifiedName: 'py/util.py::greet', path: 'py/util.py', startLine: 1, endLine: 2 },
+      after: { kind: 'function', name: 'welcome', qualifiedName: 'py/util.py::welcome', path: 'py/util.py', startLine: 1, endLine: 2 },
+    }],
+  });
+  const text = await cli(['diff', fx.repo.dir, 'main~1', 'main', '--data', data, '--impact', '2']);
+  assert.equal(text.code, ExitCode.OK, text.stderr);
+  assert.match(text.stdout, /^diff [0-9a-f]{12}\.\.[0-9a-f]{12}\n {2}\+ function src\/ops\.ts::mod \(src\/ops\.ts:5-7\)\nimpact: 0 caller\(s\)\n$/);
+
+  const h = await cli(['history', fx.repo.dir, 'welcome', '--path', 'py/util.py', '--rev', fx.c.c5!, '--json', '--data', data]);
+  assert.equal(h.code, ExitCode.OK, h.stderr);
+  const changes = (JSON.parse(h.stdout) as { changes: Array<{ sha: string; change: string }> }).changes;
+  assert.deepEqual(changes.map((c) => [c.sha, c.change]), [[fx.c.c5, 'renamed'], [fx.c.c4, 'added']]);
+
+  assert.equal((await cli(['diff', fx.repo.dir, 'HEAD', 'no-such-rev', '--data', data])).code, ExitCode.UNKNOWN_REVISION);
+  assert.equal((await cli(['diff', fx.repo.dir, 'HEAD', '--data', data])).code, ExitCode.USAGE);
+  assert.equal((await cli(['diff', path.join(data, 'nope'), 'a', 'b'])).code, ExitCode.NOT_A_REPOSITORY);
+  assert.equal((await cli(['history', fx.repo.dir, 'welcome', '--data', data])).code, ExitCode.USAGE);
+  assert.equal((await cli(['diff', fx.repo.dir, 'HEAD', 'HEAD', '--impact', '0', '--data', data])).code, ExitCode.USAGE);
+});
