@@ -35,6 +35,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   extract: () => import('./commands/extract.ts'),
   history: () => import('./commands/history.ts'),
   index: () => import('./commands/index.ts'),
+  serve: () => import('./commands/serve.ts'),
 };
 
 /** Subcommand names, sorted. Add a command by adding an entry to COMMANDS. */

@@ -1,0 +1,260 @@
+// The GraphBackend the GraphQL layer calls, over the history store (store/) and the repositories'
+// git (for revisions the store cannot name: branch names unknown to it, short shas, `HEAD~2`).
+// Entity ids are the qualified names (`path::Container.name`), unique within a commit's tree.
+import picomatch from 'picomatch';
+import type { GitRepo } from '../indexer/git/index.ts';
+import { StoreError, type EntityRef, type HistoryStore, type StoredEntity } from '../store/index.ts';
+import type {
+  CommitRecord, DiffRecord, EntityFilter, EntityRecord, GraphBackend, HistoryRecord, ImpactRecord, Page, PageArgs, RefRecord,
+  RepositoryRecord, SkipCountRecord,
+} from '../resolvers/context.ts';
+import type { SkipReason } from '../indexer/types.ts';
+
+export interface BackendRepo {
+  name: string;
+  repo: GitRepo;
+  repoId: number;
+}
+
+/** Kinds the store's diffs leave out (diff-tree already names changed files); same rule for root diffs. */
+const DIFF_EXCLUDED_KINDS: readonly string[] = ['module', 'import'];
+
+const FULL_SHA = /^[0-9a-f]{40}$/;
+const SHORT_SHA = /^[0-9a-f]{4,39}$/;
+
+function toRecord(e: StoredEntity): EntityRecord {
+  return {
+    id: e.qualifiedName, kind: e.kind, name: e.name, qualifiedName: e.qualifiedName, path: e.path, language: e.language,
+    startLine: e.startLine, endLine: e.endLine, signature: e.signature, doc: e.doc,
+  };
+}
+
+/** A ref-only entity (diff, call edges) when its full row is not found (should not happen). */
+function bareRecord(e: EntityRef): EntityRecord {
+  return { id: e.qualifiedName, kind: e.kind, name: e.name, qualifiedName: e.qualifiedName, path: e.path, language: '', startLine: e.startLine, endLine: e.endLine, signature: null, doc: null };
+}
+
+function notFound(repo: string): StoreError {
+  return new StoreError('INVALID_INPUT', `unknown repository '${repo}'`, { repo });
+}
+
+export class StoreBackend implements GraphBackend {
+  private readonly repos: Map<string, BackendRepo>;
+
+  constructor(private readonly store: HistoryStore, repos: BackendRepo[]) {
+    this.repos = new Map(repos.map((r) => [r.name, r]));
+  }
+
+  private get(name: string): BackendRepo {
+    const r = this.repos.get(name);
+    if (!r) throw notFound(name);
+    return r;
+  }
+
+  async repositories(): Promise<RepositoryRecord[]> {
+    return [...this.repos.keys()].sort().map((name) => ({ name }));
+  }
+
+  async repository(name: string): Promise<RepositoryRecord | null> {
+    return this.repos.has(name) ? { name } : null;
+  }
+
+  async refs(repo: string): Promise<RefRecord[]> {
+    const r = this.get(repo);
+    return this.store.refs(r.repoId);
+  }
+
+  private async indexed(r: BackendRepo, sha: string): Promise<boolean> {
+    return (await this.store.indexedCommits(r.repoId, [sha])).has(sha);
+  }
+
+  async resolveRev(repo: string, rev: string): Promise<string | null> {
+    const r = this.get(repo);
+    if (FULL_SHA.test(rev)) return (await this.indexed(r, rev)) ? rev : null;
+    const refs = await this.store.refs(r.repoId);
+    const byName = new Map(refs.map((x) => [x.name, x.sha]));
+    const stored = byName.get(rev) ?? byName.get(`refs/heads/${rev}`) ?? byName.get(`refs/tags/${rev}`) ?? byName.get(`refs/remotes/${rev}`);
+    if (stored !== undefined) return stored;
+    if (SHORT_SHA.test(rev)) {
+      try {
+        return (await this.store.resolve(r.repoId, rev)).sha;
+      } catch (err) {
+        if (!(err instanceof StoreError) || err.code !== 'COMMIT_NOT_INDEXED') throw err;
+      }
+    }
+    // `HEAD`, `main~2`, a ref the store has not recorded yet: ask git, answer only indexed commits.
+    if (rev.startsWith('-')) return null;
+    const sha = await r.repo.tryResolveCommit(rev);
+    return sha !== null && (await this.indexed(r, sha)) ? sha : null;
+  }
+
+  async commits(repo: string, ref: string | null, page: PageArgs): Promise<Page<CommitRecord>> {
+    const r = this.get(repo);
+    const tip = ref === null ? await r.repo.tryResolveCommit('HEAD') : await this.resolveRev(repo, ref);
+    if (tip === null) return { items: [], hasNextPage: false };
+    const start = page.after === null ? 0 : Number(page.after);
+    if (!Number.isInteger(start) || start < 0) throw new StoreError('INVALID_INPUT', 'invalid cursor: pass a cursor returned by a previous page', { after: page.after });
+    // Cursor = position in git's list (newest first); commits outside the indexed window are left out.
+    const want = start + page.first + 1;
+    const shas = await r.repo.revList({ tips: [tip], maxCount: want * 2 + 16 });
+    const stored = await this.store.indexedCommits(r.repoId, shas.slice(start));
+    const picked: Array<{ pos: number; sha: string }> = [];
+    for (let i = start; i < shas.length && picked.length <= page.first; i++) if (stored.has(shas[i]!)) picked.push({ pos: i, sha: shas[i]! });
+    const hasNextPage = picked.length > page.first;
+    const take = picked.slice(0, page.first);
+    const recs = await this.commitsBySha(repo, take.map((p) => p.sha));
+    return { items: take.map((p, i) => ({ cursor: String(p.pos + 1), node: recs[i]! })), hasNextPage };
+  }
+
+  async commitsBySha(repo: string, shas: string[]): Promise<Array<CommitRecord | null>> {
+    const r = this.get(repo);
+    if (shas.length === 0) return [];
+    const { rows } = await this.store.db.query<{
+      sha: string; parents: string[]; author_name: string; author_email: string; author_date: Date; committer_name: string; committer_email: string; committer_date: Date; message: string;
+    }>(
+      `SELECT sha, parents, author_name, author_email, author_date, committer_name, committer_email, committer_date, message
+       FROM commits WHERE repo_id = $1 AND sha = ANY($2::text[])`, [r.repoId, shas]);
+    const bySha = new Map(rows.map((c) => [c.sha, {
+      sha: c.sha, parents: c.parents, message: c.message,
+      author: { name: c.author_name, email: c.author_email, date: new Date(c.author_date).toISOString() },
+      committer: { name: c.committer_name, email: c.committer_email, date: new Date(c.committer_date).toISOString() },
+    }]));
+    return shas.map((s) => bySha.get(s) ?? null);
+  }
+
+  async entities(repo: string, commitSha: string, filter: EntityFilter, page: PageArgs): Promise<Page<EntityRecord>> {
+    const r = this.get(repo);
+    const start = page.after === null ? 0 : Number(page.after);
+    if (!Number.isInteger(start) || start < 0) throw new StoreError('INVALID_INPUT', 'invalid cursor: pass a cursor returned by a previous page', { after: page.after });
+    const base = {
+      ...(filter.kinds ? { kind: filter.kinds } : {}),
+      ...(filter.name !== null ? { name: filter.name, nameMatch: 'exact' as const } : {}),
+    };
+    let rows: StoredEntity[];
+    if (filter.path !== null) {
+      // The store filters by prefix; the glob's static prefix narrows, picomatch decides.
+      const scan = picomatch.scan(filter.path);
+      const prefix = scan.isGlob ? scan.base : filter.path;
+      const match = picomatch(filter.path, { dot: true });
+      rows = (await this.store.entities(r.repoId, commitSha, { ...base, pathPrefix: prefix === '' ? '' : prefix, limit: 10_000 })).filter((e) => match(e.path));
+      rows = rows.slice(start, start + page.first + 1);
+    } else {
+      rows = await this.store.entities(r.repoId, commitSha, { ...base, limit: page.first + 1, offset: start });
+    }
+    const items = rows.slice(0, page.first).map((e, i) => ({ cursor: String(start + i + 1), node: toRecord(e) }));
+    return { items, hasNextPage: rows.length > page.first };
+  }
+
+  async entitiesByQualifiedName(repo: string, commitSha: string, qualifiedNames: string[]): Promise<Array<EntityRecord | null>> {
+    const r = this.get(repo);
+    const byQn = await this.loadByPath(r, commitSha, qualifiedNames.map((q) => q.split('::')[0]!));
+    return qualifiedNames.map((q) => byQn.get(q) ?? null);
+  }
+
+  /** Entities of the given paths at `sha`, one store query per distinct path, keyed by qualified name. */
+  private async loadByPath(r: BackendRepo, sha: string, paths: string[]): Promise<Map<string, EntityRecord>> {
+    const out = new Map<string, EntityRecord>();
+    const distinct = [...new Set(paths)];
+    const lists = await Promise.all(distinct.map((p) => this.store.entities(r.repoId, sha, { pathPrefix: p, limit: 10_000 })));
+    distinct.forEach((p, i) => {
+      for (const e of lists[i]!) if (e.path === p && !out.has(e.qualifiedName)) out.set(e.qualifiedName, toRecord(e));
+    });
+    return out;
+  }
+
+  private async enrich(r: BackendRepo, sha: string, refs: EntityRef[]): Promise<EntityRecord[]> {
+    if (refs.length === 0) return [];
+    const byQn = await this.loadByPath(r, sha, refs.map((e) => e.path));
+    return refs.map((e) => byQn.get(e.qualifiedName) ?? bareRecord(e));
+  }
+
+  async diff(repo: string, from: string | null, to: string): Promise<DiffRecord> {
+    const r = this.get(repo);
+    // A root commit, or a base whose parent lies outside the indexed window: everything is added.
+    if (from === null || !(await this.indexed(r, from))) {
+      const all = (await this.store.entities(r.repoId, to, { limit: 10_000 })).filter((e) => !DIFF_EXCLUDED_KINDS.includes(e.kind));
+      return { from, to, added: all.map(toRecord), removed: [], modified: [], renamed: [], moved: [] };
+    }
+    const d = await this.store.diff(r.repoId, from, to);
+    const beforeRefs = [...d.removed, ...d.modified.map((m) => m.before), ...d.renamed.map((m) => m.before), ...d.moved.map((m) => m.before)];
+    const afterRefs = [...d.added, ...d.modified.map((m) => m.after), ...d.renamed.map((m) => m.after), ...d.moved.map((m) => m.after)];
+    const [before, after] = await Promise.all([this.enrich(r, from, beforeRefs), this.enrich(r, to, afterRefs)]);
+    let bi = 0;
+    let ai = 0;
+    const removed = d.removed.map(() => before[bi++]!);
+    const added = d.added.map(() => after[ai++]!);
+    const modified = d.modified.map((m) => ({ before: before[bi++]!, after: after[ai++]!, signatureChanged: m.signatureChanged }));
+    const renamed = d.renamed.map(() => ({ before: before[bi++]!, after: after[ai++]! }));
+    const moved = d.moved.map(() => ({ before: before[bi++]!, after: after[ai++]! }));
+    return { from, to, added, removed, modified, renamed, moved };
+  }
+
+  async impact(repo: string, from: string | null, to: string, depth: number): Promise<ImpactRecord[]> {
+    const r = this.get(repo);
+    if (from === null) return [];
+    const entries = await this.store.impact(r.repoId, await this.store.diff(r.repoId, from, to), depth);
+    const recs = await this.enrich(r, to, entries.map((e) => e.entity));
+    return entries.map((e, i) => ({ entity: recs[i]!, distance: e.depth }));
+  }
+
+  private async walk(repo: string, commitSha: string, ids: string[], depth: number, dir: 'callers' | 'callees'): Promise<EntityRecord[][]> {
+    const r = this.get(repo);
+    // The store resolves calls per entity against one tree; edges are then enriched in one batch.
+    const edges = await Promise.all(ids.map(async (id) => {
+      try {
+        return await this.store[dir](r.repoId, commitSha, id, depth);
+      } catch (err) {
+        if (err instanceof StoreError && err.code === 'ENTITY_NOT_FOUND') return [];
+        throw err;
+      }
+    }));
+    const refs = edges.map((list) => list.map((e) => (dir === 'callers' ? e.from : e.to)));
+    const recs = await this.enrich(r, commitSha, refs.flat());
+    let i = 0;
+    return refs.map((list) => {
+      const seen = new Set<string>();
+      const out: EntityRecord[] = [];
+      for (const _ of list) {
+        const rec = recs[i++]!;
+        if (!seen.has(rec.id)) { seen.add(rec.id); out.push(rec); }
+      }
+      return out;
+    });
+  }
+
+  callers(repo: string, commitSha: string, entityIds: string[], depth: number): Promise<EntityRecord[][]> {
+    return this.walk(repo, commitSha, entityIds, depth, 'callers');
+  }
+
+  callees(repo: string, commitSha: string, entityIds: string[], depth: number): Promise<EntityRecord[][]> {
+    return this.walk(repo, commitSha, entityIds, depth, 'callees');
+  }
+
+  async entityHistory(repo: string, qualifiedName: string, path: string | null): Promise<HistoryRecord[]> {
+    const r = this.get(repo);
+    const head = await r.repo.tryResolveCommit('HEAD');
+    if (head === null || !(await this.indexed(r, head))) return [];
+    let changes = await this.store.entityHistory(r.repoId, head, qualifiedName);
+    if (path !== null) {
+      // Without following moves: stop where the entity came from another path.
+      const inPath = (q: string | null) => q !== null && q.split('::')[0] === path;
+      const cut = changes.findIndex((c) => !inPath(c.qualifiedName ?? c.previousQualifiedName));
+      if (cut >= 0) changes = changes.slice(0, cut);
+    }
+    const commits = await this.commitsBySha(repo, changes.map((c) => c.sha));
+    const entities = await Promise.all(changes.map(async (c) => (c.qualifiedName === null ? null
+      : (await this.entitiesByQualifiedName(repo, c.sha, [c.qualifiedName]))[0] ?? null)));
+    const out: HistoryRecord[] = [];
+    changes.forEach((c, i) => {
+      const commit = commits[i];
+      if (commit) out.push({ commit, change: c.change, entity: entities[i] ?? null });
+    });
+    return out;
+  }
+
+  async skips(repo: string, commitSha: string): Promise<SkipCountRecord[]> {
+    const r = this.get(repo);
+    const counts = await this.store.skipCounts(r.repoId, commitSha);
+    return Object.entries(counts).map(([reason, count]) => ({ reason: reason as SkipReason, count: count ?? 0 }));
+  }
+}

@@ -1,0 +1,92 @@
+// `codegraph serve <repo...>`: index the repositories' history, watch their refs, and serve the code
+// graph over GraphQL (HTTP, SSE, WebSocket). Runs until SIGTERM/SIGINT, then shuts down gracefully
+// (the commit being indexed finishes or rolls back; it is one transaction) and exits 0.
+import { pino } from 'pino';
+import { CliError, ExitCode } from '../cli.ts';
+import { loadConfig } from '../config.ts';
+import { notifyReady, notifyStopping, startWatchdog } from '../server/sdnotify.ts';
+import { startService, type Service } from '../service.ts';
+
+export const summary = 'serve the code graph of repositories over GraphQL, indexing new commits live';
+
+const USAGE = `usage: codegraph serve <repo...> [--host H] [--port N] [--data DIR] [--database-url URL] [--config FILE] [--history N]
+                       [--threads N] [--max-file-bytes N] [--exclude GLOB]... [--poll-interval-ms MS]
+
+  --host H             address to listen on (default 127.0.0.1; anything else needs auth)
+  --port N             TCP port, 0 = any free one (default 4000)
+  --data DIR           embedded store directory (default .codegraph/ in the first repository)
+  --database-url URL   PostgreSQL (with pgvector) instead of the embedded store; several
+                       instances may share one: one indexes each repository, all serve
+  --config FILE        TOML config file (flags > CODEGRAPH_* environment > file > defaults)
+  --history N          commits indexed per branch at start (default 200)`;
+
+/** Our positionals and `--data` become loadConfig's `--repo` and `--data-dir`. */
+export function toConfigArgv(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      for (const p of argv.slice(i + 1)) out.push('--repo', p);
+      break;
+    }
+    if (a === '--data') {
+      if (i + 1 < argv.length) out.push(`--data-dir=${argv[++i]!}`);
+      else out.push('--data-dir');
+    } else if (a.startsWith('--data=')) out.push(`--data-dir=${a.slice('--data='.length)}`);
+    else if (!a.startsWith('-')) out.push('--repo', a);
+    else {
+      out.push(a);
+      // Flags with a separate value: copy the value as is (it may not start with '-').
+      if (!a.includes('=') && i + 1 < argv.length) out.push(argv[++i]!);
+    }
+  }
+  return out;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE + '\n');
+    return ExitCode.OK;
+  }
+  const config = loadConfig({ argv: toConfigArgv(argv) });
+  const logger = pino({ level: process.env.CODEGRAPH_LOG_LEVEL ?? 'info' }, pino.destination(2));
+  let stopWatchdog = () => undefined as void;
+  let service: Service | undefined;
+  try {
+    service = await startService({
+      config, logger,
+      onInitialIndexDone: () => {
+        logger.info('initial index done; ready');
+        void notifyReady('serving');
+        stopWatchdog = startWatchdog(() => service?.ready().catch(() => false) ?? false);
+      },
+    });
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'LOCKED') throw new CliError((err as Error).message, ExitCode.LOCKED);
+    throw err;
+  }
+  const s = service;
+  // Machine-readable first line on stdout: tests and scripts read the URL from it.
+  process.stdout.write(JSON.stringify({ url: s.server.url, port: s.server.port }) + '\n');
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    // The handlers stay installed: a second signal during shutdown must not kill the process
+    // half-way (the commit in flight finishes or rolls back either way, but the exit code would lie).
+    const stop = (signal: string) => {
+      logger.info({ signal }, stopping ? 'already shutting down' : 'shutting down');
+      stopping = true;
+      resolve();
+    };
+    const onTerm = () => stop('SIGTERM');
+    const onInt = () => stop('SIGINT');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+  });
+  void notifyStopping();
+  stopWatchdog();
+  await s.close();
+  logger.info('stopped');
+  logger.flush();
+  return ExitCode.OK;
+}

@@ -1,0 +1,301 @@
+// `codegraph serve` wired together: store + event bridge + GraphQL server + per-repository indexing.
+//
+// Several instances may share one PostgreSQL. Per repository, the instance holding the advisory
+// lock (taken on a dedicated connection, so it dies with that connection) indexes; the others only
+// serve, and retry the lock every `lockRetryMs`, so a standby takes over when the indexer dies.
+// Every instance delivers every event through LISTEN/NOTIFY (daemon/events.ts).
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { GitRepo } from '../indexer/git/index.ts';
+import { Indexer } from '../indexer/index.ts';
+import type { Db } from '../store/db.ts';
+import type { HistoryStore, RefMove } from '../store/index.ts';
+import { StoreBackend, type BackendRepo } from './backend.ts';
+import type { Config } from './config.ts';
+import { sendNotice, startEventBridge, type EventBridge } from './events.ts';
+import { indexHistory, openHistoryStore } from './history.ts';
+import { startServer, type RunningServer } from './server/index.ts';
+import { commitsIndexed, filesIndexed, indexLagSeconds, queueDepth } from './server/metrics.ts';
+import { InProcessEvents } from './server/pubsub.ts';
+import { RefWatcher, type RefChange } from './watch.ts';
+
+/** Advisory lock class id: 'cgix'. The object id is the repository's store id. */
+const LOCK_CLASS = 0x63676978;
+
+export interface ServiceOptions {
+  config: Config;
+  logger: Logger;
+  /** How often a standby retries the indexing lock. @default 2_000 */
+  lockRetryMs?: number;
+  /** First retry delay after a failed indexing run (doubles to 10 s). @default 250 */
+  retryBaseMs?: number;
+  /** Called once every repository finished its initial index (or is served by another instance). */
+  onInitialIndexDone?: () => void;
+}
+
+export interface Service {
+  server: RunningServer;
+  db: Db;
+  store: HistoryStore;
+  events: InProcessEvents;
+  bridge: EventBridge;
+  /** Store reachable and initial index done (what /readyz answers). */
+  ready(): Promise<boolean>;
+  /** Names of the repositories this instance indexes now. */
+  indexing(): string[];
+  /** Resolves once the indexing queues are empty (tests). */
+  settled(): Promise<void>;
+  close(): Promise<void>;
+}
+
+class Closing extends Error {
+  readonly code = 'CLOSING';
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+/** One repository: lock, initial index, watch, serial queue. */
+class RepoRunner {
+  leader = false;
+  initialDone = false;
+  private lockClient: pg.Client | null = null;
+  private lockTimer: NodeJS.Timeout | null = null;
+  private watcher: RefWatcher | null = null;
+  private dirty = false;
+  private pending: RefChange[] = [];
+  private firstPendingAt = 0;
+  private worker: Promise<void> | null = null;
+  private closing = false;
+
+  constructor(
+    readonly r: BackendRepo & { remote?: string | undefined },
+    private readonly svc: { db: Db; store: HistoryStore; indexer: () => Indexer; config: Config; logger: Logger; databaseUrl: string | undefined; lockRetryMs: number; retryBaseMs: number },
+  ) {}
+
+  async start(): Promise<void> {
+    await this.tryLead();
+    if (!this.leader) {
+      this.svc.logger.info({ repo: this.r.name }, 'another instance indexes this repository; serving only (standby)');
+      this.lockTimer = setInterval(() => void this.tryLead().catch((err: unknown) => this.svc.logger.warn({ err }, 'lock retry failed')), this.svc.lockRetryMs);
+      this.lockTimer.unref();
+    }
+  }
+
+  /** Takes the indexing lock if free; on success runs the initial index and starts watching. */
+  private async tryLead(): Promise<void> {
+    if (this.leader || this.closing) return;
+    if (this.svc.databaseUrl !== undefined) {
+      const client = new pg.Client({ connectionString: this.svc.databaseUrl });
+      client.on('error', (err) => this.lostLock(err));
+      await client.connect();
+      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [LOCK_CLASS, this.r.repoId]);
+      if (!rows[0]?.ok || this.closing) {
+        await client.end().catch(() => undefined);
+        return;
+      }
+      this.lockClient = client;
+    }
+    // PGlite: the data-dir lock already makes this the only instance.
+    this.leader = true;
+    if (this.lockTimer) clearInterval(this.lockTimer);
+    this.lockTimer = null;
+    this.svc.logger.info({ repo: this.r.name }, 'indexing this repository');
+    this.watcher = new RefWatcher({
+      repos: [{ name: this.r.name, path: this.r.repo.path, remote: this.r.remote }],
+      pollIntervalMs: this.svc.config.pollIntervalMs,
+      onChange: (e) => this.enqueue(e.changes),
+      onError: (err) => this.svc.logger.warn({ err, repo: this.r.name }, 'ref watch failed'),
+    });
+    await this.watcher.start();
+    // The initial index is the first queue item: ref moves during it coalesce into the next run.
+    this.dirty = true;
+    this.kick();
+  }
+
+  private lostLock(err: unknown): void {
+    this.svc.logger.error({ err, repo: this.r.name }, 'lost the indexing lock connection; stepping down');
+    this.leader = false;
+    this.watcher?.close();
+    this.watcher = null;
+    this.lockClient = null;
+    if (!this.closing && this.lockTimer === null) {
+      this.lockTimer = setInterval(() => void this.tryLead().catch(() => undefined), this.svc.lockRetryMs);
+      this.lockTimer.unref();
+    }
+  }
+
+  fetchAndCheck(): Promise<void> {
+    return this.watcher?.fetchAndCheck([this.r.name]) ?? Promise.resolve();
+  }
+
+  enqueue(changes: RefChange[]): void {
+    if (this.pending.length === 0) this.firstPendingAt = Date.now();
+    this.pending.push(...changes);
+    this.dirty = true;
+    queueDepth.set({ repository: this.r.name }, this.pending.length);
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.worker || this.closing) return;
+    this.worker = (async () => {
+      let attempt = 0;
+      while (this.dirty && !this.closing && this.leader) {
+        this.dirty = false;
+        const changes = this.pending.splice(0);
+        const since = this.firstPendingAt;
+        queueDepth.set({ repository: this.r.name }, 0);
+        try {
+          await this.runOnce(changes, since);
+          attempt = 0;
+        } catch (err) {
+          if (err instanceof Closing) break;
+          // Each commit is one transaction and indexHistory resumes from the store: retry is safe.
+          const delay = Math.min(10_000, this.svc.retryBaseMs * 2 ** attempt++);
+          this.svc.logger.error({ err, repo: this.r.name, retryInMs: delay }, 'indexing failed; retrying');
+          this.pending.unshift(...changes);
+          this.dirty = true;
+          await sleep(delay);
+        }
+      }
+      this.worker = null;
+    })();
+  }
+
+  /** Indexes what is new, records refs, and notifies one event per new commit. */
+  private async runOnce(changes: RefChange[], since: number): Promise<void> {
+    const { store, db, logger } = this.svc;
+    const initial = !this.initialDone;
+    const phase = initial ? 'initial' : 'incremental';
+    const result = await indexHistory({
+      repo: this.r.repo, store, indexer: this.svc.indexer(), repoId: this.r.repoId, history: this.svc.config.history,
+      onProgress: (p) => {
+        commitsIndexed.inc({ repository: this.r.name });
+        filesIndexed.inc({ repository: this.r.name, language: 'all' }, p.parsed);
+        void sendNotice(db, { k: 'progress', repo: this.r.name, phase, done: p.done, total: p.total }).catch(() => undefined);
+        // Stop between commits (each is its own transaction) when shutting down.
+        if (this.closing) throw new Closing('shutting down');
+      },
+    });
+    for (const m of result.refMoves) if (m.forced) logger.warn({ repo: this.r.name, ref: m.name, old: m.oldSha, new: m.newSha }, 'force push: ref moved to a commit that does not contain its old one');
+    logRefMoves(logger, this.r.name, result.refMoves);
+    if (!initial && result.indexed.length > 0) {
+      const refOf = await this.attribute(result.indexed, changes);
+      for (const sha of result.indexed) await sendNotice(db, { k: 'commit', repo: this.r.name, sha, ref: refOf.get(sha) ?? 'HEAD' });
+    }
+    if (since > 0 && changes.length > 0) indexLagSeconds.set({ repository: this.r.name }, (Date.now() - since) / 1000);
+    if (initial) {
+      this.initialDone = true;
+      logger.info({ repo: this.r.name, indexed: result.indexed.length, alreadyIndexed: result.alreadyIndexed }, 'initial index done');
+    }
+  }
+
+  /** Which moved ref brought each new commit (the first branch, by name, that reaches it). */
+  private async attribute(shas: string[], changes: RefChange[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const wanted = new Set(shas);
+    const moved = changes.filter((c) => c.newSha !== null && c.ref !== 'HEAD').sort((a, b) => (a.ref.startsWith('refs/heads/') ? 0 : 1) - (b.ref.startsWith('refs/heads/') ? 0 : 1) || a.ref.localeCompare(b.ref));
+    for (const c of moved) {
+      const reach = await this.r.repo.revList({ tips: [c.newSha!], ...(c.oldSha ? { exclude: [c.oldSha] } : {}), maxCount: shas.length + 1000 }).catch(() => [] as string[]);
+      for (const s of reach) if (wanted.has(s) && !out.has(s)) out.set(s, c.ref);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.lockTimer) clearInterval(this.lockTimer);
+    this.watcher?.close();
+    await this.worker;
+    if (this.lockClient) await this.lockClient.end().catch(() => undefined); // releases the advisory lock
+  }
+
+  settled(): Promise<void> {
+    return this.worker ?? Promise.resolve();
+  }
+}
+
+function logRefMoves(logger: Logger, repo: string, moves: RefMove[]): void {
+  for (const m of moves) logger.info({ repo, ref: m.name, old: m.oldSha, new: m.newSha, forced: m.forced }, 'ref moved');
+}
+
+export async function startService(opts: ServiceOptions): Promise<Service> {
+  const { config, logger } = opts;
+  const { db, store } = await openHistoryStore({ dataDir: config.dataDir, ...(config.databaseUrl !== undefined ? { databaseUrl: config.databaseUrl } : {}) });
+  const cleanup: Array<() => Promise<void>> = [() => db.close()];
+  const undo = async () => {
+    for (const c of cleanup.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const repos: Array<BackendRepo & { remote?: string | undefined }> = [];
+    for (const rc of config.repos) {
+      const repo = await GitRepo.open(rc.path);
+      cleanup.push(() => repo.close());
+      repos.push({ name: rc.name, repo, repoId: await store.repository(repo.path), remote: rc.remote });
+    }
+    const backend = new StoreBackend(store, repos);
+    const events = new InProcessEvents();
+    const bridge = await startEventBridge(db, backend, events, logger);
+    cleanup.push(() => bridge.close());
+
+    let indexer: Indexer | null = null;
+    const getIndexer = () => (indexer ??= new Indexer({
+      ...(config.threads !== undefined ? { threads: config.threads } : {}), maxFileBytes: config.maxFileBytes, ...(config.exclude.length > 0 ? { exclude: config.exclude } : {}),
+    }));
+    const shared = {
+      db, store, indexer: getIndexer, config, logger, databaseUrl: config.databaseUrl,
+      lockRetryMs: opts.lockRetryMs ?? 2_000, retryBaseMs: opts.retryBaseMs ?? 250,
+    };
+    const runners = repos.map((r) => new RepoRunner(r, shared));
+    const byName = new Map(runners.map((r) => [r.r.name, r]));
+
+    const ready = async (): Promise<boolean> => {
+      await db.query('SELECT 1');
+      // A standby is ready once the store holds the repository's refs (the indexer's initial index).
+      for (const r of runners) {
+        if (r.leader ? !r.initialDone : (await store.refs(r.r.repoId)).length === 0) return false;
+      }
+      return true;
+    };
+
+    const server = await startServer({
+      config, backend, events, logger, ready,
+      onGitHook: async (names) => {
+        await Promise.all(names.map((n) => byName.get(n)?.fetchAndCheck()));
+      },
+    });
+    cleanup.push(() => server.close());
+    for (const r of runners) await r.start();
+
+    let closed: Promise<void> | null = null;
+    const service: Service = {
+      server, db, store, events, bridge, ready,
+      indexing: () => runners.filter((r) => r.leader).map((r) => r.r.name),
+      settled: async () => {
+        await Promise.all(runners.map((r) => r.settled()));
+      },
+      close() {
+        closed ??= (async () => {
+          await server.close(); // stop accepting first: no new requests against a closing store
+          await Promise.all(runners.map((r) => r.close()));
+          await indexer?.close();
+          await bridge.close();
+          for (const r of repos) await r.repo.close().catch(() => undefined);
+          await db.close(); // releases the data-dir lock
+        })();
+        return closed;
+      },
+    };
+    if (opts.onInitialIndexDone) {
+      const cb = opts.onInitialIndexDone;
+      void (async () => {
+        while (!closed && !(await ready().catch(() => false))) await sleep(100);
+        if (!closed) cb();
+      })();
+    }
+    return service;
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}

@@ -1,0 +1,280 @@
+// `codegraph serve` end to end: a real git repository, the service on 127.0.0.1:0 with PGlite in a
+// temp dir (and PostgreSQL for the two-instance test), a graphql-ws client over a real WebSocket.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, describe, test } from 'node:test';
+import { createClient, type Client } from 'graphql-ws';
+import { pino } from 'pino';
+import WebSocket from 'ws';
+import { loadConfig } from '../daemon/config.ts';
+import { startService, type Service } from '../daemon/service.ts';
+import { openHistoryStore } from '../daemon/history.ts';
+import { cleanupAll, makeRepo, makeTempDir, type TestRepo } from './helpers/gitrepo.ts';
+import { backends } from './harness/pg.ts';
+
+after(() => cleanupAll());
+
+const silent = pino({ level: 'silent' });
+
+async function serve(repo: TestRepo, extra: string[] = [], opts: { lockRetryMs?: number } = {}): Promise<Service> {
+  const data = await makeTempDir('cg-serve-data-');
+  const config = loadConfig({ argv: ['--repo', repo.dir, '--port', '0', '--data-dir', data, '--history', '50', '--poll-interval-ms', '200', '--threads', '1', ...extra], env: {} });
+  return startService({ config, logger: silent, lockRetryMs: opts.lockRetryMs ?? 300 });
+}
+
+async function untilReady(s: Service, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await s.ready().catch(() => false))) {
+    if (Date.now() > end) throw new Error('service not ready in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface Sub<T> {
+  items: T[];
+  next(pred?: (t: T) => boolean, ms?: number): Promise<T>;
+  stop(): void;
+}
+
+function client(url: string): Client {
+  return createClient({ url: `${url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0 });
+}
+
+/** Subscribes and resolves once the server acknowledged (a first no-op round trip). */
+async function subscribe<T>(c: Client, query: string, key: string): Promise<Sub<T>> {
+  const items: T[] = [];
+  const waiters: Array<() => void> = [];
+  const stop = c.subscribe<Record<string, T>>({ query }, {
+    next: (v) => {
+      if (v.errors) items.push({ errors: v.errors } as T);
+      else items.push(v.data![key]!);
+      for (const w of waiters.splice(0)) w();
+    },
+    error: (e) => { items.push({ errors: [String((e as { code?: unknown; reason?: unknown }).code ?? e), String((e as { reason?: unknown }).reason ?? '')] } as T); },
+    complete: () => undefined,
+  });
+  // graphql-ws has no subscribe ack: give the server a moment to register the topic.
+  await new Promise((r) => setTimeout(r, 300));
+  let seen = 0;
+  return {
+    items,
+    stop,
+    async next(pred = () => true, ms = 15_000) {
+      const end = Date.now() + ms;
+      for (;;) {
+        while (seen < items.length) {
+          const it = items[seen++]!;
+          if (pred(it)) return it;
+        }
+        if (Date.now() > end) throw new Error(`no matching event within ${ms} ms; got ${JSON.stringify(items).slice(0, 2000)}`);
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 100);
+        });
+      }
+    },
+  };
+}
+
+interface CommitEvent {
+  ref: string; sha: string; parents: string[];
+  diff: { from: string | null; added: Array<{ name: string; path: string; kind: string }>; modified: Array<{ after: { name: string; signature: string | null }; signatureChanged: boolean }>; removed: Array<{ name: string }> };
+}
+interface ChangeEvent { ref: string; sha: string; change: string; entity: { name: string; path: string; kind: string }; before: { name: string } | null }
+
+const COMMITS = (repo: string) => `subscription { commitIndexed(repository: "${repo}") { ref sha parents diff { from added { name path kind } removed { name } modified { after { name signature } signatureChanged } } } }`;
+
+describe('codegraph serve (PGlite)', { timeout: 120_000 }, () => {
+  test('a commit arrives as commitIndexed with its entity diff; entityChanged filters on the server', async () => {
+    const repo = await makeRepo();
+    await repo.write('src/a.ts', 'export function alpha(x: number) {\n  return x + 1;\n}\n');
+    const c1 = await repo.commit('first');
+    const s = await serve(repo);
+    const c = client(s.server.url);
+    try {
+      await untilReady(s);
+      const name = s.server.url && repo.dir.split('/').pop()!;
+      const commits = await subscribe<CommitEvent>(c, COMMITS(name), 'commitIndexed');
+      const betas = await subscribe<ChangeEvent>(c, `subscription { entityChanged(repository: "${name}", names: ["beta"]) { ref sha change entity { name path kind } before { name } } }`, 'entityChanged');
+      const all = await subscribe<ChangeEvent>(c, `subscription { entityChanged(repository: "${name}", path: "src/**") { ref sha change entity { name path kind } before { name } } }`, 'entityChanged');
+
+      await repo.write('src/a.ts', 'export function alpha(x: number, y: number) {\n  return x + y;\n}\n');
+      await repo.write('src/b.ts', 'export function beta() {\n  return 2;\n}\nexport function gamma() {}\n');
+      const c2 = await repo.commit('second');
+
+      const ev = await commits.next();
+      assert.equal(ev.sha, c2);
+      assert.deepEqual(ev.parents, [c1]);
+      assert.equal(ev.ref, 'refs/heads/main');
+      assert.equal(ev.diff.from, c1);
+      assert.deepEqual(ev.diff.added.map((e) => e.name).sort(), ['beta', 'gamma']);
+      assert.deepEqual(ev.diff.modified.map((m) => [m.after.name, m.signatureChanged]), [['alpha', true]]);
+      assert.deepEqual(ev.diff.removed, []);
+
+      const b = await betas.next();
+      assert.deepEqual([b.sha, b.change, b.entity.name, b.entity.path, b.before], [c2, 'added', 'beta', 'src/b.ts', null]);
+      const seen = new Set<string>();
+      while (seen.size < 3) {
+        const e = await all.next();
+        seen.add(`${e.change}:${e.entity.name}`);
+      }
+      assert.deepEqual([...seen].sort(), ['added:beta', 'added:gamma', 'modified:alpha']);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(betas.items.length, 1, 'the names filter let through only beta');
+
+      // Queries see the new commit too.
+      const res = await fetch(`${s.server.url}/graphql`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: `{ repository(name: "${name}") { refs { name sha } } }` }),
+      });
+      const body = (await res.json()) as { data: { repository: { refs: Array<{ name: string; sha: string }> } } };
+      assert.deepEqual(body.data.repository.refs, [{ name: 'refs/heads/main', sha: c2 }]);
+      const ready = await fetch(`${s.server.url}/readyz`);
+      assert.equal(ready.status, 200);
+    } finally {
+      await c.dispose();
+      await s.close();
+    }
+  });
+
+  test('branch created, deleted and force-pushed: events name the branch, the ref log records each move', async () => {
+    const repo = await makeRepo();
+    await repo.write('a.py', 'def one():\n    return 1\n');
+    const c1 = await repo.commit('one');
+    const s = await serve(repo);
+    const c = client(s.server.url);
+    try {
+      await untilReady(s);
+      const name = repo.dir.split('/').pop()!;
+      const commits = await subscribe<CommitEvent>(c, COMMITS(name), 'commitIndexed');
+
+      await repo.git(['checkout', '-q', '-b', 'feature']);
+      await repo.write('b.py', 'def two():\n    return 2\n');
+      const f1 = await repo.commit('two');
+      const e1 = await commits.next((e) => e.sha === f1);
+      assert.equal(e1.ref, 'refs/heads/feature');
+      assert.deepEqual(e1.diff.added.map((x) => x.name), ['two']);
+
+      // Force-push: feature moves to a commit that does not contain f1.
+      await repo.git(['checkout', '-q', 'main']);
+      await repo.git(['checkout', '-q', '-b', 'tmp']);
+      await repo.write('c.py', 'def three():\n    return 3\n');
+      const t1 = await repo.commit('three');
+      await repo.git(['checkout', '-q', 'main']);
+      await repo.git(['branch', '-q', '-D', 'tmp']);
+      await repo.setRef('refs/heads/feature', t1);
+      const e2 = await commits.next((e) => e.sha === t1);
+      assert.equal(e2.ref, 'refs/heads/feature');
+
+      await repo.git(['branch', '-q', '-D', 'feature']);
+      const repoId = await s.store.repository(repo.dir);
+      const end = Date.now() + 10_000;
+      while ((await s.store.refs(repoId)).some((r) => r.name === 'refs/heads/feature')) {
+        if (Date.now() > end) throw new Error('branch deletion not recorded');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const log = (await s.store.refLog(repoId, 'refs/heads/feature')).map((m) => [m.oldSha, m.newSha, m.forced]);
+      assert.deepEqual(log, [[null, f1, false], [f1, t1, true], [t1, null, false]]);
+      // Every commit indexed exactly once; the force-pushed-away commit stays stored.
+      assert.deepEqual(commits.items.map((e) => e.sha).sort(), [f1, t1].sort());
+      assert.deepEqual([...(await s.store.indexedCommits(repoId, [c1, f1, t1]))].sort(), [c1, f1, t1].sort());
+    } finally {
+      await c.dispose();
+      await s.close();
+    }
+  });
+});
+
+describe('codegraph serve process', { timeout: 120_000 }, () => {
+  test('SIGTERM during the initial index exits 0; a restart resumes without duplicate or missing commits', async () => {
+    const repo = await makeRepo();
+    for (let i = 0; i < 30; i++) {
+      await repo.write(`f${i % 5}.ts`, `export function f${i}(a: number) {\n  return a * ${i};\n}\n`);
+      await repo.commit(`c${i}`);
+    }
+    const data = await makeTempDir('cg-serve-proc-');
+    const args = ['bin/codegraph.js', 'serve', repo.dir, '--port', '0', '--data', data, '--history', '100', '--threads', '1'];
+    const runOnce = (killAfterMs: number | null) => new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CODEGRAPH_LOG_LEVEL: 'info' } });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += String(d);
+        if (killAfterMs === null && stderr.includes('initial index done') && child.signalCode === null && !child.killed) child.kill('SIGTERM');
+      });
+      child.stdout.once('data', () => {
+        if (killAfterMs !== null) setTimeout(() => child.kill('SIGTERM'), killAfterMs);
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('error', reject);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stderr });
+      });
+    });
+    const first = await runOnce(400);
+    assert.equal(first.code, 0, first.stderr.slice(-2000));
+    const second = await runOnce(null);
+    assert.equal(second.code, 0, second.stderr.slice(-2000));
+    const { db, store } = await openHistoryStore({ dataDir: data });
+    try {
+      const repoId = await store.repository(repo.dir);
+      const all = (await repo.git(['rev-list', 'main'])).split('\n');
+      assert.equal(all.length, 30);
+      assert.equal((await store.indexedCommits(repoId, all)).size, 30);
+      const { rows } = await db.query<{ n: number; d: number }>('SELECT count(*)::int AS n, count(DISTINCT sha)::int AS d FROM commits WHERE repo_id = $1', [repoId]);
+      assert.deepEqual(rows[0], { n: 30, d: 30 });
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+for (const b of (await backends()).filter((x) => x.name === 'postgres')) {
+  describe('codegraph serve, two instances on one PostgreSQL', { skip: b.skip, timeout: 120_000 }, () => {
+    test('both deliver the event, only one indexes; the standby takes over when the indexer stops', async () => {
+      const repo = await makeRepo();
+      await repo.write('a.go', 'package a\n\nfunc One() int { return 1 }\n');
+      await repo.commit('one');
+      const db = await b.fresh();
+      const url = db.options.databaseUrl!;
+      const s1 = await serve(repo, ['--database-url', url]);
+      await untilReady(s1);
+      const s2 = await serve(repo, ['--database-url', url]);
+      const c1 = client(s1.server.url);
+      const c2 = client(s2.server.url);
+      try {
+        await untilReady(s2);
+        assert.deepEqual([s1.indexing().length, s2.indexing().length], [1, 0]);
+        const name = repo.dir.split('/').pop()!;
+        const sub1 = await subscribe<CommitEvent>(c1, COMMITS(name), 'commitIndexed');
+        const sub2 = await subscribe<CommitEvent>(c2, COMMITS(name), 'commitIndexed');
+        await repo.write('b.go', 'package a\n\nfunc Two() int { return 2 }\n');
+        const sha = await repo.commit('two');
+        const [e1, e2] = await Promise.all([sub1.next(), sub2.next()]);
+        assert.equal(e1.sha, sha);
+        assert.equal(e2.sha, sha);
+        assert.deepEqual(e2.diff.added.map((e) => e.name), ['Two']);
+        await new Promise((r) => setTimeout(r, 500));
+        assert.equal(sub1.items.length, 1, 'delivered once per instance');
+        assert.equal(sub2.items.length, 1, 'delivered once per instance');
+
+        // The indexer goes away: the standby takes the lock and indexes the next commit.
+        await c1.dispose();
+        await s1.close();
+        const end = Date.now() + 10_000;
+        while (s2.indexing().length === 0) {
+          if (Date.now() > end) throw new Error('standby did not take over');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await s2.settled();
+        await repo.write('c.go', 'package a\n\nfunc Three() int { return 3 }\n');
+        const sha3 = await repo.commit('three');
+        assert.equal((await sub2.next((e) => e.sha === sha3)).sha, sha3);
+      } finally {
+        await c2.dispose();
+        await s1.close();
+        await s2.close();
+      }
+    });
+  });
+}
