@@ -278,3 +278,34 @@ for (const b of (await backends()).filter((x) => x.name === 'postgres')) {
     });
   });
 }
+
+describe('codegraph index --history', { timeout: 60_000 }, () => {
+  test('stores history in the data dir and keeps the per-language summary', async () => {
+    const repo = await makeRepo();
+    for (let i = 0; i < 3; i++) {
+      await repo.write('m.py', `def f${i}():\n    return ${i}\n`);
+      await repo.commit(`c${i}`);
+    }
+    const data = await makeTempDir('cg-index-data-');
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['bin/codegraph.js', 'index', repo.dir, '--history', '2', '--data', data, '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += String(d)));
+      child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
+      child.on('error', reject);
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /python: 1 files/);
+    assert.match(out.stdout, /history store: 2 commits indexed, 0 already stored/);
+    const { db, store } = await openHistoryStore({ dataDir: data });
+    try {
+      const repoId = await store.repository(repo.dir);
+      const shas = (await repo.git(['rev-list', 'main'])).split('\n');
+      assert.deepEqual([...(await store.indexedCommits(repoId, shas))].sort(), shas.slice(0, 2).sort());
+    } finally {
+      await db.close();
+    }
+  });
+});

@@ -1,10 +1,12 @@
 // `codegraph index <repo> [--rev REV] [--data DIR]`: extract every file of the tree at REV and
 // print counts per language and kind, and skipped files by reason.
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { GitRepo } from '../../indexer/git/index.ts';
 import { Indexer, summarize } from '../../indexer/index.ts';
 import type { ExtractSummary } from '../../indexer/index.ts';
 import { CliError, ExitCode } from '../cli.ts';
+import { runHistoryIndex } from '../history.ts';
 import { progress } from '../progress.ts';
 
 export const summary = 'index a repository: extract the code graph of a commit (and its history)';
@@ -16,7 +18,11 @@ const USAGE = `usage: codegraph index <repo> [--rev REV] [--json] [--threads N] 
   --threads N          worker threads (default: number of cores)
   --max-file-bytes N   skip files larger than N bytes (default 2097152)
   --parse-timeout MS   per-file parse budget (default 10000)
-  --exclude GLOB       skip paths matching GLOB (repeatable; replaces the default vendored/generated globs)`;
+  --exclude GLOB       skip paths matching GLOB (repeatable; replaces the default vendored/generated globs)
+  --history N|all      also store the last N commits of every branch (or all) in the history store
+                       (default 200 when --data or --database-url is given)
+  --data DIR           history store directory (default .codegraph/ in the repository, like serve)
+  --database-url URL   PostgreSQL history store instead of the embedded one`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -29,6 +35,9 @@ export async function run(argv: string[]): Promise<number> {
       'max-file-bytes': { type: 'string' },
       'parse-timeout': { type: 'string' },
       exclude: { type: 'string', multiple: true },
+      history: { type: 'string' },
+      data: { type: 'string' },
+      'database-url': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -55,11 +64,24 @@ export async function run(argv: string[]): Promise<number> {
     const outcomes = await indexer.extractFiles(repo, files, { onProgress: (d, t) => bar.update(d, t) });
     bar.finish();
     const s = summarize(outcomes);
+    let stored: { indexed: number; alreadyIndexed: number } | null = null;
+    if (values.history !== undefined || values.data !== undefined || values['database-url'] !== undefined) {
+      const history = values.history === undefined ? 200 : values.history === 'all' ? 'all' as const : positiveInt(values.history, '--history');
+      const hbar = progress();
+      const r = await runHistoryIndex({
+        repo, indexer, history,
+        ...(values['database-url'] !== undefined ? { databaseUrl: values['database-url'] } : { dataDir: values.data ?? path.join(repo.path, '.codegraph') }),
+        onProgress: (p) => hbar.update(p.done, p.total),
+      });
+      hbar.finish();
+      stored = { indexed: r.indexed.length, alreadyIndexed: r.alreadyIndexed };
+    }
     const seconds = (Date.now() - started) / 1000;
     if (values.json) {
-      process.stdout.write(JSON.stringify({ repository: repo.path, commit: sha, seconds, ...s }) + '\n');
+      process.stdout.write(JSON.stringify({ repository: repo.path, commit: sha, seconds, ...s, ...(stored ? { history: stored } : {}) }) + '\n');
     } else {
       process.stdout.write(renderSummary(repo.path, sha, s, seconds));
+      if (stored) process.stdout.write(`  history store: ${stored.indexed} commits indexed, ${stored.alreadyIndexed} already stored\n`);
     }
     return ExitCode.OK;
   } finally {
