@@ -140,11 +140,9 @@ const collapse = (s: string): string => s.replace(/\s+/g, ' ').trim();
 /** Token-preserving whitespace removal: keeps one space only where two word characters meet, so
  * reformatting does not change the result but `a b` and `ab` still differ. */
 function squeeze(s: string): string {
-  return s.replace(/\s+/g, (ws, offset: number, all: string) => {
-    const before = all[offset - 1];
-    const after = all[offset + ws.length];
-    return before !== undefined && after !== undefined && /\w/.test(before) && /\w/.test(after) ? ' ' : '';
-  });
+  // Two native passes (no per-match callback): collapse runs to one space, then drop every space
+  // that does not sit between two word characters.
+  return s.replace(/\s+/g, ' ').replace(/(?<!\w) | (?!\w)/g, '');
 }
 
 /** Python keeps line structure: each line's indentation becomes its block depth (so re-indenting
