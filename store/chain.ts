@@ -2,15 +2,16 @@
 //
 // A commit's file delta is stored against its first parent (`base_id`); a base commit (root, or
 // first parent outside the indexed window) stores its whole tree. The tree at C is, per path, the
-// deepest delta row on C's chain C -> base_id -> ... -> base. A chain never changes once stored,
-// so chains are cached.
+// deepest delta row on C's chain C -> base_id -> ... -> base. Chains are held as segments of
+// first-parent lines (migrations/0002_commit_lines.sql): one (line, max depth) per fork, so query
+// parameters do not grow with history depth. A chain never changes once stored, so chains are cached.
 import type { Queryable } from './db.ts';
 
+/** A commit's first-parent chain as segments: commits on line `lines[i]` with depth <= `his[i]`.
+ * Segments are ordered from the commit's own line (his[0] = its depth) down to the base's line. */
 export interface Chain {
-  /** Commit ids from the commit itself down to its base. */
-  ids: number[];
-  /** `commits.depth` of each id (strictly decreasing, the base has 0). */
-  depths: number[];
+  lines: number[];
+  his: number[];
 }
 
 export interface Version {
@@ -31,23 +32,27 @@ export class ChainCache {
   async get(q: Queryable, commitId: number): Promise<Chain> {
     const hit = this.cache.get(commitId);
     if (hit) return hit;
-    const { rows } = await q.query<{ id: number; base_id: number | null; depth: number }>(
-      `WITH RECURSIVE ch(id, base_id, depth) AS (
-         SELECT id, base_id, depth FROM commits WHERE id = $1
+    // One step per line (fork), not per commit: from a line's first commit to its base's line.
+    const { rows } = await q.query<{ line: number; hi: number }>(
+      `WITH RECURSIVE seg(line, hi) AS (
+         SELECT line_id, depth FROM commits WHERE id = $1
          UNION ALL
-         SELECT c.id, c.base_id, c.depth FROM commits c JOIN ch ON c.id = ch.base_id)
-       SELECT id, base_id, depth FROM ch`,
+         SELECT p.line_id, p.depth FROM seg JOIN commits f ON f.id = seg.line JOIN commits p ON p.id = f.base_id)
+       SELECT line, hi FROM seg`,
       [commitId],
     );
-    rows.sort((a, b) => b.depth - a.depth);
-    const chain = { ids: rows.map((r) => r.id), depths: rows.map((r) => r.depth) };
+    rows.sort((a, b) => b.hi - a.hi);
+    const chain = { lines: rows.map((r) => r.line), his: rows.map((r) => r.hi) };
     this.put(commitId, chain);
     return chain;
   }
 
-  /** The chain of a commit being stored, from its base's chain (or alone for a base commit). */
-  extend(commitId: number, depth: number, base: Chain | null): Chain {
-    const chain = base ? { ids: [commitId, ...base.ids], depths: [depth, ...base.depths] } : { ids: [commitId], depths: [depth] };
+  /** The chain of a commit being stored on `line` at `depth`, from its base's chain. */
+  extend(commitId: number, depth: number, line: number, base: Chain | null): Chain {
+    let chain: Chain;
+    if (!base) chain = { lines: [line], his: [depth] };
+    else if (base.lines[0] === line) chain = { lines: base.lines, his: [depth, ...base.his.slice(1)] };
+    else chain = { lines: [line, ...base.lines], his: [depth, ...base.his] };
     this.put(commitId, chain);
     return chain;
   }
@@ -61,13 +66,27 @@ export class ChainCache {
   }
 }
 
+/** Parameters `$1`, `$2` of the chain SQL fragments. */
+export function chainParams(chain: Chain): [number[], number[]] {
+  return [chain.lines, chain.his];
+}
+
+/** FROM-clause fragment: the commits `c` of the chain in `$1`, `$2` (chainParams). */
+export const CHAIN_COMMITS = `unnest($1::int[], $2::int[]) AS seg(line, hi)
+  JOIN commits c ON c.line_id = seg.line AND c.depth <= seg.hi`;
+
 /** The SQL of the tree at a chain: one row per path (deleted paths included, blob_sha NULL).
- * `$1` = chain ids, `$2` = chain depths; `extra` is ANDed into the WHERE clause. */
+ * `$1`, `$2` = chainParams; `extra` is ANDed into the WHERE clause. */
 export function treeSql(extra = 'true'): string {
   return `SELECT DISTINCT ON (d.path_id) d.path_id, d.blob_sha, d.language, d.extraction_id, d.skip_reason, d.skip_detail
-          FROM file_deltas d JOIN unnest($1::int[], $2::int[]) AS ch(id, depth) ON d.commit_id = ch.id
+          FROM ${CHAIN_COMMITS} JOIN file_deltas d ON d.commit_id = c.id
           WHERE ${extra}
-          ORDER BY d.path_id, ch.depth DESC`;
+          ORDER BY d.path_id, c.depth DESC`;
+}
+
+/** The base (depth 0, whole tree) commit of a chain: the first commit of its last line. */
+export function chainBase(chain: Chain): number {
+  return chain.lines[chain.lines.length - 1]!;
 }
 
 interface VersionRow {
@@ -92,8 +111,8 @@ export async function versionsAt(q: Queryable, chain: Chain, pathIds?: number[])
   const out = new Map<number, Version>();
   if (pathIds !== undefined && pathIds.length === 0) return out;
   const { rows } = pathIds === undefined
-    ? await q.query<VersionRow>(treeSql(), [chain.ids, chain.depths])
-    : await q.query<VersionRow>(treeSql('d.path_id = ANY($3::int[])'), [chain.ids, chain.depths, pathIds]);
+    ? await q.query<VersionRow>(treeSql(), chainParams(chain))
+    : await q.query<VersionRow>(treeSql('d.path_id = ANY($3::int[])'), [...chainParams(chain), pathIds]);
   for (const r of rows) if (r.blob_sha !== null) out.set(r.path_id, toVersion(r));
   return out;
 }
@@ -101,12 +120,20 @@ export async function versionsAt(q: Queryable, chain: Chain, pathIds?: number[])
 /** Paths touched by deltas on either chain but not on both: the only paths that can differ between
  * the two trees. Cost grows with the commits between them, not with the tree. */
 export async function touchedBetween(q: Queryable, a: Chain, b: Chain): Promise<number[]> {
-  const inA = new Set(a.ids);
-  const inB = new Set(b.ids);
-  const only = [...a.ids.filter((id) => !inB.has(id)), ...b.ids.filter((id) => !inA.has(id))];
-  if (only.length === 0) return [];
+  // Per line, the depths one chain has and the other has not: (other's hi, own hi].
+  const seg = { line: [] as number[], lo: [] as number[], hi: [] as number[] };
+  for (const [x, y] of [[a, b], [b, a]] as const) {
+    const other = new Map(y.lines.map((l, i) => [l, y.his[i]!]));
+    x.lines.forEach((line, i) => {
+      const lo = other.get(line) ?? -1;
+      if (x.his[i]! > lo) { seg.line.push(line); seg.lo.push(lo); seg.hi.push(x.his[i]!); }
+    });
+  }
+  if (seg.line.length === 0) return [];
   const { rows } = await q.query<{ path_id: number }>(
-    'SELECT DISTINCT path_id FROM file_deltas WHERE commit_id = ANY($1::int[])', [only]);
+    `SELECT DISTINCT d.path_id FROM unnest($1::int[], $2::int[], $3::int[]) AS s(line, lo, hi)
+     JOIN commits c ON c.line_id = s.line AND c.depth > s.lo AND c.depth <= s.hi
+     JOIN file_deltas d ON d.commit_id = c.id`, [seg.line, seg.lo, seg.hi]);
   return rows.map((r) => r.path_id);
 }
 

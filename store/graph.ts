@@ -7,7 +7,7 @@
 // whole tree (a changed callee elsewhere re-resolves old callers without re-indexing them).
 import { posix } from 'node:path';
 import { qualify } from '../indexer/types.ts';
-import { treeSql, type Chain } from './chain.ts';
+import { chainParams, treeSql, type Chain } from './chain.ts';
 import type { Queryable } from './db.ts';
 import { StoreError } from './errors.ts';
 import type { CallEdge, EntityRef, ResolutionStats } from './types.ts';
@@ -76,7 +76,7 @@ export class Resolver {
     const { rows } = await q.query<{ path: string; extraction_id: number }>(
       `SELECT p.path, t.extraction_id FROM (${treeSql()}) t JOIN paths p ON p.id = t.path_id
        WHERE t.extraction_id IS NOT NULL AND t.blob_sha IS NOT NULL`,
-      [chain.ids, chain.depths],
+      chainParams(chain),
     );
     for (const row of rows) {
       r.extractionByPath.set(row.path, row.extraction_id);

@@ -1,6 +1,6 @@
 // Public surface of the history store. Everything else in store/ is internal.
 import { EXTRACTOR_VERSION, qualify, type EntityKind } from '../indexer/types.ts';
-import { ChainCache, treeSql, type Chain } from './chain.ts';
+import { ChainCache, chainParams, treeSql, type Chain } from './chain.ts';
 import type { Db, Queryable } from './db.ts';
 import { DIFF_EXCLUDED_KINDS, diffChains } from './diff.ts';
 import { embed, toVectorLiteral } from './embed.ts';
@@ -128,7 +128,7 @@ export class HistoryStore {
       `SELECT p.path, t.blob_sha, t.language, t.skip_reason, t.skip_detail, t.extraction_id
        FROM (${treeSql()}) t JOIN paths p ON p.id = t.path_id
        WHERE t.blob_sha IS NOT NULL AND p.path LIKE $3 ORDER BY p.path`,
-      [chain.ids, chain.depths, `${escapeLike(pathPrefix)}%`]);
+      [...chainParams(chain), `${escapeLike(pathPrefix)}%`]);
     return rows.map((r) => ({
       path: r.path, blobSha: r.blob_sha, language: r.language, skipReason: r.skip_reason as TreeFile['skipReason'],
       skipDetail: r.skip_detail, parsed: r.extraction_id !== null,
@@ -142,7 +142,7 @@ export class HistoryStore {
     const offset = query.offset ?? 0;
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new StoreError('INVALID_INPUT', 'query.limit must be an integer from 1 to 10000.', { limit });
     if (!Number.isInteger(offset) || offset < 0) throw new StoreError('INVALID_INPUT', 'query.offset must be a non-negative integer.', { offset });
-    const params: unknown[] = [chain.ids, chain.depths];
+    const params: unknown[] = [...chainParams(chain)];
     const where = ['t.blob_sha IS NOT NULL'];
     const add = (v: unknown): string => `$${params.push(v)}`;
     if (query.pathPrefix) where.push(`p.path LIKE ${add(`${escapeLike(query.pathPrefix)}%`)}`);
@@ -185,7 +185,7 @@ export class HistoryStore {
     }>(
       `SELECT p.path, t.language, e.kind, e.name, e.qname, e.start_line, e.end_line, e.signature, e.doc, e.exported, e.body_hash
        FROM (${treeSql()}) t JOIN paths p ON p.id = t.path_id JOIN entities e ON e.extraction_id = t.extraction_id
-       WHERE e.body_hash = ANY($3::text[]) ORDER BY p.path, e.start_line`, [chain.ids, chain.depths, [...score.keys()]]);
+       WHERE e.body_hash = ANY($3::text[]) ORDER BY p.path, e.start_line`, [...chainParams(chain), [...score.keys()]]);
     return ents.map((r) => ({
       kind: r.kind, name: r.name, qualifiedName: qualify(r.path, r.qname), path: r.path, startLine: r.start_line, endLine: r.end_line,
       signature: r.signature, doc: r.doc, exported: r.exported, bodyHash: r.body_hash, language: r.language, localName: r.qname,
@@ -289,7 +289,7 @@ export class HistoryStore {
     const { rows } = await this.db.query<{ skip_reason: string; n: number }>(
       `SELECT t.skip_reason, count(*)::int AS n FROM (${treeSql()}) t
        WHERE t.blob_sha IS NOT NULL AND t.skip_reason IS NOT NULL GROUP BY t.skip_reason ORDER BY t.skip_reason`,
-      [chain.ids, chain.depths]);
+      chainParams(chain));
     return Object.fromEntries(rows.map((r) => [r.skip_reason, r.n])) as SkipCounts;
   }
 

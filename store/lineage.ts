@@ -2,7 +2,7 @@
 // Both walk the FIRST-PARENT chain, like `git log --first-parent`: a merge is one commit whose
 // changes are everything it brought in against its first parent.
 import { qualify } from '../indexer/types.ts';
-import type { Chain } from './chain.ts';
+import { CHAIN_COMMITS, chainBase, chainParams, type Chain } from './chain.ts';
 import type { Queryable } from './db.ts';
 import type { BlameEntry, EntityChangeRecord, EntityRef } from './types.ts';
 
@@ -30,20 +30,19 @@ const iso = (d: Date | string): string => (d instanceof Date ? d.toISOString() :
 /** Commits (newest first) in which the entity changed, following renames and moves backwards. */
 export async function entityHistory(q: Queryable, repoId: number, chain: Chain, qualifiedName: string): Promise<EntityChangeRecord[]> {
   let { path, qname } = splitQualified(qualifiedName);
-  let maxDepth = chain.depths[0] ?? 0;
+  let maxDepth = chain.his[0] ?? 0;
   const out: EntityChangeRecord[] = [];
   for (let guard = 0; guard < 100_000; guard++) {
     const { rows } = await q.query<ChangeRow>(
-      `SELECT c.sha, ch.depth, ec.change, p.path, ec.qname, op.path AS old_path, ec.old_qname, ec.signature_changed,
+      `SELECT c.sha, c.depth, ec.change, p.path, ec.qname, op.path AS old_path, ec.old_qname, ec.signature_changed,
               c.committer_date, c.author_name, c.message
-       FROM entity_changes ec
-       JOIN unnest($1::int[], $2::int[]) AS ch(id, depth) ON ec.commit_id = ch.id
-       JOIN commits c ON c.id = ec.commit_id
+       FROM ${CHAIN_COMMITS}
+       JOIN entity_changes ec ON ec.commit_id = c.id
        JOIN paths p ON p.id = ec.path_id
        LEFT JOIN paths op ON op.id = ec.old_path_id
-       WHERE p.repo_id = $3 AND p.path = $4 AND ec.qname = $5 AND ch.depth <= $6
-       ORDER BY ch.depth DESC`,
-      [chain.ids, chain.depths, repoId, path, qname, maxDepth],
+       WHERE p.repo_id = $3 AND p.path = $4 AND ec.qname = $5 AND c.depth <= $6
+       ORDER BY c.depth DESC`,
+      [...chainParams(chain), repoId, path, qname, maxDepth],
     );
     let switched = false;
     for (const r of rows) {
@@ -65,7 +64,7 @@ export async function entityHistory(q: Queryable, repoId: number, chain: Chain, 
     if (!switched) break;
   }
   // The walk reached the chain's base without an 'added': the entity existed there already.
-  const baseId = chain.ids[chain.ids.length - 1];
+  const baseId = chainBase(chain);
   const { rows } = await q.query<{ sha: string; committer_date: Date | string; author_name: string; message: string; parents: string[] }>(
     'SELECT sha, committer_date, author_name, message, parents FROM commits WHERE id = $1', [baseId]);
   const base = rows[0];
@@ -89,16 +88,15 @@ export async function entityHistory(q: Queryable, repoId: number, chain: Chain, 
 export async function blame(q: Queryable, repoId: number, chain: Chain, path: string, entities: Array<EntityRef & { localName: string }>): Promise<BlameEntry[]> {
   const { rows } = await q.query<{ qname: string; sha: string }>(
     `SELECT DISTINCT ON (ec.qname) ec.qname, c.sha
-     FROM entity_changes ec
-     JOIN unnest($1::int[], $2::int[]) AS ch(id, depth) ON ec.commit_id = ch.id
-     JOIN commits c ON c.id = ec.commit_id
+     FROM ${CHAIN_COMMITS}
+     JOIN entity_changes ec ON ec.commit_id = c.id
      JOIN paths p ON p.id = ec.path_id
      WHERE p.repo_id = $3 AND p.path = $4 AND ec.qname = ANY($5::text[])
-     ORDER BY ec.qname, ch.depth DESC`,
-    [chain.ids, chain.depths, repoId, path, entities.map((e) => e.localName)],
+     ORDER BY ec.qname, c.depth DESC`,
+    [...chainParams(chain), repoId, path, entities.map((e) => e.localName)],
   );
   const last = new Map(rows.map((r) => [r.qname, r.sha]));
-  const { rows: baseRows } = await q.query<{ sha: string }>('SELECT sha FROM commits WHERE id = $1', [chain.ids[chain.ids.length - 1]]);
+  const { rows: baseRows } = await q.query<{ sha: string }>('SELECT sha FROM commits WHERE id = $1', [chainBase(chain)]);
   const baseSha = baseRows[0]?.sha ?? '';
   return entities.map(({ localName, ...entity }) => {
     const sha = last.get(localName);

@@ -145,9 +145,9 @@ export async function storeCommit(q: Queryable, chains: ChainCache, repoId: numb
   const existing = await q.query<{ id: number }>('SELECT id FROM commits WHERE repo_id = $1 AND sha = $2', [repoId, c.sha]);
   if (existing.rows[0]) return { id: existing.rows[0].id, sha: c.sha, created: false };
 
-  let base: { id: number; depth: number } | null = null;
+  let base: { id: number; depth: number; line_id: number } | null = null;
   if (input.baseSha !== null) {
-    const { rows } = await q.query<{ id: number; depth: number }>('SELECT id, depth FROM commits WHERE repo_id = $1 AND sha = $2', [repoId, input.baseSha]);
+    const { rows } = await q.query<{ id: number; depth: number; line_id: number }>('SELECT id, depth, line_id FROM commits WHERE repo_id = $1 AND sha = $2', [repoId, input.baseSha]);
     if (!rows[0]) {
       throw new StoreError('BASE_NOT_INDEXED', `Cannot store ${c.sha} as a delta: its first parent ${input.baseSha} is not indexed. Index the parent first, or pass baseSha null to store the whole tree.`, { sha: c.sha, base: input.baseSha });
     }
@@ -165,14 +165,21 @@ export async function storeCommit(q: Queryable, chains: ChainCache, repoId: numb
   const extractionIds = await storeExtractions(q, parsed, cached);
 
   const depth = base ? base.depth + 1 : 0;
-  const { rows: [row] } = await q.query<{ id: number }>(
-    `INSERT INTO commits (repo_id, sha, parents, tree, author_name, author_email, author_date, committer_name, committer_email,
-                          committer_date, message, base_id, depth)
-     VALUES ($1, $2, $3::text[], $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
-    [repoId, c.sha, c.parents, c.tree, c.author.name, c.author.email, c.author.date, c.committer.name, c.committer.email,
-      c.committer.date, c.message, base?.id ?? null, depth],
+  const { rows: [idRow] } = await q.query<{ id: number }>("SELECT nextval(pg_get_serial_sequence('commits', 'id'))::int AS id", []);
+  const commitId = idRow!.id;
+  // Continue the base's first-parent line unless another child already did (migrations/0002).
+  let line = commitId;
+  if (base) {
+    const taken = await q.query('SELECT 1 FROM commits WHERE line_id = $1 AND depth = $2', [base.line_id, depth]);
+    if (taken.rows.length === 0) line = base.line_id;
+  }
+  await q.query(
+    `INSERT INTO commits (id, repo_id, sha, parents, tree, author_name, author_email, author_date, committer_name, committer_email,
+                          committer_date, message, base_id, depth, line_id)
+     VALUES ($1, $2, $3, $4::text[], $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+    [commitId, repoId, c.sha, c.parents, c.tree, c.author.name, c.author.email, c.author.date, c.committer.name, c.committer.email,
+      c.committer.date, c.message, base?.id ?? null, depth, line],
   );
-  const commitId = row!.id;
 
   const after = new Map<number, Version | null>();
   const d = {
@@ -211,7 +218,7 @@ export async function storeCommit(q: Queryable, chains: ChainCache, repoId: numb
   if (KILL_IN_COMMIT > 0 && ++commitsWritten === KILL_IN_COMMIT) process.kill(process.pid, 'SIGKILL');
 
   const baseChain: Chain | null = base ? await chains.get(q, base.id) : null;
-  chains.extend(commitId, depth, baseChain);
+  chains.extend(commitId, depth, line, baseChain);
   if (baseChain) {
     // Entity-level change list against the first parent: function-level `git log` and blame.
     const beforeVersions = await versionsAt(q, baseChain, [...after.keys()]);
