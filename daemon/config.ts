@@ -86,7 +86,7 @@ const configSchema = z.object({
   databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
   /** Commits of history indexed per ref at start. @default 200 */
   history: z.int({ error: 'must be a positive integer' }).min(1, 'must be a positive integer').default(200),
-  /** Parser worker threads. @default number of CPUs minus one, at least 1 */
+  /** Parser worker threads. @default os.availableParallelism() (the indexer's default) */
   threads: z.int({ error: 'must be a positive integer' }).min(1, 'must be a positive integer').max(256).optional(),
   /** Files larger than this are skipped (and counted as `too_large`). @default 2_097_152 */
   maxFileBytes: z.int({ error: 'must be a positive integer (bytes)' }).min(1, 'must be a positive integer (bytes)').default(2_097_152),
