@@ -425,7 +425,7 @@ function build(
     if (kind === 'method' && spec.constructorNames?.has(d.name)) kind = 'constructor';
     if (kind === 'method' && (spec.id === 'cpp') && (d.name === (d.receiver ?? (parentDef?.name ?? '')))) kind = 'constructor';
     const memberConstant = kind === 'constant' && spec.memberConstants === true && CLASS_LIKE.has(containerKind);
-    if ((kind === 'variable' || kind === 'constant') && containerKind !== 'module' && containerKind !== 'namespace' && !memberConstant) {
+    if ((kind === 'variable' || kind === 'constant') && ((containerKind !== 'module' && containerKind !== 'namespace' && !memberConstant) || inLocalScope(d, parentDef, spec))) {
       // Locals and fields are not module-level variables; still name containers for nested defs.
       qualified.set(i, parentQn);
       continue;
@@ -556,6 +556,19 @@ function docAbove(outer: Node[], spec: LanguageSpec, comments: Comments, nodes: 
     if (doc !== null) return doc;
   }
   return null;
+}
+
+/** True when a node with a local-scope type (an anonymous function, a closure) lies between the
+ * definition and its container: the definition is a local. */
+function inLocalScope(d: Def, container: Def | null, spec: LanguageSpec): boolean {
+  const scopes = spec.localScopeTypes;
+  if (!scopes) return false;
+  const stop = container?.node ?? null;
+  for (let n = d.node.parent; n !== null; n = n.parent) {
+    if (stop !== null && n.startIndex === stop.startIndex && n.endIndex === stop.endIndex && n.type === stop.type) return false;
+    if (scopes.has(n.type)) return true;
+  }
+  return false;
 }
 
 /** The comment block directly above `node` (no blank line between, nothing else on those lines). */

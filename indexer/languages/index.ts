@@ -42,7 +42,15 @@ export interface LanguageSpec {
    * constants): in languages without module-level variables they are the constants. Variables and
    * other members stay out. @default false */
   memberConstants?: boolean;
+  /** Node types that open a local scope (anonymous functions, closures, lambdas): a variable or
+   * constant below one is a local, even when no named entity encloses it (`test(() => { const x })`).
+   * @default none */
+  localScopeTypes?: ReadonlySet<string>;
 }
+
+const JS_LOCAL_SCOPES = new Set(['arrow_function', 'function_expression', 'function', 'generator_function', 'function_declaration',
+  'generator_function_declaration', 'method_definition', 'class_static_block']);
+
 
 const childText = (node: Node, type: string): string | null => {
   for (const child of node.children) if (child && child.type === type) return child.text;
@@ -159,42 +167,42 @@ function cppMemberVisibility(ctx: ExportContext): boolean {
 
 export const LANGUAGE_SPECS: Record<LanguageId, LanguageSpec> = {
   typescript: {
-    id: 'typescript', wasm: 'tree-sitter-typescript/tree-sitter-typescript.wasm', queryDir: 'typescript',
+    id: 'typescript', localScopeTypes: JS_LOCAL_SCOPES, wasm: 'tree-sitter-typescript/tree-sitter-typescript.wasm', queryDir: 'typescript',
     wrapperTypes: JS_WRAPPERS, lineSensitive: false, exported: jsExported,
     constructorNames: new Set(['constructor']),
   },
   tsx: {
-    id: 'tsx', wasm: 'tree-sitter-typescript/tree-sitter-tsx.wasm', queryDir: 'typescript',
+    id: 'tsx', localScopeTypes: JS_LOCAL_SCOPES, wasm: 'tree-sitter-typescript/tree-sitter-tsx.wasm', queryDir: 'typescript',
     wrapperTypes: JS_WRAPPERS, lineSensitive: false, exported: jsExported,
     constructorNames: new Set(['constructor']),
   },
   javascript: {
-    id: 'javascript', wasm: 'tree-sitter-javascript/tree-sitter-javascript.wasm', queryDir: 'javascript',
+    id: 'javascript', localScopeTypes: JS_LOCAL_SCOPES, wasm: 'tree-sitter-javascript/tree-sitter-javascript.wasm', queryDir: 'javascript',
     wrapperTypes: JS_WRAPPERS, lineSensitive: false, exported: jsExported,
     constructorNames: new Set(['constructor']),
   },
   python: {
-    id: 'python', wasm: 'tree-sitter-python/tree-sitter-python.wasm', queryDir: 'python',
+    id: 'python', localScopeTypes: new Set(['function_definition', 'lambda']), wasm: 'tree-sitter-python/tree-sitter-python.wasm', queryDir: 'python',
     wrapperTypes: PY_WRAPPERS, lineSensitive: true,
     exported: pyExported,
     constructorNames: new Set(['__init__', '__new__']),
   },
   rust: {
-    id: 'rust', wasm: 'tree-sitter-rust/tree-sitter-rust.wasm', queryDir: 'rust',
+    id: 'rust', localScopeTypes: new Set(['function_item', 'closure_expression']), wasm: 'tree-sitter-rust/tree-sitter-rust.wasm', queryDir: 'rust',
     wrapperTypes: RUST_WRAPPERS, lineSensitive: false, exported: rustExported,
     attachedSiblingTypes: new Set(['attribute_item']), pathSeparator: '::', memberConstants: true,
   },
   go: {
-    id: 'go', wasm: 'tree-sitter-go/tree-sitter-go.wasm', queryDir: 'go',
+    id: 'go', localScopeTypes: new Set(['function_declaration', 'method_declaration', 'func_literal']), wasm: 'tree-sitter-go/tree-sitter-go.wasm', queryDir: 'go',
     wrapperTypes: GO_WRAPPERS, lineSensitive: false, exported: goExported,
   },
   java: {
-    id: 'java', wasm: 'tree-sitter-java/tree-sitter-java.wasm', queryDir: 'java',
+    id: 'java', localScopeTypes: new Set(['method_declaration', 'constructor_declaration', 'lambda_expression']), wasm: 'tree-sitter-java/tree-sitter-java.wasm', queryDir: 'java',
     wrapperTypes: JAVA_WRAPPERS, lineSensitive: false, memberConstants: true,
     exported: javaExported,
   },
   cpp: {
-    id: 'cpp', wasm: 'tree-sitter-cpp/tree-sitter-cpp.wasm', queryDir: 'cpp',
+    id: 'cpp', localScopeTypes: new Set(['function_definition', 'lambda_expression']), wasm: 'tree-sitter-cpp/tree-sitter-cpp.wasm', queryDir: 'cpp',
     wrapperTypes: CPP_WRAPPERS, lineSensitive: false, memberConstants: true,
     exported: (ctx) => {
       if (ctx.kind === 'import') return false;
