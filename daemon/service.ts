@@ -199,6 +199,18 @@ class RepoRunner {
       const reach = await this.r.repo.revList({ tips: [c.newSha!], ...(c.oldSha ? { exclude: [c.oldSha] } : {}), maxCount: shas.length + 1000 }).catch(() => [] as string[]);
       for (const s of reach) if (wanted.has(s) && !out.has(s)) out.set(s, c.ref);
     }
+    if (out.size < wanted.size) {
+      // The watcher can report a commit's HEAD move before the branch move (two snapshots): name
+      // the branch HEAD points at, then any other branch that reaches the commit, never bare 'HEAD'.
+      const head = await this.r.repo.head().catch(() => ({ ref: null, sha: null }));
+      const branches = (await this.r.repo.forEachRef(['refs/heads']).catch(() => []))
+        .sort((a, b) => (a.name === head.ref ? -1 : b.name === head.ref ? 1 : a.name.localeCompare(b.name)));
+      for (const b of branches) {
+        if (out.size >= wanted.size) break;
+        const reach = await this.r.repo.revList({ tips: [b.sha], maxCount: shas.length + 1000 }).catch(() => [] as string[]);
+        for (const s of reach) if (wanted.has(s) && !out.has(s)) out.set(s, b.name);
+      }
+    }
     return out;
   }
 

@@ -156,12 +156,14 @@ describe('codegraph serve (PGlite)', { timeout: 120_000 }, () => {
       assert.deepEqual(e1.diff.added.map((x) => x.name), ['two']);
 
       // Force-push: feature moves to a commit that does not contain f1.
+      // The rewritten commit is made with plumbing so that no watched ref points at it before the
+      // force-push (a temporary branch would race the watcher for the event's ref name).
       await repo.git(['checkout', '-q', 'main']);
-      await repo.git(['checkout', '-q', '-b', 'tmp']);
       await repo.write('c.py', 'def three():\n    return 3\n');
-      const t1 = await repo.commit('three');
-      await repo.git(['checkout', '-q', 'main']);
-      await repo.git(['branch', '-q', '-D', 'tmp']);
+      await repo.git(['add', 'c.py']);
+      const tree = await repo.git(['write-tree']);
+      const t1 = await repo.commitTree(tree, [await repo.git(['rev-parse', 'main'])], 'three');
+      await repo.git(['reset', '-q', '--hard', 'main']);
       await repo.setRef('refs/heads/feature', t1);
       const e2 = await commits.next((e) => e.sha === t1);
       assert.equal(e2.ref, 'refs/heads/feature');
