@@ -25,6 +25,13 @@ export class CliError extends Error {
   }
 }
 
+/** Parses a positive integer flag value; a usage error (exit 2) otherwise. */
+export function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`, ExitCode.USAGE);
+  return n;
+}
+
 interface CommandModule {
   summary: string;
   run(argv: string[]): Promise<number>;

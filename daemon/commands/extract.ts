@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Indexer, qualify } from '../../indexer/index.ts';
 import type { ExtractOutcome } from '../../indexer/index.ts';
-import { CliError, ExitCode } from '../cli.ts';
+import { CliError, ExitCode, positiveInt } from '../cli.ts';
 
 export const summary = 'print the entities and references of source files';
 
@@ -53,12 +53,6 @@ export async function run(argv: string[]): Promise<number> {
     await indexer.close();
   }
   return failures > 0 ? ExitCode.FAILURE : ExitCode.OK;
-}
-
-function positiveInt(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`, ExitCode.USAGE);
-  return n;
 }
 
 function toJson(o: ExtractOutcome): Record<string, unknown> {

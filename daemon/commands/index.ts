@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { GitRepo } from '../../indexer/git/index.ts';
 import { Indexer, summarize } from '../../indexer/index.ts';
 import type { ExtractSummary } from '../../indexer/index.ts';
-import { CliError, ExitCode } from '../cli.ts';
+import { CliError, ExitCode, positiveInt } from '../cli.ts';
 import { runHistoryIndex } from '../history.ts';
 import { progress } from '../progress.ts';
 
@@ -88,12 +88,6 @@ export async function run(argv: string[]): Promise<number> {
     await indexer?.close();
     await repo.close();
   }
-}
-
-function positiveInt(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`, ExitCode.USAGE);
-  return n;
 }
 
 export function renderSummary(repoPath: string, sha: string, s: ExtractSummary, seconds: number): string {
