@@ -26,6 +26,11 @@ export interface HistoryProgress {
   /** Files in the commit's delta, and how many of them were parsed (not cached, not skipped). */
   files: number;
   parsed: number;
+  /** Files parsed per language, files parsed with syntax errors per language, and files skipped
+   * per reason, in this commit (for metrics). */
+  parsedByLanguage: Record<string, number>;
+  syntaxErrorFiles: Record<string, number>;
+  skipped: Record<string, number>;
 }
 
 export interface HistoryContext {
@@ -120,7 +125,9 @@ function deltaOf(changes: FileChange[]): { deleted: string[]; files: FileToIndex
 const KILL_AFTER = Number(process.env.CODEGRAPH_TEST_KILL_AFTER_COMMITS ?? '0');
 
 /** Stores one commit (its first parent must be stored already, or it becomes a base). */
-async function storeOne(ctx: HistoryContext, repoId: number, info: CommitInfo, baseSha: string | null): Promise<{ files: number; parsed: number }> {
+type CommitCounts = Pick<HistoryProgress, 'files' | 'parsed' | 'parsedByLanguage' | 'syntaxErrorFiles' | 'skipped'>;
+
+async function storeOne(ctx: HistoryContext, repoId: number, info: CommitInfo, baseSha: string | null): Promise<CommitCounts> {
   const { deleted, files } = deltaOf(await ctx.repo.diffTree(baseSha, info.sha));
   const cached = await ctx.store.cachedExtractions([...new Set(files.map((f) => f.sha))]);
   const outcomes = await ctx.indexer.extractFiles(ctx.repo, files, { isCached: (sha, language) => cached.has(`${sha}\0${language}`) });
@@ -144,7 +151,17 @@ async function storeOne(ctx: HistoryContext, repoId: number, info: CommitInfo, b
     baseSha,
     files: delta,
   });
-  return { files: delta.length, parsed: outcomes.filter((o) => o.status === 'parsed').length };
+  const counts: CommitCounts = { files: delta.length, parsed: 0, parsedByLanguage: {}, syntaxErrorFiles: {}, skipped: {} };
+  for (const o of outcomes) {
+    if (o.status === 'parsed') {
+      counts.parsed++;
+      counts.parsedByLanguage[o.language] = (counts.parsedByLanguage[o.language] ?? 0) + 1;
+      if (o.result.errorCount > 0) counts.syntaxErrorFiles[o.language] = (counts.syntaxErrorFiles[o.language] ?? 0) + 1;
+    } else if (o.status === 'skipped') {
+      counts.skipped[o.reason] = (counts.skipped[o.reason] ?? 0) + 1;
+    }
+  }
+  return counts;
 }
 
 /** Indexes the last N commits of every branch (or all), refs first. Idempotent and resumable. */

@@ -15,7 +15,7 @@ import type { Config } from './config.ts';
 import { sendNotice, startEventBridge, type EventBridge } from './events.ts';
 import { indexHistory, openHistoryStore } from './history.ts';
 import { startServer, type RunningServer } from './server/index.ts';
-import { commitsIndexed, filesIndexed, indexLagSeconds, queueDepth } from './server/metrics.ts';
+import { commitsIndexed, filesIndexed, filesSkipped, indexLagSeconds, parseErrors, queueDepth } from './server/metrics.ts';
 import { InProcessEvents } from './server/pubsub.ts';
 import { RefWatcher, type RefChange } from './watch.ts';
 
@@ -171,7 +171,9 @@ class RepoRunner {
       repo: this.r.repo, store, indexer: this.svc.indexer(), repoId: this.r.repoId, history: this.svc.config.history,
       onProgress: (p) => {
         commitsIndexed.inc({ repository: this.r.name });
-        filesIndexed.inc({ repository: this.r.name, language: 'all' }, p.parsed);
+        for (const [language, n] of Object.entries(p.parsedByLanguage)) filesIndexed.inc({ repository: this.r.name, language }, n);
+        for (const [language, n] of Object.entries(p.syntaxErrorFiles)) parseErrors.inc({ language }, n);
+        for (const [reason, n] of Object.entries(p.skipped)) filesSkipped.inc({ reason }, n);
         void sendNotice(db, { k: 'progress', repo: this.r.name, phase, done: p.done, total: p.total }).catch(() => undefined);
         // Stop between commits (each is its own transaction) when shutting down.
         if (this.closing) throw new Closing('shutting down');

@@ -100,6 +100,8 @@ describe('codegraph serve (PGlite)', { timeout: 120_000 }, () => {
 
       await repo.write('src/a.ts', 'export function alpha(x: number, y: number) {\n  return x + y;\n}\n');
       await repo.write('src/b.ts', 'export function beta() {\n  return 2;\n}\nexport function gamma() {}\n');
+      await repo.write('notes.md', '# not code\n');
+      await repo.write('src/broken.ts', 'export function broken( {\n');
       const c2 = await repo.commit('second');
 
       const ev = await commits.next();
@@ -131,6 +133,11 @@ describe('codegraph serve (PGlite)', { timeout: 120_000 }, () => {
       assert.deepEqual(body.data.repository.refs, [{ name: 'refs/heads/main', sha: c2 }]);
       const ready = await fetch(`${s.server.url}/readyz`);
       assert.equal(ready.status, 200);
+      // Skips by reason and files with syntax errors reach /metrics.
+      const metrics = await (await fetch(`${s.server.url}/metrics`)).text();
+      assert.match(metrics, /codegraph_files_skipped_total\{reason="unknown_language"\} [1-9]/);
+      assert.match(metrics, /codegraph_parse_errors_total\{language="typescript"\} [1-9]/);
+      assert.match(metrics, /codegraph_files_indexed_total\{repository="[^"]+",language="typescript"\} [1-9]/);
     } finally {
       await c.dispose();
       await s.close();
