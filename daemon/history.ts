@@ -130,10 +130,12 @@ type CommitCounts = Pick<HistoryProgress, 'files' | 'parsed' | 'parsedByLanguage
 async function storeOne(ctx: HistoryContext, repoId: number, info: CommitInfo, baseSha: string | null): Promise<CommitCounts> {
   const { deleted, files } = deltaOf(await ctx.repo.diffTree(baseSha, info.sha));
   const cached = await ctx.store.cachedExtractions([...new Set(files.map((f) => f.sha))]);
-  const outcomes = await ctx.indexer.extractFiles(ctx.repo, files, { isCached: (sha, language) => cached.has(`${sha}\0${language}`) });
+  const outcomes = await ctx.indexer.extractFiles(ctx.repo, files, { isCached: (sha, language) => cached.has(`${sha}\0${language}`), keepContent: true });
   const content = new Map<string, Buffer>();
   for (const o of outcomes) {
-    if (o.status === 'parsed' && !content.has(o.sha)) content.set(o.sha, Buffer.from(await ctx.repo.readBlob(o.sha)));
+    if (o.status === 'parsed' && !content.has(o.sha)) {
+      content.set(o.sha, o.content ? Buffer.from(o.content.buffer, o.content.byteOffset, o.content.byteLength) : await ctx.repo.readBlob(o.sha));
+    }
   }
   const delta: FileDeltaInput[] = deleted.map((path) => ({ path, status: 'deleted' as const }));
   for (const o of outcomes) {

@@ -34,7 +34,7 @@ export interface FileToIndex {
 }
 
 export type ExtractOutcome =
-  | { path: string; sha: string; language: LanguageId; status: 'parsed'; result: FileExtraction }
+  | { path: string; sha: string; language: LanguageId; status: 'parsed'; result: FileExtraction; content?: Uint8Array }
   | { path: string; sha: string; language: LanguageId; status: 'cached' }
   | { path: string; sha: string; language: LanguageId | null; status: 'skipped'; reason: SkipReason; detail: string };
 
@@ -44,6 +44,9 @@ export interface ExtractFilesOptions {
   onProgress?: (done: number, total: number) => void;
   /** Called for each outcome as it is ready, in completion order. */
   onOutcome?: (outcome: ExtractOutcome) => void | Promise<void>;
+  /** Attach the blob bytes to parsed outcomes (`content`), so a caller that stores them need not
+   * read the blob from git a second time. @default false */
+  keepContent?: boolean;
 }
 
 export type Classification = { language: LanguageId } | { language: LanguageId | null; skip: SkipReason; detail: string };
@@ -141,7 +144,9 @@ export class Indexer {
         await finish(item, { path, sha: item.sha, language: item.language, status: 'skipped', reason: 'read_error', detail: blob.error.message });
         continue;
       }
-      const task = this.parse(path, item.sha, item.language, blob.data).then((o) => finish(item, o));
+      const data = blob.data;
+      const task = this.parse(path, item.sha, item.language, data)
+        .then((o) => finish(item, options.keepContent && o.status === 'parsed' ? { ...o, content: data } : o));
       const tracked: Promise<void> = task.finally(() => inFlight.delete(tracked));
       inFlight.add(tracked);
       if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
