@@ -181,7 +181,10 @@ class RepoRunner {
     });
     for (const m of result.refMoves) if (m.forced) logger.warn({ repo: this.r.name, ref: m.name, old: m.oldSha, new: m.newSha }, 'force push: ref moved to a commit that does not contain its old one');
     logRefMoves(logger, this.r.name, result.refMoves);
-    if (!initial && result.indexed.length > 0) {
+    // A first index announces nothing (it would flood dashboards with history), but a catch-up (a
+    // restart, or a standby taking over the lock) announces the commits that arrived meanwhile.
+    const catchUp = initial && result.alreadyIndexed > 0;
+    if ((!initial || catchUp) && result.indexed.length > 0) {
       const refOf = await this.attribute(result.indexed, changes);
       for (const sha of result.indexed) await sendNotice(db, { k: 'commit', repo: this.r.name, sha, ref: refOf.get(sha) ?? 'HEAD' });
     }
