@@ -26,6 +26,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { gitEnv as isolatedGitEnv } from '../indexer/git/exec.ts';
 import { detectLanguage } from '../indexer/languages/index.ts';
 
 const run = promisify(execFile);
@@ -88,14 +89,9 @@ function log(msg: string): void {
 }
 
 function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GIT_')) env[k] = v;
   return {
-    ...env,
-    LC_ALL: 'C',
-    GIT_CONFIG_NOSYSTEM: '1',
+    ...isolatedGitEnv(),
     GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_TERMINAL_PROMPT: '0',
     GIT_AUTHOR_NAME: IDENTITY.name,
     GIT_AUTHOR_EMAIL: IDENTITY.email,
     GIT_COMMITTER_NAME: IDENTITY.name,
@@ -220,27 +216,33 @@ async function extractSources(tgz: string, dest: string): Promise<void> {
 // Building
 
 /** Counts lines and files recognised by detectLanguage under `root`, skipping `.git`. */
-export function countSources(root: string): { files: number; lines: number; byLanguage: Record<string, number> } {
-  let files = 0;
-  let lines = 0;
-  const byLanguage: Record<string, number> = {};
+/** Every file under `root` (no .git) that CodeGraph parses, sorted. */
+export function sourceFiles(root: string): string[] {
+  const out: string[] = [];
   const stack = [root];
   while (stack.length > 0) {
     const dir = stack.pop()!;
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       if (e.name === '.git') continue;
       const full = path.join(dir, e.name);
-      if (e.isDirectory()) { stack.push(full); continue; }
-      if (!e.isFile()) continue;
-      const lang = detectLanguage(full);
-      if (!lang) continue;
-      const n = countLines(fs.readFileSync(full));
-      files++;
-      lines += n;
-      byLanguage[lang] = (byLanguage[lang] ?? 0) + n;
+      if (e.isDirectory()) stack.push(full);
+      else if (e.isFile() && detectLanguage(full)) out.push(full);
     }
   }
-  return { files, lines, byLanguage };
+  return out.sort();
+}
+
+export function countSources(root: string): { files: number; lines: number; byLanguage: Record<string, number> } {
+  let lines = 0;
+  const byLanguage: Record<string, number> = {};
+  const files = sourceFiles(root);
+  for (const full of files) {
+    const lang = detectLanguage(full)!;
+    const n = countLines(fs.readFileSync(full));
+    lines += n;
+    byLanguage[lang] = (byLanguage[lang] ?? 0) + n;
+  }
+  return { files: files.length, lines, byLanguage };
 }
 
 /** Lines as editors count them: newlines, plus one for a last line without a newline. */

@@ -26,7 +26,7 @@ import { extract } from '../indexer/extract.ts';
 import { GitRepo } from '../indexer/git/index.ts';
 import { Indexer } from '../indexer/index.ts';
 import { detectLanguage } from '../indexer/languages/index.ts';
-import { ensureCorpus } from './corpus.ts';
+import { ensureCorpus, sourceFiles } from './corpus.ts';
 
 const run = promisify(execFile);
 const SELF = fileURLToPath(import.meta.url);
@@ -148,21 +148,6 @@ async function full(corpusPath: string, lines: number): Promise<Record<string, u
   }
 }
 
-/** Every file under `root` (no .git) that we parse, sorted. */
-function sourceFiles(root: string): string[] {
-  const out: string[] = [];
-  const stack = [root];
-  while (stack.length > 0) {
-    const dir = stack.pop()!;
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      if (e.name === '.git') continue;
-      const full = path.join(dir, e.name);
-      if (e.isDirectory()) stack.push(full);
-      else if (e.isFile() && detectLanguage(full)) out.push(full);
-    }
-  }
-  return out.sort();
-}
 
 async function extractOnly(corpusPath: string): Promise<Record<string, unknown>> {
   const files = sourceFiles(corpusPath);

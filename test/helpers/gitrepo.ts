@@ -19,6 +19,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile, symlink as fsSymlink, realpath } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
+import { gitEnv } from '../../indexer/git/exec.ts';
 
 /** Commit dates start here and advance 60 s per commit. */
 export const BASE_EPOCH = 1_577_836_800; // 2020-01-01T00:00:00Z
@@ -27,14 +28,9 @@ export const TEST_AUTHOR = { name: 'Test Author', email: 'author@example.com' } 
 export const TEST_COMMITTER = { name: 'Test Committer', email: 'committer@example.com' } as const;
 
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GIT_')) env[k] = v;
   return {
-    ...env,
-    LC_ALL: 'C',
-    GIT_CONFIG_NOSYSTEM: '1',
+    ...gitEnv(),
     GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_TERMINAL_PROMPT: '0',
     GIT_AUTHOR_NAME: TEST_AUTHOR.name,
     GIT_AUTHOR_EMAIL: TEST_AUTHOR.email,
     GIT_COMMITTER_NAME: TEST_COMMITTER.name,
