@@ -61,6 +61,8 @@ export interface ExtractOptions {
 const CLASS_LIKE: ReadonlySet<EntityKind> = new Set(['class', 'interface', 'struct', 'enum', 'trait']);
 const CALLABLE: ReadonlySet<EntityKind> = new Set(['function', 'method', 'constructor']);
 const MAX_QUALIFIER = 200;
+/** Distinct small integers per reference kind, for numeric de-duplication keys. */
+const REFERENCE_KIND_CODE: Readonly<Record<ReferenceKind, number>> = { call: 0, import: 1, extends: 2, implements: 3, embeds: 4 };
 const MAX_SIGNATURE = 1000;
 const MAX_DOC = 4000;
 
@@ -202,8 +204,86 @@ function textWithout(source: string, start: number, end: number, comments: Comme
   return parts.join('');
 }
 
-function hashBody(text: string, lineSensitive: boolean): string {
-  return createHash('sha1').update(lineSensitive ? squeezeLines(text) : squeeze(text)).digest('hex').slice(0, 24);
+const SPACE = 32;
+const IS_WORD = new Uint8Array(128);
+for (let c = 0; c < 128; c++) IS_WORD[c] = /\w/.test(String.fromCharCode(c)) ? 1 : 0;
+/** Non-ASCII whitespace, as `\s` sees it. */
+function isSpace(c: number): boolean {
+  return c === 0xa0 || c === 0xfeff || c === 0x2028 || c === 0x2029 || (c >= 0x2000 && c <= 0x200a) || c === 0x3000 || c === 0x1680 || c === 0x202f || c === 0x205f;
+}
+
+/**
+ * The whole file squeezed once (comments dropped, whitespace kept only between two word characters,
+ * as `squeeze` does), with a map from source index to squeezed index, so each entity's body hash is
+ * a slice of it instead of a squeeze of its own text: nested entities would re-squeeze the same text
+ * once per level. A slice is trimmed of the space its start may inherit from the text before it, so
+ * a hash depends on the entity's own text only.
+ */
+class Squeezed {
+  private readonly out: Uint16Array;
+  private readonly map: Int32Array;
+  constructor(source: string, comments: Comments) {
+    const n = source.length;
+    const out = new Uint16Array(n);
+    const map = new Int32Array(n + 1);
+    let o = 0;
+    let pending = false;
+    let lastWord = false;
+    let ci = 0;
+    let nextComment = comments.starts.length > 0 ? comments.starts[0]! : n;
+    for (let i = 0; i < n; i++) {
+      if (i === nextComment) {
+        const end = comments.ends[ci]!;
+        for (; i < end; i++) map[i] = o;
+        i--;
+        pending = true;
+        ci++;
+        nextComment = ci < comments.starts.length ? comments.starts[ci]! : n;
+        continue;
+      }
+      map[i] = o;
+      const c = source.charCodeAt(i);
+      let word = false;
+      if (c > 32 && c < 128) word = IS_WORD[c] === 1;
+      else if (c <= 32 ? c === 32 || (c >= 9 && c <= 13) : isSpace(c)) {
+        pending = true;
+        continue;
+      }
+      if (pending && lastWord && word) out[o++] = SPACE;
+      pending = false;
+      out[o++] = c;
+      lastWord = word;
+    }
+    map[n] = o;
+    this.out = out;
+    this.map = map;
+  }
+
+  private slice(start: number, end: number): Uint8Array {
+    let a = this.map[start]!;
+    const b = this.map[end]!;
+    if (a < b && this.out[a] === SPACE) a++;
+    return new Uint8Array(this.out.buffer, a * 2, Math.max(0, b - a) * 2);
+  }
+
+  /** Hash of [start, end) with the [cutStart, cutEnd) range (the name) replaced by one space. */
+  hash(start: number, end: number, cutStart: number, cutEnd: number): string {
+    const h = createHash('sha1');
+    if (cutEnd > cutStart) {
+      h.update(this.slice(start, cutStart));
+      h.update(SPACE_UTF16);
+      h.update(this.slice(cutEnd, end));
+    } else {
+      h.update(this.slice(start, end));
+    }
+    return h.digest('hex').slice(0, 24);
+  }
+}
+const SPACE_UTF16 = new Uint8Array([SPACE, 0]);
+
+/** Python's body hash keeps line structure (see squeezeLines), so it squeezes each body itself. */
+function hashLines(source: string, start: number, end: number, comments: Comments, cutStart: number, cutEnd: number): string {
+  return createHash('sha1').update(squeezeLines(textWithout(source, start, end, comments, cutStart, cutEnd))).digest('hex').slice(0, 24);
 }
 
 function countErrors(tree: Tree, deadline: number, budgetMs: number): number {
@@ -259,7 +339,15 @@ export async function extract(language: LanguageId, bytes: Uint8Array, options: 
   const cancelled = (): boolean => Date.now() > deadline;
 
   parser.reset();
-  const tree = parser.parse(source, null, { progressCallback: cancelled as unknown as () => void });
+  // spec.preprocess (C++ macros) changes what the parser reads, never a length or a line break. The
+  // tree reads node texts through the same callback, which serves the original text once the parse
+  // is done: names, signatures and queries' text predicates see the user's code.
+  let input = spec.preprocess ? spec.preprocess(source) : source;
+  if (input.length !== source.length) throw new Error(`${spec.id} preprocess changed the text's length; it must only replace characters`);
+  const tree = input === source
+    ? parser.parse(source, null, { progressCallback: cancelled as unknown as () => void })
+    : parser.parse((index: number) => input.slice(index), null, { progressCallback: cancelled as unknown as () => void });
+  input = source;
   if (!tree) throw new ParseTimeoutError('parse', budgetMs);
   try {
     // The query runs once per top-level node rather than once on the root: tree-sitter's query
@@ -297,9 +385,14 @@ function build(
   const commentEnds: number[] = [];
   const commentNodes: Node[] = [];
   const defs: Def[] = [];
-  const defByRange = new Map<string, number>();
+  // Range keys as numbers (a start/end pair packs exactly below 2^53 for files under 94M characters).
+  const span = source.length + 1;
+  const rangeKey: (start: number, end: number) => number | string = span < 94_000_000
+    ? (start, end) => start * span + end
+    : (start, end) => `${start}:${end}`;
+  const defByRange = new Map<number | string, number>();
   const refs: Ref[] = [];
-  const refSeen = new Set<string>();
+  const refSeen = new Set<number | string>();
 
   let n = 0;
   for (const match of matches) {
@@ -345,7 +438,8 @@ function build(
       continue;
     }
     if (main.role === 'scope' || main.role.startsWith('definition.')) {
-      const key = `${node.startIndex}:${node.endIndex}`;
+      const nodeEnd = node.endIndex;
+      const key = rangeKey(node.startIndex, nodeEnd);
       const existing = defByRange.get(key);
       if (existing !== undefined && defs[existing]!.pattern <= match.patternIndex) continue;
       const isScope = main.role === 'scope';
@@ -353,7 +447,7 @@ function build(
       if (!isScope && nameText === '') continue;
       const def: Def = {
         kind: isScope ? 'namespace' : (main.role.slice('definition.'.length) as EntityKind),
-        node, start: node.startIndex, end: node.endIndex,
+        node, start: node.startIndex, end: nodeEnd,
         nameNode: isScope ? null : nameNode, name: nameText,
         params, returns, doc,
         receiver: receiver ? bareTypeName(receiver.text) : null,
@@ -369,7 +463,7 @@ function build(
     // reference.*
     if (!nameNode) continue;
     const kind = main.role.slice('reference.'.length) as ReferenceKind;
-    const key = `${kind}:${nameNode.startIndex}:${alias?.startIndex ?? -1}`;
+    const key = alias === null ? nameNode.startIndex * 8 + REFERENCE_KIND_CODE[kind] : `${kind}:${nameNode.startIndex}:${alias.startIndex}`;
     if (refSeen.has(key)) continue;
     refSeen.add(key);
     const q = qualifier ? collapse(qualifierText(qualifier, nameNode)) : null;
@@ -384,6 +478,12 @@ function build(
     });
   }
   const comments: Comments = { starts: commentStarts, ends: commentEnds };
+  let squeezed: Squeezed | null = null;
+  const bodyHash = (start: number, end: number, cutStart: number, cutEnd: number): string => {
+    if (spec.lineSensitive) return hashLines(source, start, end, comments, cutStart, cutEnd);
+    squeezed ??= new Squeezed(source, comments);
+    return squeezed.hash(start, end, cutStart, cutEnd);
+  };
 
   // Containment: sort by start ascending, end descending; an explicit stack of open ranges.
   const order = defs.map((_, i) => i).sort((a, b) => defs[a]!.start - defs[b]!.start || defs[b]!.end - defs[a]!.end || defs[a]!.pattern - defs[b]!.pattern);
@@ -403,7 +503,7 @@ function build(
     startLine: 1, endLine: Math.max(1, lines), startByte: 0, endByte: byteLength,
     signature: null, doc: fileDoc(commentNodes, source, spec.id === 'python' ? root : null),
     exported: true,
-    bodyHash: hashBody(textWithout(source, 0, source.length, comments, 0, 0), spec.lineSensitive),
+    bodyHash: bodyHash(0, source.length, 0, 0),
   }];
   const qualified = new Map<number, string>();
   const entityKindOf = (defIndex: number): EntityKind => {
@@ -469,10 +569,7 @@ function build(
       endByte: bytes.toByte(d.end, ep.row, ep.column),
       signature, doc,
       exported: spec.exported({ node: d.node, outer, kind, name: d.name, parentKind: entities[parentEntity]!.kind, source }),
-      bodyHash: hashBody(
-        textWithout(source, d.start, d.end, comments, nameCut ? d.nameNode!.startIndex : 0, nameCut ? d.nameNode!.endIndex : 0),
-        spec.lineSensitive,
-      ),
+      bodyHash: nameCut ? bodyHash(d.start, d.end, d.nameNode!.startIndex, d.nameNode!.endIndex) : bodyHash(d.start, d.end, 0, 0),
     };
     d.entityIndex = entities.length;
     entities.push(entity);

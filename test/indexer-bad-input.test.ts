@@ -132,6 +132,19 @@ test('body hash ignores whitespace and comments but not code', async () => {
   assert.equal(await hash('function f(a: number) {\n  // note\n  return a + /* one */ 1;\n}\n'), base);
   assert.notEqual(await hash('function f(a: number) {\n  return a + 2;\n}\n'), base);
   assert.notEqual(await hash('function f(a: string) {\n  return a + 1;\n}\n'), base);
+  // Token boundaries count: `a b` and `ab` differ.
+  assert.notEqual(await hash('function f(a: number) {\n  return typeof a;\n}\n'), await hash('function f(a: number) {\n  return typeofa;\n}\n'));
+  // What surrounds the entity does not count: code, comments or nothing before and after it.
+  assert.equal(await hash('const x = 1\nfunction f(a: number) {\n  return a + 1;\n}\nlet y = 2;\n'), base);
+  assert.equal(await hash('/* c */ function f(a: number) { return a + 1; } // t\n'), base);
+  const method = async (src: string): Promise<string> => {
+    const r = await extract('typescript', Buffer.from(src));
+    return r.entities.find((e) => e.kind === 'method')!.bodyHash;
+  };
+  // The name is not part of the hash (a rename keeps it); the class around a method is not either.
+  const m = await method('class A {\n  run(x: number) { return x * 2; }\n}\n');
+  assert.equal(await method('export class B extends C {\n  other = 1;\n  go(x: number) {\n    return x * 2;\n  }\n}\n'), m);
+  assert.notEqual(await method('class A {\n  run(x: number) { return x * 3; }\n}\n'), m);
   const py = async (src: string): Promise<string> => (await extract('python', Buffer.from(src))).entities.find((e) => e.name === 'g')!.bodyHash;
   // Indentation is syntax in Python: moving a statement out of a block is a change.
   assert.notEqual(await py('def g(x):\n    if x:\n        a()\n        b()\n'), await py('def g(x):\n    if x:\n        a()\n    b()\n'));
