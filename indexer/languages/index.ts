@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Node } from 'web-tree-sitter';
 import type { EntityKind, LanguageId } from '../types.ts';
+import { neutralizeMacros } from './cpp/macros.ts';
 
 export interface ExportContext {
   /** The definition node. */
@@ -46,6 +47,11 @@ export interface LanguageSpec {
    * constant below one is a local, even when no named entity encloses it (`test(() => { const x })`).
    * @default none */
   localScopeTypes?: ReadonlySet<string>;
+  /** Rewrites the text the parser sees (C++: macro invocations the grammar cannot parse become
+   * spaces). Must preserve the length and every line break, so that every index, line and column of
+   * the parse is one of the original file: names, signatures, docs and body hashes are still read
+   * from the original text. @default none */
+  preprocess?: (source: string) => string;
 }
 
 const JS_LOCAL_SCOPES = new Set(['arrow_function', 'function_expression', 'function', 'generator_function', 'function_declaration',
@@ -203,7 +209,7 @@ export const LANGUAGE_SPECS: Record<LanguageId, LanguageSpec> = {
   },
   cpp: {
     id: 'cpp', localScopeTypes: new Set(['function_definition', 'lambda_expression']), wasm: 'tree-sitter-cpp/tree-sitter-cpp.wasm', queryDir: 'cpp',
-    wrapperTypes: CPP_WRAPPERS, lineSensitive: false, memberConstants: true,
+    wrapperTypes: CPP_WRAPPERS, lineSensitive: false, memberConstants: true, preprocess: neutralizeMacros,
     exported: (ctx) => {
       if (ctx.kind === 'import') return false;
       if (ctx.parentKind === 'enum') return true; // enumerators are as visible as their enum
