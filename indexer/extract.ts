@@ -307,6 +307,13 @@ function countErrors(tree: Tree, deadline: number, budgetMs: number): number {
   }
 }
 
+/** A name node that holds the parameters (a C++ conversion operator's `operator bool() const`) names
+ * the entity by its text before them, whitespace collapsed: `operator bool`. */
+function nameOf(name: Node, params: Node | null): string {
+  if (!params || params.startIndex < name.startIndex || params.endIndex > name.endIndex) return name.text;
+  return collapse(name.text.slice(0, params.startIndex - name.startIndex));
+}
+
 /** Text of a receiver/qualifier type with pointers, references and generic arguments removed. */
 function bareTypeName(text: string): string {
   const t = text.replace(/^[\s(]*/, '').replace(/[\s)]*$/, '');
@@ -443,7 +450,7 @@ function build(
       const existing = defByRange.get(key);
       if (existing !== undefined && defs[existing]!.pattern <= match.patternIndex) continue;
       const isScope = main.role === 'scope';
-      const nameText = isScope ? (scopeName ? bareTypeName(scopeName.text) : '') : nameNode ? nameNode.text : '';
+      const nameText = isScope ? (scopeName ? bareTypeName(scopeName.text) : '') : nameNode ? nameOf(nameNode, params) : '';
       if (!isScope && nameText === '') continue;
       const def: Def = {
         kind: isScope ? 'namespace' : (main.role.slice('definition.'.length) as EntityKind),

@@ -10,7 +10,7 @@
 ;   is `Shape.touch` (inside `namespace geo { }`: `geo.Shape.touch`). Prototypes at namespace scope
 ;   (`int f(int);`, the API of a header) are functions too.
 ; - Constructors are methods named like their class (engine rule); destructors are methods `~Foo`;
-;   operators are methods `operator==`, conversion operators `operator bool`.
+;   operators are methods `operator==`, conversion operators `operator bool`, `operator const T*`.
 ; - `typedef struct {...} Foo;` is the struct `Foo`; `typedef struct foo {...} foo_t;` is the struct
 ;   `foo` plus the type `foo_t` (its entity is the declarator, so the struct is not nested in it).
 ; - Enumerators are constants of their enum (spec memberConstants); object-like macros with a value
@@ -89,15 +89,20 @@
     (pointer_declarator declarator: (type_identifier) @name @definition.type)
   ])
 ; typedef unsigned long Id;  typedef struct foo *foo_p;  typedef void (*Callback)(int);
+; typedef typename _Alloc::pointer pointer;  typedef const T& const_reference;  typedef T** map_t;
 (type_definition
   type: [
     (primitive_type) (type_identifier) (sized_type_specifier) (template_type) (qualified_identifier)
-    (placeholder_type_specifier) (decltype)
+    (placeholder_type_specifier) (decltype) (dependent_type)
     (struct_specifier !body) (union_specifier !body) (enum_specifier !body) (class_specifier !body)
   ]
   declarator: [
     (type_identifier) @name
+    ; typedef __UINTPTR_TYPE__ uintptr_t;  — a standard type name the grammar knows as primitive
+    (primitive_type) @name
     (pointer_declarator declarator: (type_identifier) @name)
+    (pointer_declarator declarator: (pointer_declarator declarator: (type_identifier) @name))
+    (reference_declarator (type_identifier) @name)
     (array_declarator declarator: (type_identifier) @name)
     ; typedef void (*Callback)(int);
     (function_declarator
@@ -158,14 +163,23 @@
           parameters: (_) @params)))
   ]) @definition.function
 
-; operator bool() const {...}  /  Foo::operator bool() const {...}
+; operator bool() const {...}  /  Foo::operator bool() const {...}  /  operator const T*() const
+; The name node holds the parameters, so the name is its text before them (engine rule): `operator bool`.
 (function_definition
   declarator: (operator_cast
-    declarator: (abstract_function_declarator parameters: (_) @params)) @name) @definition.function
+    declarator: [
+      (abstract_function_declarator parameters: (_) @params)
+      (abstract_pointer_declarator declarator: (abstract_function_declarator parameters: (_) @params))
+      (abstract_reference_declarator (abstract_function_declarator parameters: (_) @params))
+    ]) @name) @definition.function
 (function_definition
   declarator: (qualified_identifier
     scope: (_) @receiver
-    name: (operator_cast declarator: (abstract_function_declarator parameters: (_) @params)) @name)) @definition.function
+    name: (operator_cast declarator: [
+      (abstract_function_declarator parameters: (_) @params)
+      (abstract_pointer_declarator declarator: (abstract_function_declarator parameters: (_) @params))
+      (abstract_reference_declarator (abstract_function_declarator parameters: (_) @params))
+    ]) @name)) @definition.function
 
 ; Declarations: methods in class bodies, prototypes at namespace scope.
 (field_declaration
@@ -180,7 +194,11 @@
       (function_declarator declarator: [(field_identifier) (operator_name)] @name parameters: (_) @params))
   ]) @definition.function
 (field_declaration
-  declarator: (operator_cast declarator: (abstract_function_declarator parameters: (_) @params)) @name) @definition.function
+  declarator: (operator_cast declarator: [
+    (abstract_function_declarator parameters: (_) @params)
+    (abstract_pointer_declarator declarator: (abstract_function_declarator parameters: (_) @params))
+    (abstract_reference_declarator (abstract_function_declarator parameters: (_) @params))
+  ]) @name) @definition.function
 (declaration
   type: (_)? @returns
   declarator: [
@@ -196,7 +214,11 @@
       (function_declarator declarator: [(identifier) (operator_name)] @name parameters: (_) @params))
   ]) @definition.function
 (declaration
-  declarator: (operator_cast declarator: (abstract_function_declarator parameters: (_) @params)) @name) @definition.function
+  declarator: (operator_cast declarator: [
+    (abstract_function_declarator parameters: (_) @params)
+    (abstract_pointer_declarator declarator: (abstract_function_declarator parameters: (_) @params))
+    (abstract_reference_declarator (abstract_function_declarator parameters: (_) @params))
+  ]) @name) @definition.function
 
 ; auto cmp = [](const A& a, const A& b) {...};  — a lambda bound at namespace scope
 (declaration
