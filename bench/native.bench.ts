@@ -41,7 +41,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type NativeParser from 'tree-sitter';
 import type { Tree as WasmTree } from 'web-tree-sitter';
-import { LANGUAGE_SPECS, detectLanguage, grammarPath, queryPath } from '../indexer/languages/index.ts';
+import { LANGUAGE_SPECS, detectLanguage, grammarPath, querySource } from '../indexer/languages/index.ts';
 import type { LanguageId } from '../indexer/types.ts';
 import { countLines, ensureCorpus, sourceFiles } from './corpus.ts';
 
@@ -121,7 +121,7 @@ async function nativeEngine(): Promise<EngineImpl> {
       const language = key ? mod[key]! : mod;
       const parser = new Parser();
       parser.setLanguage(language);
-      loaded.set(id, { parser, query: new Parser.Query(language, fs.readFileSync(queryPath(LANGUAGE_SPECS[id]), 'utf8')) });
+      loaded.set(id, { parser, query: new Parser.Query(language, querySource(LANGUAGE_SPECS[id])) });
     },
     run(id, source, query, t) {
       const { parser, query: q } = loaded.get(id)!;
@@ -158,7 +158,7 @@ async function wasmEngine(): Promise<EngineImpl> {
       const language = await Language.load(grammarPath(spec));
       const parser = new Parser();
       parser.setLanguage(language);
-      loaded.set(id, { parser, query: new Query(language, fs.readFileSync(queryPath(spec), 'utf8')) });
+      loaded.set(id, { parser, query: new Query(language, querySource(spec)) });
     },
     run(id, source, query, t) {
       const { parser, query: q } = loaded.get(id)!;

@@ -5,10 +5,9 @@
 // Nothing here recurses over the syntax tree: the query engine walks it, containment comes from a
 // sort plus an explicit stack, and error counting uses a TreeCursor loop.
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import { Language, Parser, Query } from 'web-tree-sitter';
 import type { Node, QueryMatch, Tree } from 'web-tree-sitter';
-import { LANGUAGE_SPECS, grammarPath, queryPath } from './languages/index.ts';
+import { LANGUAGE_SPECS, grammarPath, querySource } from './languages/index.ts';
 import type { LanguageSpec } from './languages/index.ts';
 import type { Entity, EntityKind, FileExtraction, LanguageId, Reference, ReferenceKind } from './types.ts';
 
@@ -38,7 +37,7 @@ async function load(id: LanguageId): Promise<Loaded> {
       await initPromise;
       const spec = LANGUAGE_SPECS[id];
       const language = await Language.load(grammarPath(spec));
-      const query = new Query(language, fs.readFileSync(queryPath(spec), 'utf8'));
+      const query = new Query(language, querySource(spec));
       const parser = new Parser();
       parser.setLanguage(language);
       return { spec, language, query, parser };

@@ -1,6 +1,7 @@
 // Per-language facts the generic extractor needs beyond the query files: which grammar, which file
 // names, which node types are comments or wrappers, and the language's rule for "exported".
 // The queries themselves are data: indexer/languages/<dir>/tags.scm.
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -178,7 +179,7 @@ export const LANGUAGE_SPECS: Record<LanguageId, LanguageSpec> = {
     constructorNames: new Set(['constructor']),
   },
   tsx: {
-    id: 'tsx', localScopeTypes: JS_LOCAL_SCOPES, wasm: 'tree-sitter-typescript/tree-sitter-tsx.wasm', queryDir: 'typescript',
+    id: 'tsx', localScopeTypes: JS_LOCAL_SCOPES, wasm: 'tree-sitter-typescript/tree-sitter-tsx.wasm', queryDir: 'tsx',
     wrapperTypes: JS_WRAPPERS, lineSensitive: false, exported: jsExported,
     constructorNames: new Set(['constructor']),
   },
@@ -256,4 +257,18 @@ export function grammarPath(spec: LanguageSpec): string {
 
 export function queryPath(spec: LanguageSpec): string {
   return path.join(HERE, spec.queryDir, 'tags.scm');
+}
+
+const INCLUDE = /^;[ \t]*@include[ \t]+(\S+)[ \t]*$/gm;
+
+/** The text of a language's query: its tags.scm with each `; @include <relative path>` line replaced
+ * by that file's text (includes nest; a file included twice on one chain is an error). Shared
+ * patterns live once: `ecmascript/references.scm` serves JavaScript, TypeScript and TSX. */
+export function querySource(spec: LanguageSpec): string {
+  const expand = (file: string, chain: readonly string[]): string => {
+    if (chain.includes(file)) throw new Error(`query include cycle: ${[...chain, file].map((f) => path.relative(HERE, f)).join(' -> ')}`);
+    const text = fs.readFileSync(file, 'utf8');
+    return text.replace(INCLUDE, (_line, rel: string) => expand(path.resolve(path.dirname(file), rel), [...chain, file]));
+  };
+  return expand(queryPath(spec), []);
 }

@@ -147,80 +147,9 @@
 (lexical_declaration (variable_declarator name: (identifier) @name) @definition.variable)
 (variable_declaration (variable_declarator name: (identifier) @name) @definition.variable)
 
-; ---- imports -----------------------------------------------------------------------------------
-(import_statement source: (string (string_fragment) @name)) @definition.import
-(import_statement
-  (import_clause (named_imports (import_specifier name: (_) @name alias: (_)? @alias)))
-  source: (string (string_fragment) @module)) @reference.import
-(import_statement
-  (import_clause (identifier) @alias @name)
-  source: (string (string_fragment) @module)
-  (#set! name "default")) @reference.import
-(import_statement
-  (import_clause (namespace_import (identifier) @alias @name))
-  source: (string (string_fragment) @module)
-  (#set! name "*")) @reference.import
-(export_statement
-  (export_clause (export_specifier name: (_) @name alias: (_)? @alias))
-  source: (string (string_fragment) @module)) @reference.import
-(export_statement
-  "*"
-  source: (string (string_fragment) @module) @name
-  (#set! name "*")) @reference.import
-(export_statement
-  (namespace_export (_) @alias)
-  source: (string (string_fragment) @module) @name
-  (#set! name "*")) @reference.import
-(call_expression
-  function: (import)
-  arguments: (arguments . (string (string_fragment) @module) @name)
-  (#set! name "*")) @reference.import
-
-; CommonJS: const { a, b: c } = require('m'); const m = require('m'); require('m').
-(variable_declarator
-  name: (object_pattern
-    [
-      (shorthand_property_identifier_pattern) @name
-      (pair_pattern key: (property_identifier) @name value: (identifier) @alias)
-    ])
-  value: (call_expression
-    function: (identifier) @_require
-    arguments: (arguments . (string (string_fragment) @module)))
-  (#eq? @_require "require")) @reference.import
-(variable_declarator
-  name: (identifier) @alias
-  value: (call_expression
-    function: (identifier) @_require
-    arguments: (arguments . (string (string_fragment) @module) @name))
-  (#eq? @_require "require")
-  (#set! name "*")) @reference.import
-(member_expression
-  object: (call_expression
-    function: (identifier) @_require
-    arguments: (arguments . (string (string_fragment) @module)))
-  property: (property_identifier) @name
-  (#eq? @_require "require")) @reference.import
-; require('m') for side effects, re-exports and arguments: the whole module. (Not matched inside
-; declarators, which the patterns above cover with the local name.)
-([
-  (expression_statement (call_expression
-    function: (identifier) @_require arguments: (arguments . (string (string_fragment) @module) @name)))
-  (assignment_expression right: (call_expression
-    function: (identifier) @_require arguments: (arguments . (string (string_fragment) @module) @name)))
-  (arguments (call_expression
-    function: (identifier) @_require arguments: (arguments . (string (string_fragment) @module) @name)))
-  (pair value: (call_expression
-    function: (identifier) @_require arguments: (arguments . (string (string_fragment) @module) @name)))
- ] @reference.import
- (#eq? @_require "require")
- (#set! name "*"))
-
-; ---- calls -------------------------------------------------------------------------------------
-(call_expression function: (identifier) @name) @reference.call
-(call_expression
-  function: (member_expression object: (_) @qualifier property: (_) @name)) @reference.call
-(new_expression constructor: (identifier) @name) @reference.call
-(new_expression constructor: (member_expression object: (_) @qualifier property: (_) @name)) @reference.call
+; ---- imports, calls, JSX --------------------------------------------------------------------
+; @include ../ecmascript/references.scm
+; @include ../ecmascript/jsx.scm
 
 ; ---- inheritance -------------------------------------------------------------------------------
 (class_heritage (identifier) @name) @reference.extends

@@ -98,51 +98,14 @@
 (lexical_declaration (variable_declarator name: (identifier) @name) @definition.variable)
 (variable_declaration (variable_declarator name: (identifier) @name) @definition.variable)
 
-; ---- imports -----------------------------------------------------------------------------------
-(import_statement source: (string (string_fragment) @name)) @definition.import
+; ---- imports and calls -------------------------------------------------------------------------
+; TypeScript's own import form: import fs = require('fs').
 (import_statement (import_require_clause source: (string (string_fragment) @name))) @definition.import
-(import_statement
-  (import_clause (named_imports (import_specifier name: (_) @name alias: (_)? @alias)))
-  source: (string (string_fragment) @module)) @reference.import
-(import_statement
-  (import_clause (identifier) @alias @name)
-  source: (string (string_fragment) @module)
-  (#set! name "default")) @reference.import
-(import_statement
-  (import_clause (namespace_import (identifier) @alias @name))
-  source: (string (string_fragment) @module)
-  (#set! name "*")) @reference.import
 (import_statement
   !source
   (import_require_clause (identifier) @alias source: (string (string_fragment) @module) @name)
   (#set! name "*")) @reference.import
-(export_statement
-  (export_clause (export_specifier name: (_) @name alias: (_)? @alias))
-  source: (string (string_fragment) @module)) @reference.import
-(export_statement
-  "*"
-  source: (string (string_fragment) @module) @name
-  (#set! name "*")) @reference.import
-(call_expression
-  function: (import)
-  arguments: (arguments . (string (string_fragment) @module) @name)
-  (#set! name "*")) @reference.import
-(call_expression
-  function: (identifier) @_require
-  arguments: (arguments . (string (string_fragment) @module) @name)
-  (#eq? @_require "require")
-  (#set! name "*")) @reference.import
-
-; ---- calls -------------------------------------------------------------------------------------
-(call_expression function: (identifier) @name) @reference.call
-(call_expression
-  function: (member_expression object: (_) @qualifier property: (_) @name)) @reference.call
-(new_expression constructor: (identifier) @name) @reference.call
-(new_expression constructor: (member_expression object: (_) @qualifier property: (_) @name)) @reference.call
-
-; Decorators without arguments apply a function too: @sealed, @core.injectable.
-(decorator (identifier) @name) @reference.call
-(decorator (member_expression object: (_) @qualifier property: (_) @name)) @reference.call
+; @include ../ecmascript/references.scm
 
 ; ---- inheritance -------------------------------------------------------------------------------
 (extends_clause value: (identifier) @name) @reference.extends
