@@ -124,6 +124,12 @@
 ; Macro invocations are calls named without the `!` (`vec!` -> `vec`), see README.md.
 (macro_invocation macro: (identifier) @name) @reference.call
 (macro_invocation macro: (scoped_identifier path: (_) @qualifier name: (identifier) @name)) @reference.call
+; Macro arguments are unparsed token trees: a name right before a `(...)` group is a call there
+; (`println!("{}", self.render(x))`, `assert_eq!(Vec::new(), v)`). Qualified forms first: of two
+; matches at one name, the first is kept.
+(token_tree [(identifier) (self)] @qualifier . "." . (identifier) @name . (token_tree . "(")) @reference.call
+(token_tree (identifier) @qualifier . "::" . (identifier) @name . (token_tree . "(")) @reference.call
+(token_tree (identifier) @name . (token_tree . "(")) @reference.call
 
 ; ---- inheritance -------------------------------------------------------------------------------
 ; impl Trait for Type
