@@ -316,9 +316,10 @@ function nameOf(name: Node, params: Node | null): string {
 /** Text of a receiver/qualifier type with pointers, references and generic arguments removed. */
 function bareTypeName(text: string): string {
   const t = text.replace(/^[\s(]*/, '').replace(/[\s)]*$/, '');
-  // Go receivers look like `r *Foo[T]`: keep the type part.
-  const last = t.split(/\s+/).pop() ?? t;
-  return last.replace(/^[*&]+/, '').replace(/<.*$/s, '').replace(/\[.*$/s, '').replace(/::$/, '');
+  // Go receivers look like `r *Foo[T]`: keep the type part. Generic arguments go first, as they
+  // may hold spaces (C++ `basic_istream<_CharT, _Traits>::`, Go `*Map[K, V]`).
+  const last = t.replace(/[<[].*$/s, '').trimEnd().split(/\s+/).pop() ?? t;
+  return last.replace(/^[*&]+/, '').replace(/::$/, '');
 }
 
 /** The module specifier of an import. Several `@module` captures (Rust's nested `use a::{b::{c}}`)
