@@ -56,9 +56,11 @@ export interface IndexHistoryResult {
   refMoves: RefMove[];
 }
 
-/** Branch refs and a detached HEAD: the tips whose history is indexed. */
+/** Branches, remote-tracking branches and a detached HEAD: the tips whose history is indexed.
+ * Remote-tracking branches are tips because `POST /hooks/git` runs `git fetch <remote>`, which in
+ * a clone moves only `refs/remotes/<remote>/*`; they are recorded as refs too (recordRefs). */
 async function tips(repo: GitRepo): Promise<Array<{ name: string; sha: string }>> {
-  const refs = (await repo.forEachRef(['refs/heads/'])).filter((r) => r.peeledType === 'commit');
+  const refs = (await repo.forEachRef(['refs/heads/', 'refs/remotes/'])).filter((r) => r.peeledType === 'commit' && !r.name.endsWith('/HEAD'));
   const out = refs.map((r) => ({ name: r.name, sha: r.sha }));
   const head = await repo.head();
   if (head.sha !== null && head.ref === null) out.push({ name: 'HEAD', sha: head.sha });

@@ -15,9 +15,9 @@ import type { Config } from './config.ts';
 import { sendNotice, startEventBridge, type EventBridge } from './events.ts';
 import { indexHistory, openHistoryStore } from './history.ts';
 import { startServer, type RunningServer } from './server/index.ts';
-import { commitsIndexed, filesIndexed, filesSkipped, indexLagSeconds, parseErrors, queueDepth } from './server/metrics.ts';
+import { commitsIndexed, filesIndexed, filesSkipped, gitFetchFailures, indexLagSeconds, parseErrors, queueDepth } from './server/metrics.ts';
 import { InProcessEvents } from './server/pubsub.ts';
-import { RefWatcher, type RefChange } from './watch.ts';
+import { FetchError, RefWatcher, type RefChange } from './watch.ts';
 
 /** Advisory lock class id: 'cgix'. The object id is the repository's store id. */
 const LOCK_CLASS = 0x63676978;
@@ -66,6 +66,10 @@ class RepoRunner {
   private firstPendingAt = 0;
   private worker: Promise<void> | null = null;
   private closing = false;
+  /** Commits stored but not announced yet, in store order. A run that fails after storing some
+   * commits leaves them here, and the retry (which finds them stored, so does not index them
+   * again) announces them with its own. */
+  private unannounced: string[] = [];
 
   constructor(
     readonly r: BackendRepo & { remote?: string | undefined },
@@ -104,7 +108,14 @@ class RepoRunner {
       repos: [{ name: this.r.name, path: this.r.repo.path, remote: this.r.remote }],
       pollIntervalMs: this.svc.config.pollIntervalMs,
       onChange: (e) => this.enqueue(e.changes),
-      onError: (err) => this.svc.logger.warn({ err, repo: this.r.name }, 'ref watch failed'),
+      onError: (err) => {
+        if (err instanceof FetchError) {
+          gitFetchFailures.inc({ repository: this.r.name });
+          this.svc.logger.error({ err, repo: this.r.name, remote: err.remote }, 'git fetch failed');
+        } else {
+          this.svc.logger.warn({ err, repo: this.r.name }, 'ref watch failed');
+        }
+      },
     });
     await this.watcher.start();
     // The initial index is the first queue item: ref moves during it coalesce into the next run.
@@ -174,6 +185,7 @@ class RepoRunner {
         for (const [language, n] of Object.entries(p.parsedByLanguage)) filesIndexed.inc({ repository: this.r.name, language }, n);
         for (const [language, n] of Object.entries(p.syntaxErrorFiles)) parseErrors.inc({ language }, n);
         for (const [reason, n] of Object.entries(p.skipped)) filesSkipped.inc({ reason }, n);
+        this.unannounced.push(p.sha);
         void sendNotice(db, { k: 'progress', repo: this.r.name, phase, done: p.done, total: p.total }).catch(() => undefined);
         // Stop between commits (each is its own transaction) when shutting down.
         if (this.closing) throw new Closing('shutting down');
@@ -183,10 +195,18 @@ class RepoRunner {
     logRefMoves(logger, this.r.name, result.refMoves);
     // A first index announces nothing (it would flood dashboards with history), but a catch-up (a
     // restart, or a standby taking over the lock) announces the commits that arrived meanwhile.
-    const catchUp = initial && result.alreadyIndexed > 0;
-    if ((!initial || catchUp) && result.indexed.length > 0) {
-      const refOf = await this.attribute(result.indexed, changes);
-      for (const sha of result.indexed) await sendNotice(db, { k: 'commit', repo: this.r.name, sha, ref: refOf.get(sha) ?? 'HEAD' });
+    // Commits stored by this runner's failed attempts count as neither.
+    const storedByFailedAttempts = this.unannounced.length - result.indexed.length;
+    const catchUp = initial && result.alreadyIndexed > storedByFailedAttempts;
+    if (initial && !catchUp) this.unannounced = [];
+    if (this.unannounced.length > 0) {
+      const refOf = await this.attribute(this.unannounced, changes);
+      // Dropped once sent: if a notice fails, the retry sends the rest.
+      while (this.unannounced.length > 0) {
+        const sha = this.unannounced[0]!;
+        await sendNotice(db, { k: 'commit', repo: this.r.name, sha, ref: refOf.get(sha) ?? 'HEAD' });
+        this.unannounced.shift();
+      }
     }
     if (since > 0 && changes.length > 0) indexLagSeconds.set({ repository: this.r.name }, (Date.now() - since) / 1000);
     if (initial) {
@@ -199,7 +219,8 @@ class RepoRunner {
   private async attribute(shas: string[], changes: RefChange[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     const wanted = new Set(shas);
-    const moved = changes.filter((c) => c.newSha !== null && c.ref !== 'HEAD').sort((a, b) => (a.ref.startsWith('refs/heads/') ? 0 : 1) - (b.ref.startsWith('refs/heads/') ? 0 : 1) || a.ref.localeCompare(b.ref));
+    // `HEAD` and a remote's `refs/remotes/<remote>/HEAD` are symbolic: name the branch they point at.
+    const moved = changes.filter((c) => c.newSha !== null && c.ref !== 'HEAD' && !c.ref.endsWith('/HEAD')).sort((a, b) => (a.ref.startsWith('refs/heads/') ? 0 : 1) - (b.ref.startsWith('refs/heads/') ? 0 : 1) || a.ref.localeCompare(b.ref));
     for (const c of moved) {
       const reach = await this.r.repo.revList({ tips: [c.newSha!], ...(c.oldSha ? { exclude: [c.oldSha] } : {}), maxCount: shas.length + 1000 }).catch(() => [] as string[]);
       for (const s of reach) if (wanted.has(s) && !out.has(s)) out.set(s, c.ref);

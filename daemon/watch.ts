@@ -51,6 +51,16 @@ export interface RefWatcherOptions {
 
 type Snapshot = Map<string, string>;
 
+/** `git fetch` failed in `fetchAndCheck()` (remote gone, network, auth): refs from that remote stay
+ * as they were until a fetch succeeds. Reported through `onError`. */
+export class FetchError extends Error {
+  readonly code = 'FETCH_FAILED';
+  override name = 'FetchError';
+  constructor(readonly repo: string, readonly remote: string, readonly stderr: string, options?: ErrorOptions) {
+    super(`git fetch ${remote} failed for repository '${repo}': ${stderr.trim() || 'no message'}. Check that the remote exists and is reachable (git -C <repo> fetch ${remote}).`, options);
+  }
+}
+
 async function git(cwd: string, args: string[]): Promise<string> {
   const { stdout } = await run('git', args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
   return stdout;
@@ -240,7 +250,7 @@ export class RefWatcher {
       try {
         await git(w.repo.path, ['fetch', '--prune', '--quiet', '--', w.repo.remote]);
       } catch (err) {
-        this.opts.onError?.(err, name);
+        this.opts.onError?.(new FetchError(name, w.repo.remote, String((err as { stderr?: unknown }).stderr ?? (err as Error).message), { cause: err }), name);
       }
       await w.check();
     }));

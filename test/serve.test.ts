@@ -3,14 +3,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, describe, test } from 'node:test';
-import { createClient, type Client } from 'graphql-ws';
 import { pino } from 'pino';
-import WebSocket from 'ws';
 import { loadConfig } from '../daemon/config.ts';
 import { startService, type Service } from '../daemon/service.ts';
 import { openHistoryStore } from '../daemon/history.ts';
 import { cleanupAll, makeRepo, makeTempDir, type TestRepo } from './helpers/gitrepo.ts';
 import { backends } from './harness/pg.ts';
+import { client, COMMITS, subscribe, untilReady, type CommitEvent } from './helpers/serve.ts';
 
 after(() => cleanupAll());
 
@@ -22,67 +21,7 @@ async function serve(repo: TestRepo, extra: string[] = [], opts: { lockRetryMs?:
   return startService({ config, logger: silent, lockRetryMs: opts.lockRetryMs ?? 300 });
 }
 
-async function untilReady(s: Service, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await s.ready().catch(() => false))) {
-    if (Date.now() > end) throw new Error('service not ready in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-interface Sub<T> {
-  items: T[];
-  next(pred?: (t: T) => boolean, ms?: number): Promise<T>;
-  stop(): void;
-}
-
-function client(url: string): Client {
-  return createClient({ url: `${url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0 });
-}
-
-/** Subscribes and resolves once the server acknowledged (a first no-op round trip). */
-async function subscribe<T>(c: Client, query: string, key: string): Promise<Sub<T>> {
-  const items: T[] = [];
-  const waiters: Array<() => void> = [];
-  const stop = c.subscribe<Record<string, T>>({ query }, {
-    next: (v) => {
-      if (v.errors) items.push({ errors: v.errors } as T);
-      else items.push(v.data![key]!);
-      for (const w of waiters.splice(0)) w();
-    },
-    error: (e) => { items.push({ errors: [String((e as { code?: unknown; reason?: unknown }).code ?? e), String((e as { reason?: unknown }).reason ?? '')] } as T); },
-    complete: () => undefined,
-  });
-  // graphql-ws has no subscribe ack: give the server a moment to register the topic.
-  await new Promise((r) => setTimeout(r, 300));
-  let seen = 0;
-  return {
-    items,
-    stop,
-    async next(pred = () => true, ms = 15_000) {
-      const end = Date.now() + ms;
-      for (;;) {
-        while (seen < items.length) {
-          const it = items[seen++]!;
-          if (pred(it)) return it;
-        }
-        if (Date.now() > end) throw new Error(`no matching event within ${ms} ms; got ${JSON.stringify(items).slice(0, 2000)}`);
-        await new Promise<void>((r) => {
-          waiters.push(r);
-          setTimeout(r, 100);
-        });
-      }
-    },
-  };
-}
-
-interface CommitEvent {
-  ref: string; sha: string; parents: string[];
-  diff: { from: string | null; added: Array<{ name: string; path: string; kind: string }>; modified: Array<{ after: { name: string; signature: string | null }; signatureChanged: boolean }>; removed: Array<{ name: string }> };
-}
 interface ChangeEvent { ref: string; sha: string; change: string; entity: { name: string; path: string; kind: string }; before: { name: string } | null }
-
-const COMMITS = (repo: string) => `subscription { commitIndexed(repository: "${repo}") { ref sha parents diff { from added { name path kind } removed { name } modified { after { name signature } signatureChanged } } } }`;
 
 describe('codegraph serve (PGlite)', { timeout: 120_000 }, () => {
   test('a commit arrives as commitIndexed with its entity diff; entityChanged filters on the server', async () => {

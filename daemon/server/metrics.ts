@@ -29,6 +29,10 @@ for (const reason of SKIP_REASONS) filesSkipped.inc({ reason }, 0);
 export const parseErrors = new Counter({
   name: 'codegraph_parse_errors_total', help: 'Files parsed with syntax errors (still indexed)', labelNames: ['language'], registers: [registry],
 });
+/** `git fetch` failures of `POST /hooks/git` (the repository's remote-tracking refs are stale). */
+export const gitFetchFailures = new Counter({
+  name: 'codegraph_git_fetch_failures_total', help: 'Webhook git fetches that failed', labelNames: ['repository'], registers: [registry],
+});
 export const graphqlDuration = new Histogram({
   name: 'codegraph_graphql_request_duration_seconds',
   help: 'GraphQL HTTP request / WebSocket operation latency',
