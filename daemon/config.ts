@@ -33,9 +33,9 @@ const tokenSchema = z.object({
 const jwtSchema = z.object({
   /** HS256 shared secret (at least 32 bytes). */
   secret: z.string().min(32, 'must be at least 32 characters (HS256 needs 256 bits of key)').optional(),
-  /** PEM file with an SPKI public key (RS256/ES256/EdDSA). */
+  /** PEM file with an SPKI public key (RS256/ES256/EdDSA). Relative to the config file. */
   publicKeyFile: z.string().min(1).optional(),
-  /** JWKS JSON file. */
+  /** JWKS JSON file. Relative to the config file. */
   jwksFile: z.string().min(1).optional(),
   /** Required `iss`. @default not checked */
   issuer: z.string().optional(),
@@ -233,6 +233,11 @@ export function loadConfig(opts: LoadConfigOptions): Config {
         r && typeof r === 'object' && typeof (r as { path?: unknown }).path === 'string'
           ? { ...(r as object), path: path.resolve(baseDir, (r as { path: string }).path) }
           : r);
+    }
+    // Key files, like repository paths, are relative to the config file (not the daemon's cwd).
+    const jwt = (raw.auth as { jwt?: Record<string, unknown> } | undefined)?.jwt;
+    if (jwt && typeof jwt === 'object') {
+      for (const k of ['publicKeyFile', 'jwksFile']) if (typeof jwt[k] === 'string' && jwt[k] !== '') jwt[k] = path.resolve(baseDir, jwt[k]);
     }
   }
 

@@ -4,7 +4,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, importSPKI, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import type { Config } from '../config.ts';
+import { ConfigError, type Config } from '../config.ts';
 import type { Principal } from '../../resolvers/context.ts';
 
 export type AuthResult =
@@ -37,12 +37,17 @@ export async function createAuthenticator(config: Pick<Config, 'auth'>): Promise
     key = new TextEncoder().encode(jwt.secret);
     algorithms = ['HS256'];
   } else if (jwt?.publicKeyFile !== undefined) {
-    const pem = readFileSync(jwt.publicKeyFile, 'utf8');
-    const alg = pem.includes('BEGIN PUBLIC KEY') ? guessAlg(pem) : 'RS256';
-    key = await importSPKI(pem, alg);
-    algorithms = [alg];
+    const file = jwt.publicKeyFile;
+    const imported = await keyFile('publicKeyFile', file, async () => {
+      const pem = readFileSync(file, 'utf8');
+      const alg = pem.includes('BEGIN PUBLIC KEY') ? guessAlg(pem) : 'RS256';
+      return { key: await importSPKI(pem, alg), alg };
+    });
+    key = imported.key;
+    algorithms = [imported.alg];
   } else if (jwt?.jwksFile !== undefined) {
-    key = createLocalJWKSet(JSON.parse(readFileSync(jwt.jwksFile, 'utf8')));
+    const file = jwt.jwksFile;
+    key = await keyFile('jwksFile', file, async () => createLocalJWKSet(JSON.parse(readFileSync(file, 'utf8'))));
   }
   const enabled = tokens.length > 0 || key !== null;
 
@@ -75,6 +80,15 @@ export async function createAuthenticator(config: Pick<Config, 'auth'>): Promise
       return { ok: false, status: 401, reason: 'invalid bearer token' };
     },
   };
+}
+
+/** Reads a key file at start; any failure is a configuration error naming the setting. */
+async function keyFile<T>(setting: string, file: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    throw new ConfigError([`auth.jwt.${setting}: cannot use ${file}: ${(err as Error).message}. ${setting === 'jwksFile' ? 'It must be a JSON Web Key Set ({"keys": [...]})' : 'It must be a PEM SPKI public key (-----BEGIN PUBLIC KEY-----; RS256, ES256 or EdDSA)'}.`]);
+  }
 }
 
 function guessAlg(pem: string): string {
