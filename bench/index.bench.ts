@@ -10,6 +10,10 @@
 //   `GitRepo.open` to `Indexer.close`.
 // - `index.extract`: `extract()` alone, in this process, one thread, files already in memory, against
 //   `ctags -L <same files>` (which also reads them from disk): `linesPerSecondRatio` = ours / ctags'.
+// - `index.floor`: what tree-sitter itself costs on the same files, one thread: parse only, and parse
+//   + the tags.scm query with every match read (no entity building). `parseOnlyWallRatio2` and
+//   `parseQueryWallRatio2` are those seconds split perfectly over 2 threads, over ctags' wall time:
+//   the best `index.full` wallRatio a 2-core machine could reach with this parser and query.
 //
 //   npm run bench -- index
 //   CODEGRAPH_BENCH_THREADS=1 npm run bench -- index    # pool size (default: all cores)
@@ -22,10 +26,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Language, Parser, Query } from 'web-tree-sitter';
 import { extract } from '../indexer/extract.ts';
 import { GitRepo } from '../indexer/git/index.ts';
 import { Indexer } from '../indexer/index.ts';
-import { detectLanguage } from '../indexer/languages/index.ts';
+import { LANGUAGE_SPECS, detectLanguage, grammarPath, querySource } from '../indexer/languages/index.ts';
+import type { LanguageId } from '../indexer/types.ts';
 import { ensureCorpus, sourceFiles } from './corpus.ts';
 
 const run = promisify(execFile);
@@ -209,13 +215,61 @@ async function extractOnly(corpusPath: string): Promise<Record<string, unknown>>
   }
 }
 
+/** tree-sitter alone over the files `extractOnly` timed: parse, then parse + query (matches read). */
+async function floor(corpusPath: string, ctagsSeconds: number): Promise<Record<string, unknown>> {
+  const files = sourceFiles(corpusPath).map((f) => ({ language: detectLanguage(f)!, text: fs.readFileSync(f, 'utf8') }));
+  await Parser.init();
+  const loaded = new Map<LanguageId, { parser: Parser; query: Query }>();
+  for (const id of new Set(files.map((f) => f.language))) {
+    const language = await Language.load(grammarPath(LANGUAGE_SPECS[id]));
+    const parser = new Parser();
+    parser.setLanguage(language);
+    loaded.set(id, { parser, query: new Query(language, querySource(LANGUAGE_SPECS[id])) });
+  }
+  let parseMs = 0;
+  let queryMs = 0;
+  let captures = 0;
+  for (const f of files) {
+    const { parser, query } = loaded.get(f.language)!;
+    const t0 = performance.now();
+    parser.reset();
+    const tree = parser.parse(f.text)!;
+    const t1 = performance.now();
+    // Per top-level node, as extract() runs it.
+    const cursor = tree.walk();
+    if (cursor.gotoFirstChild()) {
+      do {
+        for (const m of query.matches(cursor.currentNode)) for (const c of m.captures) captures += c.node.endIndex > c.node.startIndex ? 1 : 0;
+      } while (cursor.gotoNextSibling());
+    }
+    cursor.delete();
+    const t2 = performance.now();
+    tree.delete();
+    parseMs += t1 - t0;
+    queryMs += t2 - t1;
+  }
+  const cores = 2;
+  return {
+    figure: 'index.floor',
+    corpus: 'big',
+    files: files.length,
+    captures,
+    parseSeconds: round(parseMs / 1000, 2),
+    querySeconds: round(queryMs / 1000, 2),
+    ctagsSeconds,
+    parseOnlyWallRatio2: round(parseMs / 1000 / cores / ctagsSeconds),
+    parseQueryWallRatio2: round((parseMs + queryMs) / 1000 / cores / ctagsSeconds),
+  };
+}
+
 export async function measure(): Promise<Array<Record<string, unknown>>> {
   const corpus = await ensureCorpus('big');
   const f = await full(corpus.path, corpus.lines);
   const x = await extractOnly(corpus.path);
+  const fl = await floor(corpus.path, f.ctagsWallSeconds as number);
   // How much the worker pool gains over one in-process thread on the same lines (ideal: `threads`).
   f.poolSpeedup = round(((f.lines as number) / (f.innerSeconds as number)) / ((x.lines as number) / (x.seconds as number)), 2);
-  return [f, x];
+  return [f, x, fl];
 }
 
 if (process.argv[2] === '--child' && process.argv[3]) {
