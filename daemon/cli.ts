@@ -1,6 +1,9 @@
 // The `codegraph` command line. Each subcommand lives in daemon/commands/<name>.ts and exports
 // `run(argv): Promise<number>` (the exit code) plus a one-line `summary` for `--help`.
 // Exit codes are shared by every subcommand; see ExitCode.
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 
 export const ExitCode = {
   OK: 0,
@@ -30,6 +33,39 @@ export function positiveInt(value: string, flag: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`, ExitCode.USAGE);
   return n;
+}
+
+const HELP_OPTION = { help: { type: 'boolean', short: 'h', default: false } } as const;
+
+/** `--data DIR` and `--database-url URL`, for the commands that open the history store. */
+export const STORE_OPTIONS = { data: { type: 'string' }, 'database-url': { type: 'string' } } as const;
+
+type CommandConfig<O extends NonNullable<ParseArgsConfig['options']>> = { args: string[]; allowPositionals: true; options: O & typeof HELP_OPTION };
+
+/** parseArgs with positionals and `-h/--help` for a subcommand: prints `usage` and returns null
+ * when help was asked for. */
+export function parseCommand<const O extends NonNullable<ParseArgsConfig['options']>>(
+  argv: string[], usage: string, options: O,
+): ReturnType<typeof parseArgs<CommandConfig<O>>> | null {
+  const parsed = parseArgs<CommandConfig<O>>({ args: argv, allowPositionals: true, options: { ...options, ...HELP_OPTION } });
+  if ((parsed.values as { help?: boolean }).help) {
+    process.stdout.write(`${usage}\n`);
+    return null;
+  }
+  return parsed;
+}
+
+/** Where the store lives: flag > environment > default (<repo>/.codegraph), like daemon/config.ts. */
+export function storeLocation(repoPath: string, flags: { data?: string | undefined; 'database-url'?: string | undefined }): { dataDir?: string; databaseUrl?: string } {
+  const databaseUrl = flags['database-url'] ?? process.env.CODEGRAPH_DATABASE_URL;
+  if (databaseUrl !== undefined && databaseUrl !== '') return { databaseUrl };
+  return { dataDir: flags.data ?? process.env.CODEGRAPH_DATA_DIR ?? path.join(repoPath, '.codegraph') };
+}
+
+/** Maps the store's open errors to exit codes. */
+export function openError(err: unknown): never {
+  if ((err as { code?: unknown }).code === 'LOCKED') throw new CliError((err as Error).message, ExitCode.LOCKED);
+  throw err;
 }
 
 interface CommandModule {

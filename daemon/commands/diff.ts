@@ -1,11 +1,9 @@
 // `codegraph diff <repo> <revA> <revB>`: what changed between two commits at the level of functions
 // and classes (added, removed, modified, renamed, moved), and optionally who is affected.
-import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { GitRepo } from '../../indexer/git/index.ts';
 import { Indexer } from '../../indexer/index.ts';
 import type { EntityDiff, EntityRef, ImpactEntry } from '../../store/index.ts';
-import { CliError, ExitCode } from '../cli.ts';
+import { CliError, ExitCode, STORE_OPTIONS, openError, parseCommand, positiveInt, storeLocation } from '../cli.ts';
 import { indexCommit, openHistoryStore } from '../history.ts';
 
 export const summary = 'entity-level diff between two commits (indexes them on demand)';
@@ -16,19 +14,6 @@ const USAGE = `usage: codegraph diff <repo> <revA> <revB> [--json] [--impact N] 
   --impact N           also list the transitive callers (N levels) at revB of what changed
   --data DIR           embedded database directory (env CODEGRAPH_DATA_DIR; default <repo>/.codegraph)
   --database-url URL   PostgreSQL server instead of the embedded database (env CODEGRAPH_DATABASE_URL)`;
-
-/** Where the store lives: flag > environment > default (<repo>/.codegraph), like daemon/config.ts. */
-export function storeLocation(repoPath: string, flags: { data?: string | undefined; 'database-url'?: string | undefined }): { dataDir?: string; databaseUrl?: string } {
-  const databaseUrl = flags['database-url'] ?? process.env.CODEGRAPH_DATABASE_URL;
-  if (databaseUrl !== undefined && databaseUrl !== '') return { databaseUrl };
-  return { dataDir: flags.data ?? process.env.CODEGRAPH_DATA_DIR ?? path.join(repoPath, '.codegraph') };
-}
-
-/** Maps the store's open errors to exit codes. */
-export function openError(err: unknown): never {
-  if ((err as { code?: unknown }).code === 'LOCKED') throw new CliError((err as Error).message, ExitCode.LOCKED);
-  throw err;
-}
 
 function line(e: EntityRef): string {
   return `${e.kind} ${e.qualifiedName} (${e.path}:${e.startLine}-${e.endLine})`;
@@ -51,30 +36,14 @@ export function renderDiff(d: EntityDiff, impact: ImpactEntry[] | null): string 
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      json: { type: 'boolean', default: false },
-      impact: { type: 'string' },
-      data: { type: 'string' },
-      'database-url': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return ExitCode.OK;
-  }
+  const parsed = parseCommand(argv, USAGE, { json: { type: 'boolean', default: false }, impact: { type: 'string' }, ...STORE_OPTIONS });
+  if (parsed === null) return ExitCode.OK;
+  const { values, positionals } = parsed;
   const [repoPath, revA, revB, ...extra] = positionals;
   if (repoPath === undefined || revA === undefined || revB === undefined || extra.length > 0) {
     throw new CliError(`expected <repo> <revA> <revB>.\n${USAGE}`, ExitCode.USAGE);
   }
-  let depth: number | null = null;
-  if (values.impact !== undefined) {
-    depth = Number(values.impact);
-    if (!Number.isInteger(depth) || depth < 1) throw new CliError(`--impact must be a positive integer, got ${JSON.stringify(values.impact)}`, ExitCode.USAGE);
-  }
+  const depth = values.impact === undefined ? null : positiveInt(values.impact, '--impact');
   const repo = await GitRepo.open(repoPath);
   let indexer: Indexer | null = null;
   try {

@@ -1,9 +1,8 @@
 // `codegraph extract <file...> [--json]`: entities and references of files on disk (no git, no store).
 import fs from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { Indexer, qualify } from '../../indexer/index.ts';
 import type { ExtractOutcome } from '../../indexer/index.ts';
-import { CliError, ExitCode, positiveInt } from '../cli.ts';
+import { CliError, ExitCode, parseCommand, positiveInt } from '../cli.ts';
 
 export const summary = 'print the entities and references of source files';
 
@@ -14,20 +13,13 @@ const USAGE = `usage: codegraph extract <file...> [--json] [--max-file-bytes N] 
   --parse-timeout MS   per-file parse budget in milliseconds (default 10000)`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      json: { type: 'boolean', default: false },
-      'max-file-bytes': { type: 'string' },
-      'parse-timeout': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+  const parsed = parseCommand(argv, USAGE, {
+    json: { type: 'boolean', default: false },
+    'max-file-bytes': { type: 'string' },
+    'parse-timeout': { type: 'string' },
   });
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return ExitCode.OK;
-  }
+  if (parsed === null) return ExitCode.OK;
+  const { values, positionals } = parsed;
   if (positionals.length === 0) throw new CliError(`no files given.\n${USAGE}`, ExitCode.USAGE);
   const indexer = new Indexer({
     threads: 1,

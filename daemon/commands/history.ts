@@ -1,11 +1,9 @@
 // `codegraph history <repo> <qualifiedName>`: the commits that changed one function or class,
 // following it across renames and moves (function-level `git log --first-parent`).
-import { parseArgs } from 'node:util';
 import { GitRepo } from '../../indexer/git/index.ts';
 import { Indexer } from '../../indexer/index.ts';
-import { CliError, ExitCode } from '../cli.ts';
+import { CliError, ExitCode, STORE_OPTIONS, openError, parseCommand, storeLocation } from '../cli.ts';
 import { indexCommit, openHistoryStore } from '../history.ts';
-import { openError, storeLocation } from './diff.ts';
 
 export const summary = 'commits that changed a function or class, across renames and moves';
 
@@ -19,22 +17,11 @@ const USAGE = `usage: codegraph history <repo> <qualifiedName> [--path P] [--rev
   --database-url URL   PostgreSQL server instead of the embedded database (env CODEGRAPH_DATABASE_URL)`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      path: { type: 'string' },
-      rev: { type: 'string', default: 'HEAD' },
-      json: { type: 'boolean', default: false },
-      data: { type: 'string' },
-      'database-url': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+  const parsed = parseCommand(argv, USAGE, {
+    path: { type: 'string' }, rev: { type: 'string', default: 'HEAD' }, json: { type: 'boolean', default: false }, ...STORE_OPTIONS,
   });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return ExitCode.OK;
-  }
+  if (parsed === null) return ExitCode.OK;
+  const { values, positionals } = parsed;
   const [repoPath, name, ...extra] = positionals;
   if (repoPath === undefined || name === undefined || extra.length > 0) throw new CliError(`expected <repo> <qualifiedName>.\n${USAGE}`, ExitCode.USAGE);
   let qualifiedName = name;

@@ -1,11 +1,10 @@
 // `codegraph index <repo> [--rev REV] [--data DIR]`: extract every file of the tree at REV and
 // print counts per language and kind, and skipped files by reason.
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { GitRepo } from '../../indexer/git/index.ts';
 import { Indexer, summarize } from '../../indexer/index.ts';
 import type { ExtractSummary } from '../../indexer/index.ts';
-import { CliError, ExitCode, positiveInt } from '../cli.ts';
+import { CliError, ExitCode, STORE_OPTIONS, parseCommand, positiveInt } from '../cli.ts';
 import { runHistoryIndex } from '../history.ts';
 import { progress } from '../progress.ts';
 
@@ -25,26 +24,18 @@ const USAGE = `usage: codegraph index <repo> [--rev REV] [--json] [--threads N] 
   --database-url URL   PostgreSQL history store instead of the embedded one`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      rev: { type: 'string', default: 'HEAD' },
-      json: { type: 'boolean', default: false },
-      threads: { type: 'string' },
-      'max-file-bytes': { type: 'string' },
-      'parse-timeout': { type: 'string' },
-      exclude: { type: 'string', multiple: true },
-      history: { type: 'string' },
-      data: { type: 'string' },
-      'database-url': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+  const parsed = parseCommand(argv, USAGE, {
+    rev: { type: 'string', default: 'HEAD' },
+    json: { type: 'boolean', default: false },
+    threads: { type: 'string' },
+    'max-file-bytes': { type: 'string' },
+    'parse-timeout': { type: 'string' },
+    exclude: { type: 'string', multiple: true },
+    history: { type: 'string' },
+    ...STORE_OPTIONS,
   });
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return ExitCode.OK;
-  }
+  if (parsed === null) return ExitCode.OK;
+  const { values, positionals } = parsed;
   const [repoPath, ...extra] = positionals;
   if (repoPath === undefined || extra.length > 0) throw new CliError(`expected exactly one repository path.\n${USAGE}`, ExitCode.USAGE);
 
