@@ -3,10 +3,10 @@
 // Entity ids are the qualified names (`path::Container.name`), unique within a commit's tree.
 import picomatch from 'picomatch';
 import type { GitRepo } from '../indexer/git/index.ts';
-import { StoreError, type EntityRef, type HistoryStore, type StoredEntity } from '../store/index.ts';
+import { Checkpoint, StoreError, type CallEdge, type EntityDiff, type EntityRef, type HistoryStore, type StoredEntity } from '../store/index.ts';
 import type {
-  CommitRecord, DiffRecord, EntityFilter, EntityRecord, GraphBackend, HistoryRecord, ImpactRecord, Page, PageArgs, RefRecord,
-  RepositoryRecord, SkipCountRecord,
+  CallOptions, CommitRecord, DiffRecord, EntityFilter, EntityRecord, GraphBackend, HistoryRecord, ImpactRecord, Page, PageArgs, RefRecord,
+  RepositoryRecord, ResolvedRev, SkipCountRecord, WalkRecord,
 } from '../resolvers/context.ts';
 import type { SkipReason } from '../indexer/types.ts';
 
@@ -34,14 +34,49 @@ function bareRecord(e: EntityRef): EntityRecord {
   return { id: e.qualifiedName, kind: e.kind, name: e.name, qualifiedName: e.qualifiedName, path: e.path, language: '', startLine: e.startLine, endLine: e.endLine, signature: null, doc: null };
 }
 
+/** `p`, or the signal's reason as soon as it aborts. */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 function notFound(repo: string): StoreError {
   return new StoreError('INVALID_INPUT', `unknown repository '${repo}'`, { repo });
 }
 
+/**
+ * Stores a commit outside the indexed window, serialized with the repository's indexer (the
+ * daemon's queue); throws StoreError COMMIT_NOT_INDEXED when this process may not write.
+ */
+export type OnDemandIndexer = (repo: BackendRepo, sha: string, signal?: AbortSignal) => Promise<void>;
+
+/** Without an on-demand indexer (a read-only backend): unindexed commits stay unindexed. */
+const readOnly: OnDemandIndexer = async (repo, sha) => {
+  throw new StoreError('COMMIT_NOT_INDEXED', `commit ${sha} of repository '${repo.name}' exists but is not indexed, and this server does not index on demand. Index it with \`codegraph index --history N\`.`, { sha });
+};
+
+/** The store's read options from a backend call's options. */
+function readOpts(opts: CallOptions): { signal?: AbortSignal } {
+  return opts.signal ? { signal: opts.signal } : {};
+}
+
+/** Distinct entities of a walk, nearest first, cut at `max` (a walk stops just past it). */
+function capped<T>(list: T[], max: number | undefined): WalkRecord<T> {
+  return max !== undefined && list.length > max ? { nodes: list.slice(0, max), truncated: true } : { nodes: list, truncated: false };
+}
+
+/** Store diffs kept (a diff of two commits never changes): `diff { impacted }` computes it once. */
+const DIFF_CACHE = 8;
+
 export class StoreBackend implements GraphBackend {
   private readonly repos: Map<string, BackendRepo>;
+  private readonly diffs = new Map<string, { p: Promise<EntityDiff>; signal: AbortSignal | undefined }>();
 
-  constructor(private readonly store: HistoryStore, repos: BackendRepo[]) {
+  constructor(private readonly store: HistoryStore, repos: BackendRepo[], private readonly onDemand: OnDemandIndexer = readOnly) {
     this.repos = new Map(repos.map((r) => [r.name, r]));
   }
 
@@ -68,29 +103,39 @@ export class StoreBackend implements GraphBackend {
     return (await this.store.indexedCommits(r.repoId, [sha])).has(sha);
   }
 
-  async resolveRev(repo: string, rev: string): Promise<string | null> {
+  async resolveRev(repo: string, rev: string): Promise<ResolvedRev | null> {
     const r = this.get(repo);
-    if (FULL_SHA.test(rev)) return (await this.indexed(r, rev)) ? rev : null;
-    const refs = await this.store.refs(r.repoId);
-    const byName = new Map(refs.map((x) => [x.name, x.sha]));
-    const stored = byName.get(rev) ?? byName.get(`refs/heads/${rev}`) ?? byName.get(`refs/tags/${rev}`) ?? byName.get(`refs/remotes/${rev}`);
-    if (stored !== undefined) return stored;
-    if (SHORT_SHA.test(rev)) {
-      try {
-        return (await this.store.resolve(r.repoId, rev)).sha;
-      } catch (err) {
-        if (!(err instanceof StoreError) || err.code !== 'COMMIT_NOT_INDEXED') throw err;
+    const indexed = (sha: string) => ({ sha, indexed: true });
+    if (FULL_SHA.test(rev) && (await this.indexed(r, rev))) return indexed(rev);
+    if (!FULL_SHA.test(rev)) {
+      const refs = await this.store.refs(r.repoId);
+      const byName = new Map(refs.map((x) => [x.name, x.sha]));
+      const stored = byName.get(rev) ?? byName.get(`refs/heads/${rev}`) ?? byName.get(`refs/tags/${rev}`) ?? byName.get(`refs/remotes/${rev}`);
+      if (stored !== undefined) return indexed(stored);
+      if (SHORT_SHA.test(rev)) {
+        try {
+          return indexed((await this.store.resolve(r.repoId, rev)).sha);
+        } catch (err) {
+          if (!(err instanceof StoreError) || err.code !== 'COMMIT_NOT_INDEXED') throw err;
+        }
       }
     }
-    // `HEAD`, `main~2`, a ref the store has not recorded yet: ask git, answer only indexed commits.
+    // `HEAD`, `main~2`, a ref the store has not recorded yet, a commit outside the window: ask git.
     if (rev.startsWith('-')) return null;
     const sha = await r.repo.tryResolveCommit(rev);
-    return sha !== null && (await this.indexed(r, sha)) ? sha : null;
+    if (sha === null) return null;
+    return { sha, indexed: await this.indexed(r, sha) };
+  }
+
+  async indexOnDemand(repo: string, sha: string, opts: CallOptions = {}): Promise<void> {
+    const r = this.get(repo);
+    if (await this.indexed(r, sha)) return;
+    await this.onDemand(r, sha, opts.signal);
   }
 
   async commits(repo: string, ref: string | null, page: PageArgs): Promise<Page<CommitRecord>> {
     const r = this.get(repo);
-    const tip = ref === null ? await r.repo.tryResolveCommit('HEAD') : await this.resolveRev(repo, ref);
+    const tip = ref === null ? await r.repo.tryResolveCommit('HEAD') : (await this.resolveRev(repo, ref))?.sha ?? null;
     if (tip === null) return { items: [], hasNextPage: false };
     const start = page.after === null ? 0 : Number(page.after);
     if (!Number.isInteger(start) || start < 0) throw new StoreError('INVALID_INPUT', 'invalid cursor: pass a cursor returned by a previous page', { after: page.after });
@@ -122,7 +167,8 @@ export class StoreBackend implements GraphBackend {
     return shas.map((s) => bySha.get(s) ?? null);
   }
 
-  async entities(repo: string, commitSha: string, filter: EntityFilter, page: PageArgs): Promise<Page<EntityRecord>> {
+  async entities(repo: string, commitSha: string, filter: EntityFilter, page: PageArgs, opts: CallOptions = {}): Promise<Page<EntityRecord>> {
+    opts.signal?.throwIfAborted();
     const r = this.get(repo);
     const start = page.after === null ? 0 : Number(page.after);
     if (!Number.isInteger(start) || start < 0) throw new StoreError('INVALID_INPUT', 'invalid cursor: pass a cursor returned by a previous page', { after: page.after });
@@ -145,6 +191,32 @@ export class StoreBackend implements GraphBackend {
     return { items, hasNextPage: rows.length > page.first };
   }
 
+  /** The store's diff, shared by the requests that ask for it at the same time or soon after. */
+  private async storeDiff(r: BackendRepo, from: string, to: string, opts: CallOptions): Promise<EntityDiff> {
+    const key = `${r.repoId}:${from}:${to}`;
+    let entry = this.diffs.get(key);
+    if (entry) {
+      this.diffs.delete(key); // most recently used last
+    } else {
+      const p = this.store.diff(r.repoId, from, to, readOpts(opts));
+      const created = { p, signal: opts.signal };
+      entry = created;
+      // A failed (or cancelled) diff is not kept; the least recently used entry goes first.
+      p.catch(() => {
+        if (this.diffs.get(key) === created) this.diffs.delete(key);
+      });
+      if (this.diffs.size >= DIFF_CACHE) this.diffs.delete(this.diffs.keys().next().value!);
+    }
+    this.diffs.set(key, entry);
+    try {
+      return await (opts.signal ? raceAbort(entry.p, opts.signal) : entry.p);
+    } catch (err) {
+      // Cancelled because the request that started it went away: this one computes its own.
+      if (entry.signal?.aborted && entry.signal !== opts.signal && !opts.signal?.aborted) return this.storeDiff(r, from, to, opts);
+      throw err;
+    }
+  }
+
   async entitiesByQualifiedName(repo: string, commitSha: string, qualifiedNames: string[]): Promise<Array<EntityRecord | null>> {
     const r = this.get(repo);
     const byQn = await this.loadByPath(r, commitSha, qualifiedNames.map((q) => q.split('::')[0]!));
@@ -152,33 +224,39 @@ export class StoreBackend implements GraphBackend {
   }
 
   /** Entities of the given paths at `sha`, one store query per distinct path, keyed by qualified name. */
-  private async loadByPath(r: BackendRepo, sha: string, paths: string[]): Promise<Map<string, EntityRecord>> {
+  private async loadByPath(r: BackendRepo, sha: string, paths: string[], signal?: AbortSignal): Promise<Map<string, EntityRecord>> {
     const out = new Map<string, EntityRecord>();
-    const distinct = [...new Set(paths)];
-    const lists = await Promise.all(distinct.map((p) => this.store.entities(r.repoId, sha, { pathPrefix: p, limit: 10_000 })));
-    distinct.forEach((p, i) => {
-      for (const e of lists[i]!) if (e.path === p && !out.has(e.qualifiedName)) out.set(e.qualifiedName, toRecord(e));
-    });
+    // One path after the other, with the event loop given turns and the signal checked between
+    // (a diff of distant commits names hundreds of paths).
+    const checkpoint = new Checkpoint(signal);
+    for (const p of new Set(paths)) {
+      await checkpoint.tick();
+      for (const e of await this.store.entities(r.repoId, sha, { pathPrefix: p, limit: 10_000 })) {
+        if (e.path === p && !out.has(e.qualifiedName)) out.set(e.qualifiedName, toRecord(e));
+      }
+    }
     return out;
   }
 
-  private async enrich(r: BackendRepo, sha: string, refs: EntityRef[]): Promise<EntityRecord[]> {
+  private async enrich(r: BackendRepo, sha: string, refs: EntityRef[], signal?: AbortSignal): Promise<EntityRecord[]> {
     if (refs.length === 0) return [];
-    const byQn = await this.loadByPath(r, sha, refs.map((e) => e.path));
+    const byQn = await this.loadByPath(r, sha, refs.map((e) => e.path), signal);
     return refs.map((e) => byQn.get(e.qualifiedName) ?? bareRecord(e));
   }
 
-  async diff(repo: string, from: string | null, to: string): Promise<DiffRecord> {
+  async diff(repo: string, from: string | null, to: string, opts: CallOptions = {}): Promise<DiffRecord> {
     const r = this.get(repo);
+    opts.signal?.throwIfAborted();
     // A root commit, or a base whose parent lies outside the indexed window: everything is added.
     if (from === null || !(await this.indexed(r, from))) {
       const all = (await this.store.entities(r.repoId, to, { limit: 10_000 })).filter((e) => !DIFF_EXCLUDED_KINDS.includes(e.kind));
       return { from, to, added: all.map(toRecord), removed: [], modified: [], renamed: [], moved: [] };
     }
-    const d = await this.store.diff(r.repoId, from, to);
+    const d = await this.storeDiff(r, from, to, opts);
     const beforeRefs = [...d.removed, ...d.modified.map((m) => m.before), ...d.renamed.map((m) => m.before), ...d.moved.map((m) => m.before)];
     const afterRefs = [...d.added, ...d.modified.map((m) => m.after), ...d.renamed.map((m) => m.after), ...d.moved.map((m) => m.after)];
-    const [before, after] = await Promise.all([this.enrich(r, from, beforeRefs), this.enrich(r, to, afterRefs)]);
+    const before = await this.enrich(r, from, beforeRefs, opts.signal);
+    const after = await this.enrich(r, to, afterRefs, opts.signal);
     let bi = 0;
     let ai = 0;
     const removed = d.removed.map(() => before[bi++]!);
@@ -189,49 +267,56 @@ export class StoreBackend implements GraphBackend {
     return { from, to, added, removed, modified, renamed, moved };
   }
 
-  async impact(repo: string, from: string | null, to: string, depth: number): Promise<ImpactRecord[]> {
+  async impact(repo: string, from: string | null, to: string, depth: number, opts: CallOptions = {}): Promise<WalkRecord<ImpactRecord>> {
     const r = this.get(repo);
-    if (from === null) return [];
-    const entries = await this.store.impact(r.repoId, await this.store.diff(r.repoId, from, to), depth);
-    const recs = await this.enrich(r, to, entries.map((e) => e.entity));
-    return entries.map((e, i) => ({ entity: recs[i]!, distance: e.depth }));
+    if (from === null) return { nodes: [], truncated: false };
+    const d = await this.storeDiff(r, from, to, opts);
+    const entries = await this.store.impact(r.repoId, d, depth, { ...readOpts(opts), ...(opts.maxResults !== undefined ? { maxEntries: opts.maxResults } : {}) });
+    const walk = capped(entries, opts.maxResults);
+    const recs = await this.enrich(r, to, walk.nodes.map((e) => e.entity), opts.signal);
+    return { nodes: walk.nodes.map((e, i) => ({ entity: recs[i]!, distance: e.depth })), truncated: walk.truncated };
   }
 
-  private async walk(repo: string, commitSha: string, ids: string[], depth: number, dir: 'callers' | 'callees'): Promise<EntityRecord[][]> {
+  private async walk(repo: string, commitSha: string, ids: string[], depth: number, dir: 'callers' | 'callees', opts: CallOptions): Promise<Array<WalkRecord<EntityRecord>>> {
     const r = this.get(repo);
+    const storeOpts = { ...readOpts(opts), ...(opts.maxResults !== undefined ? { limit: opts.maxResults } : {}) };
     // The store resolves calls per entity against one tree; edges are then enriched in one batch.
-    const edges = await Promise.all(ids.map(async (id) => {
+    // One entity after the other: each walk already yields to the event loop between statements.
+    const edges: CallEdge[][] = [];
+    for (const id of ids) {
       try {
-        return await this.store[dir](r.repoId, commitSha, id, depth);
+        edges.push(await this.store[dir](r.repoId, commitSha, id, depth, storeOpts));
       } catch (err) {
-        if (err instanceof StoreError && err.code === 'ENTITY_NOT_FOUND') return [];
-        throw err;
+        if (!(err instanceof StoreError && err.code === 'ENTITY_NOT_FOUND')) throw err;
+        edges.push([]);
       }
-    }));
-    const refs = edges.map((list) => list.map((e) => (dir === 'callers' ? e.from : e.to)));
-    const recs = await this.enrich(r, commitSha, refs.flat());
-    let i = 0;
-    return refs.map((list) => {
+    }
+    // Distinct entities per walk, nearest first, then capped.
+    const walks = edges.map((list) => {
       const seen = new Set<string>();
-      const out: EntityRecord[] = [];
-      for (const _ of list) {
-        const rec = recs[i++]!;
-        if (!seen.has(rec.id)) { seen.add(rec.id); out.push(rec); }
+      const out: EntityRef[] = [];
+      for (const e of list) {
+        const ref = dir === 'callers' ? e.from : e.to;
+        if (!seen.has(ref.qualifiedName)) { seen.add(ref.qualifiedName); out.push(ref); }
       }
-      return out;
+      return capped(out, opts.maxResults);
     });
+    const recs = await this.enrich(r, commitSha, walks.flatMap((w) => w.nodes), opts.signal);
+    let i = 0;
+    return walks.map((w) => ({ nodes: w.nodes.map(() => recs[i++]!), truncated: w.truncated }));
   }
 
-  callers(repo: string, commitSha: string, entityIds: string[], depth: number): Promise<EntityRecord[][]> {
-    return this.walk(repo, commitSha, entityIds, depth, 'callers');
+  callers(repo: string, commitSha: string, entityIds: string[], depth: number, opts: CallOptions = {}): Promise<Array<WalkRecord<EntityRecord>>> {
+    return this.walk(repo, commitSha, entityIds, depth, 'callers', opts);
   }
 
-  callees(repo: string, commitSha: string, entityIds: string[], depth: number): Promise<EntityRecord[][]> {
-    return this.walk(repo, commitSha, entityIds, depth, 'callees');
+  callees(repo: string, commitSha: string, entityIds: string[], depth: number, opts: CallOptions = {}): Promise<Array<WalkRecord<EntityRecord>>> {
+    return this.walk(repo, commitSha, entityIds, depth, 'callees', opts);
   }
 
-  async entityHistory(repo: string, qualifiedName: string, path: string | null): Promise<HistoryRecord[]> {
+  async entityHistory(repo: string, qualifiedName: string, path: string | null, opts: CallOptions = {}): Promise<HistoryRecord[]> {
     const r = this.get(repo);
+    opts.signal?.throwIfAborted();
     const head = await r.repo.tryResolveCommit('HEAD');
     if (head === null || !(await this.indexed(r, head))) return [];
     let changes = await this.store.entityHistory(r.repoId, head, qualifiedName);

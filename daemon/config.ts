@@ -70,6 +70,17 @@ const limitsSchema = z.object({
   maxSubscriptionsPerSocket: z.int().min(1).default(50),
   /** Graceful shutdown waits this long for in-flight requests. @default 10_000 */
   shutdownTimeoutMs: z.int().min(0).default(10_000),
+  /** Deadline of one query operation; over it the work is cancelled (database statements too) and
+   * the error has `extensions.code` DEADLINE_EXCEEDED. Subscriptions are not limited. @default 10_000 */
+  requestTimeoutMs: z.int({ error: 'must be an integer number of milliseconds' })
+    .min(100, 'must be at least 100 ms').max(600_000, 'must be at most 600000 ms (10 minutes)').default(10_000),
+  /** Most entities one `callers`, `callees` or `impacted` field returns; beyond it the walk stops,
+   * nearest first, and the field says `truncated: true`. @default 1_000 */
+  maxResults: z.int({ error: 'must be a positive integer' }).min(1, 'must be a positive integer').max(100_000, 'must be at most 100000').default(1_000),
+  /** Commits one GraphQL operation may index on demand when it names a commit outside the indexed
+   * window (each is stored like `codegraph diff` does); 0 turns on-demand indexing off. Over it:
+   * `extensions.code` NOT_INDEXED. @default 2 */
+  onDemandCommits: z.int({ error: 'must be an integer from 0 to 100' }).min(0, 'must be an integer from 0 to 100').max(100, 'must be an integer from 0 to 100').default(2),
 }).strict();
 
 const NO_REPOS = 'list at least one repository: [[repos]] path = "..." in the config file, CODEGRAPH_REPOS or --repo';
@@ -142,6 +153,7 @@ const ENV: Record<string, { key: string; kind: 'string' | 'int' | 'list' | 'path
   CODEGRAPH_REPOS: { key: 'repos', kind: 'paths' },
   CODEGRAPH_AUTH_TOKEN_SHA256: { key: 'auth.tokens', kind: 'list' },
   CODEGRAPH_JWT_SECRET: { key: 'auth.jwt.secret', kind: 'string' },
+  CODEGRAPH_REQUEST_TIMEOUT_MS: { key: 'limits.requestTimeoutMs', kind: 'int' },
 };
 
 /** Integers from text stay text when malformed, so the schema reports the value as given. */

@@ -9,11 +9,11 @@ import type { Logger } from 'pino';
 import { GitRepo } from '../indexer/git/index.ts';
 import { Indexer } from '../indexer/index.ts';
 import type { Db } from '../store/db.ts';
-import type { HistoryStore, RefMove } from '../store/index.ts';
+import { StoreError, type HistoryStore, type RefMove } from '../store/index.ts';
 import { StoreBackend, type BackendRepo } from './backend.ts';
 import type { Config } from './config.ts';
 import { sendNotice, startEventBridge, type EventBridge } from './events.ts';
-import { indexHistory, openHistoryStore } from './history.ts';
+import { indexCommit, indexHistory, openHistoryStore } from './history.ts';
 import { startServer, type RunningServer } from './server/index.ts';
 import { commitsIndexed, filesIndexed, filesSkipped, gitFetchFailures, indexLagSeconds, parseErrors, queueDepth } from './server/metrics.ts';
 import { InProcessEvents } from './server/pubsub.ts';
@@ -70,6 +70,8 @@ class RepoRunner {
    * commits leaves them here, and the retry (which finds them stored, so does not index them
    * again) announces them with its own. */
   private unannounced: string[] = [];
+  /** One writer per repository: indexing runs and on-demand commits take turns on this chain. */
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly r: BackendRepo & { remote?: string | undefined },
@@ -173,8 +175,41 @@ class RepoRunner {
     })();
   }
 
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(fn, fn);
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Stores one commit outside the indexed window for a query (as `codegraph diff` does: against its
+   * first parent when stored, else as a base), after the indexing run in progress. A query whose
+   * signal aborts while it waits is not indexed; one already being stored completes (one
+   * transaction), so asking again finds it.
+   */
+  indexOnDemand(sha: string, signal?: AbortSignal): Promise<void> {
+    if (!this.leader || this.closing) {
+      return Promise.reject(new StoreError('COMMIT_NOT_INDEXED', `commit ${sha} of repository '${this.r.name}' exists but is not indexed, and this instance is a standby (another instance indexes the repository); ask again once it is indexed, or ask the indexing instance.`, { sha }));
+    }
+    const job = this.exclusive(async () => {
+      signal?.throwIfAborted();
+      await indexCommit({ repo: this.r.repo, store: this.svc.store, indexer: this.svc.indexer(), repoId: this.r.repoId }, sha);
+      this.svc.logger.info({ repo: this.r.name, sha }, 'indexed a commit on demand');
+    });
+    if (!signal) return job;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      job.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
   /** Indexes what is new, records refs, and notifies one event per new commit. */
-  private async runOnce(changes: RefChange[], since: number): Promise<void> {
+  private runOnce(changes: RefChange[], since: number): Promise<void> {
+    return this.exclusive(() => this.indexRun(changes, since));
+  }
+
+  private async indexRun(changes: RefChange[], since: number): Promise<void> {
     const { store, db, logger } = this.svc;
     const initial = !this.initialDone;
     const phase = initial ? 'initial' : 'incremental';
@@ -271,7 +306,13 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       cleanup.push(() => repo.close());
       repos.push({ name: rc.name, repo, repoId: await store.repository(repo.path), remote: rc.remote });
     }
-    const backend = new StoreBackend(store, repos);
+    // Runners exist only after the server starts; commits asked for before then wait for them.
+    let byName = new Map<string, RepoRunner>();
+    const backend = new StoreBackend(store, repos, async (r, sha, signal) => {
+      const runner = byName.get(r.name);
+      if (!runner) throw new StoreError('COMMIT_NOT_INDEXED', `commit ${sha} of repository '${r.name}' is not indexed and the indexer is not started yet; retry.`, { sha });
+      await runner.indexOnDemand(sha, signal);
+    });
     const events = new InProcessEvents();
     const bridge = await startEventBridge(db, backend, events, logger);
     cleanup.push(() => bridge.close());
@@ -285,7 +326,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       lockRetryMs: opts.lockRetryMs ?? 2_000, retryBaseMs: opts.retryBaseMs ?? 250,
     };
     const runners = repos.map((r) => new RepoRunner(r, shared));
-    const byName = new Map(runners.map((r) => [r.r.name, r]));
+    byName = new Map(runners.map((r) => [r.r.name, r]));
 
     const ready = async (): Promise<boolean> => {
       await db.query('SELECT 1');

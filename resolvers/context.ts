@@ -82,6 +82,27 @@ export interface ImpactRecord {
   distance: number;
 }
 
+/** A call-graph walk's result, nearest first, cut at the cap. */
+export interface WalkRecord<T> {
+  nodes: T[];
+  /** The walk stopped at the cap (`limits.maxResults`) before reaching `depth`. */
+  truncated: boolean;
+}
+
+/** Per-call options of the backend methods that do real work. */
+export interface CallOptions {
+  /** Aborted at the operation's deadline or when the client goes away; the reason is the error to throw. */
+  signal?: AbortSignal;
+  /** Cap on a walk's results (callers, callees, impact). */
+  maxResults?: number;
+}
+
+/** A revision as git names it, and whether the store holds it. */
+export interface ResolvedRev {
+  sha: string;
+  indexed: boolean;
+}
+
 export interface HistoryRecord {
   commit: CommitRecord;
   change: ChangeKind;
@@ -103,24 +124,34 @@ export interface GraphBackend {
   repositories(): Promise<RepositoryRecord[]>;
   repository(name: string): Promise<RepositoryRecord | null>;
   refs(repo: string): Promise<RefRecord[]>;
-  /** Full sha for a full sha, an unambiguous short sha or a ref name (`main`, `refs/tags/v1`); null if none. */
-  resolveRev(repo: string, rev: string): Promise<string | null>;
+  /**
+   * Full sha for a full sha, an unambiguous short sha or a ref name (`main`, `refs/tags/v1`), with
+   * whether it is indexed; null if git does not know it either.
+   */
+  resolveRev(repo: string, rev: string): Promise<ResolvedRev | null>;
+  /**
+   * Stores a commit that git has but the store does not (outside the indexed window), serialized
+   * with the indexer. Throws a coded error when this process may not (a standby) or the caller's
+   * budget is spent.
+   */
+  indexOnDemand(repo: string, sha: string, opts?: CallOptions): Promise<void>;
   /** Commits reachable from `ref` (null: HEAD), newest first. */
   commits(repo: string, ref: string | null, page: PageArgs): Promise<Page<CommitRecord>>;
   /** Batched. */
   commitsBySha(repo: string, shas: string[]): Promise<Array<CommitRecord | null>>;
-  entities(repo: string, commitSha: string, filter: EntityFilter, page: PageArgs): Promise<Page<EntityRecord>>;
+  entities(repo: string, commitSha: string, filter: EntityFilter, page: PageArgs, opts?: CallOptions): Promise<Page<EntityRecord>>;
   /** Batched: entities by qualified name at one commit. */
   entitiesByQualifiedName(repo: string, commitSha: string, qualifiedNames: string[]): Promise<Array<EntityRecord | null>>;
   /** `from` null: diff against the empty tree. Both shas are full and resolved. */
-  diff(repo: string, from: string | null, to: string): Promise<DiffRecord>;
-  impact(repo: string, from: string | null, to: string, depth: number): Promise<ImpactRecord[]>;
-  /** Batched: transitive callers up to `depth` of each entity id at one commit. */
-  callers(repo: string, commitSha: string, entityIds: string[], depth: number): Promise<EntityRecord[][]>;
+  diff(repo: string, from: string | null, to: string, opts?: CallOptions): Promise<DiffRecord>;
+  /** Transitive callers at `to` of what `from..to` changed, nearest first, at most `opts.maxResults`. */
+  impact(repo: string, from: string | null, to: string, depth: number, opts?: CallOptions): Promise<WalkRecord<ImpactRecord>>;
+  /** Batched: transitive callers up to `depth` of each entity id at one commit, each at most `opts.maxResults`. */
+  callers(repo: string, commitSha: string, entityIds: string[], depth: number, opts?: CallOptions): Promise<Array<WalkRecord<EntityRecord>>>;
   /** Batched: transitive callees. */
-  callees(repo: string, commitSha: string, entityIds: string[], depth: number): Promise<EntityRecord[][]>;
+  callees(repo: string, commitSha: string, entityIds: string[], depth: number, opts?: CallOptions): Promise<Array<WalkRecord<EntityRecord>>>;
   /** Newest first. `path` null: follow the entity across moves. */
-  entityHistory(repo: string, qualifiedName: string, path: string | null): Promise<HistoryRecord[]>;
+  entityHistory(repo: string, qualifiedName: string, path: string | null, opts?: CallOptions): Promise<HistoryRecord[]>;
   skips(repo: string, commitSha: string): Promise<SkipCountRecord[]>;
 }
 
@@ -163,6 +194,15 @@ export interface EventSource {
   subscribe<T extends Topic>(topic: T, repository: string): AsyncIterableIterator<EventMap[T]>;
 }
 
+export interface QueryLimits {
+  /** Cap on the entities of one callers / callees / impacted field. */
+  maxResults: number;
+  /** Estimated cost an operation may reach (checked again once a diff's size is known). */
+  maxCost: number;
+  /** Commits one operation may index on demand (0: none). */
+  onDemandCommits: number;
+}
+
 /** The authenticated caller, or an anonymous loopback caller when no auth is configured. */
 export interface Principal {
   /** Token name, JWT `sub`, or `anonymous`. */
@@ -176,6 +216,10 @@ export interface GraphContext {
   events: EventSource;
   principal: Principal;
   loaders: Loaders;
+  /** Aborted at the operation's deadline (queries) or when the client goes away. */
+  signal?: AbortSignal;
+  /** Result caps and cost budget of the operation. */
+  limits?: QueryLimits;
   /** Called when a subscription starts; the returned function when it ends (metrics). */
   subscriptionOpened?: (topic: Topic) => () => void;
 }

@@ -3,10 +3,11 @@
 import picomatch from 'picomatch';
 import type { EntityKind } from '../indexer/types.ts';
 import type {
-  ChangeKind, CommitRecord, DiffRecord, EntityChangedEvent, EntityRecord, EventMap, GraphContext,
-  HistoryRecord, Page, Topic,
+  CallOptions, ChangeKind, CommitRecord, DiffRecord, EntityChangedEvent, EntityRecord, EventMap, GraphContext,
+  HistoryRecord, Page, Topic, WalkRecord,
 } from './context.ts';
-import { badInput, notFound } from './errors.ts';
+import { walkCost } from './budget.ts';
+import { badInput, codedError, notFound } from './errors.ts';
 import { groupKey } from './loaders.ts';
 
 export { createLoaders } from './loaders.ts';
@@ -48,15 +49,46 @@ function connection<T, N>(page: Page<T>, wrap: (t: T) => N) {
   };
 }
 
+/** The operation's signal and result cap, for backend calls. */
+function callOpts(ctx: GraphContext): CallOptions {
+  return { ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.limits ? { maxResults: ctx.limits.maxResults } : {}) };
+}
+
+/** Commits indexed on demand so far by each operation (its context). */
+const onDemandUsed = new WeakMap<GraphContext, number>();
+
 async function resolveRev(ctx: GraphContext, repo: string, rev: string): Promise<string> {
   if (rev.length === 0 || rev.length > 256) throw badInput('rev must be a sha, a short sha or a ref name (1 to 256 characters).');
-  const sha = await ctx.backend.resolveRev(repo, rev);
-  if (!sha) throw notFound(`revision '${rev}' does not resolve in repository '${repo}'. Use a full or short sha, or a ref name listed by Repository.refs.`);
-  return sha;
+  const r = await ctx.backend.resolveRev(repo, rev);
+  if (!r) throw notFound(`revision '${rev}' does not resolve in repository '${repo}'. Use a full or short sha, or a ref name listed by Repository.refs.`);
+  if (r.indexed) return r.sha;
+  // In git but outside the indexed window: index it now, as `codegraph diff` does, within a budget.
+  const limit = ctx.limits?.onDemandCommits ?? 0;
+  const used = onDemandUsed.get(ctx) ?? 0;
+  if (used >= limit) {
+    throw codedError('NOT_INDEXED', limit === 0
+      ? `commit ${r.sha} ('${rev}') of repository '${repo}' exists but is not indexed, and on-demand indexing is off (limits.onDemandCommits = 0). Index it with \`codegraph index --history N\`, or raise the limit.`
+      : `commit ${r.sha} ('${rev}') of repository '${repo}' exists but is not indexed, and this operation already indexed ${used} commit(s) on demand (limits.onDemandCommits = ${limit}). Ask for fewer unindexed commits per request.`,
+    { sha: r.sha, limit });
+  }
+  onDemandUsed.set(ctx, used + 1);
+  try {
+    await ctx.backend.indexOnDemand(repo, r.sha, callOpts(ctx));
+  } catch (err) {
+    // The backend's "may not index here" (a standby, a read-only server); errors/codes.ts maps
+    // store codes at the boundary once it lands, this keeps the code until then.
+    if ((err as { code?: unknown }).code === 'COMMIT_NOT_INDEXED') throw codedError('NOT_INDEXED', (err as Error).message, { sha: r.sha, limit });
+    throw err;
+  }
+  return r.sha;
+}
+
+function walkNodes<T, N>(w: WalkRecord<T>, wrap: (t: T) => N): { nodes: N[]; truncated: boolean } {
+  return { nodes: w.nodes.map(wrap), truncated: w.truncated };
 }
 
 async function loadDiff(ctx: GraphContext, repo: string, from: string | null, to: string): Promise<DiffNode> {
-  return { ...(await ctx.backend.diff(repo, from, to)), repository: repo };
+  return { ...(await ctx.backend.diff(repo, from, to, callOpts(ctx))), repository: repo };
 }
 
 function historyNodes(repo: string, records: HistoryRecord[]) {
@@ -149,7 +181,7 @@ export const resolvers = {
       return loadDiff(ctx, r.name, from, to);
     },
     entityHistory: async (r: { name: string }, args: Args, ctx: GraphContext) =>
-      historyNodes(r.name, await ctx.backend.entityHistory(r.name, String(args.qualifiedName), str(args.path))),
+      historyNodes(r.name, await ctx.backend.entityHistory(r.name, String(args.qualifiedName), str(args.path), callOpts(ctx))),
     skipped: async (r: { name: string }, args: { rev: string }, ctx: GraphContext) =>
       ctx.backend.skips(r.name, await resolveRev(ctx, r.name, args.rev)),
   },
@@ -158,7 +190,7 @@ export const resolvers = {
     date: (c: CommitNode) => c.committer.date,
     entities: async (c: CommitNode, args: Args, ctx: GraphContext) => {
       const filter = { kinds: (args.kind as EntityKind[] | null | undefined) ?? null, path: str(args.path), name: str(args.name) };
-      const page = await ctx.backend.entities(c.repository, c.sha, filter, pageArgs(num(args.first), str(args.after)));
+      const page = await ctx.backend.entities(c.repository, c.sha, filter, pageArgs(num(args.first), str(args.after)), callOpts(ctx));
       return connection(page, (e) => entityNode(c.repository, c.sha, e));
     },
     entity: async (c: CommitNode, args: { qualifiedName: string }, ctx: GraphContext) => {
@@ -168,15 +200,15 @@ export const resolvers = {
   },
   Entity: {
     callers: async (e: EntityNode, args: Args, ctx: GraphContext) => {
-      const list = await ctx.loaders.callers.load(groupKey(e.repository, e.commitSha, depthArg(num(args.depth), 1)), e.id);
-      return list.map((x) => entityNode(e.repository, e.commitSha, x));
+      const walk = await ctx.loaders.callers.load(groupKey(e.repository, e.commitSha, depthArg(num(args.depth), 1)), e.id);
+      return walkNodes(walk, (x) => entityNode(e.repository, e.commitSha, x));
     },
     callees: async (e: EntityNode, args: Args, ctx: GraphContext) => {
-      const list = await ctx.loaders.callees.load(groupKey(e.repository, e.commitSha, depthArg(num(args.depth), 1)), e.id);
-      return list.map((x) => entityNode(e.repository, e.commitSha, x));
+      const walk = await ctx.loaders.callees.load(groupKey(e.repository, e.commitSha, depthArg(num(args.depth), 1)), e.id);
+      return walkNodes(walk, (x) => entityNode(e.repository, e.commitSha, x));
     },
     history: async (e: EntityNode, _: Args, ctx: GraphContext) =>
-      historyNodes(e.repository, await ctx.backend.entityHistory(e.repository, e.qualifiedName, null)),
+      historyNodes(e.repository, await ctx.backend.entityHistory(e.repository, e.qualifiedName, null, callOpts(ctx))),
   },
   GraphDiff: {
     added: (d: DiffNode) => d.added.map((e) => entityNode(d.repository, d.to, e)),
@@ -187,8 +219,17 @@ export const resolvers = {
     renamed: (d: DiffNode) => d.renamed.map((m) => ({ before: entityNode(d.repository, d.from ?? d.to, m.before), after: entityNode(d.repository, d.to, m.after) })),
     moved: (d: DiffNode) => d.moved.map((m) => ({ before: entityNode(d.repository, d.from ?? d.to, m.before), after: entityNode(d.repository, d.to, m.after) })),
     impacted: async (d: DiffNode, args: Args, ctx: GraphContext) => {
-      const list = await ctx.backend.impact(d.repository, d.from, d.to, depthArg(num(args.depth), 2));
-      return list.map((i) => ({ entity: entityNode(d.repository, d.to, i.entity), distance: i.distance }));
+      const depth = depthArg(num(args.depth), 2);
+      if (ctx.limits) {
+        // The estimate at validation assumed a diff size; now it is known (README, "Limits").
+        const changed = d.modified.length + d.renamed.length + d.moved.length + d.removed.length;
+        const cost = walkCost(changed, depth, ctx.limits.maxResults, 1);
+        if (cost > ctx.limits.maxCost) {
+          throw codedError('QUERY_TOO_COMPLEX', `impacted(depth: ${depth}) over a diff of ${changed} changed entities has an estimated cost of ${cost}, over the limit of ${ctx.limits.maxCost}. Lower \`depth\`, or diff commits closer together.`, { cost, maxCost: ctx.limits.maxCost });
+        }
+      }
+      const walk = await ctx.backend.impact(d.repository, d.from, d.to, depth, callOpts(ctx));
+      return walkNodes(walk, (i) => ({ entity: entityNode(d.repository, d.to, i.entity), distance: i.distance }));
     },
   },
   CommitIndexed: {

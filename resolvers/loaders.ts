@@ -2,7 +2,7 @@
 // tick are grouped by their `group` (repo + commit + depth) and sent to the backend in one call;
 // results are cached for the operation, so a list of 50 entities asking for `callers` costs one
 // backend call, not 50.
-import type { CommitRecord, EntityRecord, GraphBackend } from './context.ts';
+import type { CallOptions, CommitRecord, EntityRecord, GraphBackend, WalkRecord } from './context.ts';
 
 type BatchFn<V> = (group: string, keys: string[]) => Promise<V[]>;
 
@@ -65,23 +65,24 @@ function parseGroup(group: string): Array<string | number | null> {
 
 export interface Loaders {
   /** group: [repo, commitSha, depth]; key: entity id. */
-  callers: Batcher<EntityRecord[]>;
-  callees: Batcher<EntityRecord[]>;
+  callers: Batcher<WalkRecord<EntityRecord>>;
+  callees: Batcher<WalkRecord<EntityRecord>>;
   /** group: [repo, commitSha]; key: qualified name. */
   entityByQualifiedName: Batcher<EntityRecord | null>;
   /** group: [repo]; key: sha. */
   commitBySha: Batcher<CommitRecord | null>;
 }
 
-export function createLoaders(backend: GraphBackend): Loaders {
+/** `opts`: the operation's signal and result cap, passed to every batched walk. */
+export function createLoaders(backend: GraphBackend, opts: CallOptions = {}): Loaders {
   return {
     callers: new Batcher((group, ids) => {
       const [repo, sha, depth] = parseGroup(group) as [string, string, number];
-      return backend.callers(repo, sha, ids, depth);
+      return backend.callers(repo, sha, ids, depth, opts);
     }),
     callees: new Batcher((group, ids) => {
       const [repo, sha, depth] = parseGroup(group) as [string, string, number];
-      return backend.callees(repo, sha, ids, depth);
+      return backend.callees(repo, sha, ids, depth, opts);
     }),
     entityByQualifiedName: new Batcher((group, names) => {
       const [repo, sha] = parseGroup(group) as [string, string];

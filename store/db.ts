@@ -61,10 +61,21 @@ export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
 }
 
+/** Options of `Db.query` (store/abort.ts builds on them). */
+export interface QueryOptions {
+  /**
+   * Aborts the statement: it is not sent when the signal is already aborted; PostgreSQL cancels it
+   * if it is running (`pg_cancel_backend`); PGlite cannot interrupt a running statement, so its
+   * result is discarded. Rejects with `signal.reason` either way.
+   */
+  signal?: AbortSignal;
+}
+
 export type NotificationHandler = (payload: string) => void;
 
 export interface Db extends Queryable {
   readonly kind: 'pglite' | 'postgres';
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<QueryResult<T>>;
   /** BEGIN / COMMIT on one client; ROLLBACK and rethrow if `fn` throws. Not nestable. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Holds one client for `fn` (session state such as advisory locks or `SET`). Not nestable. */
@@ -256,10 +267,48 @@ class PoolDb implements Db {
     }
   }
 
-  async query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
+  async query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[], opts: QueryOptions = {}): Promise<QueryResult<T>> {
     this.#check('query');
-    const res = await this.#pool.query(sql, params as unknown[] | undefined);
-    return { rows: res.rows as T[], rowCount: res.rowCount };
+    const { signal } = opts;
+    if (signal === undefined) {
+      const res = await this.#pool.query(sql, params as unknown[] | undefined);
+      return { rows: res.rows as T[], rowCount: res.rowCount };
+    }
+    signal.throwIfAborted();
+    const client = await this.#pool.connect();
+    // Cancel server-side: the statement stops using the server's CPU when the client is gone.
+    let cancelling: Promise<void> | undefined;
+    const pid = (client as unknown as { processID: number | null }).processID;
+    const onAbort = () => {
+      if (this.kind === 'postgres' && pid !== null) cancelling = this.#cancelBackend(pid);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const res = await client.query(sql, params as unknown[] | undefined);
+      signal.throwIfAborted();
+      return { rows: res.rows as T[], rowCount: res.rowCount };
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      // Not released before the cancel is done, so it cannot hit the client's next statement.
+      await cancelling;
+      client.release();
+    }
+  }
+
+  /** pg_cancel_backend on a connection of its own (the pool may be exhausted by the very queries to cancel). */
+  async #cancelBackend(pid: number): Promise<void> {
+    const canceller = new pg.Client(this.#pool.options);
+    try {
+      await canceller.connect();
+      await canceller.query('SELECT pg_cancel_backend($1)', [pid]);
+    } catch (err) {
+      this.#listener.log?.warn({ err, pid }, 'could not cancel a PostgreSQL statement');
+    } finally {
+      await canceller.end().catch(() => undefined);
+    }
   }
 
   async withClient<T>(fn: (client: Queryable) => Promise<T>): Promise<T> {

@@ -227,14 +227,16 @@ export class Resolver {
     return out;
   }
 
-  /** Breadth-first walk of callers (`up`) or callees (`down`) to `depth` levels. */
-  async walk(start: Def, depth: number, direction: 'up' | 'down'): Promise<CallEdge[]> {
+  /** Breadth-first walk of callers (`up`) or callees (`down`) to `depth` levels. Stops, nearest
+   * levels first, once more than `limit` distinct entities are reached (the caller reports truncation). */
+  async walk(start: Def, depth: number, direction: 'up' | 'down', limit = Infinity): Promise<CallEdge[]> {
     const edges: CallEdge[] = [];
     const seen = new Set([keyOf(start)]);
     let frontier = [start];
     for (let level = 1; level <= depth && frontier.length > 0; level++) {
       const next: Def[] = [];
       for (const d of frontier) {
+        if (seen.size > limit + 1) return edges; // `seen` holds the start too
         const steps = direction === 'up'
           ? (await this.callersOf(d)).map((s) => ({ from: s.caller, to: d, line: s.line, via: s.via, other: s.caller }))
           : (await this.calleesOf(d)).map((s) => ({ from: d, to: s.target, line: s.line, via: s.via, other: s.target }));

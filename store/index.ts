@@ -5,7 +5,8 @@ import type { Db, Queryable } from './db.ts';
 import { DIFF_EXCLUDED_KINDS, diffChains } from './diff.ts';
 import { embed, toVectorLiteral } from './embed.ts';
 import { StoreError } from './errors.ts';
-import { Resolver, defRef } from './graph.ts';
+import { cancellable, type ReadOptions } from './abort.ts';
+import { Resolver, defRef, type Def } from './graph.ts';
 import { blame, entityHistory } from './lineage.ts';
 import { recordRefs, storeCommit, type RefMove, type StoredCommit } from './write.ts';
 import type {
@@ -14,6 +15,7 @@ import type {
 } from './types.ts';
 
 export { StoreError, type StoreErrorCode } from './errors.ts';
+export { Checkpoint, type ReadOptions } from './abort.ts';
 export { embed, EMBEDDING_DIMS, cosine } from './embed.ts';
 export { storeDigest } from './digest.ts';
 export type * from './types.ts';
@@ -116,9 +118,9 @@ export class HistoryStore {
     };
   }
 
-  private async chainOf(repoId: number, sha: string): Promise<{ sha: string; chain: Chain }> {
+  private async chainOf(repoId: number, sha: string, q: Queryable = this.db): Promise<{ sha: string; chain: Chain }> {
     const c = await this.resolve(repoId, sha);
-    return { sha: c.sha, chain: await this.chains.get(this.db, c.id) };
+    return { sha: c.sha, chain: await this.chains.get(q, c.id) };
   }
 
   /** Every file of the tree at `sha`, sorted by path, skipped files included with their reason. */
@@ -194,45 +196,69 @@ export class HistoryStore {
   }
 
   /** Entity-level diff between any two indexed commits. */
-  async diff(repoId: number, from: string, to: string): Promise<EntityDiff> {
-    return diffChains(this.db, await this.chainOf(repoId, from), await this.chainOf(repoId, to));
+  async diff(repoId: number, from: string, to: string, opts: ReadOptions = {}): Promise<EntityDiff> {
+    const q = cancellable(this.db, opts.signal);
+    return diffChains(q, await this.chainOf(repoId, from, q), await this.chainOf(repoId, to, q));
   }
 
-  /** Transitive callers, at `diff.to`, of what the diff changed (modified, renamed, moved) or
-   * removed (callers whose call no longer resolves). */
-  async impact(repoId: number, diff: EntityDiff, depth = 3): Promise<ImpactEntry[]> {
-    const { chain } = await this.chainOf(repoId, diff.to);
-    const r = await Resolver.at(this.db, chain);
+  /**
+   * Transitive callers, at `diff.to`, of what the diff changed (modified, renamed, moved) or
+   * removed (callers whose call no longer resolves), nearest first: one breadth-first walk from
+   * every changed entity at once, so `maxEntries` (stop once more than that many are found) keeps
+   * the nearest callers and their distances are the shortest.
+   */
+  async impact(repoId: number, diff: EntityDiff, depth = 3, opts: ReadOptions & { maxEntries?: number } = {}): Promise<ImpactEntry[]> {
+    const q = cancellable(this.db, opts.signal);
+    const max = opts.maxEntries ?? Infinity;
+    const { chain } = await this.chainOf(repoId, diff.to, q);
+    const r = await Resolver.at(q, chain);
     const out = new Map<string, ImpactEntry>();
-    const note = (entity: EntityRef, d: number, because: string): void => {
-      const prev = out.get(entity.qualifiedName);
-      if (!prev || prev.depth > d) out.set(entity.qualifiedName, { entity, depth: d, because });
-    };
-    const changed = [...diff.modified, ...diff.renamed, ...diff.moved].map((m) => m.after);
-    for (const e of changed) {
+    // Entities whose callers were (or are about to be) looked up; the changed ones start there, yet
+    // are reported themselves when they call each other.
+    const expanded = new Set<string>();
+    const keyOf = (d: Def) => `${d.path}\0${d.idx}`;
+    let frontier: Array<{ def: Def; because: string }> = [];
+    for (const e of [...diff.modified, ...diff.renamed, ...diff.moved].map((m) => m.after)) {
       let def;
       try { def = await r.find(e.qualifiedName); } catch { continue; }
-      for (const edge of await r.walk(def, depth, 'up')) note(edge.from, edge.depth, e.qualifiedName);
+      if (!expanded.has(keyOf(def))) { expanded.add(keyOf(def)); frontier.push({ def, because: e.qualifiedName }); }
     }
+    // Callers of removed entities: their call no longer resolves; they are at distance 1.
+    const broken: Array<{ def: Def; because: string }> = [];
     for (const e of diff.removed) {
-      for (const caller of await r.brokenCallersOf(e.name)) {
-        note(defRef(caller), 1, e.qualifiedName);
-        for (const edge of await r.walk(caller, depth - 1, 'up')) note(edge.from, edge.depth + 1, e.qualifiedName);
+      for (const caller of await r.brokenCallersOf(e.name)) broken.push({ def: caller, because: e.qualifiedName });
+    }
+    for (let level = 1; level <= depth && out.size <= max; level++) {
+      const next: Array<{ def: Def; because: string }> = [];
+      const reach = (def: Def, because: string) => {
+        const ref = defRef(def);
+        if (out.size > max || out.has(ref.qualifiedName)) return;
+        out.set(ref.qualifiedName, { entity: ref, depth: level, because });
+        if (!expanded.has(keyOf(def))) { expanded.add(keyOf(def)); next.push({ def, because }); }
+      };
+      if (level === 1) for (const b of broken) reach(b.def, b.because);
+      for (const f of frontier) {
+        if (out.size > max) break;
+        for (const s of await r.callersOf(f.def)) reach(s.caller, f.because);
       }
+      frontier = next;
     }
     return [...out.values()].sort((a, b) => a.depth - b.depth || (a.entity.qualifiedName < b.entity.qualifiedName ? -1 : 1));
   }
 
-  /** Callers of the entity at `sha`, transitively to `depth`. */
-  async callers(repoId: number, sha: string, qualifiedName: string, depth = 1): Promise<CallEdge[]> {
-    const r = await Resolver.at(this.db, (await this.chainOf(repoId, sha)).chain);
-    return r.walk(await r.find(qualifiedName), depth, 'up');
+  /** Callers of the entity at `sha`, transitively to `depth`, nearest first; `limit`: stop once
+   * more than that many distinct callers are found. */
+  async callers(repoId: number, sha: string, qualifiedName: string, depth = 1, opts: ReadOptions & { limit?: number } = {}): Promise<CallEdge[]> {
+    const q = cancellable(this.db, opts.signal);
+    const r = await Resolver.at(q, (await this.chainOf(repoId, sha, q)).chain);
+    return r.walk(await r.find(qualifiedName), depth, 'up', opts.limit);
   }
 
-  /** Callees of the entity at `sha`, transitively to `depth`. */
-  async callees(repoId: number, sha: string, qualifiedName: string, depth = 1): Promise<CallEdge[]> {
-    const r = await Resolver.at(this.db, (await this.chainOf(repoId, sha)).chain);
-    return r.walk(await r.find(qualifiedName), depth, 'down');
+  /** Callees of the entity at `sha`, transitively to `depth`, nearest first (`limit` as for callers). */
+  async callees(repoId: number, sha: string, qualifiedName: string, depth = 1, opts: ReadOptions & { limit?: number } = {}): Promise<CallEdge[]> {
+    const q = cancellable(this.db, opts.signal);
+    const r = await Resolver.at(q, (await this.chainOf(repoId, sha, q)).chain);
+    return r.walk(await r.find(qualifiedName), depth, 'down', opts.limit);
   }
 
   /** Import resolution at `sha`: each module `path` imports, with the file it names (null when it is

@@ -89,6 +89,11 @@ test('validation messages name the setting, what to do, and where the value came
     [() => loadConfig({ argv: ['--config', file('[[repos]]\npath = "a"\n[auth.jwt]\nissuer = "me"\n')], env: {} }), /^auth\.jwt: set exactly one of auth\.jwt\.secret, auth\.jwt\.publicKeyFile, auth\.jwt\.jwksFile \(from codegraph\.toml\)$/],
     [() => loadConfig({ argv: ['--config', file('prot = 1\n[[repos]]\npath = "a"\n')], env: {} }), /^Unrecognized key: "prot" \(from config\)$/],
     [() => loadConfig({ argv: ['--config', file('[[repos]]\npath = "a"\n[limits]\nmaxDepth = 0\n')], env: {} }), /^limits\.maxDepth: Too small: expected number to be >=1 \(from codegraph\.toml\)$/],
+    [() => loadConfig({ argv: ['--repo', '/r'], env: { CODEGRAPH_REQUEST_TIMEOUT_MS: '5' } }), /^limits\.requestTimeoutMs: must be at least 100 ms \(from CODEGRAPH_REQUEST_TIMEOUT_MS\)$/],
+    [() => loadConfig({ argv: ['--repo', '/r'], env: { CODEGRAPH_REQUEST_TIMEOUT_MS: 'soon' } }), /^limits\.requestTimeoutMs: must be an integer number of milliseconds \(from CODEGRAPH_REQUEST_TIMEOUT_MS\)$/],
+    [() => loadConfig({ argv: ['--config', file('[[repos]]\npath = "a"\n[limits]\nrequestTimeoutMs = 3600000\n')], env: {} }), /^limits\.requestTimeoutMs: must be at most 600000 ms \(10 minutes\) \(from codegraph\.toml\)$/],
+    [() => loadConfig({ argv: ['--config', file('[[repos]]\npath = "a"\n[limits]\nmaxResults = 0\n')], env: {} }), /^limits\.maxResults: must be a positive integer \(from codegraph\.toml\)$/],
+    [() => loadConfig({ argv: ['--config', file('[[repos]]\npath = "a"\n[limits]\nonDemandCommits = -1\n')], env: {} }), /^limits\.onDemandCommits: must be an integer from 0 to 100 \(from codegraph\.toml\)$/],
     [() => loadConfig({ argv: ['--config', path.join(dir, 'missing.toml')], env: {} }), /^cannot read config file .*missing\.toml: ENOENT.*Check the --config path\.$/],
     [() => loadConfig({ argv: ['--config', file('port = = 1\n')], env: {} }), /codegraph\.toml is not valid TOML: /],
   ];
@@ -98,6 +103,15 @@ test('validation messages name the setting, what to do, and where the value came
     if (p.length !== 1 || !re.test(p[0]!)) wrong.push(`${re}: got ${JSON.stringify(p)}`);
   }
   assert.deepEqual(wrong, []);
+});
+
+test('query limits: defaults, and CODEGRAPH_REQUEST_TIMEOUT_MS over the config file', () => {
+  const d = loadConfig({ argv: ['--repo', '/r'], env: {} });
+  assert.deepEqual([d.limits.requestTimeoutMs, d.limits.maxResults, d.limits.onDemandCommits], [10_000, 1_000, 2]);
+  const f = file('[[repos]]\npath = "a"\n[limits]\nrequestTimeoutMs = 2000\nmaxCost = 500\n');
+  const c = loadConfig({ argv: ['--config', f], env: { CODEGRAPH_REQUEST_TIMEOUT_MS: '30000' } });
+  assert.equal(c.limits.requestTimeoutMs, 30_000);
+  assert.equal(c.limits.maxCost, 500, 'the rest of [limits] stays');
 });
 
 test('several problems are reported together', () => {

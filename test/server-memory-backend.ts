@@ -2,7 +2,7 @@
 // It records batched calls so tests can assert that loaders batch.
 import picomatch from 'picomatch';
 import type {
-  CommitRecord, DiffRecord, EntityFilter, EntityRecord, GraphBackend, HistoryRecord, ImpactRecord, Page, PageArgs, RefRecord,
+  CallOptions, CommitRecord, DiffRecord, EntityFilter, EntityRecord, GraphBackend, HistoryRecord, ImpactRecord, Page, PageArgs, RefRecord,
   RepositoryRecord, SkipCountRecord,
 } from '../resolvers/context.ts';
 
@@ -39,8 +39,12 @@ export class MemoryBackend implements GraphBackend {
     return [{ name: 'refs/heads/main', sha: SHA2 }];
   }
   async resolveRev(_repo: string, rev: string) {
-    if (rev === 'main' || rev === 'refs/heads/main') return SHA2;
-    return this.commitsList.find((c) => c.sha.startsWith(rev))?.sha ?? null;
+    if (rev === 'main' || rev === 'refs/heads/main') return { sha: SHA2, indexed: true };
+    const sha = this.commitsList.find((c) => c.sha.startsWith(rev))?.sha;
+    return sha === undefined ? null : { sha, indexed: true };
+  }
+  async indexOnDemand(_repo: string, sha: string): Promise<void> {
+    throw new Error(`not expected: ${sha} is always indexed here`);
   }
   async commits(_repo: string, _ref: string | null, page: PageArgs): Promise<Page<CommitRecord>> {
     const start = page.after ? Number(page.after) : 0;
@@ -65,16 +69,25 @@ export class MemoryBackend implements GraphBackend {
     const c = entity('c', 'gamma', 'src/b.ts');
     return { from, to, added: [c], removed: [], modified: [{ before: entity('a', 'alpha'), after: entity('a', 'alpha'), signatureChanged: true }], renamed: [], moved: [] };
   }
-  async impact(_repo: string, _from: string | null, _to: string, depth: number): Promise<ImpactRecord[]> {
-    return [{ entity: entity('b', 'beta'), distance: Math.min(1, depth) }];
+  async impact(_repo: string, _from: string | null, _to: string, depth: number) {
+    return { nodes: [{ entity: entity('b', 'beta'), distance: Math.min(1, depth) }] as ImpactRecord[], truncated: false };
   }
-  async callers(_repo: string, _sha: string, ids: string[], depth: number) {
+  /** Fault injection: `callers` waits until its signal aborts (a query that never ends). */
+  hangCallers = false;
+  async callers(_repo: string, _sha: string, ids: string[], depth: number, opts: CallOptions = {}) {
     this.calls.push(`callers:${ids.length}:${depth}`);
-    return ids.map((id) => (id === 'a' ? [entity('b', 'beta')] : []));
+    if (this.hangCallers) {
+      const signal = opts.signal;
+      if (!signal) throw new Error('callers got no signal');
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+      this.calls.push(`callers aborted:${(signal.reason as { code?: string }).code}`);
+      throw signal.reason;
+    }
+    return ids.map((id) => ({ nodes: id === 'a' ? [entity('b', 'beta')] : [], truncated: false }));
   }
   async callees(_repo: string, _sha: string, ids: string[], _depth: number) {
     this.calls.push(`callees:${ids.length}`);
-    return ids.map((id) => (id === 'b' ? [entity('a', 'alpha')] : []));
+    return ids.map((id) => ({ nodes: id === 'b' ? [entity('a', 'alpha')] : [], truncated: false }));
   }
   async entityHistory(_repo: string, qn: string, _path: string | null): Promise<HistoryRecord[]> {
     return this.commitsList.map((c) => ({ commit: c, change: c.sha === SHA1 ? 'added' as const : 'modified' as const, entity: (this.entitiesAt[c.sha] ?? []).find((e) => e.qualifiedName === qn) ?? null }));

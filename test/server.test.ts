@@ -47,15 +47,15 @@ describe('queries over HTTP', () => {
     h.backend.calls = [];
     const { body } = await gql(h.server.url, `{
       repository(name: "demo") { commit(rev: "main") {
-        entities(path: "src/a.ts", first: 10) { edges { node { name qualifiedName callers { name } callees { name } } } }
+        entities(path: "src/a.ts", first: 10) { edges { node { name qualifiedName callers { nodes { name } truncated } callees { nodes { name } truncated } } } }
         gamma: entity(qualifiedName: "src/b.ts::gamma") { name kind path history { change commit { sha } } }
       } }
     }`);
     assert.equal(body.errors, undefined, JSON.stringify(body.errors));
     const commit = (body.data!.repository as any).commit;
     assert.deepEqual(commit.entities.edges.map((e: any) => e.node.name), ['alpha', 'beta']);
-    assert.deepEqual(commit.entities.edges[0].node.callers, [{ name: 'beta' }]);
-    assert.deepEqual(commit.entities.edges[1].node.callees, [{ name: 'alpha' }]);
+    assert.deepEqual(commit.entities.edges[0].node.callers, { nodes: [{ name: 'beta' }], truncated: false });
+    assert.deepEqual(commit.entities.edges[1].node.callees, { nodes: [{ name: 'alpha' }], truncated: false });
     assert.equal(commit.gamma.kind, 'function');
     assert.deepEqual(commit.gamma.history.map((x: any) => x.change), ['modified', 'added']);
     // Two entities asked for callers: one batched call with both ids.
@@ -65,7 +65,7 @@ describe('queries over HTTP', () => {
 
   test('diff with modified/added and impacted', async () => {
     const { body } = await gql(h.server.url, `{ repository(name: "demo") { diff(from: "1111", to: "main") {
-      from to added { name path } modified { before { name } after { name } signatureChanged } renamed { before { name } } impacted(depth: 2) { distance entity { name } }
+      from to added { name path } modified { before { name } after { name } signatureChanged } renamed { before { name } } impacted(depth: 2) { nodes { distance entity { name } } truncated }
     } } }`);
     assert.equal(body.errors, undefined, JSON.stringify(body.errors));
     const d = (body.data!.repository as any).diff;
@@ -73,7 +73,7 @@ describe('queries over HTTP', () => {
     assert.equal(d.to, SHA2);
     assert.deepEqual(d.added, [{ name: 'gamma', path: 'src/b.ts' }]);
     assert.equal(d.modified[0].signatureChanged, true);
-    assert.deepEqual(d.impacted, [{ distance: 1, entity: { name: 'beta' } }]);
+    assert.deepEqual(d.impacted, { nodes: [{ distance: 1, entity: { name: 'beta' } }], truncated: false });
   });
 
   test('NOT_FOUND for an unknown revision, BAD_USER_INPUT for out-of-range arguments', async () => {
@@ -82,7 +82,7 @@ describe('queries over HTTP', () => {
     assert.match(nf.body.errors![0]!.message, /does not resolve/);
     const bad = await gql(h.server.url, '{ repository(name: "demo") { commits(first: 1000) { edges { cursor } } } }');
     assert.equal(bad.body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
-    const deep = await gql(h.server.url, '{ repository(name: "demo") { commit(rev: "main") { entity(qualifiedName: "src/a.ts::alpha") { callers(depth: 9) { name } } } } }');
+    const deep = await gql(h.server.url, '{ repository(name: "demo") { commit(rev: "main") { entity(qualifiedName: "src/a.ts::alpha") { callers(depth: 9) { nodes { name } } } } } }');
     assert.equal(deep.body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
   });
 
@@ -101,7 +101,7 @@ describe('queries over HTTP', () => {
 describe('operation limits', () => {
   test('over-depth query is refused with QUERY_TOO_DEEP', async () => {
     let sel = 'name';
-    for (let i = 0; i < 12; i++) sel = `callers { ${sel} }`;
+    for (let i = 0; i < 12; i++) sel = `callers { nodes { ${sel} } }`;
     const { body } = await gql(h.server.url, `{ repository(name: "demo") { commit(rev: "main") { entity(qualifiedName: "x") { ${sel} } } } }`);
     assert.ok(body.errors?.some((e) => e.extensions?.code === 'QUERY_TOO_DEEP'), JSON.stringify(body));
     assert.equal(body.data, undefined);
@@ -109,14 +109,26 @@ describe('operation limits', () => {
 
   test('over-cost query is refused with QUERY_TOO_COMPLEX', async () => {
     const { body } = await gql(h.server.url, `{ repository(name: "demo") { commits(first: 100) { edges { node {
-      entities(first: 100) { edges { node { callers(depth: 5) { name callees(depth: 5) { name } } } } } } } } } }`);
+      entities(first: 100) { edges { node { callers(depth: 5) { nodes { name callees(depth: 5) { nodes { name } } } } } } } } } } } }`);
     assert.equal(body.errors?.[0]?.extensions?.code, 'QUERY_TOO_COMPLEX', JSON.stringify(body));
     assert.equal(body.data, undefined);
   });
 
+  test('callers(depth: 5) on 100 entities is refused: the estimate multiplies by the walk, not by 10 x depth', async () => {
+    // The query that stalled a daemon for 16 s (issue #8 item 2) used to be estimated at about 5,000.
+    const { body } = await gql(h.server.url, `{ repository(name: "demo") { commit(rev: "main") {
+      entities(first: 100) { edges { node { name callers(depth: 5) { nodes { name } } } } } } } }`);
+    assert.equal(body.errors?.[0]?.extensions?.code, 'QUERY_TOO_COMPLEX', JSON.stringify(body));
+    assert.ok(Number((body.errors![0]!.extensions as { cost: number }).cost) > 100 * 1000, JSON.stringify(body.errors));
+    // A shallow walk on a page of entities stays allowed.
+    const ok = await gql(h.server.url, `{ repository(name: "demo") { commit(rev: "main") {
+      entities(first: 20) { edges { node { name callers(depth: 2) { nodes { name } } } } } } } }`);
+    assert.equal(ok.body.errors, undefined, JSON.stringify(ok.body.errors));
+  });
+
   test('a variable `first` is costed at its maximum', async () => {
     const { body } = await gql(h.server.url, `query($n: Int) { repository(name: "demo") { commits(first: $n) { edges { node {
-      entities(first: $n) { edges { node { callers(depth: 5) { name } } } } } } } } }`, { n: 1 });
+      entities(first: $n) { edges { node { callers(depth: 5) { nodes { name } } } } } } } } } }`, { n: 1 });
     assert.equal(body.errors?.[0]?.extensions?.code, 'QUERY_TOO_COMPLEX');
   });
 
@@ -134,6 +146,45 @@ describe('operation limits', () => {
   test('introspection is not counted against depth', async () => {
     const { body } = await gql(h.server.url, '{ __schema { types { name fields { name type { name ofType { name ofType { name ofType { name ofType { name ofType { name ofType { name } } } } } } } } } } }');
     assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+  });
+});
+
+describe('cancellation', () => {
+  const hanging = '{ repository(name: "demo") { commit(rev: "main") { entity(qualifiedName: "src/a.ts::alpha") { callers { nodes { name } } } } } }';
+  const aborted = () => h.backend.calls.filter((c) => c.startsWith('callers aborted'));
+
+  test('an HTTP client that disconnects cancels its operation in the backend', async () => {
+    h.backend.calls = [];
+    h.backend.hangCallers = true;
+    try {
+      const ctl = new AbortController();
+      const req = fetch(`${h.server.url}/graphql`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: hanging }), signal: ctl.signal,
+      }).catch((err: unknown) => err);
+      while (!h.backend.calls.some((c) => c.startsWith('callers:'))) await wait(10);
+      ctl.abort();
+      await req;
+      while (aborted().length === 0) await wait(10);
+      assert.deepEqual(aborted(), ['callers aborted:CANCELLED']);
+    } finally {
+      h.backend.hangCallers = false;
+    }
+  });
+
+  test('graphql-ws `complete` cancels the operation in the backend', async () => {
+    h.backend.calls = [];
+    h.backend.hangCallers = true;
+    const c = createClient({ url: `${h.server.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    try {
+      const stop = c.subscribe({ query: hanging }, { next: () => undefined, error: () => undefined, complete: () => undefined });
+      while (!h.backend.calls.some((c2) => c2.startsWith('callers:'))) await wait(10);
+      stop(); // sends `complete`
+      while (aborted().length === 0) await wait(10);
+      assert.deepEqual(aborted(), ['callers aborted:CANCELLED']);
+    } finally {
+      h.backend.hangCallers = false;
+      await c.dispose();
+    }
   });
 });
 

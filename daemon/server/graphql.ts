@@ -11,6 +11,7 @@ import { createLoaders, resolvers } from '../../resolvers/index.ts';
 import type { EventSource, GraphBackend, GraphContext, Principal } from '../../resolvers/context.ts';
 import { codedError } from '../../resolvers/errors.ts';
 import type { Authenticator } from './auth.ts';
+import { OperationDeadline, useDeadline } from './deadline.ts';
 import { useOperationLimits, type OperationLimits } from './limits.ts';
 import { activeSockets, activeSubscriptions, graphqlDuration, rejections } from './metrics.ts';
 import type { RateLimiter } from './ratelimit.ts';
@@ -18,11 +19,18 @@ import type { RateLimiter } from './ratelimit.ts';
 export interface ServerContext {
   principal: Principal;
   transport: 'http' | 'ws';
+  /** Aborted when the client goes away. */
+  gone?: AbortSignal;
+}
+
+export interface GraphQLLimits extends OperationLimits {
+  requestTimeoutMs: number;
+  onDemandCommits: number;
 }
 
 export type Yoga = YogaServerInstance<ServerContext, GraphContext>;
 
-export function createGraphQL(opts: { backend: GraphBackend; events: EventSource; logger: Logger; limits: OperationLimits }): Yoga {
+export function createGraphQL(opts: { backend: GraphBackend; events: EventSource; logger: Logger; limits: GraphQLLimits }): Yoga {
   const { backend, events, logger } = opts;
   const schema = createSchema<ServerContext & GraphContext>({ typeDefs, resolvers: resolvers as never });
   const wsTiming: Plugin<ServerContext> = {
@@ -61,17 +69,24 @@ export function createGraphQL(opts: { backend: GraphBackend; events: EventSource
       warn: (...a: unknown[]) => logger.warn({ yoga: a }, 'yoga'),
       error: (...a: unknown[]) => logger.error({ yoga: a }, 'yoga'),
     },
-    plugins: [useOperationLimits(opts.limits), wsTiming],
-    context: ({ principal }) => ({
-      backend,
-      events,
-      principal,
-      loaders: createLoaders(backend),
-      subscriptionOpened: (topic) => {
-        activeSubscriptions.inc({ topic });
-        return () => activeSubscriptions.dec({ topic });
-      },
-    }),
+    plugins: [useOperationLimits(opts.limits), useDeadline(opts.limits.requestTimeoutMs), wsTiming],
+    context: ({ principal, gone }) => {
+      const deadline = new OperationDeadline(gone);
+      const { maxResults, maxCost, onDemandCommits } = opts.limits;
+      return {
+        backend,
+        events,
+        principal,
+        deadline,
+        signal: deadline.signal,
+        limits: { maxResults, maxCost, onDemandCommits },
+        loaders: createLoaders(backend, { signal: deadline.signal, maxResults }),
+        subscriptionOpened: (topic: Parameters<NonNullable<GraphContext['subscriptionOpened']>>[0]) => {
+          activeSubscriptions.inc({ topic });
+          return () => activeSubscriptions.dec({ topic });
+        },
+      };
+    },
   });
 }
 
@@ -89,6 +104,12 @@ interface WsOptions {
 export function attachGraphQLWs(o: WsOptions) {
   const principals = new WeakMap<object, Principal>();
   const counts = new WeakMap<object, number>();
+  /** Per socket, the operations running, to cancel on `complete` or when the socket closes. */
+  const running = new WeakMap<object, Map<string, AbortController>>();
+  const cancelAll = (socket: object) => {
+    for (const c of running.get(socket)?.values() ?? []) c.abort();
+    running.delete(socket);
+  };
   return useServer<Record<string, unknown> | undefined, { principal?: Principal }>({
     connectionInitWaitTimeout: o.initTimeoutMs,
     onConnect: async (ctx) => {
@@ -113,7 +134,10 @@ export function attachGraphQLWs(o: WsOptions) {
     onDisconnect: () => {
       activeSockets.dec();
     },
-    onSubscribe: async (ctx, _id, payload) => {
+    onClose: (ctx) => {
+      cancelAll(ctx.extra.socket);
+    },
+    onSubscribe: async (ctx, id, payload) => {
       const principal = principals.get(ctx.extra.socket);
       if (!principal) return [codedError('UNAUTHENTICATED', 'connection is not authenticated')];
       const wait = o.limiter.take(principal.id === 'anonymous' ? `ip:${ctx.extra.request.socket.remoteAddress}` : `p:${principal.id}`);
@@ -125,8 +149,9 @@ export function attachGraphQLWs(o: WsOptions) {
       if (n >= o.maxSubscriptionsPerSocket) {
         return [codedError('RATE_LIMITED', `at most ${o.maxSubscriptionsPerSocket} operations per connection; complete some or open another connection`)];
       }
+      const gone = new AbortController();
       const { schema, execute, subscribe, contextFactory, parse, validate } = o.yoga.getEnveloped({
-        principal, transport: 'ws', params: payload, request: ctx.extra.request as unknown as Request,
+        principal, transport: 'ws', gone: gone.signal, params: payload, request: ctx.extra.request as unknown as Request,
       } as never);
       let document;
       try {
@@ -138,6 +163,9 @@ export function attachGraphQLWs(o: WsOptions) {
       const errors = validate(schema, document);
       if (errors.length > 0) return errors;
       counts.set(ctx.extra.socket, n + 1);
+      let ops = running.get(ctx.extra.socket);
+      if (!ops) running.set(ctx.extra.socket, (ops = new Map()));
+      ops.set(id, gone);
       const args: ExecutionArgs = {
         schema,
         document,
@@ -148,9 +176,12 @@ export function attachGraphQLWs(o: WsOptions) {
       };
       return args;
     },
-    onComplete: (ctx) => {
+    onComplete: (ctx, id) => {
       const n = counts.get(ctx.extra.socket) ?? 1;
       counts.set(ctx.extra.socket, n - 1);
+      // The client's `complete` (or the end of the operation): stop whatever still runs for it.
+      running.get(ctx.extra.socket)?.get(id)?.abort();
+      running.get(ctx.extra.socket)?.delete(id);
     },
     execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => never }).execute(args),
     subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => never }).subscribe(args),

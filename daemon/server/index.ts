@@ -119,8 +119,18 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
     const request = new Request(url, { method: req.method ?? 'GET', headers, body: body && body.length > 0 ? new Uint8Array(body) : null, signal: abort.signal });
+    // The client leaving before the response is complete cancels the operation (and its SQL).
+    const onGone = () => {
+      if (!res.writableFinished) abort.abort();
+    };
+    res.once('close', onGone);
     const end = graphqlDuration.startTimer({ transport: 'http' });
-    const response = await yoga.fetch(request, { principal, transport: 'http' });
+    let response: Response;
+    try {
+      response = await yoga.fetch(request, { principal, transport: 'http', gone: abort.signal });
+    } finally {
+      res.off('close', onGone);
+    }
     const streaming = (response.headers.get('content-type') ?? '').includes('text/event-stream');
     const outHeaders: Record<string, string> = {};
     response.headers.forEach((v, k) => (outHeaders[k] = v));

@@ -6,21 +6,28 @@ import {
   type ValidationContext, type ValueNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { ASSUMED_LIST, walkCost } from '../../resolvers/budget.ts';
 import { codedError } from '../../resolvers/errors.ts';
+import { MAX_DEPTH } from '../../resolvers/index.ts';
 
 export interface OperationLimits {
   maxDepth: number;
   maxCost: number;
   maxAliases: number;
   maxTokens: number;
+  /** Cap on the entities one callers / callees / impacted field returns. */
+  maxResults: number;
 }
 
 /** Multiplier for a list field whose size the query does not bound. */
-const UNBOUNDED_LIST = 10;
+const UNBOUNDED_LIST = ASSUMED_LIST;
 /** Fields whose size is `first` (default in the SDL when absent). */
 const PAGED: Record<string, number> = { commits: 20, entities: 50 };
-/** Fields whose size grows with `depth`. */
-const DEEP: Record<string, number> = { callers: 1, callees: 1, impacted: 2 };
+/** Call-graph walks: default `depth` (SDL) and how many entities they start from (a diff's changed
+ * entities are unknown until it is computed: assumed ASSUMED_LIST, checked again by the resolver). */
+const WALKS: Record<string, { depth: number; sources: number }> = {
+  callers: { depth: 1, sources: 1 }, callees: { depth: 1, sources: 1 }, impacted: { depth: 2, sources: ASSUMED_LIST },
+};
 /** Plain list fields (not connections). */
 const LISTS = new Set(['repositories', 'refs', 'added', 'removed', 'modified', 'renamed', 'moved', 'history', 'entityHistory', 'skipped', 'parents']);
 
@@ -36,14 +43,23 @@ function intArg(field: FieldNode, name: string, fallback: number, ifVariable: nu
 function fieldMultiplier(field: FieldNode): number {
   const name = field.name.value;
   if (name in PAGED) return Math.max(1, intArg(field, 'first', PAGED[name]!, 100));
-  if (name in DEEP) return UNBOUNDED_LIST * Math.max(1, intArg(field, 'depth', DEEP[name]!, 5));
   if (LISTS.has(name)) return UNBOUNDED_LIST;
   return 1;
 }
 
+/** Cost of a field given the cost of its selection at multiplier 1 (README, "Limits"). */
+function fieldCost(field: FieldNode, child: number, maxResults: number): number {
+  const walk = WALKS[field.name.value];
+  if (walk) {
+    const depth = Math.min(MAX_DEPTH, Math.max(1, intArg(field, 'depth', walk.depth, MAX_DEPTH)));
+    return walkCost(walk.sources, depth, maxResults, child);
+  }
+  return 1 + fieldMultiplier(field) * child;
+}
+
 interface Measure {
   depth: number;
-  /** Cost at multiplier 1; cost is linear in the multiplier, so callers scale it. */
+  /** Cost at multiplier 1; cost is linear in the multiplier, so the enclosing field scales it. */
   cost: number;
 }
 
@@ -52,17 +68,17 @@ interface Measure {
  * document of fragments spreading fragments cannot make this walk exponential) and a fragment
  * already on the path counts 0 (cycles are NoFragmentCyclesRule's error).
  */
-function measure(ctx: ValidationContext, set: SelectionSetNode, memo: Map<string, Measure>, path: Set<string>): Measure {
+function measure(ctx: ValidationContext, set: SelectionSetNode, memo: Map<string, Measure>, path: Set<string>, maxResults: number): Measure {
   let depth = 0;
   let cost = 0;
   for (const sel of set.selections) {
     let m: Measure;
     if (sel.kind === Kind.FIELD) {
       if (sel.name.value.startsWith('__')) continue; // introspection is not limited
-      const child = sel.selectionSet ? measure(ctx, sel.selectionSet, memo, path) : { depth: 0, cost: 0 };
-      m = { depth: 1 + child.depth, cost: 1 + fieldMultiplier(sel) * child.cost };
+      const child = sel.selectionSet ? measure(ctx, sel.selectionSet, memo, path, maxResults) : { depth: 0, cost: 0 };
+      m = { depth: 1 + child.depth, cost: fieldCost(sel, child.cost, maxResults) };
     } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-      m = measure(ctx, sel.selectionSet, memo, path);
+      m = measure(ctx, sel.selectionSet, memo, path, maxResults);
     } else {
       const name = sel.name.value;
       const frag: FragmentDefinitionNode | null | undefined = ctx.getFragment(name);
@@ -70,7 +86,7 @@ function measure(ctx: ValidationContext, set: SelectionSetNode, memo: Map<string
       let known = memo.get(name);
       if (!known) {
         path.add(name);
-        known = measure(ctx, frag.selectionSet, memo, path);
+        known = measure(ctx, frag.selectionSet, memo, path, maxResults);
         path.delete(name);
         memo.set(name, known);
       }
@@ -97,7 +113,7 @@ export function limitsRule(limits: OperationLimits) {
         },
       },
       OperationDefinition(node) {
-        const m = measure(ctx, node.selectionSet, new Map(), new Set());
+        const m = measure(ctx, node.selectionSet, new Map(), new Set(), limits.maxResults);
         if (m.depth > limits.maxDepth) {
           ctx.reportError(codedError('QUERY_TOO_DEEP', `operation is ${m.depth} fields deep; at most ${limits.maxDepth} are allowed. Query nested data in separate requests.`));
         }
