@@ -74,10 +74,13 @@ interface CommandModule {
 }
 
 const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  callees: async () => (await import('./commands/callers.ts')).callees,
+  callers: async () => (await import('./commands/callers.ts')).callers,
   diff: () => import('./commands/diff.ts'),
   extract: () => import('./commands/extract.ts'),
   history: () => import('./commands/history.ts'),
   index: () => import('./commands/index.ts'),
+  search: () => import('./commands/search.ts'),
   serve: () => import('./commands/serve.ts'),
 };
 

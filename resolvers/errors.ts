@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'RATE_LIMITED'
+  | 'REGEX_TIMEOUT'
   | 'QUERY_TOO_DEEP'
   | 'QUERY_TOO_COMPLEX'
   | 'TOO_MANY_ALIASES'
