@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'QUERY_TOO_DEEP'
   | 'QUERY_TOO_COMPLEX'
   | 'TOO_MANY_ALIASES'
-  | 'TOO_MANY_TOKENS';
+  | 'TOO_MANY_TOKENS'
+  | 'SUBSCRIPTION_LAGGED';
 
 export function codedError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extra } });
