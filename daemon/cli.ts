@@ -1,5 +1,6 @@
 // The `codegraph` command line. Each subcommand lives in daemon/commands/<name>.ts and exports
-// `run(argv): Promise<number>` (the exit code) plus a one-line `summary` for `--help`.
+// `run(argv): Promise<number>` (the exit code); its one-line summary for `--help` lives here, in
+// COMMANDS, so `codegraph --help` loads no command module (serve's alone takes ~1 s to import; #9).
 // Exit codes are shared by every subcommand; see ExitCode.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -69,19 +70,18 @@ export function openError(err: unknown): never {
 }
 
 interface CommandModule {
-  summary: string;
   run(argv: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, () => Promise<CommandModule>> = {
-  callees: async () => (await import('./commands/callers.ts')).callees,
-  callers: async () => (await import('./commands/callers.ts')).callers,
-  diff: () => import('./commands/diff.ts'),
-  extract: () => import('./commands/extract.ts'),
-  history: () => import('./commands/history.ts'),
-  index: () => import('./commands/index.ts'),
-  search: () => import('./commands/search.ts'),
-  serve: () => import('./commands/serve.ts'),
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  callees: { summary: 'what an entity calls, transitively (indexes the revision on demand)', load: async () => (await import('./commands/callers.ts')).callees },
+  callers: { summary: 'who calls an entity, transitively (indexes the revision on demand)', load: async () => (await import('./commands/callers.ts')).callers },
+  diff: { summary: 'entity-level diff between two commits (indexes them on demand)', load: () => import('./commands/diff.ts') },
+  extract: { summary: 'print the entities and references of source files', load: () => import('./commands/extract.ts') },
+  history: { summary: 'commits that changed a function or class, across renames and moves', load: () => import('./commands/history.ts') },
+  index: { summary: 'index a repository: extract the code graph of a commit (and its history)', load: () => import('./commands/index.ts') },
+  search: { summary: 'find entities by keywords, typo-tolerant name, regex or similarity', load: () => import('./commands/search.ts') },
+  serve: { summary: 'serve the code graph of repositories over GraphQL, indexing new commits live', load: () => import('./commands/serve.ts') },
 };
 
 /** Subcommand names, sorted. Add a command by adding an entry to COMMANDS. */
@@ -89,12 +89,9 @@ export function commandNames(): string[] {
   return Object.keys(COMMANDS).sort();
 }
 
-async function help(): Promise<string> {
+function help(): string {
   const lines = ['usage: codegraph <command> [options]', '', 'commands:'];
-  for (const name of commandNames()) {
-    const mod = await COMMANDS[name]!();
-    lines.push(`  ${name.padEnd(10)} ${mod.summary}`);
-  }
+  for (const name of commandNames()) lines.push(`  ${name.padEnd(10)} ${COMMANDS[name]!.summary}`);
   lines.push('', 'Run `codegraph <command> --help` for the options of a command.');
   return lines.join('\n');
 }
@@ -102,16 +99,16 @@ async function help(): Promise<string> {
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write((await help()) + '\n');
+    process.stdout.write(help() + '\n');
     return name === undefined ? ExitCode.USAGE : ExitCode.OK;
   }
-  const load = COMMANDS[name];
-  if (!load) {
+  const command = COMMANDS[name];
+  if (!command) {
     process.stderr.write(`codegraph: unknown command '${name}'. Run \`codegraph --help\` for the list of commands.\n`);
     return ExitCode.USAGE;
   }
   try {
-    const mod = await load();
+    const mod = await command.load();
     return await mod.run(rest);
   } catch (err) {
     if (err instanceof CliError) {

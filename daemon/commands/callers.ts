@@ -82,7 +82,7 @@ function command(direction: 'callers' | 'callees') {
       await repo.close();
     }
   }
-  return { summary: direction === 'callers' ? 'who calls an entity, transitively' : 'what an entity calls, transitively', run };
+  return { run };
 }
 
 export const callers = command('callers');

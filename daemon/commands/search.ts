@@ -7,8 +7,6 @@ import { SEARCH_MODES, type SearchMode } from '../../store/index.ts';
 import { CliError, ExitCode, STORE_OPTIONS, parseCommand, positiveInt, storeLocation } from '../cli.ts';
 import { atRevision, searchError } from './callers.ts';
 
-export const summary = 'find entities by keywords, typo-tolerant name, regex or similarity';
-
 const USAGE = `usage: codegraph search <repo> <query> [--mode M] [--rev REV] [--kind K]... [--path P] [--bodies] [--first N] [--json] [--data DIR] [--database-url URL]
 
   --mode M             text (keywords and identifier sub-tokens), fuzzy (names, typos allowed),
