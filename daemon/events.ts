@@ -47,7 +47,7 @@ export async function startEventBridge(db: Db, backend: GraphBackend, events: In
     events.publish('commitIndexed', { ...base, parents: commit.parents });
     const d = await backend.diff(notice.repo, commit.parents[0] ?? null, commit.sha);
     const changed = (change: ChangeKind, entity: EntityRecord, before: EntityRecord | null) =>
-      events.publish('entityChanged', { ...base, change, entity, before });
+      events.publish('entityChanged', { ...base, parentSha: d.from, change, entity, before });
     for (const e of d.added) changed('added', e, null);
     for (const e of d.removed) changed('removed', e, e);
     for (const m of d.modified) changed('modified', m.after, m.before);
