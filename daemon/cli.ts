@@ -1,5 +1,6 @@
 // The `codegraph` command line. Each subcommand lives in daemon/commands/<name>.ts and exports
-// `run(argv): Promise<number>` (the exit code) plus a one-line `summary` for `--help`.
+// `run(argv): Promise<number>` (the exit code); its one-line summary for `--help` lives here, in
+// COMMANDS, so `codegraph --help` loads no command module (serve's alone takes ~1 s to import; #9).
 // Exit codes are shared by every subcommand: any error with a code gets the exit code of its row in
 // errors/codes.ts (a LockError exits 6, a GitError UNKNOWN_REVISION exits 4, ...).
 import path from 'node:path';
@@ -55,16 +56,15 @@ export function storeLocation(repoPath: string, flags: { data?: string | undefin
 }
 
 interface CommandModule {
-  summary: string;
   run(argv: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, () => Promise<CommandModule>> = {
-  diff: () => import('./commands/diff.ts'),
-  extract: () => import('./commands/extract.ts'),
-  history: () => import('./commands/history.ts'),
-  index: () => import('./commands/index.ts'),
-  serve: () => import('./commands/serve.ts'),
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  diff: { summary: 'entity-level diff between two commits (indexes them on demand)', load: () => import('./commands/diff.ts') },
+  extract: { summary: 'print the entities and references of source files', load: () => import('./commands/extract.ts') },
+  history: { summary: 'commits that changed a function or class, across renames and moves', load: () => import('./commands/history.ts') },
+  index: { summary: 'index a repository: extract the code graph of a commit (and its history)', load: () => import('./commands/index.ts') },
+  serve: { summary: 'serve the code graph of repositories over GraphQL, indexing new commits live', load: () => import('./commands/serve.ts') },
 };
 
 /** Subcommand names, sorted. Add a command by adding an entry to COMMANDS. */
@@ -72,12 +72,9 @@ export function commandNames(): string[] {
   return Object.keys(COMMANDS).sort();
 }
 
-async function help(): Promise<string> {
+function help(): string {
   const lines = ['usage: codegraph <command> [options]', '', 'commands:'];
-  for (const name of commandNames()) {
-    const mod = await COMMANDS[name]!();
-    lines.push(`  ${name.padEnd(10)} ${mod.summary}`);
-  }
+  for (const name of commandNames()) lines.push(`  ${name.padEnd(10)} ${COMMANDS[name]!.summary}`);
   lines.push('', 'Run `codegraph <command> --help` for the options of a command.');
   return lines.join('\n');
 }
@@ -85,16 +82,16 @@ async function help(): Promise<string> {
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write((await help()) + '\n');
+    process.stdout.write(help() + '\n');
     return name === undefined ? ExitCode.USAGE : ExitCode.OK;
   }
-  const load = COMMANDS[name];
-  if (!load) {
+  const command = COMMANDS[name];
+  if (!command) {
     process.stderr.write(`codegraph: unknown command '${name}'. Run \`codegraph --help\` for the list of commands.\n`);
     return ExitCode.USAGE;
   }
   try {
-    const mod = await load();
+    const mod = await command.load();
     return await mod.run(rest);
   } catch (err) {
     // An expected error (its code is in errors/codes.ts) is one line for the user; anything else is

@@ -41,7 +41,9 @@ export type GraphQLCode =
   /** The operation ran past its deadline and was cancelled. */
   | 'DEADLINE_EXCEEDED'
   /** The service is starting, closing, or its store is unavailable; retry later. */
-  | 'UNAVAILABLE';
+  | 'UNAVAILABLE'
+  /** A subscriber fell too far behind the event stream; its subscription was ended. */
+  | 'SUBSCRIPTION_LAGGED';
 
 interface Row {
   exit: ExitCodeValue;

@@ -4,9 +4,9 @@ import picomatch from 'picomatch';
 import type { EntityKind } from '../indexer/types.ts';
 import type {
   ChangeKind, CommitRecord, DiffRecord, EntityChangedEvent, EntityRecord, EventMap, GraphContext,
-  HistoryRecord, Page, Topic,
+  HistoryRecord, Page, SubscriptionLag, Topic,
 } from './context.ts';
-import { badInput, notFound } from './errors.ts';
+import { badInput, codedError, notFound } from './errors.ts';
 import { groupKey } from './loaders.ts';
 
 export { createLoaders } from './loaders.ts';
@@ -80,11 +80,11 @@ function historyNodes(repo: string, records: HistoryRecord[]) {
 }
 
 /**
- * Wraps an event iterator: drops events failing `keep`, and calls `onEnd` once when the client
- * goes away. `return()` is forwarded at once (an async generator would wait for the next event
- * before running its `finally`, leaking idle subscriptions).
+ * Wraps an event iterator to call `onEnd` once when the client goes away or the stream ends.
+ * `return()` is forwarded at once (an async generator would wait for the next event before
+ * running its `finally`, leaking idle subscriptions).
  */
-function filtered<T>(source: AsyncIterableIterator<T>, keep: (e: T) => boolean, onEnd: () => void): AsyncIterableIterator<T> {
+function tracked<T>(source: AsyncIterableIterator<T>, onEnd: () => void): AsyncIterableIterator<T> {
   let ended = false;
   const end = () => {
     if (!ended) {
@@ -94,14 +94,9 @@ function filtered<T>(source: AsyncIterableIterator<T>, keep: (e: T) => boolean, 
   };
   const it: AsyncIterableIterator<T> = {
     async next() {
-      for (;;) {
-        const r = await source.next();
-        if (r.done) {
-          end();
-          return r;
-        }
-        if (keep(r.value)) return r;
-      }
+      const r = await source.next();
+      if (r.done) end();
+      return r;
     },
     async return(value?: unknown) {
       end();
@@ -124,7 +119,18 @@ async function subscribe<T extends Topic>(ctx: GraphContext, topic: T, repositor
   // A typo in the repository name would otherwise wait forever for events that never come.
   if ((await ctx.backend.repository(repository)) === null) throw notFound(`unknown repository '${repository}'; Query.repositories lists the configured ones.`);
   const done = ctx.subscriptionOpened?.(topic) ?? (() => undefined);
-  return filtered(ctx.events.subscribe(topic, repository), keep, done);
+  return tracked(ctx.events.subscribe(topic, repository, keep), done);
+}
+
+/** An event, or the error that ends a subscription that fell behind (daemon/server/pubsub.ts). */
+function delivered<T>(e: T | SubscriptionLag): T {
+  if (typeof e === 'object' && e !== null && 'lagged' in e) {
+    const from = e.sha ? ` from commit ${e.sha} on` : '';
+    throw codedError('SUBSCRIPTION_LAGGED',
+      `this subscription fell more than ${e.maxPending} events behind and was ended; events${from} were not sent. Subscribe again, then query diff(from: <the last sha you received>, to: <the ref>) to catch up.`,
+      { maxPending: e.maxPending, sha: e.sha });
+  }
+  return e;
 }
 
 export function entityChangeFilter(args: { path?: string | null; kinds?: EntityKind[] | null; names?: string[] | null }): (e: EntityChangedEvent) => boolean {
@@ -216,18 +222,18 @@ export const resolvers = {
   Subscription: {
     commitIndexed: {
       subscribe: (_: unknown, args: { repository: string }, ctx: GraphContext) => subscribe(ctx, 'commitIndexed', args.repository),
-      resolve: (e: EventMap['commitIndexed']) => e,
+      resolve: (e: EventMap['commitIndexed'] | SubscriptionLag) => delivered(e),
     },
     entityChanged: {
       subscribe: (_: unknown, args: { repository: string; path?: string | null; kinds?: EntityKind[] | null; names?: string[] | null }, ctx: GraphContext) => {
         globArg(args.path ?? null);
         return subscribe(ctx, 'entityChanged', args.repository, entityChangeFilter(args));
       },
-      resolve: (e: EntityChangedEvent) => e,
+      resolve: (e: EntityChangedEvent | SubscriptionLag) => delivered(e),
     },
     indexProgress: {
       subscribe: (_: unknown, args: { repository: string }, ctx: GraphContext) => subscribe(ctx, 'indexProgress', args.repository),
-      resolve: (e: EventMap['indexProgress']) => e,
+      resolve: (e: EventMap['indexProgress'] | SubscriptionLag) => delivered(e),
     },
   },
 };

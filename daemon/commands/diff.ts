@@ -6,7 +6,6 @@ import type { EntityDiff, EntityRef, ImpactEntry } from '../../store/index.ts';
 import { CliError, ExitCode, STORE_OPTIONS, parseCommand, positiveInt, storeLocation } from '../cli.ts';
 import { indexCommit, openHistoryStore } from '../history.ts';
 
-export const summary = 'entity-level diff between two commits (indexes them on demand)';
 
 const USAGE = `usage: codegraph diff <repo> <revA> <revB> [--json] [--impact N] [--data DIR] [--database-url URL]
 

@@ -4,7 +4,6 @@ import { Indexer, qualify } from '../../indexer/index.ts';
 import type { ExtractOutcome } from '../../indexer/index.ts';
 import { CliError, ExitCode, parseCommand, positiveInt } from '../cli.ts';
 
-export const summary = 'print the entities and references of source files';
 
 const USAGE = `usage: codegraph extract <file...> [--json] [--max-file-bytes N] [--parse-timeout MS]
 

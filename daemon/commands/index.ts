@@ -8,7 +8,6 @@ import { CliError, ExitCode, STORE_OPTIONS, parseCommand, positiveInt } from '..
 import { runHistoryIndex } from '../history.ts';
 import { progress } from '../progress.ts';
 
-export const summary = 'index a repository: extract the code graph of a commit (and its history)';
 
 const USAGE = `usage: codegraph index <repo> [--rev REV] [--json] [--threads N] [--max-file-bytes N] [--parse-timeout MS] [--exclude GLOB]...
 

@@ -7,7 +7,6 @@ import { loadConfig } from '../config.ts';
 import { notifyReady, notifyStopping, startWatchdog } from '../server/sdnotify.ts';
 import { startService, type Service } from '../service.ts';
 
-export const summary = 'serve the code graph of repositories over GraphQL, indexing new commits live';
 
 const USAGE = `usage: codegraph serve <repo...> [--host H] [--port N] [--data DIR] [--database-url URL] [--config FILE] [--history N]
                        [--threads N] [--max-file-bytes N] [--exclude GLOB]... [--poll-interval-ms MS]
