@@ -1,38 +1,30 @@
 // The `codegraph` command line. Each subcommand lives in daemon/commands/<name>.ts and exports
 // `run(argv): Promise<number>` (the exit code); its one-line summary for `--help` lives here, in
 // COMMANDS, so `codegraph --help` loads no command module (serve's alone takes ~1 s to import; #9).
-// Exit codes are shared by every subcommand; see ExitCode.
+// Exit codes are shared by every subcommand: any error with a code gets the exit code of its row in
+// errors/codes.ts (a LockError exits 6, a GitError UNKNOWN_REVISION exits 4, ...).
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
+import { CodedError, ExitCode, exitCodeOf, isKnownCode, type ExitCodeValue } from '../errors/index.ts';
 
-export const ExitCode = {
-  OK: 0,
-  /** Something failed while running (I/O, database, git). */
-  FAILURE: 1,
-  /** The command line itself is wrong: unknown command or flag, missing argument. */
-  USAGE: 2,
-  /** The repository path is not a git repository. */
-  NOT_A_REPOSITORY: 3,
-  /** A revision does not exist in the repository. */
-  UNKNOWN_REVISION: 4,
-  /** The configuration is invalid. */
-  CONFIG: 5,
-  /** Another process holds the data directory. */
-  LOCKED: 6,
-} as const;
+export { ExitCode };
 
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number) {
-    super(message);
-    this.name = 'CliError';
+export type CliErrorCode = 'USAGE' | 'CONFIG' | 'UNKNOWN_ENTITY';
+
+/** A command-line problem; its exit code comes from the code (errors/codes.ts). */
+export class CliError<D extends Record<string, unknown> = Record<string, unknown>> extends CodedError<CliErrorCode, D> {
+  override name = 'CliError';
+
+  get exitCode(): ExitCodeValue {
+    return exitCodeOf(this);
   }
 }
 
 /** Parses a positive integer flag value; a usage error (exit 2) otherwise. */
 export function positiveInt(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`, ExitCode.USAGE);
+  if (!Number.isInteger(n) || n < 1) throw new CliError('USAGE', `${flag} must be a positive integer, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -61,12 +53,6 @@ export function storeLocation(repoPath: string, flags: { data?: string | undefin
   const databaseUrl = flags['database-url'] ?? process.env.CODEGRAPH_DATABASE_URL;
   if (databaseUrl !== undefined && databaseUrl !== '') return { databaseUrl };
   return { dataDir: flags.data ?? process.env.CODEGRAPH_DATA_DIR ?? path.join(repoPath, '.codegraph') };
-}
-
-/** Maps the store's open errors to exit codes. */
-export function openError(err: unknown): never {
-  if ((err as { code?: unknown }).code === 'LOCKED') throw new CliError((err as Error).message, ExitCode.LOCKED);
-  throw err;
 }
 
 interface CommandModule {
@@ -111,25 +97,11 @@ export async function main(argv: string[]): Promise<number> {
     const mod = await command.load();
     return await mod.run(rest);
   } catch (err) {
-    if (err instanceof CliError) {
-      process.stderr.write(`codegraph ${name}: ${err.message}\n`);
-      return err.exitCode;
-    }
-    const code = (err as { code?: unknown }).code;
+    // An expected error (its code is in errors/codes.ts) is one line for the user; anything else is
+    // a bug or an environment failure, and its stack helps.
     const message = err instanceof Error ? err.message : String(err);
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-      process.stderr.write(`codegraph ${name}: ${message}\n`);
-      return ExitCode.USAGE;
-    }
-    if (code === 'NOT_A_REPOSITORY') {
-      process.stderr.write(`codegraph ${name}: ${message}\n`);
-      return ExitCode.NOT_A_REPOSITORY;
-    }
-    if (code === 'UNKNOWN_REVISION') {
-      process.stderr.write(`codegraph ${name}: ${message}\n`);
-      return ExitCode.UNKNOWN_REVISION;
-    }
-    process.stderr.write(`codegraph ${name}: ${err instanceof Error && err.stack ? err.stack : message}\n`);
-    return ExitCode.FAILURE;
+    const expected = err instanceof CodedError || isKnownCode(err);
+    process.stderr.write(`codegraph ${name}: ${!expected && err instanceof Error && err.stack ? err.stack : message}\n`);
+    return exitCodeOf(err);
   }
 }

@@ -63,7 +63,9 @@ export interface EntityFilter {
   name: string | null;
 }
 
-export type ChangeKind = 'added' | 'removed' | 'modified' | 'renamed' | 'moved';
+/** Every ChangeKind, in the order of the schema's `ChangeKind` enum (test/schema-enums.test.ts). */
+export const CHANGE_KINDS = ['added', 'removed', 'modified', 'renamed', 'moved'] as const;
+export type ChangeKind = (typeof CHANGE_KINDS)[number];
 
 export interface DiffRecord {
   /** Full sha, null when `to` is a root commit. */
@@ -171,6 +173,8 @@ export interface EntityChangedEvent {
   repository: string;
   ref: string;
   sha: string;
+  /** The commit `before` (and a removed `entity`) belongs to: the diff's base, null for a root commit. */
+  parentSha: string | null;
   change: ChangeKind;
   entity: EntityRecord;
   before: EntityRecord | null;

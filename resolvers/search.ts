@@ -1,13 +1,10 @@
 // Resolvers of search and whole-graph queries (issue #12): argument checks, the default revision
 // (HEAD), and the mapping of the search errors' codes to GraphQL `extensions.code`.
 import { GraphQLError } from 'graphql';
-import { CodedError } from '../errors/index.ts';
+import { CodedError, graphqlCodeOf } from '../errors/index.ts';
 import type { EntityKind } from '../indexer/types.ts';
 import type { EdgeKindName, EntityRecord, GraphContext, SearchBackend, SearchModeName } from './context.ts';
-import { badInput, codedError, notFound } from './errors.ts';
-
-/** Search error codes (store/search/errors.ts) that are the caller's input. */
-const INPUT_CODES = new Set(['EMPTY_QUERY', 'INVALID_REGEX', 'LIMIT_EXCEEDED', 'INVALID_CURSOR', 'INVALID_ARGUMENT']);
+import { badInput, codedError } from './errors.ts';
 
 export interface SearchDeps {
   maxPage: number;
@@ -23,17 +20,16 @@ function backendOf(ctx: GraphContext): SearchBackend {
   return ctx.backend.search;
 }
 
-/** Runs a search backend call; its coded input errors become BAD_USER_INPUT / NOT_FOUND /
- * REGEX_TIMEOUT with the original code in `extensions.reason`. Others propagate (and are masked). */
+/** Runs a search backend call; a coded error becomes its GraphQL code (errors/codes.ts) here,
+ * with the search's own code in `extensions.reason` for BAD_USER_INPUT (which input was wrong). */
 async function call<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if (err instanceof GraphQLError || !CodedError.is(err)) throw err;
-    if (INPUT_CODES.has(err.code)) throw codedError('BAD_USER_INPUT', err.message, { reason: err.code });
-    if (err.code === 'REGEX_TIMEOUT') throw codedError('REGEX_TIMEOUT', err.message);
-    if (err.code === 'ENTITY_NOT_FOUND') throw notFound(err.message);
-    throw err;
+    const code = graphqlCodeOf(err);
+    if (code === null) throw err;
+    throw codedError(code, err.message, code === 'BAD_USER_INPUT' ? { reason: err.code } : {});
   }
 }
 

@@ -18,7 +18,7 @@ export { StoreError, type StoreErrorCode } from './errors.ts';
 export { embed, EMBEDDING_DIMS, cosine } from './embed.ts';
 export { storeDigest } from './digest.ts';
 export {
-  SearchEngine, SearchError, SEARCH_INPUT_ERRORS, SEARCH_MODES, EDGE_KINDS, DEFAULT_LIMITS as SEARCH_LIMITS,
+  SearchEngine, SearchError, SEARCH_MODES, EDGE_KINDS, DEFAULT_LIMITS as SEARCH_LIMITS,
   type SearchMode, type EdgeKind, type SearchHit, type SearchMatch, type SearchQuery, type Neighbour, type ImportCycle, type Paged, type BlobReader,
   type SearchErrorCode,
 } from './search/index.ts';

@@ -59,6 +59,6 @@ it('searches in every mode, lists callers and callees, and rejects bad input wit
   assert.equal((await cli(['search', fx.repo.dir, 'x', '--first', '101', '--data', data])).code, ExitCode.USAGE);
   assert.equal((await cli(['callers', fx.repo.dir, `${C}::getUser`, '--depth', '6', '--data', data])).code, ExitCode.USAGE);
   const missing = await cli(['callers', fx.repo.dir, `${C}::nope`, '--data', data]);
-  assert.equal(missing.code, ExitCode.FAILURE);
+  assert.equal(missing.code, ExitCode.UNKNOWN_REVISION);
   assert.match(missing.stderr, /No entity "src\/http\/client\.ts::nope"/);
 });

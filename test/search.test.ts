@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { indexHistory } from '../daemon/history.ts';
 import type { Db } from '../store/db.ts';
-import { SearchError, type HistoryStore, type SearchHit, type Paged } from '../store/index.ts';
+import { SearchError, type HistoryStore, type SearchErrorCode, type SearchHit, type Paged } from '../store/index.ts';
 import { cleanupAll } from './helpers/gitrepo.ts';
 import { withBackends } from './harness/pg.ts';
 import { buildSearchFixture, type SearchFixture } from './search-fixtures.ts';
@@ -15,7 +15,7 @@ after(cleanupAll);
 const names = (p: Paged<SearchHit>): string[] => p.items.map((x) => x.node.entity.name);
 const C = 'src/http/client.ts';
 
-async function rejects(p: Promise<unknown>, code: string): Promise<void> {
+async function rejects(p: Promise<unknown>, code: SearchErrorCode): Promise<void> {
   await assert.rejects(p, (err: unknown) => {
     assert.ok(SearchError.is(err, code), `expected ${code}, got ${String(err)}`);
     return true;

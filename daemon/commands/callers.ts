@@ -1,11 +1,10 @@
 // `codegraph callers|callees <repo> <qualifiedName>`: who calls an entity, or what it calls,
 // transitively to --depth, at a revision indexed on demand (issue #12). Resolution is the store's
 // (HistoryStore.callers/callees), the same the GraphQL fields use.
-import { CodedError } from '../../errors/index.ts';
 import { GitRepo } from '../../indexer/git/index.ts';
 import { Indexer } from '../../indexer/index.ts';
-import { SEARCH_INPUT_ERRORS, type CallEdge, type HistoryStore } from '../../store/index.ts';
-import { CliError, ExitCode, STORE_OPTIONS, openError, parseCommand, positiveInt, storeLocation } from '../cli.ts';
+import type { CallEdge, HistoryStore } from '../../store/index.ts';
+import { CliError, ExitCode, STORE_OPTIONS, parseCommand, positiveInt, storeLocation } from '../cli.ts';
 import { indexCommit, openHistoryStore } from '../history.ts';
 
 /** Largest --depth (the GraphQL fields' limit too). */
@@ -17,7 +16,7 @@ export async function atRevision<T>(
   fn: (store: HistoryStore, repoId: number, sha: string) => Promise<T>,
 ): Promise<T> {
   const sha = await repo.resolveCommit(rev);
-  const { db, store } = await openHistoryStore(location).catch(openError);
+  const { db, store } = await openHistoryStore(location);
   try {
     const repoId = await store.repository(repo.path);
     if (!(await store.indexedCommits(repoId, [sha])).has(sha)) await indexCommit({ repo, store, indexer: indexer(), repoId }, sha);
@@ -25,15 +24,6 @@ export async function atRevision<T>(
   } finally {
     await db.close();
   }
-}
-
-/** The search module's input errors (empty query, invalid regex, limits) are usage errors (exit 2);
- * an entity that does not exist is exit 1 with its message. */
-export function searchError(err: unknown): never {
-  if (CodedError.is(err) && (SEARCH_INPUT_ERRORS as readonly string[]).includes(err.code)) throw new CliError(err.message, ExitCode.USAGE);
-  if (CodedError.is(err) && err.code === 'REGEX_TIMEOUT') throw new CliError(err.message, ExitCode.USAGE);
-  if ((err as { code?: unknown }).code === 'ENTITY_NOT_FOUND') throw new CliError((err as Error).message, ExitCode.FAILURE);
-  throw err;
 }
 
 function command(direction: 'callers' | 'callees') {
@@ -53,14 +43,14 @@ function command(direction: 'callers' | 'callees') {
     if (parsed === null) return ExitCode.OK;
     const { values, positionals } = parsed;
     const [repoPath, qualifiedName, ...extra] = positionals;
-    if (repoPath === undefined || qualifiedName === undefined || extra.length > 0) throw new CliError(`expected <repo> <qualifiedName>.\n${USAGE}`, ExitCode.USAGE);
+    if (repoPath === undefined || qualifiedName === undefined || extra.length > 0) throw new CliError('USAGE', `expected <repo> <qualifiedName>.\n${USAGE}`);
     const depth = positiveInt(values.depth, '--depth');
-    if (depth > MAX_DEPTH) throw new CliError(`--depth must be at most ${MAX_DEPTH}, got ${depth}`, ExitCode.USAGE);
+    if (depth > MAX_DEPTH) throw new CliError('USAGE', `--depth must be at most ${MAX_DEPTH}, got ${depth}`);
     const repo = await GitRepo.open(repoPath);
     let indexer: Indexer | null = null;
     try {
       return await atRevision(repo, values.rev, storeLocation(repo.path, values), () => (indexer ??= new Indexer()), async (store, repoId, sha) => {
-        const edges = await store[direction](repoId, sha, qualifiedName, depth).catch(searchError);
+        const edges = await store[direction](repoId, sha, qualifiedName, depth);
         const rows = edges.map((e: CallEdge) => {
           const [entity, other] = direction === 'callers' ? [e.from, e.to] : [e.to, e.from];
           return { entity, depth: e.depth, line: e.line, via: e.via, [direction === 'callers' ? 'calls' : 'calledBy']: other.qualifiedName };

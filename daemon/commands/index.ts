@@ -36,7 +36,7 @@ export async function run(argv: string[]): Promise<number> {
   if (parsed === null) return ExitCode.OK;
   const { values, positionals } = parsed;
   const [repoPath, ...extra] = positionals;
-  if (repoPath === undefined || extra.length > 0) throw new CliError(`expected exactly one repository path.\n${USAGE}`, ExitCode.USAGE);
+  if (repoPath === undefined || extra.length > 0) throw new CliError('USAGE', `expected exactly one repository path.\n${USAGE}`);
 
   const repo = await GitRepo.open(repoPath);
   let indexer: Indexer | null = null;

@@ -5,7 +5,7 @@ import { ENTITY_KINDS, type EntityKind } from '../../indexer/types.ts';
 import { Indexer } from '../../indexer/index.ts';
 import { SEARCH_MODES, type SearchMode } from '../../store/index.ts';
 import { CliError, ExitCode, STORE_OPTIONS, parseCommand, positiveInt, storeLocation } from '../cli.ts';
-import { atRevision, searchError } from './callers.ts';
+import { atRevision } from './callers.ts';
 
 const USAGE = `usage: codegraph search <repo> <query> [--mode M] [--rev REV] [--kind K]... [--path P] [--bodies] [--first N] [--json] [--data DIR] [--database-url URL]
 
@@ -30,18 +30,17 @@ export async function run(argv: string[]): Promise<number> {
   if (parsed === null) return ExitCode.OK;
   const { values, positionals } = parsed;
   const [repoPath, query, ...extra] = positionals;
-  if (repoPath === undefined || query === undefined || extra.length > 0) throw new CliError(`expected <repo> <query> (quote a query of several words).\n${USAGE}`, ExitCode.USAGE);
+  if (repoPath === undefined || query === undefined || extra.length > 0) throw new CliError('USAGE', `expected <repo> <query> (quote a query of several words).\n${USAGE}`);
   const mode = values.mode.toLowerCase() as SearchMode;
-  if (!SEARCH_MODES.includes(mode)) throw new CliError(`--mode must be one of ${SEARCH_MODES.join(', ')}, got ${JSON.stringify(values.mode)}`, ExitCode.USAGE);
+  if (!SEARCH_MODES.includes(mode)) throw new CliError('USAGE', `--mode must be one of ${SEARCH_MODES.join(', ')}, got ${JSON.stringify(values.mode)}`);
   const kinds = (values.kind ?? []) as EntityKind[];
-  for (const k of kinds) if (!ENTITY_KINDS.includes(k)) throw new CliError(`--kind must be one of ${ENTITY_KINDS.join(', ')}, got ${JSON.stringify(k)}`, ExitCode.USAGE);
+  for (const k of kinds) if (!ENTITY_KINDS.includes(k)) throw new CliError('USAGE', `--kind must be one of ${ENTITY_KINDS.join(', ')}, got ${JSON.stringify(k)}`);
   const first = positiveInt(values.first, '--first');
   const repo = await GitRepo.open(repoPath);
   let indexer: Indexer | null = null;
   try {
     return await atRevision(repo, values.rev, storeLocation(repo.path, values), () => (indexer ??= new Indexer()), async (store, repoId, sha) => {
-      const page = await store.search.search(repoId, sha, { query, mode, kinds, path: values.path ?? null, bodies: values.bodies, first }, (blob) => repo.readBlob(blob))
-        .catch(searchError);
+      const page = await store.search.search(repoId, sha, { query, mode, kinds, path: values.path ?? null, bodies: values.bodies, first }, (blob) => repo.readBlob(blob));
       const hits = page.items.map((x) => x.node);
       if (values.json) {
         process.stdout.write(`${JSON.stringify({ rev: sha, total: page.total, hits })}\n`);

@@ -1,4 +1,5 @@
-// The errors of search and graph queries: a stable `code` (errors/index.ts CodedError).
+// The errors of search and graph queries: a stable `code` (errors/index.ts CodedError); what each
+// code means to the CLI (exit code) and GraphQL (`extensions.code`) is in errors/codes.ts.
 import { CodedError } from '../../errors/index.ts';
 
 export type SearchErrorCode =
@@ -20,6 +21,3 @@ export type SearchErrorCode =
 export class SearchError extends CodedError<SearchErrorCode> {
   override name = 'SearchError';
 }
-
-/** Codes caused by the caller's input (GraphQL BAD_USER_INPUT, CLI exit 2) rather than a failure. */
-export const SEARCH_INPUT_ERRORS: readonly SearchErrorCode[] = ['EMPTY_QUERY', 'INVALID_REGEX', 'LIMIT_EXCEEDED', 'INVALID_CURSOR', 'INVALID_ARGUMENT'];

@@ -14,7 +14,7 @@ import { exactNames, fuse, rankFuzzy, rankText, rankVector, type Ranked, type Se
 import { compile, RegexScanner } from './regex.ts';
 import { Snapshot, type SnapEntity, type SnapGraph } from './snapshot.ts';
 
-export { SearchError, SEARCH_INPUT_ERRORS, type SearchErrorCode } from './errors.ts';
+export { SearchError, type SearchErrorCode } from './errors.ts';
 export type { SearchMatch, MatchField } from './rank.ts';
 
 export const SEARCH_MODES = ['text', 'fuzzy', 'regex', 'vector', 'hybrid'] as const;
