@@ -162,7 +162,7 @@ export class Resolver {
     let stale = 0;
     for (const v of this.versionByExtraction.values()) if (v < CALL_BINDINGS_SINCE) stale++;
     if (stale > 0) {
-      throw new StoreError('INVALID_INPUT', `${stale} file(s) of this commit were indexed by an older extractor (before version ${CALL_BINDINGS_SINCE}, this build writes ${EXTRACTOR_VERSION}); `
+      throw new StoreError('REINDEX_REQUIRED', `${stale} file(s) of this commit were indexed by an older extractor (before version ${CALL_BINDINGS_SINCE}, this build writes ${EXTRACTOR_VERSION}); `
         + 'their call references lack the scope information call edges need. Re-index the repository into a new data directory (codegraph index <repo> --data-dir <new dir>) to get call edges.', { stale });
     }
   }

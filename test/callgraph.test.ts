@@ -186,4 +186,15 @@ await withBackends('call resolution by receiver and scope', (b) => {
     assert.deepEqual(stats, { resolved: 54, unresolved: 18, ambiguous: 0, byReason: { external: 6, none: 6, local: 4, builtin: 2 } });
     assert.equal(stats.unresolved + stats.ambiguous, Object.values(stats.byReason).reduce((a, n) => a + (n ?? 0), 0));
   });
+
+  it('refuses call edges over files indexed by an extractor without call bindings, with a clear message', async () => {
+    const { rows } = await db.query<{ id: number; v: number }>('SELECT min(id) AS id, min(extractor_version) AS v FROM extractions');
+    await db.query('UPDATE extractions SET extractor_version = 3 WHERE id = $1', [rows[0]!.id]);
+    try {
+      await assert.rejects(store.callees(repoId, sha, 'go/main.go::run'), (err: Error & { code?: string }) =>
+        err.code === 'REINDEX_REQUIRED' && /Re-index the repository/.test(err.message));
+    } finally {
+      await db.query('UPDATE extractions SET extractor_version = $2 WHERE id = $1', [rows[0]!.id, rows[0]!.v]);
+    }
+  });
 });
