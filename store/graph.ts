@@ -86,6 +86,19 @@ export interface CallSite { path: string; extractionId: number; ref: RefRow }
 
 export type Resolution = { targets: Def[]; via: Via } | { targets: []; via: null; why: Unresolved };
 
+/** An entity of the tree by its path and its index in the file's extraction. */
+export interface EntityAt {
+  path: string;
+  idx: number;
+}
+
+/** The resolved graph of a whole tree (Resolver.allEdges). */
+export interface ResolvedGraph {
+  calls: Array<{ from: EntityAt; to: EntityAt; line: number; via: Via }>;
+  inherits: Array<{ from: EntityAt; to: EntityAt; line: number }>;
+  imports: Array<{ from: string; to: string }>;
+}
+
 const keyOf = (d: { path: string; idx: number }): string => `${d.path}\0${d.idx}`;
 /** Languages whose files call each other's definitions. */
 const familyOf = (language: string): string => (language === 'typescript' || language === 'tsx' || language === 'javascript' ? 'ecmascript' : language);
@@ -660,36 +673,108 @@ export class Resolver {
     return edges;
   }
 
-  /** Every call of the tree, resolved: the whole call graph at the commit (the hot store's adjacency). */
-  async allEdges(): Promise<{ edges: CallEdge[]; stats: ResolutionStats }> {
+  /** Every call of the tree, resolved: the whole call graph at the commit, each edge with how it was
+   * resolved, plus the calls left unresolved counted by reason. */
+  async callGraph(): Promise<{ edges: CallEdge[]; stats: ResolutionStats }> {
     this.assertCurrent();
     const edges: CallEdge[] = [];
     const stats: ResolutionStats = { resolved: 0, unresolved: 0, ambiguous: 0, byReason: {} };
+    await this.eachCall((path, x, f, r, res) => {
+      if (res.via === null) {
+        if (res.why === 'ambiguous') stats.ambiguous++;
+        else stats.unresolved++;
+        stats.byReason[res.why] = (stats.byReason[res.why] ?? 0) + 1;
+        return;
+      }
+      stats.resolved++;
+      const from = f.entities[r.from_idx];
+      if (!from) return;
+      for (const t of res.targets) edges.push({ from: defRef(this.def(path, x, from)), to: defRef(t), line: r.line, via: res.via, depth: 1 });
+    });
+    return { edges, stats };
+  }
+
+  private async eachCall(fn: (path: string, x: number, f: FileData, r: RefRow, res: Resolution) => void): Promise<void> {
     for (const x of this.xids) {
       const f = await this.file(x);
       for (const r of f.calls) {
-        for (const path of this.pathsByExtraction.get(x) ?? []) {
-          const res = await this.resolveCall(path, x, r);
-          if (res.via === null) {
-            if (res.why === 'ambiguous') stats.ambiguous++;
-            else stats.unresolved++;
-            stats.byReason[res.why] = (stats.byReason[res.why] ?? 0) + 1;
-            continue;
-          }
-          stats.resolved++;
-          const from = f.entities[r.from_idx];
-          if (!from) continue;
-          for (const t of res.targets) edges.push({ from: defRef(this.def(path, x, from)), to: defRef(t), line: r.line, via: res.via, depth: 1 });
-        }
+        for (const path of this.pathsByExtraction.get(x) ?? []) fn(path, x, f, r, await this.resolveCall(path, x, r));
       }
     }
-    return { edges, stats };
+  }
+
+  /** Every resolved call and inheritance edge of the tree, plus file-to-file imports: the whole
+   * graph at the commit, for global queries (search ranking, PageRank, paths, cycles). Calls use the
+   * same `resolveCall` as callers/callees, so both always agree. Unlike callers/callees it does not
+   * refuse a tree indexed before call bindings (version 4): such files resolve as if no call named a
+   * local, which search ranking tolerates. */
+  async allEdges(): Promise<ResolvedGraph> {
+    const out: ResolvedGraph = { calls: [], inherits: [], imports: [] };
+    await this.eachCall((path, _x, _f, r, res) => {
+      if (res.via === null) return;
+      for (const t of res.targets) out.calls.push({ from: { path, idx: r.from_idx }, to: { path: t.path, idx: t.idx }, line: r.line, via: res.via });
+    });
+    const { rows } = await this.q.query<{ extraction_id: number; kind: string; name: string; line: number; from_idx: number; module: string | null }>(
+      `SELECT r.extraction_id, u.kind, u.name, u.line, u.from_idx, u.module
+       FROM extraction_refs r, unnest(r.kind, r.name, r.line, r.from_idx, r.module) AS u(kind, name, line, from_idx, module)
+       WHERE r.extraction_id = ANY($1::int[]) AND u.kind IN ('extends', 'import')`, [this.xids]);
+    const specsByX = new Map<number, Set<string>>();
+    for (const r of rows) {
+      if (r.kind === 'import') {
+        if (r.module === null) continue;
+        let set = specsByX.get(r.extraction_id);
+        if (!set) specsByX.set(r.extraction_id, (set = new Set()));
+        set.add(r.module);
+        continue;
+      }
+      const f = await this.file(r.extraction_id);
+      for (const path of this.pathsByExtraction.get(r.extraction_id) ?? []) {
+        const bases = (await this.named(r.name)).filter((d) => CLASS_LIKE.has(d.kind));
+        const seen = bases.length > 0 ? await this.visible(path, f, r.name, bases) : null;
+        for (const t of seen?.defs ?? []) out.inherits.push({ from: { path, idx: r.from_idx }, to: { path: t.path, idx: t.idx }, line: r.line });
+      }
+    }
+    out.imports = this.fileImports(specsByX);
+    return out;
+  }
+
+  /** File -> file import edges, with the same rule as importsResolved (candidates narrowed by name
+   * first, so it stays near-linear in the number of imports). */
+  private fileImports(specsByX: Map<number, Set<string>>): Array<{ from: string; to: string }> {
+    const files = [...this.extractionByPath.keys()].sort();
+    const byStem = new Map<string, string[]>();
+    const push = (k: string, f: string): void => {
+      const l = byStem.get(k);
+      if (l) l.push(f);
+      else byStem.set(k, [f]);
+    };
+    for (const f of files) {
+      const stem = posix.basename(f).replace(/\.[^.]+$/, '');
+      push(stem, f);
+      push(`dir:${posix.basename(posix.dirname(f))}`, f);
+    }
+    const out: Array<{ from: string; to: string }> = [];
+    for (const [path, x] of this.extractionByPath) {
+      for (const module of specsByX.get(x) ?? []) {
+        const last = module.replace(/\.[cm]?[jt]sx?$/, '').replace(/\/+$/, '').split(/\/|::|\./).filter((s) => s !== '').pop() ?? '';
+        // A bare relative package (`from . import x`) may name any file of its directory.
+        const cands = last === '' ? new Set(files) : new Set([...(byStem.get(last) ?? []), ...(byStem.get(`dir:${last}`) ?? []),
+          ...(byStem.get('index') ?? []), ...(byStem.get('__init__') ?? [])]);
+        const hits = [...cands].filter((f) => f !== path && importNames(module, path, f)).sort();
+        const want = module.replace(/^[./]+/, '').replace(/::|\./g, '/');
+        const exact = hits.find((f) => f.replace(/\.[^./]+$/, '').replace(/\/(index|__init__)$/, '').endsWith(want));
+        const target = exact ?? hits[0];
+        if (target !== undefined) out.push({ from: path, to: target });
+      }
+    }
+    return out;
   }
 
   /** Resolution counts over every call reference in the tree. */
   async stats(): Promise<ResolutionStats> {
-    return (await this.allEdges()).stats;
+    return (await this.callGraph()).stats;
   }
+
 
   /** Methods that override `d` (same name, in a type whose ancestors include d's type): a relation of
    * its own, never call edges. */
