@@ -290,7 +290,7 @@ export class StoreBackend implements GraphBackend {
     const edges: CallEdge[][] = [];
     for (const id of ids) {
       try {
-        edges.push(await this.store[dir](r.repoId, commitSha, id, depth, storeOpts));
+        edges.push(await this.store[dir](r.repoId, commitSha, id, depth, 'name-only', storeOpts));
       } catch (err) {
         if (!StoreError.is(err, 'ENTITY_NOT_FOUND')) throw err;
         edges.push([]);

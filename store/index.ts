@@ -260,19 +260,36 @@ export class HistoryStore {
     return [...out.values()].sort((a, b) => a.depth - b.depth || (a.entity.qualifiedName < b.entity.qualifiedName ? -1 : 1));
   }
 
-  /** Callers of the entity at `sha`, transitively to `depth`, nearest first; `limit`: stop once
-   * more than that many distinct callers are found. */
-  async callers(repoId: number, sha: string, qualifiedName: string, depth = 1, opts: ReadOptions & { limit?: number } = {}): Promise<CallEdge[]> {
+  /** Callers of the entity at `sha`, transitively to `depth`, nearest first, keeping edges resolved
+   * at least as surely as `minConfidence` (store/graph.ts VIA_ORDER); `opts.limit`: stop once more
+   * than that many distinct callers are found. */
+  async callers(
+    repoId: number, sha: string, qualifiedName: string, depth = 1, minConfidence: CallEdge['via'] = 'name-only', opts: ReadOptions & { limit?: number } = {},
+  ): Promise<CallEdge[]> {
     const q = cancellable(this.db, opts.signal);
     const r = await Resolver.at(q, (await this.chainOf(repoId, sha, q)).chain);
-    return r.walk(await r.find(qualifiedName), depth, 'up', opts.limit);
+    return r.walk(await r.find(qualifiedName), depth, 'up', minConfidence, opts.limit);
   }
 
-  /** Callees of the entity at `sha`, transitively to `depth`, nearest first (`limit` as for callers). */
-  async callees(repoId: number, sha: string, qualifiedName: string, depth = 1, opts: ReadOptions & { limit?: number } = {}): Promise<CallEdge[]> {
+  /** Callees of the entity at `sha`, transitively to `depth` (see `callers`). */
+  async callees(
+    repoId: number, sha: string, qualifiedName: string, depth = 1, minConfidence: CallEdge['via'] = 'name-only', opts: ReadOptions & { limit?: number } = {},
+  ): Promise<CallEdge[]> {
     const q = cancellable(this.db, opts.signal);
     const r = await Resolver.at(q, (await this.chainOf(repoId, sha, q)).chain);
-    return r.walk(await r.find(qualifiedName), depth, 'down', opts.limit);
+    return r.walk(await r.find(qualifiedName), depth, 'down', minConfidence, opts.limit);
+  }
+
+  /** The whole call graph at `sha`: every call of the tree resolved (edges with how each was
+   * resolved, `via`), plus the counts of calls left unresolved by reason. Read by the hot store. */
+  async callGraph(repoId: number, sha: string): Promise<{ edges: CallEdge[]; stats: ResolutionStats }> {
+    return (await Resolver.at(this.db, (await this.chainOf(repoId, sha)).chain)).callGraph();
+  }
+
+  /** Methods overriding the method at `sha` (a relation of its own: never call edges). */
+  async overrides(repoId: number, sha: string, qualifiedName: string): Promise<EntityRef[]> {
+    const r = await Resolver.at(this.db, (await this.chainOf(repoId, sha)).chain);
+    return (await r.overridesOf(await r.find(qualifiedName))).map(defRef);
   }
 
   /** Import resolution at `sha`: each module `path` imports, with the file it names (null when it is
