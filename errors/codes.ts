@@ -77,6 +77,8 @@ export const CODES = {
   ENTITY_NOT_FOUND: row(UNKNOWN_REVISION, 'NOT_FOUND'),
   INVALID_INPUT: row(USAGE, 'BAD_USER_INPUT'),
   UNKNOWN_REPOSITORY: row(UNKNOWN_REVISION, 'NOT_FOUND'),
+  /** Call edges asked of a tree indexed by an extractor too old to record call bindings (#10). */
+  REINDEX_REQUIRED: row(FAILURE, 'NOT_INDEXED'),
   // store/search (SearchError); ENTITY_NOT_FOUND above
   EMPTY_QUERY: row(USAGE, 'BAD_USER_INPUT'),
   INVALID_REGEX: row(USAGE, 'BAD_USER_INPUT'),
