@@ -12,6 +12,7 @@ import { groupKey } from './loaders.ts';
 import { searchResolvers } from './search.ts';
 
 export { createLoaders } from './loaders.ts';
+export { ASSUMED_LIST, walkCost } from './budget.ts';
 export type * from './context.ts';
 
 /** Largest `first` a connection accepts. */

@@ -6,9 +6,8 @@ import {
   type ValidationContext, type ValueNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { ASSUMED_LIST, walkCost } from '../../resolvers/budget.ts';
 import { codedError } from '../../resolvers/errors.ts';
-import { MAX_DEPTH } from '../../resolvers/index.ts';
+import { ASSUMED_LIST, MAX_DEPTH, walkCost } from '../../resolvers/index.ts';
 
 export interface OperationLimits {
   maxDepth: number;
