@@ -63,7 +63,9 @@ export interface EntityFilter {
   name: string | null;
 }
 
-export type ChangeKind = 'added' | 'removed' | 'modified' | 'renamed' | 'moved';
+/** Every ChangeKind, in the order of the schema's `ChangeKind` enum (test/schema-enums.test.ts). */
+export const CHANGE_KINDS = ['added', 'removed', 'modified', 'renamed', 'moved'] as const;
+export type ChangeKind = (typeof CHANGE_KINDS)[number];
 
 export interface DiffRecord {
   /** Full sha, null when `to` is a root commit. */
@@ -135,6 +137,8 @@ export interface EntityChangedEvent {
   repository: string;
   ref: string;
   sha: string;
+  /** The commit `before` (and a removed `entity`) belongs to: the diff's base, null for a root commit. */
+  parentSha: string | null;
   change: ChangeKind;
   entity: EntityRecord;
   before: EntityRecord | null;
@@ -156,11 +160,23 @@ export interface EventMap {
 export type Topic = keyof EventMap;
 
 /**
+ * The last item of a subscription that fell behind by more than `maxPending` events (policy in
+ * daemon/server/pubsub.ts): the resolver turns it into a `SUBSCRIPTION_LAGGED` error. `sha` is the
+ * first commit whose events were not delivered.
+ */
+export interface SubscriptionLag {
+  lagged: true;
+  maxPending: number;
+  sha: string | null;
+}
+
+/**
  * Live events per repository. `subscribe` returns an iterator whose `return()` unsubscribes;
- * the server calls it when the client goes away.
+ * the server calls it when the client goes away. `keep` runs when an event is published, so an
+ * event a subscriber does not want is never queued for it.
  */
 export interface EventSource {
-  subscribe<T extends Topic>(topic: T, repository: string): AsyncIterableIterator<EventMap[T]>;
+  subscribe<T extends Topic>(topic: T, repository: string, keep?: (e: EventMap[T]) => boolean): AsyncIterableIterator<EventMap[T] | SubscriptionLag>;
 }
 
 /** The authenticated caller, or an anonymous loopback caller when no auth is configured. */

@@ -23,6 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { CodedError } from '../errors/index.ts';
 import { socketConnection, socketDir, startEmbedded, type EmbeddedServer } from './embedded.ts';
 import { acquireLock, isProcessAlive, type Lock } from './lock.ts';
 
@@ -36,18 +37,11 @@ export type DbErrorCode =
   | 'TRANSACTION_FINISHED'
   | 'CLOSED';
 
-/** An error with a stable `code`, extra `data`, and `toJSON()` so it survives a worker boundary. */
-export class DbError extends Error {
+/** The database layer's CodedError (errors/). */
+export class DbError extends CodedError<DbErrorCode> {
   override name = 'DbError';
-  readonly code: DbErrorCode;
-  readonly data: Record<string, unknown>;
   constructor(code: DbErrorCode, message: string, data: Record<string, unknown> = {}, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.code = code;
-    this.data = data;
-  }
-  toJSON(): { name: string; code: DbErrorCode; message: string; data: Record<string, unknown> } {
-    return { name: this.name, code: this.code, message: this.message, data: this.data };
+    super(code, message, data, { cause });
   }
 }
 

@@ -17,6 +17,12 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { WorkerInput, WorkerMessage } from './pglite-worker.ts';
 
+/** The worker module: compiled pglite-worker.js from the build (dist/), no TypeScript loader in the
+ * thread; from the sources (tests), pglite-worker-entry.mjs registers tsx first (as indexer/pool.ts). */
+const WORKER_URL = import.meta.url.endsWith('.ts')
+  ? new URL('./pglite-worker-entry.mjs', import.meta.url)
+  : new URL('./pglite-worker.js', import.meta.url);
+
 const SOCKET_PORT = 5432;
 const SOCKET_NAME = `.s.PGSQL.${SOCKET_PORT}`;
 /** sun_path is 108 bytes on Linux (104 on macOS) including the NUL. */
@@ -62,7 +68,7 @@ export async function startEmbedded(opts: StartEmbeddedOptions): Promise<Embedde
   }
   const socketPath = path.join(dir, SOCKET_NAME);
   const input: WorkerInput = { pgDir: opts.pgDir, socketPath, settings: opts.settings };
-  const worker = new Worker(new URL('./pglite-worker-entry.mjs', import.meta.url), { workerData: input });
+  const worker = new Worker(WORKER_URL, { workerData: input });
   let exited = false;
   const exit = new Promise<number>((resolve) => worker.once('exit', (code) => {
     exited = true;

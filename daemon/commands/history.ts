@@ -2,10 +2,9 @@
 // following it across renames and moves (function-level `git log --first-parent`).
 import { GitRepo } from '../../indexer/git/index.ts';
 import { Indexer } from '../../indexer/index.ts';
-import { CliError, ExitCode, STORE_OPTIONS, openError, parseCommand, storeLocation } from '../cli.ts';
+import { CliError, ExitCode, STORE_OPTIONS, parseCommand, storeLocation } from '../cli.ts';
 import { indexCommit, openHistoryStore } from '../history.ts';
 
-export const summary = 'commits that changed a function or class, across renames and moves';
 
 const USAGE = `usage: codegraph history <repo> <qualifiedName> [--path P] [--rev REV] [--json] [--data DIR] [--database-url URL]
 
@@ -23,19 +22,19 @@ export async function run(argv: string[]): Promise<number> {
   if (parsed === null) return ExitCode.OK;
   const { values, positionals } = parsed;
   const [repoPath, name, ...extra] = positionals;
-  if (repoPath === undefined || name === undefined || extra.length > 0) throw new CliError(`expected <repo> <qualifiedName>.\n${USAGE}`, ExitCode.USAGE);
+  if (repoPath === undefined || name === undefined || extra.length > 0) throw new CliError('USAGE', `expected <repo> <qualifiedName>.\n${USAGE}`);
   let qualifiedName = name;
   if (values.path !== undefined) {
-    if (name.includes('::')) throw new CliError(`give either --path or a \`path::\` prefix in ${JSON.stringify(name)}, not both`, ExitCode.USAGE);
+    if (name.includes('::')) throw new CliError('USAGE', `give either --path or a \`path::\` prefix in ${JSON.stringify(name)}, not both`);
     qualifiedName = `${values.path}::${name}`;
   } else if (!name.includes('::')) {
-    throw new CliError(`${JSON.stringify(name)} has no \`path::\` prefix; pass --path <file> or write it as src/a.ts::${name}`, ExitCode.USAGE);
+    throw new CliError('USAGE', `${JSON.stringify(name)} has no \`path::\` prefix; pass --path <file> or write it as src/a.ts::${name}`);
   }
   const repo = await GitRepo.open(repoPath);
   let indexer: Indexer | null = null;
   try {
     const sha = await repo.resolveCommit(values.rev);
-    const { db, store } = await openHistoryStore(storeLocation(repo.path, values)).catch(openError);
+    const { db, store } = await openHistoryStore(storeLocation(repo.path, values));
     try {
       const repoId = await store.repository(repo.path);
       if (!(await store.indexedCommits(repoId, [sha])).has(sha)) {

@@ -1,5 +1,6 @@
 // Small HTTP helpers shared by the routes: JSON replies, bounded body reading, client identity.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CodedError } from '../../errors/index.ts';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
@@ -16,8 +17,11 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
   sendJson(res, status, { errors: [{ message, extensions: { code } }] }, headers);
 }
 
-export class BodyTooLarge extends Error {
-  readonly code = 'BODY_TOO_LARGE';
+export class BodyTooLarge extends CodedError<'BODY_TOO_LARGE'> {
+  override name = 'BodyTooLarge';
+  constructor(message: string) {
+    super('BODY_TOO_LARGE', message);
+  }
 }
 
 /** Reads the whole body, failing with BodyTooLarge as soon as it passes `limit` bytes. */

@@ -15,6 +15,7 @@ import { BodyTooLarge, clientIp, readBody, sendError, sendJson } from './http.ts
 import { graphqlDuration, registry, rejections } from './metrics.ts';
 import { RateLimiter } from './ratelimit.ts';
 import { reposForPayload, verifyWebhook } from './webhook.ts';
+import { CodedError } from '../../errors/index.ts';
 
 export { InProcessEvents } from './pubsub.ts';
 export * as metrics from './metrics.ts';
@@ -39,8 +40,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export class StartupError extends Error {
-  readonly code = 'STARTUP';
+export class StartupError extends CodedError<'STARTUP'> {
+  override name = 'StartupError';
+  constructor(message: string) {
+    super('STARTUP', message);
+  }
 }
 
 const DASHBOARD_PATH = new URL('../../web/index.html', import.meta.url);
