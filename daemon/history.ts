@@ -224,6 +224,8 @@ export async function indexCommit(ctx: HistoryContext, rev: string): Promise<str
 export interface OpenHistoryOptions {
   dataDir?: string;
   databaseUrl?: string;
+  /** Embedded store held by a running daemon: use its database through its socket (`OpenDatabaseOptions.attach`). */
+  attach?: boolean;
 }
 
 /** Opens and migrates the database and wraps it in a store (for CLI commands). */
@@ -231,6 +233,7 @@ export async function openHistoryStore(opts: OpenHistoryOptions): Promise<{ db: 
   const db = await openDatabase({
     ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
     ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
+    ...(opts.attach !== undefined ? { attach: opts.attach } : {}),
   });
   try {
     await migrate(db);

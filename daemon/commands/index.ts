@@ -60,7 +60,7 @@ export async function run(argv: string[]): Promise<number> {
       const hbar = progress();
       const r = await runHistoryIndex({
         repo, indexer, history,
-        ...(values['database-url'] !== undefined ? { databaseUrl: values['database-url'] } : { dataDir: values.data ?? path.join(repo.path, '.codegraph') }),
+        ...(values['database-url'] !== undefined ? { databaseUrl: values['database-url'] } : { dataDir: values.data ?? path.join(repo.path, '.codegraph'), attach: true }),
         onProgress: (p) => hbar.update(p.done, p.total),
       });
       hbar.finish();
