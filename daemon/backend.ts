@@ -9,6 +9,7 @@ import type {
   RepositoryRecord, SkipCountRecord,
 } from '../resolvers/context.ts';
 import type { SkipReason } from '../indexer/types.ts';
+import { StoreSearch } from './search-backend.ts';
 
 export interface BackendRepo {
   name: string;
@@ -42,9 +43,11 @@ function notFound(repo: string): StoreError {
 
 export class StoreBackend implements GraphBackend {
   private readonly repos: Map<string, BackendRepo>;
+  readonly search: StoreSearch;
 
   constructor(private readonly store: HistoryStore, repos: BackendRepo[]) {
     this.repos = new Map(repos.map((r) => [r.name, r]));
+    this.search = new StoreSearch(store, (name) => this.get(name), toRecord);
   }
 
   private get(name: string): BackendRepo {

@@ -62,10 +62,13 @@ interface CommandModule {
 }
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  callees: { summary: 'what an entity calls, transitively (indexes the revision on demand)', load: async () => (await import('./commands/callers.ts')).callees },
+  callers: { summary: 'who calls an entity, transitively (indexes the revision on demand)', load: async () => (await import('./commands/callers.ts')).callers },
   diff: { summary: 'entity-level diff between two commits (indexes them on demand)', load: () => import('./commands/diff.ts') },
   extract: { summary: 'print the entities and references of source files', load: () => import('./commands/extract.ts') },
   history: { summary: 'commits that changed a function or class, across renames and moves', load: () => import('./commands/history.ts') },
   index: { summary: 'index a repository: extract the code graph of a commit (and its history)', load: () => import('./commands/index.ts') },
+  search: { summary: 'find entities by keywords, typo-tolerant name, regex or similarity', load: () => import('./commands/search.ts') },
   serve: { summary: 'serve the code graph of repositories over GraphQL, indexing new commits live', load: () => import('./commands/serve.ts') },
 };
 
@@ -81,7 +84,21 @@ function help(): string {
   return lines.join('\n');
 }
 
+/**
+ * A closed output pipe (`codegraph extract a.go --json | head -c 100`) ends the command quietly with
+ * exit 0, as SIGPIPE ends a C tool, instead of Node's unhandled 'error' stack trace (#11 item 10).
+ */
+function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(ExitCode.OK);
+      throw err;
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnClosedPipe();
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(help() + '\n');

@@ -43,7 +43,9 @@ export type GraphQLCode =
   /** The service is starting, closing, or its store is unavailable; retry later. */
   | 'UNAVAILABLE'
   /** A subscriber fell too far behind the event stream; its subscription was ended. */
-  | 'SUBSCRIPTION_LAGGED';
+  | 'SUBSCRIPTION_LAGGED'
+  /** A REGEX search ran over its time budget (catastrophic backtracking). */
+  | 'REGEX_TIMEOUT';
 
 interface Row {
   exit: ExitCodeValue;
@@ -75,6 +77,15 @@ export const CODES = {
   ENTITY_NOT_FOUND: row(UNKNOWN_REVISION, 'NOT_FOUND'),
   INVALID_INPUT: row(USAGE, 'BAD_USER_INPUT'),
   UNKNOWN_REPOSITORY: row(UNKNOWN_REVISION, 'NOT_FOUND'),
+  /** Call edges asked of a tree indexed by an extractor too old to record call bindings (#10). */
+  REINDEX_REQUIRED: row(FAILURE, 'NOT_INDEXED'),
+  // store/search (SearchError); ENTITY_NOT_FOUND above
+  EMPTY_QUERY: row(USAGE, 'BAD_USER_INPUT'),
+  INVALID_REGEX: row(USAGE, 'BAD_USER_INPUT'),
+  REGEX_TIMEOUT: row(USAGE, 'REGEX_TIMEOUT'),
+  LIMIT_EXCEEDED: row(USAGE, 'BAD_USER_INPUT'),
+  INVALID_CURSOR: row(USAGE, 'BAD_USER_INPUT'),
+  INVALID_ARGUMENT: row(USAGE, 'BAD_USER_INPUT'),
   // store/db.ts (DbError)
   INVALID_OPTIONS: row(CONFIG),
   CONNECT_FAILED: row(FAILURE, 'UNAVAILABLE'),

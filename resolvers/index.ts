@@ -8,6 +8,7 @@ import type {
 } from './context.ts';
 import { badInput, codedError, notFound } from './errors.ts';
 import { groupKey } from './loaders.ts';
+import { searchResolvers } from './search.ts';
 
 export { createLoaders } from './loaders.ts';
 export type * from './context.ts';
@@ -147,6 +148,8 @@ type Args = Record<string, unknown>;
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 
+const search = searchResolvers({ maxPage: MAX_PAGE, maxDepth: MAX_DEPTH, resolveRev, entityNode });
+
 export const resolvers = {
   Query: {
     repositories: (_: unknown, __: Args, ctx: GraphContext) => ctx.backend.repositories(),
@@ -172,6 +175,7 @@ export const resolvers = {
       historyNodes(r.name, await ctx.backend.entityHistory(r.name, String(args.qualifiedName), str(args.path))),
     skipped: async (r: { name: string }, args: { rev: string }, ctx: GraphContext) =>
       ctx.backend.skips(r.name, await resolveRev(ctx, r.name, args.rev)),
+    ...search.Repository,
   },
   Commit: {
     shortSha: (c: CommitNode) => c.sha.slice(0, 12),
@@ -197,6 +201,7 @@ export const resolvers = {
     },
     history: async (e: EntityNode, _: Args, ctx: GraphContext) =>
       historyNodes(e.repository, await ctx.backend.entityHistory(e.repository, e.qualifiedName, null)),
+    ...search.Entity,
   },
   GraphDiff: {
     added: (d: DiffNode) => d.added.map((e) => entityNode(d.repository, d.to, e)),

@@ -630,6 +630,9 @@ async function openPglite(opts: OpenDatabaseOptions, dataDir: string): Promise<D
   }
 }
 
+/** How long `attach` waits for the holder's socket to answer before giving up with LOCKED. */
+const ATTACH_WAIT_MS = 3_000;
+
 /** A lock held by a live process on this host other than this one: its socket can be reached. */
 function isLiveOtherOwner(err: unknown): boolean {
   const e = err as { code?: unknown; data?: { owner?: { pid?: unknown; hostname?: unknown } | null } };
@@ -639,12 +642,12 @@ function isLiveOtherOwner(err: unknown): boolean {
 
 /**
  * Connects to the embedded database served by the process holding the data-dir lock (a running
- * `codegraph serve`). The socket may not exist yet while that process starts, so connecting is
- * retried for `connectTimeoutMs`; then the lock error is thrown, unchanged.
+ * `codegraph serve`). The socket may not answer yet while that process starts, so connecting is
+ * retried for ATTACH_WAIT_MS; then the lock error is thrown, unchanged (exit 6 in the CLI).
  */
 async function attachPglite(opts: OpenDatabaseOptions, root: string, lockErr: unknown, log: Logger | undefined): Promise<Db> {
   const dir = socketDir(root);
-  const deadline = Date.now() + (opts.connectTimeoutMs ?? 10_000);
+  const deadline = Date.now() + ATTACH_WAIT_MS;
   for (;;) {
     try {
       const db = await openPool('pglite', socketConnection(dir), opts, log, async () => undefined);
