@@ -226,6 +226,8 @@ export interface OpenHistoryOptions {
   databaseUrl?: string;
   /** Embedded store held by a running daemon: use its database through its socket (`OpenDatabaseOptions.attach`). */
   attach?: boolean;
+  /** `OpenDatabaseOptions.pgliteSettings`. */
+  pgliteSettings?: Readonly<Record<string, string>>;
 }
 
 /** Opens and migrates the database and wraps it in a store (for CLI commands). */
@@ -234,6 +236,7 @@ export async function openHistoryStore(opts: OpenHistoryOptions): Promise<{ db: 
     ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
     ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
     ...(opts.attach !== undefined ? { attach: opts.attach } : {}),
+    ...(opts.pgliteSettings !== undefined ? { pgliteSettings: opts.pgliteSettings } : {}),
   });
   try {
     await migrate(db);

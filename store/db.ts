@@ -129,7 +129,14 @@ const PGLITE_POOL_SIZE = 4;
  * grows to hold shared_buffers and never shrinks, so its defaults (128MB shared buffers) set a
  * floor under the daemon's resident memory. Override with `OpenDatabaseOptions.pgliteSettings`.
  */
-export const PGLITE_SETTINGS: Readonly<Record<string, string>> = {};
+export const PGLITE_SETTINGS: Readonly<Record<string, string>> = {
+  // 128MB by default; measured: +224 MB RSS at open with 128MB, +96 MB with 16MB (the WASM module's
+  // own minimum heap is 128 MB of address space, committed only where touched). The OS page cache
+  // still caches the data files, so a smaller pool costs syscalls, not disk reads.
+  shared_buffers: '32MB',
+  // Per-session temp-table buffers; the store uses no temp tables.
+  temp_buffers: '2MB',
+};
 
 const SETTING_NAME = /^[a-z_][a-z0-9_.]*$/;
 
