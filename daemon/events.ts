@@ -46,11 +46,11 @@ export async function startEventBridge(db: Db, backend: GraphBackend, events: In
     const base = { repository: notice.repo, ref: notice.ref, sha: commit.sha };
     events.publish('commitIndexed', { ...base, parents: commit.parents });
     const d = await backend.diff(notice.repo, commit.parents[0] ?? null, commit.sha);
-    const changed = (change: ChangeKind, entity: EntityRecord, before: EntityRecord | null) =>
-      events.publish('entityChanged', { ...base, change, entity, before });
+    const changed = (change: ChangeKind, entity: EntityRecord, before: EntityRecord | null, signatureChanged = false, visibilityChanged = false) =>
+      events.publish('entityChanged', { ...base, change, entity, before, signatureChanged, visibilityChanged });
     for (const e of d.added) changed('added', e, null);
     for (const e of d.removed) changed('removed', e, e);
-    for (const m of d.modified) changed('modified', m.after, m.before);
+    for (const m of d.modified) changed('modified', m.after, m.before, m.signatureChanged, m.visibilityChanged);
     for (const m of d.renamed) changed('renamed', m.after, m.before);
     for (const m of d.moved) changed('moved', m.after, m.before);
   };

@@ -6,6 +6,7 @@ import type {
   ChangeKind, CommitRecord, DiffRecord, EntityChangedEvent, EntityRecord, EventMap, GraphContext,
   HistoryRecord, Page, Topic,
 } from './context.ts';
+import { StoreError } from '../store/index.ts';
 import { badInput, notFound } from './errors.ts';
 import { groupKey } from './loaders.ts';
 
@@ -63,6 +64,8 @@ function historyNodes(repo: string, records: HistoryRecord[]) {
   return records.map((h) => ({
     commit: commitNode(repo, h.commit),
     change: h.change,
+    kind: h.kind,
+    visibilityChanged: h.visibilityChanged,
     entity: h.entity ? entityNode(repo, h.commit.sha, h.entity) : null,
   }));
 }
@@ -149,7 +152,12 @@ export const resolvers = {
       return loadDiff(ctx, r.name, from, to);
     },
     entityHistory: async (r: { name: string }, args: Args, ctx: GraphContext) =>
-      historyNodes(r.name, await ctx.backend.entityHistory(r.name, String(args.qualifiedName), str(args.path))),
+      historyNodes(r.name, await ctx.backend.entityHistory(r.name, String(args.qualifiedName), str(args.path), (args.kind as EntityKind | null | undefined) ?? null)
+        .catch((err: unknown) => {
+          // Two entities of one name and different kinds: the caller must choose (issue 11).
+          if (err instanceof StoreError && err.code === 'AMBIGUOUS_ENTITY') throw badInput(err.message);
+          throw err;
+        })),
     skipped: async (r: { name: string }, args: { rev: string }, ctx: GraphContext) =>
       ctx.backend.skips(r.name, await resolveRev(ctx, r.name, args.rev)),
   },
@@ -176,13 +184,14 @@ export const resolvers = {
       return list.map((x) => entityNode(e.repository, e.commitSha, x));
     },
     history: async (e: EntityNode, _: Args, ctx: GraphContext) =>
-      historyNodes(e.repository, await ctx.backend.entityHistory(e.repository, e.qualifiedName, null)),
+      historyNodes(e.repository, await ctx.backend.entityHistory(e.repository, e.qualifiedName, null, e.kind)),
   },
   GraphDiff: {
     added: (d: DiffNode) => d.added.map((e) => entityNode(d.repository, d.to, e)),
     removed: (d: DiffNode) => d.removed.map((e) => entityNode(d.repository, d.from ?? d.to, e)),
     modified: (d: DiffNode) => d.modified.map((m) => ({
       before: entityNode(d.repository, d.from ?? d.to, m.before), after: entityNode(d.repository, d.to, m.after), signatureChanged: m.signatureChanged,
+      visibilityChanged: m.visibilityChanged,
     })),
     renamed: (d: DiffNode) => d.renamed.map((m) => ({ before: entityNode(d.repository, d.from ?? d.to, m.before), after: entityNode(d.repository, d.to, m.after) })),
     moved: (d: DiffNode) => d.moved.map((m) => ({ before: entityNode(d.repository, d.from ?? d.to, m.before), after: entityNode(d.repository, d.to, m.after) })),

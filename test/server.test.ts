@@ -170,7 +170,7 @@ describe('subscriptions', () => {
       const first = sub.next();
       await waitForSubscribers(h);
       const ev = (name: string, path: string, kind: 'function' | 'class' = 'function') =>
-        ({ repository: 'demo', ref: 'refs/heads/main', sha: SHA2, change: 'added' as const, entity: entity(name, name, path, kind), before: null });
+        ({ repository: 'demo', ref: 'refs/heads/main', sha: SHA2, change: 'added' as const, entity: entity(name, name, path, kind), before: null, signatureChanged: false, visibilityChanged: false });
       h.events.publish('entityChanged', ev('keep', 'lib/x.ts')); // path mismatch
       h.events.publish('entityChanged', ev('keep', 'src/x.ts', 'class')); // kind mismatch
       h.events.publish('entityChanged', ev('drop', 'src/x.ts')); // name mismatch

@@ -1,16 +1,20 @@
 // `codegraph history <repo> <qualifiedName>`: the commits that changed one function or class,
 // following it across renames and moves (function-level `git log --first-parent`).
 import { GitRepo } from '../../indexer/git/index.ts';
+import { ENTITY_KINDS, type EntityKind } from '../../indexer/types.ts';
+import { StoreError } from '../../store/index.ts';
 import { Indexer } from '../../indexer/index.ts';
 import { CliError, ExitCode, STORE_OPTIONS, openError, parseCommand, storeLocation } from '../cli.ts';
 import { indexCommit, openHistoryStore } from '../history.ts';
 
 export const summary = 'commits that changed a function or class, across renames and moves';
 
-const USAGE = `usage: codegraph history <repo> <qualifiedName> [--path P] [--rev REV] [--json] [--data DIR] [--database-url URL]
+const USAGE = `usage: codegraph history <repo> <qualifiedName> [--path P] [--kind K] [--rev REV] [--json] [--data DIR] [--database-url URL]
 
   <qualifiedName>      \`src/a.ts::Parser.parse\`, or \`Parser.parse\` with --path src/a.ts
   --path P             the file, when <qualifiedName> has no \`path::\` prefix
+  --kind K             the entity's kind, when entities of several kinds share the name
+                       (${ENTITY_KINDS.filter((k) => k !== 'module' && k !== 'import').join(', ')})
   --rev REV            where to start walking back (default HEAD; indexed on demand)
   --json               print the list as JSON
   --data DIR           embedded database directory (env CODEGRAPH_DATA_DIR; default <repo>/.codegraph)
@@ -18,7 +22,7 @@ const USAGE = `usage: codegraph history <repo> <qualifiedName> [--path P] [--rev
 
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommand(argv, USAGE, {
-    path: { type: 'string' }, rev: { type: 'string', default: 'HEAD' }, json: { type: 'boolean', default: false }, ...STORE_OPTIONS,
+    path: { type: 'string' }, kind: { type: 'string' }, rev: { type: 'string', default: 'HEAD' }, json: { type: 'boolean', default: false }, ...STORE_OPTIONS,
   });
   if (parsed === null) return ExitCode.OK;
   const { values, positionals } = parsed;
@@ -31,6 +35,13 @@ export async function run(argv: string[]): Promise<number> {
   } else if (!name.includes('::')) {
     throw new CliError(`${JSON.stringify(name)} has no \`path::\` prefix; pass --path <file> or write it as src/a.ts::${name}`, ExitCode.USAGE);
   }
+  let kind: EntityKind | undefined;
+  if (values.kind !== undefined) {
+    if (!(ENTITY_KINDS as readonly string[]).includes(values.kind)) {
+      throw new CliError(`--kind must be one of ${ENTITY_KINDS.join(', ')}; got ${JSON.stringify(values.kind)}`, ExitCode.USAGE);
+    }
+    kind = values.kind as EntityKind;
+  }
   const repo = await GitRepo.open(repoPath);
   let indexer: Indexer | null = null;
   try {
@@ -42,16 +53,21 @@ export async function run(argv: string[]): Promise<number> {
         indexer = new Indexer();
         await indexCommit({ repo, store, indexer, repoId }, sha);
       }
-      const list = await store.entityHistory(repoId, sha, qualifiedName);
+      const list = await store.entityHistory(repoId, sha, qualifiedName, kind).catch((err: unknown) => {
+        // A name shared by entities of several kinds: the user must choose one (issue 11).
+        if (err instanceof StoreError && err.code === 'AMBIGUOUS_ENTITY') throw new CliError(err.message, ExitCode.USAGE);
+        throw err;
+      });
       if (values.json) {
-        process.stdout.write(`${JSON.stringify({ qualifiedName, rev: sha, changes: list })}\n`);
+        process.stdout.write(`${JSON.stringify({ qualifiedName, kind: list[0]?.kind ?? kind ?? null, rev: sha, changes: list })}\n`);
       } else if (list.length === 0) {
         process.stdout.write(`no history for ${qualifiedName} at ${sha.slice(0, 12)} (not found there; check the name with \`codegraph diff\` or the GraphQL entities query)\n`);
       } else {
         for (const h of list) {
           const what = h.change === 'renamed' || h.change === 'moved' ? `${h.change} from ${h.previousQualifiedName ?? '?'}` : h.change;
           const subject = h.message.split('\n')[0] ?? '';
-          process.stdout.write(`${h.sha.slice(0, 12)} ${h.committerDate.slice(0, 10)} ${what}${h.signatureChanged ? ' [signature]' : ''}${h.boundary ? ' (boundary)' : ''}  ${subject}\n`);
+          const flags = `${h.signatureChanged ? ' [signature]' : ''}${h.visibilityChanged ? ' [visibility]' : ''}${h.boundary ? ' (boundary)' : ''}`;
+          process.stdout.write(`${h.sha.slice(0, 12)} ${h.committerDate.slice(0, 10)} ${h.kind} ${what}${flags}  ${subject}\n`);
         }
       }
       return ExitCode.OK;
