@@ -7,7 +7,7 @@
 // no second, in-process path that could deliver events twice.
 import type { Logger } from 'pino';
 import type { Db } from '../store/db.ts';
-import type { ChangeKind, EntityRecord, GraphBackend } from '../resolvers/context.ts';
+import type { ChangeKind, EntityChangedEvent, EntityRecord, GraphBackend } from '../resolvers/context.ts';
 import type { InProcessEvents } from './server/pubsub.ts';
 
 export const EVENTS_CHANNEL = 'codegraph_events';
@@ -45,14 +45,20 @@ export async function startEventBridge(db: Db, backend: GraphBackend, events: In
     }
     const base = { repository: notice.repo, ref: notice.ref, sha: commit.sha };
     events.publish('commitIndexed', { ...base, parents: commit.parents });
+    // The diff can be large (a 2,000-file commit): load it only when someone listens.
+    if (events.subscribers('entityChanged', notice.repo) === 0) return;
     const d = await backend.diff(notice.repo, commit.parents[0] ?? null, commit.sha);
+    const changes: EntityChangedEvent[] = [];
     const changed = (change: ChangeKind, entity: EntityRecord, before: EntityRecord | null, signatureChanged = false, visibilityChanged = false) =>
-      events.publish('entityChanged', { ...base, change, entity, before, signatureChanged, visibilityChanged });
+      changes.push({ ...base, parentSha: d.from, change, entity, before, signatureChanged, visibilityChanged });
     for (const e of d.added) changed('added', e, null);
     for (const e of d.removed) changed('removed', e, e);
     for (const m of d.modified) changed('modified', m.after, m.before, m.signatureChanged, m.visibilityChanged);
     for (const m of d.renamed) changed('renamed', m.after, m.before);
     for (const m of d.moved) changed('moved', m.after, m.before);
+    // One unit per commit: each subscriber gets all of the commit's changes its filter keeps, or a
+    // SUBSCRIPTION_LAGGED error (daemon/server/pubsub.ts).
+    events.publishCommit('entityChanged', notice.repo, changes);
   };
   const unlisten = await db.listen(EVENTS_CHANNEL, (payload) => {
     let notice: Notice;

@@ -4,11 +4,11 @@ import picomatch from 'picomatch';
 import type { EntityKind } from '../indexer/types.ts';
 import type {
   ChangeKind, CommitRecord, DiffRecord, EntityChangedEvent, EntityRecord, EventMap, GraphContext,
-  HistoryRecord, Page, Topic,
+  HistoryRecord, Page, SubscriptionLag, Topic,
 } from './context.ts';
-import { StoreError } from '../store/index.ts';
-import { badInput, notFound } from './errors.ts';
+import { badInput, codedError, notFound } from './errors.ts';
 import { groupKey } from './loaders.ts';
+import { searchResolvers } from './search.ts';
 
 export { createLoaders } from './loaders.ts';
 export type * from './context.ts';
@@ -49,8 +49,20 @@ function connection<T, N>(page: Page<T>, wrap: (t: T) => N) {
   };
 }
 
+/** Longest path glob accepted (picomatch compiles it to a RegExp per call). */
+export const MAX_GLOB = 1024;
+
+function globArg(glob: string | null): string | null {
+  if (glob !== null && glob.length > MAX_GLOB) throw badInput(`path glob must be at most ${MAX_GLOB} characters, got ${glob.length}.`);
+  return glob;
+}
+
 async function resolveRev(ctx: GraphContext, repo: string, rev: string): Promise<string> {
-  if (rev.length === 0 || rev.length > 256) throw badInput('rev must be a sha, a short sha or a ref name (1 to 256 characters).');
+  // Control characters (a newline, NUL) can never be part of a ref name, and would reach git.
+  // eslint-disable-next-line no-control-regex
+  if (rev.length === 0 || rev.length > 256 || /[\x00-\x1f\x7f]/.test(rev)) {
+    throw badInput('rev must be a sha, a short sha or a ref name (1 to 256 characters, no control characters).');
+  }
   const sha = await ctx.backend.resolveRev(repo, rev);
   if (!sha) throw notFound(`revision '${rev}' does not resolve in repository '${repo}'. Use a full or short sha, or a ref name listed by Repository.refs.`);
   return sha;
@@ -71,11 +83,11 @@ function historyNodes(repo: string, records: HistoryRecord[]) {
 }
 
 /**
- * Wraps an event iterator: drops events failing `keep`, and calls `onEnd` once when the client
- * goes away. `return()` is forwarded at once (an async generator would wait for the next event
- * before running its `finally`, leaking idle subscriptions).
+ * Wraps an event iterator to call `onEnd` once when the client goes away or the stream ends.
+ * `return()` is forwarded at once (an async generator would wait for the next event before
+ * running its `finally`, leaking idle subscriptions).
  */
-function filtered<T>(source: AsyncIterableIterator<T>, keep: (e: T) => boolean, onEnd: () => void): AsyncIterableIterator<T> {
+function tracked<T>(source: AsyncIterableIterator<T>, onEnd: () => void): AsyncIterableIterator<T> {
   let ended = false;
   const end = () => {
     if (!ended) {
@@ -85,14 +97,9 @@ function filtered<T>(source: AsyncIterableIterator<T>, keep: (e: T) => boolean, 
   };
   const it: AsyncIterableIterator<T> = {
     async next() {
-      for (;;) {
-        const r = await source.next();
-        if (r.done) {
-          end();
-          return r;
-        }
-        if (keep(r.value)) return r;
-      }
+      const r = await source.next();
+      if (r.done) end();
+      return r;
     },
     async return(value?: unknown) {
       end();
@@ -111,9 +118,22 @@ function filtered<T>(source: AsyncIterableIterator<T>, keep: (e: T) => boolean, 
   return it;
 }
 
-function subscribe<T extends Topic>(ctx: GraphContext, topic: T, repository: string, keep: (e: EventMap[T]) => boolean = () => true) {
+async function subscribe<T extends Topic>(ctx: GraphContext, topic: T, repository: string, keep: (e: EventMap[T]) => boolean = () => true) {
+  // A typo in the repository name would otherwise wait forever for events that never come.
+  if ((await ctx.backend.repository(repository)) === null) throw notFound(`unknown repository '${repository}'; Query.repositories lists the configured ones.`);
   const done = ctx.subscriptionOpened?.(topic) ?? (() => undefined);
-  return filtered(ctx.events.subscribe(topic, repository), keep, done);
+  return tracked(ctx.events.subscribe(topic, repository, keep), done);
+}
+
+/** An event, or the error that ends a subscription that fell behind (daemon/server/pubsub.ts). */
+function delivered<T>(e: T | SubscriptionLag): T {
+  if (typeof e === 'object' && e !== null && 'lagged' in e) {
+    const from = e.sha ? ` from commit ${e.sha} on` : '';
+    throw codedError('SUBSCRIPTION_LAGGED',
+      `this subscription fell more than ${e.maxPending} events behind and was ended; events${from} were not sent. Subscribe again, then query diff(from: <the last sha you received>, to: <the ref>) to catch up.`,
+      { maxPending: e.maxPending, sha: e.sha });
+  }
+  return e;
 }
 
 export function entityChangeFilter(args: { path?: string | null; kinds?: EntityKind[] | null; names?: string[] | null }): (e: EntityChangedEvent) => boolean {
@@ -129,6 +149,8 @@ export function entityChangeFilter(args: { path?: string | null; kinds?: EntityK
 type Args = Record<string, unknown>;
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
+
+const search = searchResolvers({ maxPage: MAX_PAGE, maxDepth: MAX_DEPTH, resolveRev, entityNode });
 
 export const resolvers = {
   Query: {
@@ -152,20 +174,16 @@ export const resolvers = {
       return loadDiff(ctx, r.name, from, to);
     },
     entityHistory: async (r: { name: string }, args: Args, ctx: GraphContext) =>
-      historyNodes(r.name, await ctx.backend.entityHistory(r.name, String(args.qualifiedName), str(args.path), (args.kind as EntityKind | null | undefined) ?? null)
-        .catch((err: unknown) => {
-          // Two entities of one name and different kinds: the caller must choose (issue 11).
-          if (err instanceof StoreError && err.code === 'AMBIGUOUS_ENTITY') throw badInput(err.message);
-          throw err;
-        })),
+      historyNodes(r.name, await ctx.backend.entityHistory(r.name, String(args.qualifiedName), str(args.path), (args.kind as EntityKind | null | undefined) ?? null)),
     skipped: async (r: { name: string }, args: { rev: string }, ctx: GraphContext) =>
       ctx.backend.skips(r.name, await resolveRev(ctx, r.name, args.rev)),
+    ...search.Repository,
   },
   Commit: {
     shortSha: (c: CommitNode) => c.sha.slice(0, 12),
     date: (c: CommitNode) => c.committer.date,
     entities: async (c: CommitNode, args: Args, ctx: GraphContext) => {
-      const filter = { kinds: (args.kind as EntityKind[] | null | undefined) ?? null, path: str(args.path), name: str(args.name) };
+      const filter = { kinds: (args.kind as EntityKind[] | null | undefined) ?? null, path: globArg(str(args.path)), name: str(args.name) };
       const page = await ctx.backend.entities(c.repository, c.sha, filter, pageArgs(num(args.first), str(args.after)));
       return connection(page, (e) => entityNode(c.repository, c.sha, e));
     },
@@ -185,6 +203,7 @@ export const resolvers = {
     },
     history: async (e: EntityNode, _: Args, ctx: GraphContext) =>
       historyNodes(e.repository, await ctx.backend.entityHistory(e.repository, e.qualifiedName, null, e.kind)),
+    ...search.Entity,
   },
   GraphDiff: {
     added: (d: DiffNode) => d.added.map((e) => entityNode(d.repository, d.to, e)),
@@ -204,24 +223,27 @@ export const resolvers = {
     diff: (e: EventMap['commitIndexed'], _: Args, ctx: GraphContext) => loadDiff(ctx, e.repository, e.parents[0] ?? null, e.sha),
   },
   EntityChange: {
-    entity: (e: EntityChangedEvent) => entityNode(e.repository, e.sha, e.entity),
-    before: (e: EntityChangedEvent & { parentSha?: string }) => (e.before ? entityNode(e.repository, e.sha, e.before) : null),
+    // A removed entity exists only at the parent: its callers, callees and history resolve there.
+    entity: (e: EntityChangedEvent) => entityNode(e.repository, e.change === 'removed' ? e.parentSha ?? e.sha : e.sha, e.entity),
+    before: (e: EntityChangedEvent) => (e.before ? entityNode(e.repository, e.parentSha ?? e.sha, e.before) : null),
+    signatureChanged: (e: EntityChangedEvent) => e.signatureChanged ?? false,
+    visibilityChanged: (e: EntityChangedEvent) => e.visibilityChanged ?? false,
   },
   Subscription: {
     commitIndexed: {
       subscribe: (_: unknown, args: { repository: string }, ctx: GraphContext) => subscribe(ctx, 'commitIndexed', args.repository),
-      resolve: (e: EventMap['commitIndexed']) => e,
+      resolve: (e: EventMap['commitIndexed'] | SubscriptionLag) => delivered(e),
     },
     entityChanged: {
       subscribe: (_: unknown, args: { repository: string; path?: string | null; kinds?: EntityKind[] | null; names?: string[] | null }, ctx: GraphContext) => {
-        if (args.path && args.path.length > 1024) throw badInput('path glob must be at most 1024 characters.');
+        globArg(args.path ?? null);
         return subscribe(ctx, 'entityChanged', args.repository, entityChangeFilter(args));
       },
-      resolve: (e: EntityChangedEvent) => e,
+      resolve: (e: EntityChangedEvent | SubscriptionLag) => delivered(e),
     },
     indexProgress: {
       subscribe: (_: unknown, args: { repository: string }, ctx: GraphContext) => subscribe(ctx, 'indexProgress', args.repository),
-      resolve: (e: EventMap['indexProgress']) => e,
+      resolve: (e: EventMap['indexProgress'] | SubscriptionLag) => delivered(e),
     },
   },
 };

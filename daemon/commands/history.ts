@@ -2,12 +2,10 @@
 // following it across renames and moves (function-level `git log --first-parent`).
 import { GitRepo } from '../../indexer/git/index.ts';
 import { ENTITY_KINDS, type EntityKind } from '../../indexer/types.ts';
-import { StoreError } from '../../store/index.ts';
 import { Indexer } from '../../indexer/index.ts';
-import { CliError, ExitCode, STORE_OPTIONS, openError, parseCommand, storeLocation } from '../cli.ts';
+import { CliError, ExitCode, STORE_OPTIONS, parseCommand, storeLocation } from '../cli.ts';
 import { indexCommit, openHistoryStore } from '../history.ts';
 
-export const summary = 'commits that changed a function or class, across renames and moves';
 
 const USAGE = `usage: codegraph history <repo> <qualifiedName> [--path P] [--kind K] [--rev REV] [--json] [--data DIR] [--database-url URL]
 
@@ -27,18 +25,18 @@ export async function run(argv: string[]): Promise<number> {
   if (parsed === null) return ExitCode.OK;
   const { values, positionals } = parsed;
   const [repoPath, name, ...extra] = positionals;
-  if (repoPath === undefined || name === undefined || extra.length > 0) throw new CliError(`expected <repo> <qualifiedName>.\n${USAGE}`, ExitCode.USAGE);
+  if (repoPath === undefined || name === undefined || extra.length > 0) throw new CliError('USAGE', `expected <repo> <qualifiedName>.\n${USAGE}`);
   let qualifiedName = name;
   if (values.path !== undefined) {
-    if (name.includes('::')) throw new CliError(`give either --path or a \`path::\` prefix in ${JSON.stringify(name)}, not both`, ExitCode.USAGE);
+    if (name.includes('::')) throw new CliError('USAGE', `give either --path or a \`path::\` prefix in ${JSON.stringify(name)}, not both`);
     qualifiedName = `${values.path}::${name}`;
   } else if (!name.includes('::')) {
-    throw new CliError(`${JSON.stringify(name)} has no \`path::\` prefix; pass --path <file> or write it as src/a.ts::${name}`, ExitCode.USAGE);
+    throw new CliError('USAGE', `${JSON.stringify(name)} has no \`path::\` prefix; pass --path <file> or write it as src/a.ts::${name}`);
   }
   let kind: EntityKind | undefined;
   if (values.kind !== undefined) {
     if (!(ENTITY_KINDS as readonly string[]).includes(values.kind)) {
-      throw new CliError(`--kind must be one of ${ENTITY_KINDS.join(', ')}; got ${JSON.stringify(values.kind)}`, ExitCode.USAGE);
+      throw new CliError('USAGE', `--kind must be one of ${ENTITY_KINDS.join(', ')}; got ${JSON.stringify(values.kind)}`);
     }
     kind = values.kind as EntityKind;
   }
@@ -46,18 +44,15 @@ export async function run(argv: string[]): Promise<number> {
   let indexer: Indexer | null = null;
   try {
     const sha = await repo.resolveCommit(values.rev);
-    const { db, store } = await openHistoryStore(storeLocation(repo.path, values)).catch(openError);
+    const { db, store } = await openHistoryStore(storeLocation(repo.path, values));
     try {
       const repoId = await store.repository(repo.path);
       if (!(await store.indexedCommits(repoId, [sha])).has(sha)) {
         indexer = new Indexer();
         await indexCommit({ repo, store, indexer, repoId }, sha);
       }
-      const list = await store.entityHistory(repoId, sha, qualifiedName, kind).catch((err: unknown) => {
-        // A name shared by entities of several kinds: the user must choose one (issue 11).
-        if (err instanceof StoreError && err.code === 'AMBIGUOUS_ENTITY') throw new CliError(err.message, ExitCode.USAGE);
-        throw err;
-      });
+      // A name shared by entities of several kinds without --kind: AMBIGUOUS_ENTITY, exit 2 (issue 11).
+      const list = await store.entityHistory(repoId, sha, qualifiedName, kind);
       if (values.json) {
         process.stdout.write(`${JSON.stringify({ qualifiedName, kind: list[0]?.kind ?? kind ?? null, rev: sha, changes: list })}\n`);
       } else if (list.length === 0) {

@@ -8,7 +8,6 @@ import { CliError, ExitCode, STORE_OPTIONS, parseCommand, positiveInt } from '..
 import { runHistoryIndex } from '../history.ts';
 import { progress } from '../progress.ts';
 
-export const summary = 'index a repository: extract the code graph of a commit (and its history)';
 
 const USAGE = `usage: codegraph index <repo> [--rev REV] [--json] [--threads N] [--max-file-bytes N] [--parse-timeout MS] [--exclude GLOB]...
 
@@ -37,7 +36,7 @@ export async function run(argv: string[]): Promise<number> {
   if (parsed === null) return ExitCode.OK;
   const { values, positionals } = parsed;
   const [repoPath, ...extra] = positionals;
-  if (repoPath === undefined || extra.length > 0) throw new CliError(`expected exactly one repository path.\n${USAGE}`, ExitCode.USAGE);
+  if (repoPath === undefined || extra.length > 0) throw new CliError('USAGE', `expected exactly one repository path.\n${USAGE}`);
 
   const repo = await GitRepo.open(repoPath);
   let indexer: Indexer | null = null;
