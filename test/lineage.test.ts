@@ -2,6 +2,7 @@
 // on both backends where the store is involved.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
+import { StoreBackend } from '../daemon/backend.ts';
 import { indexHistory } from '../daemon/history.ts';
 import { extract } from '../indexer/extract.ts';
 import type { Db } from '../store/db.ts';
@@ -10,6 +11,7 @@ import { storeDigest, StoreError, type EntityChangeRecord, type HistoryStore } f
 import { matchExact, type MatchEntity } from '../store/match.ts';
 import { cleanupAll, makeRepo, type TestRepo } from './helpers/gitrepo.ts';
 import { withBackends } from './harness/pg.ts';
+import { gql, startTestServer } from './server-helpers.ts';
 import { buildFixture, openStore, withGit, withIndexer, type Fixture } from './store-fixtures.ts';
 
 after(cleanupAll);
@@ -135,6 +137,28 @@ await withBackends('lineage (issue 11)', (b) => {
       [['modified', 'src/api.ts::helper', true]]);
     const h = await store.entityHistory(kindsId, kinds.c.k6!, 'src/api.ts::helper');
     assert.deepEqual(h.map((x) => [x.sha, x.change, x.visibilityChanged]), [[kinds.c.k4, 'modified', true], [kinds.c.k1, 'added', false]]);
+  });
+
+  it('GraphQL: entityHistory takes a kind and reports it; diff.modified reports visibilityChanged', async () => {
+    await withGit(kinds.repo.dir, async (repo) => {
+      const h = await startTestServer('', { backend: new StoreBackend(store, [{ name: 'demo', repo, repoId: kindsId }]) });
+      try {
+        const hist = (kind: string): string => `{ repository(name: "demo") { entityHistory(qualifiedName: "src/schemas.ts::Thing"${kind}) { change kind visibilityChanged commit { sha } } } }`;
+        const amb = await gql(h.server.url, hist(''));
+        assert.equal(amb.body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', JSON.stringify(amb.body));
+        assert.match(amb.body.errors![0]!.message, /interface/);
+        const ok = await gql(h.server.url, hist(', kind: interface'));
+        assert.deepEqual((ok.body.data as { repository: { entityHistory: unknown[] } }).repository.entityHistory, [
+          { change: 'modified', kind: 'interface', visibilityChanged: false, commit: { sha: kinds.c.k2 } },
+          { change: 'added', kind: 'interface', visibilityChanged: false, commit: { sha: kinds.c.k1 } },
+        ]);
+        const d = await gql(h.server.url, `{ repository(name: "demo") { diff(from: "${kinds.c.k3!}", to: "${kinds.c.k4!}") { modified { after { name } signatureChanged visibilityChanged } } } }`);
+        assert.deepEqual((d.body.data as { repository: { diff: unknown } }).repository.diff,
+          { modified: [{ after: { name: 'helper' }, signatureChanged: false, visibilityChanged: true }] });
+      } finally {
+        await h.server.close();
+      }
+    });
   });
 
   it('re-wrapping a Python call onto one line is not a change, dedenting a statement is', async () => {
