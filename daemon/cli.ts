@@ -49,10 +49,12 @@ export function parseCommand<const O extends NonNullable<ParseArgsConfig['option
 }
 
 /** Where the store lives: flag > environment > default (<repo>/.codegraph), like daemon/config.ts. */
-export function storeLocation(repoPath: string, flags: { data?: string | undefined; 'database-url'?: string | undefined }): { dataDir?: string; databaseUrl?: string } {
+export function storeLocation(repoPath: string, flags: { data?: string | undefined; 'database-url'?: string | undefined }): { dataDir?: string; databaseUrl?: string; attach?: boolean } {
   const databaseUrl = flags['database-url'] ?? process.env.CODEGRAPH_DATABASE_URL;
   if (databaseUrl !== undefined && databaseUrl !== '') return { databaseUrl };
-  return { dataDir: flags.data ?? process.env.CODEGRAPH_DATA_DIR ?? path.join(repoPath, '.codegraph') };
+  // attach: beside a running `codegraph serve` on this data directory, use its database through
+  // its socket (one session, so still one writer) instead of failing with LOCKED (#9).
+  return { dataDir: flags.data ?? process.env.CODEGRAPH_DATA_DIR ?? path.join(repoPath, '.codegraph'), attach: true };
 }
 
 interface CommandModule {
@@ -82,7 +84,21 @@ function help(): string {
   return lines.join('\n');
 }
 
+/**
+ * A closed output pipe (`codegraph extract a.go --json | head -c 100`) ends the command quietly with
+ * exit 0, as SIGPIPE ends a C tool, instead of Node's unhandled 'error' stack trace (#11 item 10).
+ */
+function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(ExitCode.OK);
+      throw err;
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnClosedPipe();
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(help() + '\n');

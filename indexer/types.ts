@@ -4,8 +4,6 @@
 /** Languages CodeGraph parses. `tsx` and `jsx` use their own grammars/queries. */
 export type LanguageId = 'typescript' | 'tsx' | 'javascript' | 'python' | 'rust' | 'go' | 'java' | 'cpp';
 
-export const LANGUAGES: readonly LanguageId[] = ['typescript', 'tsx', 'javascript', 'python', 'rust', 'go', 'java', 'cpp'];
-
 export type EntityKind =
   | 'module' // one per file; the root of containment
   | 'namespace' // namespace / package / Rust `mod`
@@ -74,6 +72,10 @@ export interface Reference {
   module?: string;
   /** For imports: the local alias when the name is renamed (`import { a as b }` -> alias `b`). */
   alias?: string;
+  /** For calls: the receiver (`x` of `x.m()`) or the bare callee (`f` of `f()`) is a parameter or
+   * local variable of an enclosing function. Its simple type when declared or constructed
+   * (`x: Foo`, `x = new Foo()`, Go `func (s *Foo)`), else ''. Absent: not a local binding. */
+  binding?: string;
 }
 
 export interface FileExtraction {

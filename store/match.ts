@@ -62,7 +62,7 @@ const FILE_BOUND_KINDS = new Set(['namespace']);
 const trivial = (e: MatchEntity): boolean => e.startLine === e.endLine || e.bytes - e.name.length < TRIVIAL_BODY_BYTES;
 
 /** Cosine similarity above which an unmatched removed/added pair in one file is a rename. */
-export const SIMILAR_THRESHOLD = 0.85;
+const SIMILAR_THRESHOLD = 0.85;
 
 const byPosition = (a: MatchEntity, b: MatchEntity): number =>
   a.path < b.path ? -1 : a.path > b.path ? 1 : a.startLine - b.startLine || a.endLine - b.endLine || cmp(a.qname, b.qname);
