@@ -103,6 +103,8 @@ function historyNodes(repo: string, records: HistoryRecord[]) {
   return records.map((h) => ({
     commit: commitNode(repo, h.commit),
     change: h.change,
+    kind: h.kind,
+    visibilityChanged: h.visibilityChanged,
     entity: h.entity ? entityNode(repo, h.commit.sha, h.entity) : null,
   }));
 }
@@ -199,7 +201,7 @@ export const resolvers = {
       return loadDiff(ctx, r.name, from, to);
     },
     entityHistory: async (r: { name: string }, args: Args, ctx: GraphContext) =>
-      historyNodes(r.name, await ctx.backend.entityHistory(r.name, String(args.qualifiedName), str(args.path), callOpts(ctx))),
+      historyNodes(r.name, await ctx.backend.entityHistory(r.name, String(args.qualifiedName), str(args.path), (args.kind as EntityKind | null | undefined) ?? null, callOpts(ctx))),
     skipped: async (r: { name: string }, args: { rev: string }, ctx: GraphContext) =>
       ctx.backend.skips(r.name, await resolveRev(ctx, r.name, args.rev)),
     ...search.Repository,
@@ -227,7 +229,7 @@ export const resolvers = {
       return walkNodes(walk, (x) => entityNode(e.repository, e.commitSha, x));
     },
     history: async (e: EntityNode, _: Args, ctx: GraphContext) =>
-      historyNodes(e.repository, await ctx.backend.entityHistory(e.repository, e.qualifiedName, null, callOpts(ctx))),
+      historyNodes(e.repository, await ctx.backend.entityHistory(e.repository, e.qualifiedName, null, e.kind, callOpts(ctx))),
     ...search.Entity,
   },
   GraphDiff: {
@@ -235,6 +237,7 @@ export const resolvers = {
     removed: (d: DiffNode) => d.removed.map((e) => entityNode(d.repository, d.from ?? d.to, e)),
     modified: (d: DiffNode) => d.modified.map((m) => ({
       before: entityNode(d.repository, d.from ?? d.to, m.before), after: entityNode(d.repository, d.to, m.after), signatureChanged: m.signatureChanged,
+      visibilityChanged: m.visibilityChanged,
     })),
     renamed: (d: DiffNode) => d.renamed.map((m) => ({ before: entityNode(d.repository, d.from ?? d.to, m.before), after: entityNode(d.repository, d.to, m.after) })),
     moved: (d: DiffNode) => d.moved.map((m) => ({ before: entityNode(d.repository, d.from ?? d.to, m.before), after: entityNode(d.repository, d.to, m.after) })),
@@ -259,6 +262,8 @@ export const resolvers = {
     // A removed entity exists only at the parent: its callers, callees and history resolve there.
     entity: (e: EntityChangedEvent) => entityNode(e.repository, e.change === 'removed' ? e.parentSha ?? e.sha : e.sha, e.entity),
     before: (e: EntityChangedEvent) => (e.before ? entityNode(e.repository, e.parentSha ?? e.sha, e.before) : null),
+    signatureChanged: (e: EntityChangedEvent) => e.signatureChanged ?? false,
+    visibilityChanged: (e: EntityChangedEvent) => e.visibilityChanged ?? false,
   },
   Subscription: {
     commitIndexed: {
