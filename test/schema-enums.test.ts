@@ -4,13 +4,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GraphQLEnumType, buildSchema } from 'graphql';
 import { ENTITY_KINDS, SKIP_REASONS } from '../indexer/types.ts';
-import { CHANGE_KINDS } from '../resolvers/context.ts';
+import { CALL_CONFIDENCES, CHANGE_KINDS, UNRESOLVED_REASONS } from '../resolvers/context.ts';
 import { typeDefs } from '../schema/index.ts';
 
 const CONSTANTS: Record<string, readonly string[]> = {
   EntityKind: ENTITY_KINDS,
   SkipReason: SKIP_REASONS,
   ChangeKind: CHANGE_KINDS,
+  CallConfidence: CALL_CONFIDENCES,
+  UnresolvedReason: UNRESOLVED_REASONS,
 };
 
 test('every schema enum equals the constant of the code it mirrors (extract_error was missing from SkipReason)', () => {
