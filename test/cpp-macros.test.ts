@@ -105,29 +105,20 @@ test('a conditional inside a declaration keeps its first branch', () => {
   ].join('\n'));
 });
 
-// Linearity, not speed: an absolute bound failed on a loaded 2-core machine (CI shares it). Each
-// case runs at n and 4n repeats (best of 3); linear work grows ~4x, quadratic 16x.
-test('junk input stays linear (4x the input costs far less than 16x the time)', () => {
-  const cases: Array<[string, number]> = [
-    ['template <', 3_000], ['A_B(', 3_000], ['[[ ', 3_000], ['A_B(x) ', 3_000], ['/**/ A_B ', 6_000],
-    ['void f()\n#if A\n{\n#else\n{\n#endif\n', 1_500],
+// A guard against quadratic blow-up, not a speed test: a quadratic scan of these 200-500 KB inputs
+// takes minutes, a linear one well under a second on an idle machine. The bound is wide because
+// an absolute 2 s bound failed on a 2-core machine loaded by other test processes.
+test('junk input stays linear (no case takes minutes)', () => {
+  const cases = [
+    'template <'.repeat(50_000), 'A_B('.repeat(50_000), 'namespace a '.repeat(50_000) + 'X_Y(',
+    'void f()\n#if A\n{\n#else\n{\n#endif\n'.repeat(20_000), '[[ '.repeat(50_000), 'void f() ' + 'A_B(x) '.repeat(50_000),
+    '('.repeat(100_000) + ']'.repeat(100_000), '/**/ A_B '.repeat(100_000),
   ];
-  const best = (src: string): number => {
-    let min = Infinity;
-    for (let i = 0; i < 3; i++) {
-      const started = performance.now();
-      assert.equal(neutralizeMacros(src).length, src.length);
-      min = Math.min(min, performance.now() - started);
-    }
-    return Math.max(min, 1);
-  };
-  for (const [unit, n] of cases) {
-    const small = best(unit.repeat(n));
-    const large = best(unit.repeat(4 * n));
-    assert.ok(large / small < 12, `${JSON.stringify(unit)}: ${small.toFixed(0)} ms at n, ${large.toFixed(0)} ms at 4n`);
-  }
-  for (const src of ['namespace a '.repeat(50_000) + 'X_Y(', '('.repeat(100_000) + ']'.repeat(100_000)]) {
+  for (const src of cases) {
+    const started = performance.now();
     assert.equal(neutralizeMacros(src).length, src.length);
+    const ms = performance.now() - started;
+    assert.ok(ms < 30_000, `${ms.toFixed(0)} ms for ${JSON.stringify(src.slice(0, 20))}...`);
   }
 });
 
