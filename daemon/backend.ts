@@ -4,12 +4,14 @@
 import picomatch from 'picomatch';
 import type { GitRepo } from '../indexer/git/index.ts';
 import { Checkpoint, StoreError, type CallEdge, type EntityDiff, type EntityRef, type HistoryStore, type StoredEntity } from '../store/index.ts';
+import { UNRESOLVED_REASONS } from '../resolvers/context.ts';
 import type {
-  CallOptions, CommitRecord, DiffRecord, EntityFilter, EntityRecord, GraphBackend, HistoryRecord, ImpactRecord, Page, PageArgs, RefRecord,
+  CallOptions, CallResolutionRecord, CommitRecord, DiffRecord, EntityFilter, EntityRecord, GraphBackend, HistoryRecord, ImpactRecord, Page, PageArgs, RefRecord,
   RepositoryRecord, ResolvedRev, SkipCountRecord, WalkRecord,
 } from '../resolvers/context.ts';
 import type { EntityKind, SkipReason } from '../indexer/types.ts';
 import { StoreSearch } from './search-backend.ts';
+import { callsGauge } from './server/metrics.ts';
 
 export interface BackendRepo {
   name: string;
@@ -290,7 +292,7 @@ export class StoreBackend implements GraphBackend {
     const edges: CallEdge[][] = [];
     for (const id of ids) {
       try {
-        edges.push(await this.store[dir](r.repoId, commitSha, id, depth, 'name-only', storeOpts));
+        edges.push(await this.store[dir](r.repoId, commitSha, id, depth, opts.minConfidence ?? 'name_only', storeOpts));
       } catch (err) {
         if (!StoreError.is(err, 'ENTITY_NOT_FOUND')) throw err;
         edges.push([]);
@@ -317,6 +319,17 @@ export class StoreBackend implements GraphBackend {
 
   callees(repo: string, commitSha: string, entityIds: string[], depth: number, opts: CallOptions = {}): Promise<Array<WalkRecord<EntityRecord>>> {
     return this.walk(repo, commitSha, entityIds, depth, 'callees', opts);
+  }
+
+  /** Call resolution counts at a commit; also published as the `codegraph_calls` gauge of the
+   * repository (the commit whose counts were computed last). */
+  async callResolution(repo: string, commitSha: string): Promise<CallResolutionRecord> {
+    const r = this.get(repo);
+    const s = await this.store.resolutionStats(r.repoId, commitSha);
+    const byReason = UNRESOLVED_REASONS.map((reason) => ({ reason, count: s.byReason[reason] ?? 0 }));
+    callsGauge.set({ repository: repo, outcome: 'resolved' }, s.resolved);
+    for (const { reason, count } of byReason) callsGauge.set({ repository: repo, outcome: reason }, count);
+    return { resolved: s.resolved, unresolved: s.unresolved, ambiguous: s.ambiguous, byReason };
   }
 
   /**

@@ -2,7 +2,7 @@
 // tick are grouped by their `group` (repo + commit + depth) and sent to the backend in one call;
 // results are cached for the operation, so a list of 50 entities asking for `callers` costs one
 // backend call, not 50.
-import type { CallOptions, CommitRecord, EntityRecord, GraphBackend, WalkRecord } from './context.ts';
+import type { CallConfidence, CallOptions, CommitRecord, EntityRecord, GraphBackend, WalkRecord } from './context.ts';
 
 type BatchFn<V> = (group: string, keys: string[]) => Promise<V[]>;
 
@@ -73,16 +73,20 @@ export interface Loaders {
   commitBySha: Batcher<CommitRecord | null>;
 }
 
+function withConfidence(opts: CallOptions, min: CallConfidence | undefined): CallOptions {
+  return min === undefined ? opts : { ...opts, minConfidence: min };
+}
+
 /** `opts`: the operation's signal and result cap, passed to every batched walk. */
 export function createLoaders(backend: GraphBackend, opts: CallOptions = {}): Loaders {
   return {
     callers: new Batcher((group, ids) => {
-      const [repo, sha, depth] = parseGroup(group) as [string, string, number];
-      return backend.callers(repo, sha, ids, depth, opts);
+      const [repo, sha, depth, min] = parseGroup(group) as [string, string, number, CallConfidence | undefined];
+      return backend.callers(repo, sha, ids, depth, withConfidence(opts, min));
     }),
     callees: new Batcher((group, ids) => {
-      const [repo, sha, depth] = parseGroup(group) as [string, string, number];
-      return backend.callees(repo, sha, ids, depth, opts);
+      const [repo, sha, depth, min] = parseGroup(group) as [string, string, number, CallConfidence | undefined];
+      return backend.callees(repo, sha, ids, depth, withConfidence(opts, min));
     }),
     entityByQualifiedName: new Batcher((group, names) => {
       const [repo, sha] = parseGroup(group) as [string, string];

@@ -266,7 +266,7 @@ export class HistoryStore {
    * at least as surely as `minConfidence` (store/graph.ts VIA_ORDER); `opts.limit`: stop once more
    * than that many distinct callers are found. */
   async callers(
-    repoId: number, sha: string, qualifiedName: string, depth = 1, minConfidence: CallEdge['via'] = 'name-only', opts: ReadOptions & { limit?: number } = {},
+    repoId: number, sha: string, qualifiedName: string, depth = 1, minConfidence: CallEdge['via'] = 'name_only', opts: ReadOptions & { limit?: number } = {},
   ): Promise<CallEdge[]> {
     const q = cancellable(this.db, opts.signal);
     const r = await Resolver.at(q, (await this.chainOf(repoId, sha, q)).chain);
@@ -275,7 +275,7 @@ export class HistoryStore {
 
   /** Callees of the entity at `sha`, transitively to `depth` (see `callers`). */
   async callees(
-    repoId: number, sha: string, qualifiedName: string, depth = 1, minConfidence: CallEdge['via'] = 'name-only', opts: ReadOptions & { limit?: number } = {},
+    repoId: number, sha: string, qualifiedName: string, depth = 1, minConfidence: CallEdge['via'] = 'name_only', opts: ReadOptions & { limit?: number } = {},
   ): Promise<CallEdge[]> {
     const q = cancellable(this.db, opts.signal);
     const r = await Resolver.at(q, (await this.chainOf(repoId, sha, q)).chain);
