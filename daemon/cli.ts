@@ -19,6 +19,8 @@ export const ExitCode = {
   CONFIG: 5,
   /** Another process holds the data directory. */
   LOCKED: 6,
+  /** The store failed its start-up integrity check (STORE_CORRUPT): delete it and index again. */
+  STORE_CORRUPT: 7,
 } as const;
 
 export class CliError extends Error {
@@ -65,6 +67,7 @@ export function storeLocation(repoPath: string, flags: { data?: string | undefin
 /** Maps the store's open errors to exit codes. */
 export function openError(err: unknown): never {
   if ((err as { code?: unknown }).code === 'LOCKED') throw new CliError((err as Error).message, ExitCode.LOCKED);
+  if ((err as { code?: unknown }).code === 'STORE_CORRUPT') throw new CliError((err as Error).message, ExitCode.STORE_CORRUPT);
   throw err;
 }
 

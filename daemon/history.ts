@@ -13,8 +13,8 @@ import type { GitRepo } from '../indexer/git/index.ts';
 import type { FileChange } from '../indexer/git/index.ts';
 import type { Indexer, FileToIndex } from '../indexer/index.ts';
 import type { CommitInfo } from '../indexer/git/index.ts';
-import { HistoryStore, type FileDeltaInput, type RefMove } from '../store/index.ts';
-import { openDatabase, type Db } from '../store/db.ts';
+import { HistoryStore, verifyStore, type FileDeltaInput, type RefMove } from '../store/index.ts';
+import { describeTarget, openDatabase, type Db } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
 
 export interface HistoryProgress {
@@ -218,6 +218,8 @@ export async function indexCommit(ctx: HistoryContext, rev: string): Promise<str
   const p1 = info!.parents[0];
   const baseSha = p1 !== undefined && (await ctx.store.indexedCommits(repoId, [p1])).has(p1) ? p1 : null;
   await storeOne({ ...ctx, repoId }, repoId, info!, baseSha);
+  // Indexed for a query, not brought by a ref move: not a `commitIndexed` event.
+  await ctx.store.markAnnounced(repoId, sha);
   return sha;
 }
 
@@ -247,6 +249,8 @@ export async function runHistoryIndex(opts: OpenHistoryOptions & {
 }): Promise<IndexHistoryResult> {
   const { db, store } = await openHistoryStore(opts);
   try {
+    // Never write on top of a damaged store (STORE_CORRUPT; store/verify.ts).
+    await verifyStore(db, opts.databaseUrl !== undefined ? describeTarget(opts.databaseUrl) : opts.dataDir ?? '');
     return await indexHistory({ repo: opts.repo, store, indexer: opts.indexer, history: opts.history, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   } finally {
     await db.close();

@@ -7,6 +7,7 @@ import { embed, toVectorLiteral } from './embed.ts';
 import { StoreError } from './errors.ts';
 import { Resolver, defRef } from './graph.ts';
 import { blame, entityHistory } from './lineage.ts';
+import { markAnnounced, startAnnouncing, unannounced } from './outbox.ts';
 import { recordRefs, storeCommit, type RefMove, type StoredCommit } from './write.ts';
 import type {
   BlameEntry, CallEdge, CommitInput, EntityChangeRecord, EntityDiff, EntityQuery, EntityRef, ResolutionStats, SkipCounts,
@@ -16,6 +17,7 @@ import type {
 export { StoreError, type StoreErrorCode } from './errors.ts';
 export { embed, EMBEDDING_DIMS, cosine } from './embed.ts';
 export { storeDigest } from './digest.ts';
+export { verifyStore, StoreCorruptError, type TableMismatch, type VerifyResult } from './verify.ts';
 export type * from './types.ts';
 export type { RefMove, StoredCommit } from './write.ts';
 
@@ -75,6 +77,22 @@ export class HistoryStore {
    * `old` is NOT an ancestor of `new` (a force push). */
   async recordRefs(repoId: number, refs: Array<{ name: string; sha: string }>, isForced: (oldSha: string, newSha: string) => Promise<boolean>): Promise<RefMove[]> {
     return this.db.transaction((tx) => recordRefs(tx, repoId, refs, isForced));
+  }
+
+  /** Commits stored but not announced yet, oldest first (the outbox, store/outbox.ts). */
+  async unannounced(repoId: number): Promise<string[]> {
+    return unannounced(this.db, repoId);
+  }
+
+  /** Takes a commit out of the outbox once its notice is sent. */
+  async markAnnounced(repoId: number, sha: string): Promise<void> {
+    await markAnnounced(this.db, repoId, sha);
+  }
+
+  /** After the repository's first index: commits stored from now on are queued in the outbox.
+   * Returns false when they already were. */
+  async startAnnouncing(repoId: number): Promise<boolean> {
+    return startAnnouncing(this.db, repoId);
   }
 
   async refs(repoId: number): Promise<Array<{ name: string; sha: string }>> {

@@ -64,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (code === 'LOCKED') throw new CliError((err as Error).message, ExitCode.LOCKED);
+    if (code === 'STORE_CORRUPT') throw new CliError((err as Error).message, ExitCode.STORE_CORRUPT);
     throw err;
   }
   const s = service;
