@@ -1,39 +1,30 @@
 // The `codegraph` command line. Each subcommand lives in daemon/commands/<name>.ts and exports
-// `run(argv): Promise<number>` (the exit code) plus a one-line `summary` for `--help`.
-// Exit codes are shared by every subcommand; see ExitCode.
+// `run(argv): Promise<number>` (the exit code); its one-line summary for `--help` lives here, in
+// COMMANDS, so `codegraph --help` loads no command module (serve's alone takes ~1 s to import; #9).
+// Exit codes are shared by every subcommand: any error with a code gets the exit code of its row in
+// errors/codes.ts (a LockError exits 6, a GitError UNKNOWN_REVISION exits 4, ...).
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
+import { CodedError, ExitCode, exitCodeOf, isKnownCode, type ExitCodeValue } from '../errors/index.ts';
 
-export const ExitCode = {
-  OK: 0,
-  /** Something failed while running (I/O, database, git). */
-  FAILURE: 1,
-  /** The command line itself is wrong: unknown command or flag, missing argument. */
-  USAGE: 2,
-  /** The repository path is not a git repository. */
-  NOT_A_REPOSITORY: 3,
-  /** A revision does not exist in the repository. */
-  UNKNOWN_REVISION: 4,
-  /** The configuration is invalid. */
-  CONFIG: 5,
-  /** Another process holds the data directory. */
-  LOCKED: 6,
-  /** The store failed its start-up integrity check (STORE_CORRUPT): delete it and index again. */
-  STORE_CORRUPT: 7,
-} as const;
+export { ExitCode };
 
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number) {
-    super(message);
-    this.name = 'CliError';
+export type CliErrorCode = 'USAGE' | 'CONFIG' | 'UNKNOWN_ENTITY';
+
+/** A command-line problem; its exit code comes from the code (errors/codes.ts). */
+export class CliError<D extends Record<string, unknown> = Record<string, unknown>> extends CodedError<CliErrorCode, D> {
+  override name = 'CliError';
+
+  get exitCode(): ExitCodeValue {
+    return exitCodeOf(this);
   }
 }
 
 /** Parses a positive integer flag value; a usage error (exit 2) otherwise. */
 export function positiveInt(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`, ExitCode.USAGE);
+  if (!Number.isInteger(n) || n < 1) throw new CliError('USAGE', `${flag} must be a positive integer, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -64,24 +55,19 @@ export function storeLocation(repoPath: string, flags: { data?: string | undefin
   return { dataDir: flags.data ?? process.env.CODEGRAPH_DATA_DIR ?? path.join(repoPath, '.codegraph') };
 }
 
-/** Maps the store's open errors to exit codes. */
-export function openError(err: unknown): never {
-  if ((err as { code?: unknown }).code === 'LOCKED') throw new CliError((err as Error).message, ExitCode.LOCKED);
-  if ((err as { code?: unknown }).code === 'STORE_CORRUPT') throw new CliError((err as Error).message, ExitCode.STORE_CORRUPT);
-  throw err;
-}
-
 interface CommandModule {
-  summary: string;
   run(argv: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, () => Promise<CommandModule>> = {
-  diff: () => import('./commands/diff.ts'),
-  extract: () => import('./commands/extract.ts'),
-  history: () => import('./commands/history.ts'),
-  index: () => import('./commands/index.ts'),
-  serve: () => import('./commands/serve.ts'),
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  callees: { summary: 'what an entity calls, transitively (indexes the revision on demand)', load: async () => (await import('./commands/callers.ts')).callees },
+  callers: { summary: 'who calls an entity, transitively (indexes the revision on demand)', load: async () => (await import('./commands/callers.ts')).callers },
+  diff: { summary: 'entity-level diff between two commits (indexes them on demand)', load: () => import('./commands/diff.ts') },
+  extract: { summary: 'print the entities and references of source files', load: () => import('./commands/extract.ts') },
+  history: { summary: 'commits that changed a function or class, across renames and moves', load: () => import('./commands/history.ts') },
+  index: { summary: 'index a repository: extract the code graph of a commit (and its history)', load: () => import('./commands/index.ts') },
+  search: { summary: 'find entities by keywords, typo-tolerant name, regex or similarity', load: () => import('./commands/search.ts') },
+  serve: { summary: 'serve the code graph of repositories over GraphQL, indexing new commits live', load: () => import('./commands/serve.ts') },
 };
 
 /** Subcommand names, sorted. Add a command by adding an entry to COMMANDS. */
@@ -89,50 +75,47 @@ export function commandNames(): string[] {
   return Object.keys(COMMANDS).sort();
 }
 
-async function help(): Promise<string> {
+function help(): string {
   const lines = ['usage: codegraph <command> [options]', '', 'commands:'];
-  for (const name of commandNames()) {
-    const mod = await COMMANDS[name]!();
-    lines.push(`  ${name.padEnd(10)} ${mod.summary}`);
-  }
+  for (const name of commandNames()) lines.push(`  ${name.padEnd(10)} ${COMMANDS[name]!.summary}`);
   lines.push('', 'Run `codegraph <command> --help` for the options of a command.');
   return lines.join('\n');
 }
 
+/**
+ * A closed output pipe (`codegraph extract a.go --json | head -c 100`) ends the command quietly with
+ * exit 0, as SIGPIPE ends a C tool, instead of Node's unhandled 'error' stack trace (#11 item 10).
+ */
+function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(ExitCode.OK);
+      throw err;
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnClosedPipe();
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write((await help()) + '\n');
+    process.stdout.write(help() + '\n');
     return name === undefined ? ExitCode.USAGE : ExitCode.OK;
   }
-  const load = COMMANDS[name];
-  if (!load) {
+  const command = COMMANDS[name];
+  if (!command) {
     process.stderr.write(`codegraph: unknown command '${name}'. Run \`codegraph --help\` for the list of commands.\n`);
     return ExitCode.USAGE;
   }
   try {
-    const mod = await load();
+    const mod = await command.load();
     return await mod.run(rest);
   } catch (err) {
-    if (err instanceof CliError) {
-      process.stderr.write(`codegraph ${name}: ${err.message}\n`);
-      return err.exitCode;
-    }
-    const code = (err as { code?: unknown }).code;
+    // An expected error (its code is in errors/codes.ts) is one line for the user; anything else is
+    // a bug or an environment failure, and its stack helps.
     const message = err instanceof Error ? err.message : String(err);
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-      process.stderr.write(`codegraph ${name}: ${message}\n`);
-      return ExitCode.USAGE;
-    }
-    if (code === 'NOT_A_REPOSITORY') {
-      process.stderr.write(`codegraph ${name}: ${message}\n`);
-      return ExitCode.NOT_A_REPOSITORY;
-    }
-    if (code === 'UNKNOWN_REVISION') {
-      process.stderr.write(`codegraph ${name}: ${message}\n`);
-      return ExitCode.UNKNOWN_REVISION;
-    }
-    process.stderr.write(`codegraph ${name}: ${err instanceof Error && err.stack ? err.stack : message}\n`);
-    return ExitCode.FAILURE;
+    const expected = err instanceof CodedError || isKnownCode(err);
+    process.stderr.write(`codegraph ${name}: ${!expected && err instanceof Error && err.stack ? err.stack : message}\n`);
+    return exitCodeOf(err);
   }
 }

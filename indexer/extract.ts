@@ -7,15 +7,17 @@
 import { createHash } from 'node:crypto';
 import { Language, Parser, Query } from 'web-tree-sitter';
 import type { Node, QueryMatch, Tree } from 'web-tree-sitter';
+import { CodedError } from '../errors/index.ts';
 import { LANGUAGE_SPECS, grammarPath, querySource } from './languages/index.ts';
 import type { LanguageSpec } from './languages/index.ts';
+import { Scopes, selfField } from './scope.ts';
 import type { Entity, EntityKind, FileExtraction, LanguageId, Reference, ReferenceKind } from './types.ts';
 
 /** Thrown when a file exceeds its time budget; the caller records the skip reason `parse_timeout`. */
-export class ParseTimeoutError extends Error {
-  readonly code = 'PARSE_TIMEOUT';
+export class ParseTimeoutError extends CodedError<'PARSE_TIMEOUT', { phase: 'parse' | 'query' | 'extract'; budgetMs: number }> {
+  override name = 'ParseTimeoutError';
   constructor(readonly phase: 'parse' | 'query' | 'extract', readonly budgetMs: number) {
-    super(`tree-sitter ${phase} exceeded the per-file budget of ${budgetMs} ms; raise parseTimeoutMs (--parse-timeout) to index such files`);
+    super('PARSE_TIMEOUT', `tree-sitter ${phase} exceeded the per-file budget of ${budgetMs} ms; raise parseTimeoutMs (--parse-timeout) to index such files`, { phase, budgetMs });
   }
 }
 
@@ -88,6 +90,7 @@ interface Ref {
   node: Node;
   name: string;
   qualifier: string | null;
+  qualifierNode: Node | null;
   module: string | undefined;
   alias: string | undefined;
 }
@@ -480,6 +483,7 @@ function build(
       kind, node: nameNode,
       name: fixedName ?? (kind === 'import' ? nameNode.text : bareTypeName(nameNode.text) || nameNode.text),
       qualifier: q === null ? null : q.length > MAX_QUALIFIER ? q.slice(0, MAX_QUALIFIER) : q,
+      qualifierNode: qualifier,
       module: moduleNodes.length === 0 ? undefined : modulePath(moduleNodes, spec),
       alias: alias ? alias.text : undefined,
     });
@@ -598,6 +602,7 @@ function build(
   const entityOrder = order.filter((i) => fromOf.has(i));
   refs.sort((a, b) => a.node.startIndex - b.node.startIndex);
   const references: Reference[] = [];
+  const scopes = new Scopes(spec.id);
   const open: number[] = [];
   let next = 0;
   for (const r of refs) {
@@ -612,6 +617,10 @@ function build(
     const ref: Reference = { kind: r.kind, name: r.name, qualifier: r.qualifier, line: r.node.startPosition.row + 1, from };
     if (r.module !== undefined) ref.module = r.module;
     if (r.alias !== undefined) ref.alias = r.alias;
+    if (r.kind === 'call') {
+      const binding = callBinding(r, scopes);
+      if (binding !== undefined) ref.binding = binding;
+    }
     references.push(ref);
   }
 
@@ -625,6 +634,18 @@ function build(
     invalidUtf8: invalid,
   };
 }
+
+/** The local binding a call's receiver (`x` of `x.m()`) or bare callee (`f` of `f()`) has, if any:
+ * what the resolver needs to let locals shadow definitions and to use a receiver's type. */
+function callBinding(r: Ref, scopes: Scopes): string | undefined {
+  const q = r.qualifierNode;
+  if (q === null) return scopes.lookup(r.node, r.name);
+  if (q.type === 'identifier' && !RECEIVER_KEYWORDS.has(q.text)) return scopes.lookup(q, q.text) ?? scopes.implicitField(q, q.text);
+  // `this.x.m()`: the field's declared or constructed type.
+  const field = selfField(q);
+  return field === null ? undefined : scopes.fieldType(q, field);
+}
+const RECEIVER_KEYWORDS = new Set(['this', 'self', 'super', 'cls']);
 
 /** A file's doc: a Python module docstring, or the comment block the file starts with. */
 function fileDoc(nodes: Node[], source: string, pythonRoot: Node | null): string | null {

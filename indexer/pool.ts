@@ -5,6 +5,13 @@ import os from 'node:os';
 import { Piscina } from 'piscina';
 import type { ExtractTask, ExtractTaskResult } from './worker.ts';
 
+/** The worker module. From the build (dist/indexer/pool.js) the compiled worker.js loads directly,
+ * with no TypeScript loader in the thread (#9); from the sources (tests, `CODEGRAPH_FROM_SOURCE=1`)
+ * worker-entry.mjs registers tsx first, since worker threads do not inherit the main thread's loader. */
+const WORKER_URL = import.meta.url.endsWith('.ts')
+  ? new URL('./worker-entry.mjs', import.meta.url).href
+  : new URL('./worker.js', import.meta.url).href;
+
 export interface PoolOptions {
   /** Worker threads. @default os.availableParallelism() */
   threads?: number;
@@ -35,7 +42,7 @@ export class ExtractorPool {
     if (!Number.isInteger(heap) || heap < 64) throw new RangeError('options.workerHeapMb must be an integer >= 64');
     this.threads = threads;
     this.piscina = new Piscina({
-      filename: new URL('./worker-entry.mjs', import.meta.url).href,
+      filename: WORKER_URL,
       minThreads: threads,
       maxThreads: threads,
       idleTimeout: 30_000,

@@ -74,6 +74,10 @@ export interface Reference {
   module?: string;
   /** For imports: the local alias when the name is renamed (`import { a as b }` -> alias `b`). */
   alias?: string;
+  /** For calls: the receiver (`x` of `x.m()`) or the bare callee (`f` of `f()`) is a parameter or
+   * local variable of an enclosing function. Its simple type when declared or constructed
+   * (`x: Foo`, `x = new Foo()`, Go `func (s *Foo)`), else ''. Absent: not a local binding. */
+  binding?: string;
 }
 
 export interface FileExtraction {
@@ -109,7 +113,7 @@ export const SKIP_REASONS: readonly SkipReason[] = [
 
 /** The version of the extraction rules. Bump when queries or extraction logic change: results are
  * cached per (blob sha, language, EXTRACTOR_VERSION), so a bump re-parses every blob once. */
-export const EXTRACTOR_VERSION = 3;
+export const EXTRACTOR_VERSION = 4;
 
 /** The user-facing qualified name of an entity found at `path`: `src/a.ts::Parser.parse`, or the
  * path itself for the module entity. */

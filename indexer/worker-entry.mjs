@@ -1,5 +1,6 @@
-// Worker threads do not inherit the main thread's tsx loader, so each worker registers it before
-// loading the TypeScript worker module.
+// Worker threads do not inherit the main thread's tsx loader, so when CodeGraph runs from its
+// TypeScript sources (tests, CODEGRAPH_FROM_SOURCE=1) each worker registers it before loading the
+// worker module. The build (dist/) loads the compiled worker.js instead (indexer/pool.ts).
 import { register } from 'tsx/esm/api';
 
 register();

@@ -4,7 +4,6 @@ import { Indexer, qualify } from '../../indexer/index.ts';
 import type { ExtractOutcome } from '../../indexer/index.ts';
 import { CliError, ExitCode, parseCommand, positiveInt } from '../cli.ts';
 
-export const summary = 'print the entities and references of source files';
 
 const USAGE = `usage: codegraph extract <file...> [--json] [--max-file-bytes N] [--parse-timeout MS]
 
@@ -20,7 +19,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (parsed === null) return ExitCode.OK;
   const { values, positionals } = parsed;
-  if (positionals.length === 0) throw new CliError(`no files given.\n${USAGE}`, ExitCode.USAGE);
+  if (positionals.length === 0) throw new CliError('USAGE', `no files given.\n${USAGE}`);
   const indexer = new Indexer({
     threads: 1,
     exclude: [],
