@@ -44,7 +44,7 @@ function serve(repoDir: string, dataDir: string): Promise<{ code: number | null;
       child.kill('SIGTERM');
     });
     child.stderr.on('data', (d: Buffer) => (stderr += String(d)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
     child.on('error', reject);
     child.on('exit', (code) => {
       clearTimeout(timer);
@@ -53,7 +53,7 @@ function serve(repoDir: string, dataDir: string): Promise<{ code: number | null;
   });
 }
 
-describe('a truncated table file stops the daemon (PGlite)', { timeout: 180_000 }, () => {
+describe('a truncated table file stops the daemon (PGlite)', { timeout: 900_000 }, () => {
   it('codegraph serve exits 7 with STORE_CORRUPT naming the table, instead of serving', async () => {
     const fx = await buildFixture();
     const data = await makeTempDir('cg-truncate-');
@@ -95,7 +95,7 @@ describe('a truncated table file stops the daemon (PGlite)', { timeout: 180_000 
 });
 
 await withBackends('rows deleted behind the store', (b) => {
-  it('verifyStore refuses with STORE_CORRUPT and names each damaged table', { timeout: 180_000 }, async () => {
+  it('verifyStore refuses with STORE_CORRUPT and names each damaged table', { timeout: 900_000 }, async () => {
     const fx = await buildFixture();
     const t = await b.fresh();
     await indexInto(fx.repo.dir, t.options);
