@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
 import { CliError } from './cli.ts';
-import { DEFAULT_EXCLUDES } from '../indexer/indexer.ts';
+import { DEFAULT_EXCLUDES } from '../indexer/index.ts';
 
 const hex64 = /^[0-9a-f]{64}$/;
 
@@ -159,7 +159,7 @@ function setPath(target: Record<string, unknown>, key: string, value: unknown): 
   obj[parts[parts.length - 1]!] = value;
 }
 
-export const serveOptions = {
+const serveOptions = {
   config: { type: 'string' },
   repo: { type: 'string', multiple: true },
   host: { type: 'string' },

@@ -13,9 +13,8 @@ import type { GitRepo } from '../indexer/git/index.ts';
 import type { FileChange } from '../indexer/git/index.ts';
 import type { Indexer, FileToIndex } from '../indexer/index.ts';
 import type { CommitInfo } from '../indexer/git/index.ts';
-import { HistoryStore, verifyStore, type FileDeltaInput, type RefMove } from '../store/index.ts';
+import { HistoryStore, migrate, verifyStore, type FileDeltaInput, type RefMove } from '../store/index.ts';
 import { describeTarget, openDatabase, type Db } from '../store/db.ts';
-import { migrate } from '../store/migrate.ts';
 
 export interface HistoryProgress {
   /** Commits stored so far in this run. */

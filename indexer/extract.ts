@@ -49,11 +49,6 @@ async function load(id: LanguageId): Promise<Loaded> {
   return p;
 }
 
-/** Loads a language's grammar and query ahead of use (worker warm-up, query validation in tests). */
-export async function loadLanguage(id: LanguageId): Promise<void> {
-  await load(id);
-}
-
 export interface ExtractOptions {
   /** Wall-clock budget for parse + query + extraction of one file. @default 10_000 */
   timeoutMs?: number;
@@ -96,7 +91,7 @@ interface Ref {
 }
 
 /** Decodes a blob as UTF-8; invalid sequences become U+FFFD and are counted. */
-export function decodeUtf8(bytes: Uint8Array): { text: string; invalid: number } {
+function decodeUtf8(bytes: Uint8Array): { text: string; invalid: number } {
   try {
     return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes), invalid: 0 };
   } catch {

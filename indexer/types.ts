@@ -4,8 +4,6 @@
 /** Languages CodeGraph parses. `tsx` and `jsx` use their own grammars/queries. */
 export type LanguageId = 'typescript' | 'tsx' | 'javascript' | 'python' | 'rust' | 'go' | 'java' | 'cpp';
 
-export const LANGUAGES: readonly LanguageId[] = ['typescript', 'tsx', 'javascript', 'python', 'rust', 'go', 'java', 'cpp'];
-
 export type EntityKind =
   | 'module' // one per file; the root of containment
   | 'namespace' // namespace / package / Rust `mod`

@@ -103,7 +103,7 @@ export interface OpenDatabaseOptions {
 }
 
 /** Extensions created on open, on both backends, so schema SQL can rely on them. */
-export const REQUIRED_EXTENSIONS = ['vector', 'pg_trgm', 'fuzzystrmatch'] as const;
+const REQUIRED_EXTENSIONS = ['vector', 'pg_trgm', 'fuzzystrmatch'] as const;
 
 // Arbitrary constant key for pg_advisory_xact_lock around CREATE EXTENSION: two processes racing
 // `CREATE EXTENSION IF NOT EXISTS` on a fresh server otherwise fail with a unique violation.

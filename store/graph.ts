@@ -113,7 +113,7 @@ export function defRef(d: Def): EntityRef {
 }
 
 /** Does import specifier `spec`, written in `fromPath`, name the file `candidate`? */
-export function importNames(spec: string, fromPath: string, candidate: string): boolean {
+function importNames(spec: string, fromPath: string, candidate: string): boolean {
   const noExt = candidate.replace(/\.[^./]+$/, '');
   if (spec.startsWith('./') || spec.startsWith('../')) {
     const target = posix.normalize(posix.join(posix.dirname(fromPath), spec)).replace(/\.[cm]?[jt]sx?$/, '');

@@ -19,6 +19,7 @@ export { StoreError, type StoreErrorCode } from './errors.ts';
 export { embed, EMBEDDING_DIMS, cosine } from './embed.ts';
 export { storeDigest } from './digest.ts';
 export { verifyStore, StoreCorruptError, type TableMismatch, type VerifyResult } from './verify.ts';
+export { migrate, MigrationError, type MigrationErrorCode } from './migrate.ts';
 export {
   SearchEngine, SearchError, SEARCH_MODES, EDGE_KINDS, DEFAULT_LIMITS as SEARCH_LIMITS,
   type SearchMode, type EdgeKind, type SearchHit, type SearchMatch, type SearchQuery, type Neighbour, type ImportCycle, type Paged, type BlobReader,

@@ -8,7 +8,7 @@ import { StoreError } from './errors.ts';
 import type { CommitInput, FileDeltaInput } from './types.ts';
 
 /** Entity kinds that get an embedding: a module's body is its whole file, an import is one line. */
-export const EMBEDDED_KINDS_EXCLUDED = ['module', 'import'];
+const EMBEDDED_KINDS_EXCLUDED = ['module', 'import'];
 
 /** Files per bulk statement, so no statement nears the 65,535-parameter limit. */
 const CHUNK = 200;

@@ -7,6 +7,7 @@ import picomatch from 'picomatch';
 import type { EntityKind } from '../../indexer/types.ts';
 import type { Chain } from '../chain.ts';
 import type { Queryable } from '../db.ts';
+import { BuiltinEmbedder, type Embedder } from '../embedders/index.ts';
 import type { StoredEntity } from '../types.ts';
 import { shortestPath, stronglyConnected, type Digraph } from './algorithms.ts';
 import { SearchError } from './errors.ts';
@@ -110,6 +111,8 @@ export class SearchEngine {
   private readonly cacheSize: number;
   private readonly cache = new Map<string, Promise<Snapshot>>();
   private readonly regex = new RegexScanner();
+  /** Embeds VECTOR/HYBRID queries: the provider the store embedded bodies with (built-in today). */
+  private readonly embedder: Embedder = new BuiltinEmbedder();
 
   constructor(private readonly q: Queryable, private readonly chainOf: ChainOf, opts: SearchEngineOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -185,7 +188,7 @@ export class SearchEngine {
     switch (mode) {
       case 'text': ranked = rankText(snap, query.query, allowed); break;
       case 'fuzzy': ranked = rankFuzzy(snap, query.query, allowed); break;
-      case 'vector': ranked = await rankVector(snap, query.query, allowed); break;
+      case 'vector': ranked = await rankVector(snap, query.query, allowed, this.embedder); break;
       case 'regex': ranked = await this.rankRegex(snap, query.query, allowed, query.bodies ? readBlob ?? null : undefined); break;
       case 'hybrid': {
         const text = (() => {
@@ -197,7 +200,7 @@ export class SearchEngine {
             throw err;
           }
         })();
-        const [vector, graph] = await Promise.all([rankVector(snap, query.query, allowed), snap.graph()]);
+        const [vector, graph] = await Promise.all([rankVector(snap, query.query, allowed, this.embedder), snap.graph()]);
         ranked = fuse(text, vector, exactNames(snap, query.query, allowed), graph.rank);
         break;
       }

@@ -1,5 +1,5 @@
 // Ranking of one search mode over a snapshot (pure given the snapshot; no I/O but embeddings).
-import { embed } from '../embed.ts';
+import type { Embedder } from '../embedders/index.ts';
 import { SearchError } from './errors.ts';
 import { FIELDS, Snapshot, type Field } from './snapshot.ts';
 import { editDistance, maxEdits, trigrams, words } from './tokens.ts';
@@ -136,9 +136,10 @@ export function rankFuzzy(snap: Snapshot, query: string, allowed: (i: number) =>
 }
 
 /** VECTOR: cosine between the query's embedding and each entity body's. */
-export async function rankVector(snap: Snapshot, query: string, allowed: (i: number) => boolean): Promise<Ranked[]> {
+export async function rankVector(snap: Snapshot, query: string, allowed: (i: number) => boolean, embedder: Embedder): Promise<Ranked[]> {
   if (query.trim() === '') throw new SearchError('EMPTY_QUERY', 'the query is empty; describe the code to look for.');
-  const qv = embed(query);
+  const [qv] = await embedder.embed([query]);
+  if (!qv) throw new SearchError('INVALID_ARGUMENT', 'the embedder returned no vector for the query.');
   const { byEntity, matrix, dims } = await snap.embeddings();
   if (dims !== 0 && dims !== qv.length) {
     throw new SearchError('INVALID_ARGUMENT', `stored embeddings have ${dims} dimensions, the query embedder ${qv.length}; re-embed the store.`, { dims, query: qv.length });
