@@ -225,6 +225,10 @@ export async function indexCommit(ctx: HistoryContext, rev: string): Promise<str
 export interface OpenHistoryOptions {
   dataDir?: string;
   databaseUrl?: string;
+  /** Embedded store held by a running daemon: use its database through its socket (`OpenDatabaseOptions.attach`). */
+  attach?: boolean;
+  /** `OpenDatabaseOptions.pgliteSettings`. */
+  pgliteSettings?: Readonly<Record<string, string>>;
 }
 
 /** Opens and migrates the database and wraps it in a store (for CLI commands). */
@@ -232,6 +236,8 @@ export async function openHistoryStore(opts: OpenHistoryOptions): Promise<{ db: 
   const db = await openDatabase({
     ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
     ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
+    ...(opts.attach !== undefined ? { attach: opts.attach } : {}),
+    ...(opts.pgliteSettings !== undefined ? { pgliteSettings: opts.pgliteSettings } : {}),
   });
   try {
     await migrate(db);
