@@ -33,7 +33,7 @@ it('diffs two revisions as JSON, indexing them on demand, and walks an entity hi
     modified: [{
       before: { kind: 'function', name: 'shout', qualifiedName: 'py/util.py::shout', path: 'py/util.py', startLine: 5, endLine: 6 },
       after: { kind: 'function', name: 'shout', qualifiedName: 'py/util.py::shout', path: 'py/util.py', startLine: 5, endLine: 6 },
-      signatureChanged: false,
+      signatureChanged: false, visibilityChanged: false,
     }],
     renamed: [{
       before: { kind: 'function', name: 'greet', qualifiedName: 'py/util.py::greet', path: 'py/util.py', startLine: 1, endLine: 2 },
@@ -48,6 +48,14 @@ it('diffs two revisions as JSON, indexing them on demand, and walks an entity hi
   assert.equal(h.code, ExitCode.OK, h.stderr);
   const changes = (JSON.parse(h.stdout) as { changes: Array<{ sha: string; change: string }> }).changes;
   assert.deepEqual(changes.map((c) => [c.sha, c.change]), [[fx.c.c5, 'renamed'], [fx.c.c4, 'added']]);
+  // The kind is part of the output and can be chosen (issue 11: a name shared by two kinds).
+  assert.equal((JSON.parse(h.stdout) as { kind: string }).kind, 'function');
+  const ht = await cli(['history', fx.repo.dir, 'py/util.py::welcome', '--kind', 'function', '--rev', fx.c.c5!, '--data', data]);
+  assert.equal(ht.code, ExitCode.OK, ht.stderr);
+  assert.match(ht.stdout, /^[0-9a-f]{12} \d{4}-\d\d-\d\d function renamed from py\/util\.py::greet {2}c5: rename greet\n/);
+  const none = await cli(['history', fx.repo.dir, 'py/util.py::welcome', '--kind', 'class', '--rev', fx.c.c5!, '--json', '--data', data]);
+  assert.deepEqual((JSON.parse(none.stdout) as { changes: unknown[] }).changes, []);
+  assert.equal((await cli(['history', fx.repo.dir, 'py/util.py::welcome', '--kind', 'func', '--data', data])).code, ExitCode.USAGE);
 
   assert.equal((await cli(['diff', fx.repo.dir, 'HEAD', 'no-such-rev', '--data', data])).code, ExitCode.UNKNOWN_REVISION);
   assert.equal((await cli(['diff', fx.repo.dir, 'HEAD', '--data', data])).code, ExitCode.USAGE);
