@@ -5,7 +5,7 @@ import { GitRepo } from '../../indexer/git/index.ts';
 import { Indexer, summarize } from '../../indexer/index.ts';
 import type { ExtractSummary } from '../../indexer/index.ts';
 import { CliError, ExitCode, STORE_OPTIONS, parseCommand, positiveInt } from '../cli.ts';
-import { runHistoryIndex } from '../history.ts';
+import { ExtractionWriter, indexHistory, openHistoryStore } from '../history.ts';
 import { progress } from '../progress.ts';
 
 
@@ -50,21 +50,33 @@ export async function run(argv: string[]): Promise<number> {
     });
     const started = Date.now();
     const files = await repo.lsTree(sha);
-    const bar = progress();
-    const outcomes = await indexer.extractFiles(repo, files, { onProgress: (d, t) => bar.update(d, t) });
-    bar.finish();
-    const s = summarize(outcomes);
+    const storing = values.history !== undefined || values.data !== undefined || values['database-url'] !== undefined;
+    const history = values.history === undefined ? 200 : values.history === 'all' ? 'all' as const : positiveInt(values.history, '--history');
+    const opened = storing
+      ? await openHistoryStore(values['database-url'] !== undefined ? { databaseUrl: values['database-url'] } : { dataDir: values.data ?? path.join(repo.path, '.codegraph') })
+      : null;
     let stored: { indexed: number; alreadyIndexed: number } | null = null;
-    if (values.history !== undefined || values.data !== undefined || values['database-url'] !== undefined) {
-      const history = values.history === undefined ? 200 : values.history === 'all' ? 'all' as const : positiveInt(values.history, '--history');
-      const hbar = progress();
-      const r = await runHistoryIndex({
-        repo, indexer, history,
-        ...(values['database-url'] !== undefined ? { databaseUrl: values['database-url'] } : { dataDir: values.data ?? path.join(repo.path, '.codegraph') }),
-        onProgress: (p) => hbar.update(p.done, p.total),
+    let s: ExtractSummary;
+    try {
+      const bar = progress();
+      // With a store, the tree's extractions are written while the workers parse (ExtractionWriter),
+      // so the history run below finds REV's blobs cached instead of parsing them a second time (#9).
+      const writer = opened ? new ExtractionWriter(opened.store) : null;
+      const outcomes = await indexer.extractFiles(repo, files, {
+        onProgress: (d, t) => bar.update(d, t),
+        ...(writer ? { embedBodies: true, onOutcome: (o) => writer.add(o) } : {}),
       });
-      hbar.finish();
-      stored = { indexed: r.indexed.length, alreadyIndexed: r.alreadyIndexed };
+      await writer?.flush();
+      bar.finish();
+      s = summarize(outcomes);
+      if (opened) {
+        const hbar = progress();
+        const r = await indexHistory({ repo, store: opened.store, indexer, history, onProgress: (p) => hbar.update(p.done, p.total) });
+        hbar.finish();
+        stored = { indexed: r.indexed.length, alreadyIndexed: r.alreadyIndexed };
+      }
+    } finally {
+      await opened?.db.close();
     }
     const seconds = (Date.now() - started) / 1000;
     if (values.json) {
