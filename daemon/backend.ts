@@ -9,6 +9,7 @@ import type {
   RepositoryRecord, SkipCountRecord,
 } from '../resolvers/context.ts';
 import type { SkipReason } from '../indexer/types.ts';
+import { StoreSearch } from './search-backend.ts';
 
 export interface BackendRepo {
   name: string;
@@ -19,6 +20,8 @@ export interface BackendRepo {
 /** Kinds the store's diffs leave out (diff-tree already names changed files); same rule for root diffs. */
 const DIFF_EXCLUDED_KINDS: readonly string[] = ['module', 'import'];
 
+/** How far back along HEAD's first parents entityHistory looks for an indexed commit. */
+const HISTORY_START_WINDOW = 1_000;
 const FULL_SHA = /^[0-9a-f]{40}$/;
 const SHORT_SHA = /^[0-9a-f]{4,39}$/;
 
@@ -35,14 +38,16 @@ function bareRecord(e: EntityRef): EntityRecord {
 }
 
 function notFound(repo: string): StoreError {
-  return new StoreError('INVALID_INPUT', `unknown repository '${repo}'`, { repo });
+  return new StoreError('UNKNOWN_REPOSITORY', `unknown repository '${repo}'; Query.repositories lists the configured ones`, { repo });
 }
 
 export class StoreBackend implements GraphBackend {
   private readonly repos: Map<string, BackendRepo>;
+  readonly search: StoreSearch;
 
   constructor(private readonly store: HistoryStore, repos: BackendRepo[]) {
     this.repos = new Map(repos.map((r) => [r.name, r]));
+    this.search = new StoreSearch(store, (name) => this.get(name), toRecord);
   }
 
   private get(name: string): BackendRepo {
@@ -79,7 +84,7 @@ export class StoreBackend implements GraphBackend {
       try {
         return (await this.store.resolve(r.repoId, rev)).sha;
       } catch (err) {
-        if (!(err instanceof StoreError) || err.code !== 'COMMIT_NOT_INDEXED') throw err;
+        if (!StoreError.is(err, 'COMMIT_NOT_INDEXED')) throw err;
       }
     }
     // `HEAD`, `main~2`, a ref the store has not recorded yet: ask git, answer only indexed commits.
@@ -204,7 +209,7 @@ export class StoreBackend implements GraphBackend {
       try {
         return await this.store[dir](r.repoId, commitSha, id, depth);
       } catch (err) {
-        if (err instanceof StoreError && err.code === 'ENTITY_NOT_FOUND') return [];
+        if (StoreError.is(err, 'ENTITY_NOT_FOUND')) return [];
         throw err;
       }
     }));
@@ -230,11 +235,27 @@ export class StoreBackend implements GraphBackend {
     return this.walk(repo, commitSha, entityIds, depth, 'callees');
   }
 
+  /**
+   * Where an entity's history is read from: HEAD when it is indexed, else the newest indexed commit
+   * on HEAD's first-parent line (HEAD moved and its commits are being indexed; issue #8 item 8: the
+   * answer was `[]`). A StoreError COMMIT_NOT_INDEXED says why when there is none.
+   */
+  private async historyStart(r: BackendRepo): Promise<string> {
+    const head = await r.repo.tryResolveCommit('HEAD');
+    if (head === null) throw new StoreError('COMMIT_NOT_INDEXED', `repository '${r.name}' has no commits (HEAD does not resolve)`, { repo: r.name });
+    if (await this.indexed(r, head)) return head;
+    const line = await r.repo.revList({ tips: [head], firstParent: true, maxCount: HISTORY_START_WINDOW });
+    const indexed = await this.store.indexedCommits(r.repoId, line);
+    const newest = line.find((sha) => indexed.has(sha));
+    if (newest === undefined) {
+      throw new StoreError('COMMIT_NOT_INDEXED', `no commit among the last ${HISTORY_START_WINDOW} of HEAD (${head.slice(0, 12)}) in repository '${r.name}' is indexed yet: the initial index is running or failed (see /readyz and the daemon log)`, { repo: r.name, head });
+    }
+    return newest;
+  }
+
   async entityHistory(repo: string, qualifiedName: string, path: string | null): Promise<HistoryRecord[]> {
     const r = this.get(repo);
-    const head = await r.repo.tryResolveCommit('HEAD');
-    if (head === null || !(await this.indexed(r, head))) return [];
-    let changes = await this.store.entityHistory(r.repoId, head, qualifiedName);
+    let changes = await this.store.entityHistory(r.repoId, await this.historyStart(r), qualifiedName);
     if (path !== null) {
       // Without following moves: stop where the entity came from another path.
       const inPath = (q: string | null) => q !== null && q.split('::')[0] === path;

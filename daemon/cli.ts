@@ -1,38 +1,30 @@
 // The `codegraph` command line. Each subcommand lives in daemon/commands/<name>.ts and exports
 // `run(argv): Promise<number>` (the exit code); its one-line summary for `--help` lives here, in
 // COMMANDS, so `codegraph --help` loads no command module (serve's alone takes ~1 s to import; #9).
-// Exit codes are shared by every subcommand; see ExitCode.
+// Exit codes are shared by every subcommand: any error with a code gets the exit code of its row in
+// errors/codes.ts (a LockError exits 6, a GitError UNKNOWN_REVISION exits 4, ...).
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
+import { CodedError, ExitCode, exitCodeOf, isKnownCode, type ExitCodeValue } from '../errors/index.ts';
 
-export const ExitCode = {
-  OK: 0,
-  /** Something failed while running (I/O, database, git). */
-  FAILURE: 1,
-  /** The command line itself is wrong: unknown command or flag, missing argument. */
-  USAGE: 2,
-  /** The repository path is not a git repository. */
-  NOT_A_REPOSITORY: 3,
-  /** A revision does not exist in the repository. */
-  UNKNOWN_REVISION: 4,
-  /** The configuration is invalid. */
-  CONFIG: 5,
-  /** Another process holds the data directory. */
-  LOCKED: 6,
-} as const;
+export { ExitCode };
 
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number) {
-    super(message);
-    this.name = 'CliError';
+export type CliErrorCode = 'USAGE' | 'CONFIG' | 'UNKNOWN_ENTITY';
+
+/** A command-line problem; its exit code comes from the code (errors/codes.ts). */
+export class CliError<D extends Record<string, unknown> = Record<string, unknown>> extends CodedError<CliErrorCode, D> {
+  override name = 'CliError';
+
+  get exitCode(): ExitCodeValue {
+    return exitCodeOf(this);
   }
 }
 
 /** Parses a positive integer flag value; a usage error (exit 2) otherwise. */
 export function positiveInt(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new CliError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`, ExitCode.USAGE);
+  if (!Number.isInteger(n) || n < 1) throw new CliError('USAGE', `${flag} must be a positive integer, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -63,21 +55,18 @@ export function storeLocation(repoPath: string, flags: { data?: string | undefin
   return { dataDir: flags.data ?? process.env.CODEGRAPH_DATA_DIR ?? path.join(repoPath, '.codegraph') };
 }
 
-/** Maps the store's open errors to exit codes. */
-export function openError(err: unknown): never {
-  if ((err as { code?: unknown }).code === 'LOCKED') throw new CliError((err as Error).message, ExitCode.LOCKED);
-  throw err;
-}
-
 interface CommandModule {
   run(argv: string[]): Promise<number>;
 }
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
+  callees: { summary: 'what an entity calls, transitively (indexes the revision on demand)', load: async () => (await import('./commands/callers.ts')).callees },
+  callers: { summary: 'who calls an entity, transitively (indexes the revision on demand)', load: async () => (await import('./commands/callers.ts')).callers },
   diff: { summary: 'entity-level diff between two commits (indexes them on demand)', load: () => import('./commands/diff.ts') },
   extract: { summary: 'print the entities and references of source files', load: () => import('./commands/extract.ts') },
   history: { summary: 'commits that changed a function or class, across renames and moves', load: () => import('./commands/history.ts') },
   index: { summary: 'index a repository: extract the code graph of a commit (and its history)', load: () => import('./commands/index.ts') },
+  search: { summary: 'find entities by keywords, typo-tolerant name, regex or similarity', load: () => import('./commands/search.ts') },
   serve: { summary: 'serve the code graph of repositories over GraphQL, indexing new commits live', load: () => import('./commands/serve.ts') },
 };
 
@@ -93,7 +82,21 @@ function help(): string {
   return lines.join('\n');
 }
 
+/**
+ * A closed output pipe (`codegraph extract a.go --json | head -c 100`) ends the command quietly with
+ * exit 0, as SIGPIPE ends a C tool, instead of Node's unhandled 'error' stack trace (#11 item 10).
+ */
+function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(ExitCode.OK);
+      throw err;
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  exitQuietlyOnClosedPipe();
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(help() + '\n');
@@ -108,25 +111,11 @@ export async function main(argv: string[]): Promise<number> {
     const mod = await command.load();
     return await mod.run(rest);
   } catch (err) {
-    if (err instanceof CliError) {
-      process.stderr.write(`codegraph ${name}: ${err.message}\n`);
-      return err.exitCode;
-    }
-    const code = (err as { code?: unknown }).code;
+    // An expected error (its code is in errors/codes.ts) is one line for the user; anything else is
+    // a bug or an environment failure, and its stack helps.
     const message = err instanceof Error ? err.message : String(err);
-    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-      process.stderr.write(`codegraph ${name}: ${message}\n`);
-      return ExitCode.USAGE;
-    }
-    if (code === 'NOT_A_REPOSITORY') {
-      process.stderr.write(`codegraph ${name}: ${message}\n`);
-      return ExitCode.NOT_A_REPOSITORY;
-    }
-    if (code === 'UNKNOWN_REVISION') {
-      process.stderr.write(`codegraph ${name}: ${message}\n`);
-      return ExitCode.UNKNOWN_REVISION;
-    }
-    process.stderr.write(`codegraph ${name}: ${err instanceof Error && err.stack ? err.stack : message}\n`);
-    return ExitCode.FAILURE;
+    const expected = err instanceof CodedError || isKnownCode(err);
+    process.stderr.write(`codegraph ${name}: ${!expected && err instanceof Error && err.stack ? err.stack : message}\n`);
+    return exitCodeOf(err);
   }
 }

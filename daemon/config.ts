@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
-import { CliError, ExitCode } from './cli.ts';
+import { CliError } from './cli.ts';
 import { DEFAULT_EXCLUDES } from '../indexer/indexer.ts';
 
 const hex64 = /^[0-9a-f]{64}$/;
@@ -107,11 +107,10 @@ const configSchema = z.object({
 export type Config = z.infer<typeof configSchema> & { dataDir: string; repos: Array<z.infer<typeof repoSchema> & { name: string }> };
 export type ConfigInput = z.input<typeof configSchema>;
 
-export class ConfigError extends CliError {
-  readonly code = 'CONFIG';
+export class ConfigError extends CliError<{ problems: string[] }> {
+  override name = 'ConfigError';
   constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  ${problems.join('\n  ')}`, ExitCode.CONFIG);
-    this.name = 'ConfigError';
+    super('CONFIG', `invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
   }
 }
 

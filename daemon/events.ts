@@ -50,7 +50,7 @@ export async function startEventBridge(db: Db, backend: GraphBackend, events: In
     const d = await backend.diff(notice.repo, commit.parents[0] ?? null, commit.sha);
     const changes: EntityChangedEvent[] = [];
     const changed = (change: ChangeKind, entity: EntityRecord, before: EntityRecord | null) =>
-      changes.push({ ...base, change, entity, before });
+      changes.push({ ...base, parentSha: d.from, change, entity, before });
     for (const e of d.added) changed('added', e, null);
     for (const e of d.removed) changed('removed', e, e);
     for (const m of d.modified) changed('modified', m.after, m.before);

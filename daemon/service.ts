@@ -18,6 +18,7 @@ import { startServer, type RunningServer } from './server/index.ts';
 import { commitsIndexed, filesIndexed, filesSkipped, gitFetchFailures, indexLagSeconds, parseErrors, queueDepth } from './server/metrics.ts';
 import { InProcessEvents } from './server/pubsub.ts';
 import { FetchError, RefWatcher, type RefChange } from './watch.ts';
+import { CodedError } from '../errors/index.ts';
 
 /** Advisory lock class id: 'cgix'. The object id is the repository's store id. */
 const LOCK_CLASS = 0x63676978;
@@ -48,8 +49,10 @@ export interface Service {
   close(): Promise<void>;
 }
 
-class Closing extends Error {
-  readonly code = 'CLOSING';
+class Closing extends CodedError<'CLOSING'> {
+  constructor(message: string) {
+    super('CLOSING', message);
+  }
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());

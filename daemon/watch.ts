@@ -13,6 +13,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { CodedError } from '../errors/index.ts';
 
 const run = promisify(execFile);
 
@@ -53,11 +54,10 @@ type Snapshot = Map<string, string>;
 
 /** `git fetch` failed in `fetchAndCheck()` (remote gone, network, auth): refs from that remote stay
  * as they were until a fetch succeeds. Reported through `onError`. */
-export class FetchError extends Error {
-  readonly code = 'FETCH_FAILED';
+export class FetchError extends CodedError<'FETCH_FAILED', { repo: string; remote: string; stderr: string }> {
   override name = 'FetchError';
-  constructor(readonly repo: string, readonly remote: string, readonly stderr: string, options?: ErrorOptions) {
-    super(`git fetch ${remote} failed for repository '${repo}': ${stderr.trim() || 'no message'}. Check that the remote exists and is reachable (git -C <repo> fetch ${remote}).`, options);
+  constructor(readonly repo: string, readonly remote: string, readonly stderr: string, options?: { cause?: unknown }) {
+    super('FETCH_FAILED', `git fetch ${remote} failed for repository '${repo}': ${stderr.trim() || 'no message'}. Check that the remote exists and is reachable (git -C <repo> fetch ${remote}).`, { repo, remote, stderr }, options);
   }
 }
 

@@ -7,15 +7,16 @@
 import { createHash } from 'node:crypto';
 import { Language, Parser, Query } from 'web-tree-sitter';
 import type { Node, QueryMatch, Tree } from 'web-tree-sitter';
+import { CodedError } from '../errors/index.ts';
 import { LANGUAGE_SPECS, grammarPath, querySource } from './languages/index.ts';
 import type { LanguageSpec } from './languages/index.ts';
 import type { Entity, EntityKind, FileExtraction, LanguageId, Reference, ReferenceKind } from './types.ts';
 
 /** Thrown when a file exceeds its time budget; the caller records the skip reason `parse_timeout`. */
-export class ParseTimeoutError extends Error {
-  readonly code = 'PARSE_TIMEOUT';
+export class ParseTimeoutError extends CodedError<'PARSE_TIMEOUT', { phase: 'parse' | 'query' | 'extract'; budgetMs: number }> {
+  override name = 'ParseTimeoutError';
   constructor(readonly phase: 'parse' | 'query' | 'extract', readonly budgetMs: number) {
-    super(`tree-sitter ${phase} exceeded the per-file budget of ${budgetMs} ms; raise parseTimeoutMs (--parse-timeout) to index such files`);
+    super('PARSE_TIMEOUT', `tree-sitter ${phase} exceeded the per-file budget of ${budgetMs} ms; raise parseTimeoutMs (--parse-timeout) to index such files`, { phase, budgetMs });
   }
 }
 

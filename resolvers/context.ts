@@ -63,7 +63,9 @@ export interface EntityFilter {
   name: string | null;
 }
 
-export type ChangeKind = 'added' | 'removed' | 'modified' | 'renamed' | 'moved';
+/** Every ChangeKind, in the order of the schema's `ChangeKind` enum (test/schema-enums.test.ts). */
+export const CHANGE_KINDS = ['added', 'removed', 'modified', 'renamed', 'moved'] as const;
+export type ChangeKind = (typeof CHANGE_KINDS)[number];
 
 export interface DiffRecord {
   /** Full sha, null when `to` is a root commit. */
@@ -94,6 +96,40 @@ export interface SkipCountRecord {
   count: number;
 }
 
+export type SearchModeName = 'text' | 'fuzzy' | 'regex' | 'vector' | 'hybrid';
+export type EdgeKindName = 'calls' | 'called_by' | 'inherits' | 'inherited_by' | 'contains' | 'contained_by' | 'imports' | 'imported_by';
+
+export interface SearchArgs {
+  query: string;
+  mode: SearchModeName;
+  kinds: EntityKind[] | null;
+  /** A path prefix, or a picomatch glob. */
+  path: string | null;
+  bodies: boolean;
+}
+
+export interface SearchHitRecord {
+  entity: EntityRecord;
+  score: number;
+  matches: Array<{ field: string; tokens: string[] }>;
+}
+
+export interface NeighbourRecord {
+  entity: EntityRecord;
+  distance: number;
+  via: EdgeKindName;
+  from: EntityRecord;
+}
+
+/** Search and whole-graph queries (issue #12). Errors carry a `code` (store/search/errors.ts). */
+export interface SearchBackend {
+  search(repo: string, commitSha: string, args: SearchArgs, page: PageArgs): Promise<Page<SearchHitRecord> & { total: number }>;
+  path(repo: string, commitSha: string, from: string, to: string): Promise<EntityRecord[] | null>;
+  topEntities(repo: string, commitSha: string, kinds: EntityKind[] | null, page: PageArgs): Promise<Page<{ entity: EntityRecord; score: number }> & { total: number }>;
+  cycles(repo: string, commitSha: string): Promise<Array<{ files: string[] }>>;
+  neighbourhood(repo: string, commitSha: string, entityId: string, depth: number, kinds: EdgeKindName[] | null, first: number): Promise<NeighbourRecord[]>;
+}
+
 /**
  * What resolvers call. Methods taking arrays are batched by the server (one call per GraphQL
  * request and tick for all the keys a list of parents asks for) and must return one result per
@@ -122,6 +158,8 @@ export interface GraphBackend {
   /** Newest first. `path` null: follow the entity across moves. */
   entityHistory(repo: string, qualifiedName: string, path: string | null): Promise<HistoryRecord[]>;
   skips(repo: string, commitSha: string): Promise<SkipCountRecord[]>;
+  /** Absent on backends without search (the fields then answer with an error). */
+  search?: SearchBackend;
 }
 
 export interface CommitIndexedEvent {
@@ -135,6 +173,8 @@ export interface EntityChangedEvent {
   repository: string;
   ref: string;
   sha: string;
+  /** The commit `before` (and a removed `entity`) belongs to: the diff's base, null for a root commit. */
+  parentSha: string | null;
   change: ChangeKind;
   entity: EntityRecord;
   before: EntityRecord | null;

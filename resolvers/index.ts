@@ -8,6 +8,7 @@ import type {
 } from './context.ts';
 import { badInput, codedError, notFound } from './errors.ts';
 import { groupKey } from './loaders.ts';
+import { searchResolvers } from './search.ts';
 
 export { createLoaders } from './loaders.ts';
 export type * from './context.ts';
@@ -48,8 +49,20 @@ function connection<T, N>(page: Page<T>, wrap: (t: T) => N) {
   };
 }
 
+/** Longest path glob accepted (picomatch compiles it to a RegExp per call). */
+export const MAX_GLOB = 1024;
+
+function globArg(glob: string | null): string | null {
+  if (glob !== null && glob.length > MAX_GLOB) throw badInput(`path glob must be at most ${MAX_GLOB} characters, got ${glob.length}.`);
+  return glob;
+}
+
 async function resolveRev(ctx: GraphContext, repo: string, rev: string): Promise<string> {
-  if (rev.length === 0 || rev.length > 256) throw badInput('rev must be a sha, a short sha or a ref name (1 to 256 characters).');
+  // Control characters (a newline, NUL) can never be part of a ref name, and would reach git.
+  // eslint-disable-next-line no-control-regex
+  if (rev.length === 0 || rev.length > 256 || /[\x00-\x1f\x7f]/.test(rev)) {
+    throw badInput('rev must be a sha, a short sha or a ref name (1 to 256 characters, no control characters).');
+  }
   const sha = await ctx.backend.resolveRev(repo, rev);
   if (!sha) throw notFound(`revision '${rev}' does not resolve in repository '${repo}'. Use a full or short sha, or a ref name listed by Repository.refs.`);
   return sha;
@@ -103,7 +116,9 @@ function tracked<T>(source: AsyncIterableIterator<T>, onEnd: () => void): AsyncI
   return it;
 }
 
-function subscribe<T extends Topic>(ctx: GraphContext, topic: T, repository: string, keep: (e: EventMap[T]) => boolean = () => true) {
+async function subscribe<T extends Topic>(ctx: GraphContext, topic: T, repository: string, keep: (e: EventMap[T]) => boolean = () => true) {
+  // A typo in the repository name would otherwise wait forever for events that never come.
+  if ((await ctx.backend.repository(repository)) === null) throw notFound(`unknown repository '${repository}'; Query.repositories lists the configured ones.`);
   const done = ctx.subscriptionOpened?.(topic) ?? (() => undefined);
   return tracked(ctx.events.subscribe(topic, repository, keep), done);
 }
@@ -133,6 +148,8 @@ type Args = Record<string, unknown>;
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 
+const search = searchResolvers({ maxPage: MAX_PAGE, maxDepth: MAX_DEPTH, resolveRev, entityNode });
+
 export const resolvers = {
   Query: {
     repositories: (_: unknown, __: Args, ctx: GraphContext) => ctx.backend.repositories(),
@@ -158,12 +175,13 @@ export const resolvers = {
       historyNodes(r.name, await ctx.backend.entityHistory(r.name, String(args.qualifiedName), str(args.path))),
     skipped: async (r: { name: string }, args: { rev: string }, ctx: GraphContext) =>
       ctx.backend.skips(r.name, await resolveRev(ctx, r.name, args.rev)),
+    ...search.Repository,
   },
   Commit: {
     shortSha: (c: CommitNode) => c.sha.slice(0, 12),
     date: (c: CommitNode) => c.committer.date,
     entities: async (c: CommitNode, args: Args, ctx: GraphContext) => {
-      const filter = { kinds: (args.kind as EntityKind[] | null | undefined) ?? null, path: str(args.path), name: str(args.name) };
+      const filter = { kinds: (args.kind as EntityKind[] | null | undefined) ?? null, path: globArg(str(args.path)), name: str(args.name) };
       const page = await ctx.backend.entities(c.repository, c.sha, filter, pageArgs(num(args.first), str(args.after)));
       return connection(page, (e) => entityNode(c.repository, c.sha, e));
     },
@@ -183,6 +201,7 @@ export const resolvers = {
     },
     history: async (e: EntityNode, _: Args, ctx: GraphContext) =>
       historyNodes(e.repository, await ctx.backend.entityHistory(e.repository, e.qualifiedName, null)),
+    ...search.Entity,
   },
   GraphDiff: {
     added: (d: DiffNode) => d.added.map((e) => entityNode(d.repository, d.to, e)),
@@ -201,8 +220,9 @@ export const resolvers = {
     diff: (e: EventMap['commitIndexed'], _: Args, ctx: GraphContext) => loadDiff(ctx, e.repository, e.parents[0] ?? null, e.sha),
   },
   EntityChange: {
-    entity: (e: EntityChangedEvent) => entityNode(e.repository, e.sha, e.entity),
-    before: (e: EntityChangedEvent & { parentSha?: string }) => (e.before ? entityNode(e.repository, e.sha, e.before) : null),
+    // A removed entity exists only at the parent: its callers, callees and history resolve there.
+    entity: (e: EntityChangedEvent) => entityNode(e.repository, e.change === 'removed' ? e.parentSha ?? e.sha : e.sha, e.entity),
+    before: (e: EntityChangedEvent) => (e.before ? entityNode(e.repository, e.parentSha ?? e.sha, e.before) : null),
   },
   Subscription: {
     commitIndexed: {
@@ -211,7 +231,7 @@ export const resolvers = {
     },
     entityChanged: {
       subscribe: (_: unknown, args: { repository: string; path?: string | null; kinds?: EntityKind[] | null; names?: string[] | null }, ctx: GraphContext) => {
-        if (args.path && args.path.length > 1024) throw badInput('path glob must be at most 1024 characters.');
+        globArg(args.path ?? null);
         return subscribe(ctx, 'entityChanged', args.repository, entityChangeFilter(args));
       },
       resolve: (e: EntityChangedEvent | SubscriptionLag) => delivered(e),

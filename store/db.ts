@@ -17,6 +17,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { PGlite } from '@electric-sql/pglite';
 import type { Logger } from 'pino';
+import { CodedError } from '../errors/index.ts';
 import { acquireLock, type Lock } from './lock.ts';
 
 /** Error codes thrown by this module (see `DbError.code`). */
@@ -29,18 +30,11 @@ export type DbErrorCode =
   | 'TRANSACTION_FINISHED'
   | 'CLOSED';
 
-/** An error with a stable `code`, extra `data`, and `toJSON()` so it survives a worker boundary. */
-export class DbError extends Error {
+/** The database layer's CodedError (errors/). */
+export class DbError extends CodedError<DbErrorCode> {
   override name = 'DbError';
-  readonly code: DbErrorCode;
-  readonly data: Record<string, unknown>;
   constructor(code: DbErrorCode, message: string, data: Record<string, unknown> = {}, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.code = code;
-    this.data = data;
-  }
-  toJSON(): { name: string; code: DbErrorCode; message: string; data: Record<string, unknown> } {
-    return { name: this.name, code: this.code, message: this.message, data: this.data };
+    super(code, message, data, { cause });
   }
 }
 

@@ -1,4 +1,5 @@
-// The error class of the history store: a stable `code`, plain `data`, and `toJSON()`.
+// The error class of the history store: a CodedError (errors/) with the store's codes.
+import { CodedError } from '../errors/index.ts';
 
 export type StoreErrorCode =
   /** A commit's first parent was named as its delta base but is not stored. */
@@ -12,15 +13,10 @@ export type StoreErrorCode =
   /** An entity named in a query does not exist at the commit. */
   | 'ENTITY_NOT_FOUND'
   /** The caller passed inconsistent input. */
-  | 'INVALID_INPUT';
+  | 'INVALID_INPUT'
+  /** No repository of that name is configured. */
+  | 'UNKNOWN_REPOSITORY';
 
-export class StoreError extends Error {
+export class StoreError extends CodedError<StoreErrorCode> {
   override readonly name = 'StoreError';
-  constructor(readonly code: StoreErrorCode, message: string, readonly data: Record<string, unknown> = {}) {
-    super(message);
-  }
-
-  toJSON(): { name: string; code: StoreErrorCode; message: string; data: Record<string, unknown> } {
-    return { name: this.name, code: this.code, message: this.message, data: this.data };
-  }
 }

@@ -29,6 +29,19 @@ export interface Def {
 
 export type Via = CallEdge['via'];
 
+/** An entity of the tree by its path and its index in the file's extraction. */
+export interface EntityAt {
+  path: string;
+  idx: number;
+}
+
+/** The resolved graph of a whole tree (Resolver.allEdges). */
+export interface ResolvedGraph {
+  calls: Array<{ from: EntityAt; to: EntityAt; line: number }>;
+  inherits: Array<{ from: EntityAt; to: EntityAt; line: number }>;
+  imports: Array<{ from: string; to: string }>;
+}
+
 /** The references of extractions, one row per reference (extraction_refs packs them per extraction). */
 const REFS = `(SELECT r.extraction_id, u.kind, u.name, u.qualifier, u.line, u.from_idx, u.module, u.alias
    FROM extraction_refs r, unnest(r.kind, r.name, r.qualifier, r.line, r.from_idx, r.module, r.alias)
@@ -249,6 +262,69 @@ export class Resolver {
       frontier = next;
     }
     return edges;
+  }
+
+  /** Every resolved call and inheritance edge of the tree, plus file-to-file imports: the whole
+   * graph at the commit, for global queries (search ranking, PageRank, paths, cycles). Uses the same
+   * `resolve` as callers/callees, so both always agree. */
+  async allEdges(): Promise<ResolvedGraph> {
+    const { rows } = await this.q.query<{ extraction_id: number; kind: string; name: string; line: number; from_idx: number; module: string | null }>(
+      `SELECT extraction_id, kind, name, line, from_idx, module FROM ${REFS} f
+       WHERE extraction_id = ANY($1::int[]) AND kind IN ('call', 'extends', 'import')`, [this.xids]);
+    await this.defsNamed(rows.filter((r) => r.kind !== 'import').map((r) => r.name));
+    // Imports of every file in one query, instead of one per file inside resolve().
+    const specsByX = new Map<number, Set<string>>();
+    for (const r of rows) {
+      if (r.kind !== 'import' || r.module === null) continue;
+      let set = specsByX.get(r.extraction_id);
+      if (!set) specsByX.set(r.extraction_id, (set = new Set()));
+      set.add(r.module);
+    }
+    for (const x of this.xids) if (!this.importsCache.has(x)) this.importsCache.set(x, [...(specsByX.get(x) ?? [])]);
+    const out: ResolvedGraph = { calls: [], inherits: [], imports: [] };
+    for (const r of rows) {
+      if (r.kind === 'import') continue;
+      for (const path of this.pathsByExtraction.get(r.extraction_id) ?? []) {
+        const res = await this.resolve(path, r.name);
+        if (res.via === null) continue;
+        const list = r.kind === 'call' ? out.calls : out.inherits;
+        for (const t of res.targets) list.push({ from: { path, idx: r.from_idx }, to: { path: t.path, idx: t.idx }, line: r.line });
+      }
+    }
+    out.imports = this.fileImports(specsByX);
+    return out;
+  }
+
+  /** File -> file import edges, with the same rule as importsResolved (candidates narrowed by name
+   * first, so it stays near-linear in the number of imports). */
+  private fileImports(specsByX: Map<number, Set<string>>): Array<{ from: string; to: string }> {
+    const files = [...this.extractionByPath.keys()].sort();
+    const byStem = new Map<string, string[]>();
+    const push = (k: string, f: string): void => {
+      const l = byStem.get(k);
+      if (l) l.push(f);
+      else byStem.set(k, [f]);
+    };
+    for (const f of files) {
+      const stem = posix.basename(f).replace(/\.[^.]+$/, '');
+      push(stem, f);
+      push(`dir:${posix.basename(posix.dirname(f))}`, f);
+    }
+    const out: Array<{ from: string; to: string }> = [];
+    for (const [path, x] of this.extractionByPath) {
+      for (const module of specsByX.get(x) ?? []) {
+        const last = module.replace(/\.[cm]?[jt]sx?$/, '').replace(/\/+$/, '').split(/\/|::|\./).filter((s) => s !== '').pop() ?? '';
+        // A bare relative package (`from . import x`) may name any file of its directory.
+        const cands = last === '' ? new Set(files) : new Set([...(byStem.get(last) ?? []), ...(byStem.get(`dir:${last}`) ?? []),
+          ...(byStem.get('index') ?? []), ...(byStem.get('__init__') ?? [])]);
+        const hits = [...cands].filter((f) => f !== path && importNames(module, path, f)).sort();
+        const want = module.replace(/^[./]+/, '').replace(/::|\./g, '/');
+        const exact = hits.find((f) => f.replace(/\.[^./]+$/, '').replace(/\/(index|__init__)$/, '').endsWith(want));
+        const target = exact ?? hits[0];
+        if (target !== undefined) out.push({ from: path, to: target });
+      }
+    }
+    return out;
   }
 
   /** Resolution counts over every call reference in the tree. */

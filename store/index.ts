@@ -7,6 +7,7 @@ import { embed, toVectorLiteral } from './embed.ts';
 import { StoreError } from './errors.ts';
 import { Resolver, defRef } from './graph.ts';
 import { blame, entityHistory } from './lineage.ts';
+import { SearchEngine } from './search/index.ts';
 import { recordRefs, storeCommit, storeExtractions, type RefMove, type StoredCommit } from './write.ts';
 import type {
   BlameEntry, CallEdge, CommitInput, EntityChangeRecord, EntityDiff, EntityQuery, EntityRef, FileDeltaInput, ResolutionStats, SkipCounts,
@@ -16,6 +17,11 @@ import type {
 export { StoreError, type StoreErrorCode } from './errors.ts';
 export { embed, EMBEDDING_DIMS, cosine } from './embed.ts';
 export { storeDigest } from './digest.ts';
+export {
+  SearchEngine, SearchError, SEARCH_MODES, EDGE_KINDS, DEFAULT_LIMITS as SEARCH_LIMITS,
+  type SearchMode, type EdgeKind, type SearchHit, type SearchMatch, type SearchQuery, type Neighbour, type ImportCycle, type Paged, type BlobReader,
+  type SearchErrorCode,
+} from './search/index.ts';
 export type * from './types.ts';
 export type { RefMove, StoredCommit } from './write.ts';
 
@@ -39,9 +45,17 @@ function escapeLike(s: string): string {
 /** The versioned code graph of any number of repositories, over one database. */
 export class HistoryStore {
   private readonly chains = new ChainCache();
+  private searchEngine: SearchEngine | null = null;
 
   /** `db` must be migrated (store/migrate.ts). */
   constructor(readonly db: Db) {}
+
+  /** Search (TEXT, FUZZY, REGEX, VECTOR, HYBRID) and whole-graph queries (paths, neighbourhood,
+   * PageRank, import cycles) at any indexed commit: store/search/. */
+  get search(): SearchEngine {
+    this.searchEngine ??= new SearchEngine(this.db, (repoId, sha) => this.chainOf(repoId, sha));
+    return this.searchEngine;
+  }
 
   /** The id of the repository stored under `path`, created on first use. */
   async repository(path: string): Promise<number> {

@@ -14,6 +14,7 @@
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import { CodedError } from '../errors/index.ts';
 
 export interface LockOwner {
   pid: number;
@@ -22,16 +23,10 @@ export interface LockOwner {
   startedAt: string;
 }
 
-export class LockError extends Error {
+export class LockError extends CodedError<'LOCKED', { path: string; owner: LockOwner | null }> {
   override name = 'LockError';
-  readonly code = 'LOCKED' as const;
-  readonly data: { path: string; owner: LockOwner | null };
   constructor(message: string, data: { path: string; owner: LockOwner | null }) {
-    super(message);
-    this.data = data;
-  }
-  toJSON(): { name: string; code: 'LOCKED'; message: string; data: LockError['data'] } {
-    return { name: this.name, code: this.code, message: this.message, data: this.data };
+    super('LOCKED', message, data);
   }
 }
 

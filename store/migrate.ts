@@ -6,6 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { CodedError } from '../errors/index.ts';
 import type { Db, Queryable } from './db.ts';
 
 /** `<repo>/migrations`. */
@@ -21,17 +22,10 @@ export type MigrationErrorCode =
   | 'MIGRATION_DUPLICATE'
   | 'MIGRATION_UNKNOWN';
 
-export class MigrationError extends Error {
+export class MigrationError extends CodedError<MigrationErrorCode> {
   override name = 'MigrationError';
-  readonly code: MigrationErrorCode;
-  readonly data: Record<string, unknown>;
   constructor(code: MigrationErrorCode, message: string, data: Record<string, unknown> = {}, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.code = code;
-    this.data = data;
-  }
-  toJSON(): { name: string; code: MigrationErrorCode; message: string; data: Record<string, unknown> } {
-    return { name: this.name, code: this.code, message: this.message, data: this.data };
+    super(code, message, data, { cause });
   }
 }
 

@@ -19,6 +19,8 @@ export class MemoryBackend implements GraphBackend {
   calls: string[] = [];
   /** Makes `refs` throw an internal error (masking test). */
   failRefs = false;
+  /** Makes `refs` throw this error (error-code mapping tests). */
+  refsError: Error | null = null;
   readonly commitsList: CommitRecord[] = [
     { sha: SHA2, parents: [SHA1], author: person('ann', '2024-01-02T00:00:00Z'), committer: person('ann', '2024-01-02T00:00:00Z'), message: 'second' },
     { sha: SHA1, parents: [], author: person('bob', '2024-01-01T00:00:00Z'), committer: person('bob', '2024-01-01T00:00:00Z'), message: 'first' },
@@ -36,6 +38,7 @@ export class MemoryBackend implements GraphBackend {
   }
   async refs(_repo: string): Promise<RefRecord[]> {
     if (this.failRefs) throw new Error('connection to store lost: secret internal detail');
+    if (this.refsError) throw this.refsError;
     return [{ name: 'refs/heads/main', sha: SHA2 }];
   }
   async resolveRev(_repo: string, rev: string) {
@@ -68,8 +71,11 @@ export class MemoryBackend implements GraphBackend {
   async impact(_repo: string, _from: string | null, _to: string, depth: number): Promise<ImpactRecord[]> {
     return [{ entity: entity('b', 'beta'), distance: Math.min(1, depth) }];
   }
-  async callers(_repo: string, _sha: string, ids: string[], depth: number) {
+  /** The commit of every `callers` call, in order. */
+  callerShas: string[] = [];
+  async callers(_repo: string, sha: string, ids: string[], depth: number) {
     this.calls.push(`callers:${ids.length}:${depth}`);
+    this.callerShas.push(sha);
     return ids.map((id) => (id === 'a' ? [entity('b', 'beta')] : []));
   }
   async callees(_repo: string, _sha: string, ids: string[], _depth: number) {

@@ -14,7 +14,7 @@ import { until } from './helpers/serve.ts';
 
 const sha = (c: string) => c.repeat(40);
 const change = (name: string, commit: string, path = 'src/a.ts'): EntityChangedEvent =>
-  ({ repository: 'demo', ref: 'refs/heads/main', sha: sha(commit), change: 'added', entity: entity(name, name, path), before: null });
+  ({ repository: 'demo', ref: 'refs/heads/main', sha: sha(commit), parentSha: null, change: 'added', entity: entity(name, name, path), before: null });
 
 async function drain<T>(it: AsyncIterableIterator<T>): Promise<T[]> {
   const out: T[] = [];

@@ -3,7 +3,7 @@
 import { GitRepo } from '../../indexer/git/index.ts';
 import { Indexer } from '../../indexer/index.ts';
 import type { EntityDiff, EntityRef, ImpactEntry } from '../../store/index.ts';
-import { CliError, ExitCode, STORE_OPTIONS, openError, parseCommand, positiveInt, storeLocation } from '../cli.ts';
+import { CliError, ExitCode, STORE_OPTIONS, parseCommand, positiveInt, storeLocation } from '../cli.ts';
 import { indexCommit, openHistoryStore } from '../history.ts';
 
 
@@ -40,14 +40,14 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   const [repoPath, revA, revB, ...extra] = positionals;
   if (repoPath === undefined || revA === undefined || revB === undefined || extra.length > 0) {
-    throw new CliError(`expected <repo> <revA> <revB>.\n${USAGE}`, ExitCode.USAGE);
+    throw new CliError('USAGE', `expected <repo> <revA> <revB>.\n${USAGE}`);
   }
   const depth = values.impact === undefined ? null : positiveInt(values.impact, '--impact');
   const repo = await GitRepo.open(repoPath);
   let indexer: Indexer | null = null;
   try {
     const [a, b] = [await repo.resolveCommit(revA), await repo.resolveCommit(revB)];
-    const { db, store } = await openHistoryStore(storeLocation(repo.path, values)).catch(openError);
+    const { db, store } = await openHistoryStore(storeLocation(repo.path, values));
     try {
       const repoId = await store.repository(repo.path);
       const missing = await store.indexedCommits(repoId, [a, b]);

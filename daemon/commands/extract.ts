@@ -19,7 +19,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (parsed === null) return ExitCode.OK;
   const { values, positionals } = parsed;
-  if (positionals.length === 0) throw new CliError(`no files given.\n${USAGE}`, ExitCode.USAGE);
+  if (positionals.length === 0) throw new CliError('USAGE', `no files given.\n${USAGE}`);
   const indexer = new Indexer({
     threads: 1,
     exclude: [],

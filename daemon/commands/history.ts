@@ -2,8 +2,9 @@
 // following it across renames and moves (function-level `git log --first-parent`).
 import { GitRepo } from '../../indexer/git/index.ts';
 import { Indexer } from '../../indexer/index.ts';
-import { CliError, ExitCode, STORE_OPTIONS, openError, parseCommand, storeLocation } from '../cli.ts';
+import { CliError, ExitCode, STORE_OPTIONS, parseCommand, storeLocation } from '../cli.ts';
 import { indexCommit, openHistoryStore } from '../history.ts';
+import type { HistoryStore } from '../../store/index.ts';
 
 
 const USAGE = `usage: codegraph history <repo> <qualifiedName> [--path P] [--rev REV] [--json] [--data DIR] [--database-url URL]
@@ -22,19 +23,19 @@ export async function run(argv: string[]): Promise<number> {
   if (parsed === null) return ExitCode.OK;
   const { values, positionals } = parsed;
   const [repoPath, name, ...extra] = positionals;
-  if (repoPath === undefined || name === undefined || extra.length > 0) throw new CliError(`expected <repo> <qualifiedName>.\n${USAGE}`, ExitCode.USAGE);
+  if (repoPath === undefined || name === undefined || extra.length > 0) throw new CliError('USAGE', `expected <repo> <qualifiedName>.\n${USAGE}`);
   let qualifiedName = name;
   if (values.path !== undefined) {
-    if (name.includes('::')) throw new CliError(`give either --path or a \`path::\` prefix in ${JSON.stringify(name)}, not both`, ExitCode.USAGE);
+    if (name.includes('::')) throw new CliError('USAGE', `give either --path or a \`path::\` prefix in ${JSON.stringify(name)}, not both`);
     qualifiedName = `${values.path}::${name}`;
   } else if (!name.includes('::')) {
-    throw new CliError(`${JSON.stringify(name)} has no \`path::\` prefix; pass --path <file> or write it as src/a.ts::${name}`, ExitCode.USAGE);
+    throw new CliError('USAGE', `${JSON.stringify(name)} has no \`path::\` prefix; pass --path <file> or write it as src/a.ts::${name}`);
   }
   const repo = await GitRepo.open(repoPath);
   let indexer: Indexer | null = null;
   try {
     const sha = await repo.resolveCommit(values.rev);
-    const { db, store } = await openHistoryStore(storeLocation(repo.path, values)).catch(openError);
+    const { db, store } = await openHistoryStore(storeLocation(repo.path, values));
     try {
       const repoId = await store.repository(repo.path);
       if (!(await store.indexedCommits(repoId, [sha])).has(sha)) {
@@ -42,10 +43,17 @@ export async function run(argv: string[]): Promise<number> {
         await indexCommit({ repo, store, indexer, repoId }, sha);
       }
       const list = await store.entityHistory(repoId, sha, qualifiedName);
+      if (list.length === 0) {
+        // An unknown name is an error (exit 4) with the nearest names, not an empty history (#11 item 8).
+        const suggestions = await nearestNames(store, repoId, sha, qualifiedName);
+        const hint = suggestions.length > 0 ? ` Did you mean ${suggestions.join(', ')}?` : ' Check the name with `codegraph diff` or the GraphQL entities query.';
+        const err = new CliError('UNKNOWN_ENTITY', `no entity ${qualifiedName} at ${sha.slice(0, 12)}.${hint}`, { qualifiedName, rev: sha, suggestions });
+        if (!values.json) throw err;
+        process.stdout.write(`${JSON.stringify({ qualifiedName, rev: sha, changes: [], error: { code: err.code, message: err.message, suggestions } })}\n`);
+        return err.exitCode;
+      }
       if (values.json) {
         process.stdout.write(`${JSON.stringify({ qualifiedName, rev: sha, changes: list })}\n`);
-      } else if (list.length === 0) {
-        process.stdout.write(`no history for ${qualifiedName} at ${sha.slice(0, 12)} (not found there; check the name with \`codegraph diff\` or the GraphQL entities query)\n`);
       } else {
         for (const h of list) {
           const what = h.change === 'renamed' || h.change === 'moved' ? `${h.change} from ${h.previousQualifiedName ?? '?'}` : h.change;
@@ -61,4 +69,36 @@ export async function run(argv: string[]): Promise<number> {
     await indexer?.close();
     await repo.close();
   }
+}
+
+/** Up to 3 qualified names at `sha` nearest to `wanted` by edit distance: from the same file (a typo
+ * in the name) and with a similar simple name anywhere (a wrong path). */
+async function nearestNames(store: HistoryStore, repoId: number, sha: string, wanted: string): Promise<string[]> {
+  const [file = '', local = ''] = wanted.split('::');
+  const simple = local.split('.').pop() ?? local;
+  const names = new Set<string>();
+  for (const e of await store.entities(repoId, sha, { pathPrefix: file, limit: 10_000 })) names.add(e.qualifiedName);
+  if (simple !== '') {
+    for (const e of await store.entities(repoId, sha, { name: simple, nameMatch: 'fuzzy', limit: 50 })) names.add(e.qualifiedName);
+  }
+  const limit = Math.max(3, Math.ceil(wanted.length / 3));
+  return [...names]
+    .map((n) => ({ n, d: editDistance(n, wanted) }))
+    .filter((x) => x.d <= limit)
+    .sort((a, b) => a.d - b.d || (a.n < b.n ? -1 : 1))
+    .slice(0, 3)
+    .map((x) => x.n);
+}
+
+/** Levenshtein distance, two rows. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
 }

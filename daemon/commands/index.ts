@@ -1,11 +1,12 @@
 // `codegraph index <repo> [--rev REV] [--data DIR]`: extract every file of the tree at REV and
 // print counts per language and kind, and skipped files by reason.
-import path from 'node:path';
 import { GitRepo } from '../../indexer/git/index.ts';
 import { Indexer, summarize } from '../../indexer/index.ts';
 import type { ExtractSummary } from '../../indexer/index.ts';
-import { CliError, ExitCode, STORE_OPTIONS, parseCommand, positiveInt } from '../cli.ts';
+import { CliError, ExitCode, STORE_OPTIONS, parseCommand, positiveInt, storeLocation } from '../cli.ts';
 import { ExtractionWriter, indexHistory, openHistoryStore } from '../history.ts';
+import type { HistoryStore } from '../../store/index.ts';
+import type { Db } from '../../store/db.ts';
 import { progress } from '../progress.ts';
 
 
@@ -18,9 +19,9 @@ const USAGE = `usage: codegraph index <repo> [--rev REV] [--json] [--threads N] 
   --parse-timeout MS   per-file parse budget (default 10000)
   --exclude GLOB       skip paths matching GLOB (repeatable; replaces the default vendored/generated globs)
   --history N|all      also store the last N commits of every branch (or all) in the history store
-                       (default 200 when --data or --database-url is given)
-  --data DIR           history store directory (default .codegraph/ in the repository, like serve)
-  --database-url URL   PostgreSQL history store instead of the embedded one`;
+                       (default 200 when a store is given by a flag or the environment)
+  --data DIR           history store directory (env CODEGRAPH_DATA_DIR; default .codegraph/ in the repository)
+  --database-url URL   PostgreSQL history store instead of the embedded one (env CODEGRAPH_DATABASE_URL)`;
 
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommand(argv, USAGE, {
@@ -36,12 +37,21 @@ export async function run(argv: string[]): Promise<number> {
   if (parsed === null) return ExitCode.OK;
   const { values, positionals } = parsed;
   const [repoPath, ...extra] = positionals;
-  if (repoPath === undefined || extra.length > 0) throw new CliError(`expected exactly one repository path.\n${USAGE}`, ExitCode.USAGE);
+  if (repoPath === undefined || extra.length > 0) throw new CliError('USAGE', `expected exactly one repository path.\n${USAGE}`);
 
+  // The store is used when asked for by a flag or, like diff and history, by CODEGRAPH_DATA_DIR /
+  // CODEGRAPH_DATABASE_URL; flags are validated before anything runs.
+  const wantsStore = values.history !== undefined || values.data !== undefined || values['database-url'] !== undefined
+    || Boolean(process.env.CODEGRAPH_DATA_DIR) || Boolean(process.env.CODEGRAPH_DATABASE_URL);
+  const history = values.history === undefined ? 200 : values.history === 'all' ? 'all' as const : positiveInt(values.history, '--history');
   const repo = await GitRepo.open(repoPath);
   let indexer: Indexer | null = null;
+  let opened: { db: Db; store: HistoryStore } | null = null;
   try {
     const sha = await repo.resolveCommit(values.rev);
+    // Take the store, and with it the data directory's lock, before parsing anything: a locked
+    // directory exits 6 at once (LockError) instead of after extracting the whole tree (#8 item 10).
+    if (wantsStore) opened = await openHistoryStore(storeLocation(repo.path, values));
     indexer = new Indexer({
       ...(values.threads !== undefined ? { threads: positiveInt(values.threads, '--threads') } : {}),
       ...(values['max-file-bytes'] !== undefined ? { maxFileBytes: positiveInt(values['max-file-bytes'], '--max-file-bytes') } : {}),
@@ -50,33 +60,23 @@ export async function run(argv: string[]): Promise<number> {
     });
     const started = Date.now();
     const files = await repo.lsTree(sha);
-    const storing = values.history !== undefined || values.data !== undefined || values['database-url'] !== undefined;
-    const history = values.history === undefined ? 200 : values.history === 'all' ? 'all' as const : positiveInt(values.history, '--history');
-    const opened = storing
-      ? await openHistoryStore(values['database-url'] !== undefined ? { databaseUrl: values['database-url'] } : { dataDir: values.data ?? path.join(repo.path, '.codegraph') })
-      : null;
+    const bar = progress();
+    // With a store, the tree's extractions are written while the workers parse (ExtractionWriter),
+    // so the history run below finds REV's blobs cached instead of parsing them a second time (#9).
+    const writer = opened ? new ExtractionWriter(opened.store) : null;
+    const outcomes = await indexer.extractFiles(repo, files, {
+      onProgress: (d, t) => bar.update(d, t),
+      ...(writer ? { embedBodies: true, onOutcome: (o) => writer.add(o) } : {}),
+    });
+    await writer?.flush();
+    bar.finish();
+    const s = summarize(outcomes);
     let stored: { indexed: number; alreadyIndexed: number } | null = null;
-    let s: ExtractSummary;
-    try {
-      const bar = progress();
-      // With a store, the tree's extractions are written while the workers parse (ExtractionWriter),
-      // so the history run below finds REV's blobs cached instead of parsing them a second time (#9).
-      const writer = opened ? new ExtractionWriter(opened.store) : null;
-      const outcomes = await indexer.extractFiles(repo, files, {
-        onProgress: (d, t) => bar.update(d, t),
-        ...(writer ? { embedBodies: true, onOutcome: (o) => writer.add(o) } : {}),
-      });
-      await writer?.flush();
-      bar.finish();
-      s = summarize(outcomes);
-      if (opened) {
-        const hbar = progress();
-        const r = await indexHistory({ repo, store: opened.store, indexer, history, onProgress: (p) => hbar.update(p.done, p.total) });
-        hbar.finish();
-        stored = { indexed: r.indexed.length, alreadyIndexed: r.alreadyIndexed };
-      }
-    } finally {
-      await opened?.db.close();
+    if (opened !== null) {
+      const hbar = progress();
+      const r = await indexHistory({ repo, store: opened.store, indexer, history, onProgress: (p) => hbar.update(p.done, p.total) });
+      hbar.finish();
+      stored = { indexed: r.indexed.length, alreadyIndexed: r.alreadyIndexed };
     }
     const seconds = (Date.now() - started) / 1000;
     if (values.json) {
@@ -87,6 +87,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     return ExitCode.OK;
   } finally {
+    await opened?.db.close();
     await indexer?.close();
     await repo.close();
   }

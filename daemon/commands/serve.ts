@@ -2,7 +2,7 @@
 // graph over GraphQL (HTTP, SSE, WebSocket). Runs until SIGTERM/SIGINT, then shuts down gracefully
 // (the commit being indexed finishes or rolls back; it is one transaction) and exits 0.
 import { pino } from 'pino';
-import { CliError, ExitCode } from '../cli.ts';
+import { ExitCode } from '../cli.ts';
 import { loadConfig } from '../config.ts';
 import { notifyReady, notifyStopping, startWatchdog } from '../server/sdnotify.ts';
 import { startService, type Service } from '../service.ts';
@@ -50,22 +50,18 @@ export async function run(argv: string[]): Promise<number> {
   const config = loadConfig({ argv: toConfigArgv(argv) });
   const logger = pino({ level: process.env.CODEGRAPH_LOG_LEVEL ?? 'info' }, pino.destination(2));
   let stopWatchdog = () => undefined as void;
-  let service: Service | undefined;
-  try {
-    service = await startService({
-      config, logger,
-      onInitialIndexDone: () => {
-        logger.info('initial index done; ready');
-        void notifyReady('serving');
-        stopWatchdog = startWatchdog(() => service?.ready().catch(() => false) ?? false);
-      },
-    });
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (code === 'LOCKED') throw new CliError((err as Error).message, ExitCode.LOCKED);
-    throw err;
-  }
-  const s = service;
+  // Set once startService resolves; the readiness callback may run before that.
+  let service: Service | undefined = undefined;
+  // A LockError (another process holds the data directory) exits 6 through errors/codes.ts.
+  const s = await startService({
+    config, logger,
+    onInitialIndexDone: () => {
+      logger.info('initial index done; ready');
+      void notifyReady('serving');
+      stopWatchdog = startWatchdog(() => service?.ready().catch(() => false) ?? false);
+    },
+  });
+  service = s;
   // Machine-readable first line on stdout: tests and scripts read the URL from it.
   process.stdout.write(JSON.stringify({ url: s.server.url, port: s.server.port }) + '\n');
   await new Promise<void>((resolve) => {

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { typeDefs } from '../../schema/index.ts';
 import { createLoaders, resolvers } from '../../resolvers/index.ts';
 import type { EventSource, GraphBackend, GraphContext, Principal } from '../../resolvers/context.ts';
-import { codedError } from '../../resolvers/errors.ts';
+import { codedError, toGraphQLError } from '../../resolvers/errors.ts';
 import type { Authenticator } from './auth.ts';
 import { useOperationLimits, type OperationLimits } from './limits.ts';
 import { activeSockets, activeSubscriptions, graphqlDuration, rejections } from './metrics.ts';
@@ -47,6 +47,9 @@ export function createGraphQL(opts: { backend: GraphBackend; events: EventSource
     maskedErrors: {
       isDev: false,
       maskError(error, message, isDev) {
+        // Expected errors from below (StoreError, GitError, ...) reach the client with their code.
+        const coded = toGraphQLError(error);
+        if (coded !== null) return coded;
         const masked = maskError(error, message, isDev);
         if (masked !== error || !(error instanceof GraphQLError) || error.originalError) {
           const original = error instanceof GraphQLError ? error.originalError ?? error : error;

@@ -1,5 +1,6 @@
 // Small HTTP helpers shared by the routes: JSON replies, bounded body reading, client identity.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CodedError } from '../../errors/index.ts';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
@@ -16,8 +17,11 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
   sendJson(res, status, { errors: [{ message, extensions: { code } }] }, headers);
 }
 
-export class BodyTooLarge extends Error {
-  readonly code = 'BODY_TOO_LARGE';
+export class BodyTooLarge extends CodedError<'BODY_TOO_LARGE'> {
+  override name = 'BodyTooLarge';
+  constructor(message: string) {
+    super('BODY_TOO_LARGE', message);
+  }
 }
 
 /** Reads the whole body, failing with BodyTooLarge as soon as it passes `limit` bytes. */
@@ -51,4 +55,43 @@ export function clientIp(req: IncomingMessage): string {
 
 export function bearerOf(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * Does the request's `Origin` name this server (same host and port as the `Host` header)? null when
+ * the request has no Origin (not sent by browsers on same-origin GETs, nor by non-browser clients).
+ */
+export function sameOrigin(req: IncomingMessage): boolean | null {
+  const origin = req.headers.origin;
+  if (origin === undefined) return null;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/** Content types a browser cannot send cross-site without a CORS preflight (which we never grant). */
+const PREFLIGHTED_TYPES = new Set(['application/json', 'application/graphql-response+json']);
+/** Headers that prove the client could set custom headers, so a cross-site page would have been
+ * preflighted (Apollo's and graphql-yoga's CSRF prevention names). */
+export const CSRF_HEADERS = ['graphql-require-preflight', 'x-graphql-yoga-csrf', 'apollo-require-preflight'] as const;
+
+/**
+ * CSRF check for /graphql (issue #8 item 6): a loopback daemon without auth must not run queries for
+ * any web page the developer visits. Accepted: a POST whose content type is JSON (cross-site it needs
+ * a preflight, and CORS is off); any request carrying one of CSRF_HEADERS; a request whose Origin is
+ * this server, or that the browser marks `Sec-Fetch-Site: same-origin`. Everything else (form posts
+ * as `application/x-www-form-urlencoded`, `multipart/form-data` or `text/plain`, and simple GETs) is
+ * refused. Returns the reason to send, or null when admitted.
+ */
+export function csrfRefusal(req: IncomingMessage): string | null {
+  if (req.method === 'OPTIONS') return null;
+  const media = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (req.method === 'POST' && PREFLIGHTED_TYPES.has(media)) return null;
+  if (CSRF_HEADERS.some((h) => req.headers[h] !== undefined)) return null;
+  if (sameOrigin(req) === true || req.headers['sec-fetch-site'] === 'same-origin') return null;
+  return req.method === 'POST'
+    ? `POST /graphql needs content-type application/json (got ${JSON.stringify(media || 'none')}); other requests need a \`graphql-require-preflight: 1\` header (CSRF protection)`
+    : `${req.method ?? 'GET'} /graphql needs a \`graphql-require-preflight: 1\` header, or use POST with content-type application/json (CSRF protection)`;
 }

@@ -11,10 +11,11 @@ import { authConfigured, isLoopback, type Config } from '../config.ts';
 import type { EventSource, GraphBackend, Principal } from '../../resolvers/context.ts';
 import { createAuthenticator, type AuthResult } from './auth.ts';
 import { attachGraphQLWs, createGraphQL } from './graphql.ts';
-import { BodyTooLarge, clientIp, readBody, sendError, sendJson } from './http.ts';
+import { BodyTooLarge, clientIp, csrfRefusal, readBody, sameOrigin, sendError, sendJson } from './http.ts';
 import { graphqlDuration, registry, rejections } from './metrics.ts';
 import { RateLimiter } from './ratelimit.ts';
 import { reposForPayload, verifyWebhook } from './webhook.ts';
+import { CodedError } from '../../errors/index.ts';
 
 export { InProcessEvents } from './pubsub.ts';
 export * as metrics from './metrics.ts';
@@ -39,9 +40,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export class StartupError extends Error {
-  readonly code = 'STARTUP';
+export class StartupError extends CodedError<'STARTUP'> {
+  override name = 'StartupError';
+  constructor(message: string) {
+    super('STARTUP', message);
+  }
 }
+
+/** `Host: name[:port]` or `[ipv6][:port]` (RFC 9110 7.2, reg-name without percent-encoding). */
+const VALID_HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$/;
 
 const DASHBOARD_PATH = new URL('../../web/index.html', import.meta.url);
 
@@ -100,6 +107,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   };
 
   const handleGraphQL = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    const csrf = csrfRefusal(req);
+    if (csrf !== null) {
+      rejections.inc({ reason: 'csrf' });
+      return sendError(res, 403, 'FORBIDDEN', csrf);
+    }
     const principal = await admit(req, res, 'read');
     if (!principal) return;
     let body: Buffer | undefined;
@@ -194,7 +206,12 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     res.setHeader('x-content-type-options', 'nosniff');
     if (closing) return sendJson(res, 503, { error: 'shutting down' }, { connection: 'close' });
-    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    // Routing needs only the path: a malformed Host must not make URL parsing throw (a 500).
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!VALID_HOST.test(req.headers.host ?? '')) {
+      rejections.inc({ reason: 'bad_host' });
+      return sendError(res, 400, 'BAD_REQUEST', `missing or malformed Host header ${JSON.stringify(req.headers.host ?? '')}: send \`Host: name[:port]\``);
+    }
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (!hostAllowed(req)) {
       rejections.inc({ reason: 'bad_host' });
@@ -265,19 +282,10 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     if (closing) return refuse(503, 'Service Unavailable');
     if (url.pathname !== '/graphql') return refuse(404, 'Not Found');
     if (!hostAllowed(req)) return refuse(403, 'Forbidden');
-    const origin = req.headers.origin;
-    if (origin !== undefined) {
-      // Browsers send Origin on WebSocket handshakes but do not apply CORS: refuse cross-site pages.
-      let sameOrigin: boolean;
-      try {
-        sameOrigin = new URL(origin).host === req.headers.host;
-      } catch {
-        sameOrigin = false;
-      }
-      if (!sameOrigin) {
-        rejections.inc({ reason: 'bad_origin' });
-        return refuse(403, 'Forbidden');
-      }
+    // Browsers send Origin on WebSocket handshakes but do not apply CORS: refuse cross-site pages.
+    if (sameOrigin(req) === false) {
+      rejections.inc({ reason: 'bad_origin' });
+      return refuse(403, 'Forbidden');
     }
     const wait = limiter.take(`ip:${clientIp(req)}`);
     if (wait > 0) {

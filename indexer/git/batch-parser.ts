@@ -10,14 +10,19 @@
 //   <name> SP ambiguous LF
 
 import { Buffer } from 'node:buffer';
+import { CodedError } from '../../errors/index.ts';
 
 export type BatchRecord =
   | { kind: 'object'; sha: string; type: string; size: number; data: Buffer | null }
   | { kind: 'missing'; name: string }
   | { kind: 'ambiguous'; name: string };
 
-export class BatchProtocolError extends Error {
+/** `git cat-file --batch` said something we cannot parse: we are out of sync with git. */
+export class BatchProtocolError extends CodedError<'BATCH_PROTOCOL'> {
   override readonly name = 'BatchProtocolError';
+  constructor(message: string) {
+    super('BATCH_PROTOCOL', message);
+  }
 }
 
 const LF = 0x0a;

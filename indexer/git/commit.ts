@@ -3,6 +3,7 @@
 // A header value may continue on following lines that start with one space (gpgsig, mergetag).
 
 import type { Buffer } from 'node:buffer';
+import { CodedError } from '../../errors/index.ts';
 
 export interface Signature {
   name: string;
@@ -26,8 +27,11 @@ export interface CommitInfo {
   encoding?: string;
 }
 
-export class CommitParseError extends Error {
+export class CommitParseError extends CodedError<'COMMIT_PARSE'> {
   override readonly name = 'CommitParseError';
+  constructor(message: string) {
+    super('COMMIT_PARSE', message);
+  }
 }
 
 const EMPTY_SIG: Signature = { name: '', email: '', date: new Date(0).toISOString().replace('.000Z', '+00:00'), timestamp: 0 };

@@ -1,6 +1,6 @@
-// The one error class of the git layer. Like isomorphic-git's errors it carries a stable `code`, a
-// plain `data` object and `toJSON()`, so it survives a worker boundary (structured clone drops the
-// prototype; `GitError.fromJSON` rebuilds it).
+// The one error class of the git layer: a CodedError (errors/) whose code says what went wrong;
+// `GitError.fromJSON` rebuilds it after a worker boundary (structured clone drops the prototype).
+import { CodedError, type CodedErrorJSON } from '../../errors/index.ts';
 
 export type GitErrorCode =
   /** The path does not exist, is not a git repository, or git refuses it (dubious ownership). */
@@ -22,33 +22,19 @@ export const GIT_ERROR_CODES: readonly GitErrorCode[] = [
 
 export type GitErrorData = Record<string, string | number | boolean | null | readonly string[]>;
 
-export interface GitErrorJSON {
+export interface GitErrorJSON extends CodedErrorJSON<GitErrorCode, GitErrorData> {
   name: 'GitError';
-  code: GitErrorCode;
-  message: string;
-  data: GitErrorData;
 }
 
-export class GitError extends Error {
+export class GitError extends CodedError<GitErrorCode, GitErrorData> {
   override readonly name = 'GitError';
-  readonly code: GitErrorCode;
-  readonly data: GitErrorData;
 
-  constructor(code: GitErrorCode, message: string, data: GitErrorData = {}, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.data = data;
+  override toJSON(): GitErrorJSON {
+    return { ...super.toJSON(), name: 'GitError' };
   }
 
-  toJSON(): GitErrorJSON {
-    return { name: 'GitError', code: this.code, message: this.message, data: this.data };
-  }
-
-  static fromJSON(json: GitErrorJSON): GitError {
+  /** Rebuilds a GitError (not just a CodedError) sent across a worker boundary. */
+  static override fromJSON(json: GitErrorJSON): GitError {
     return new GitError(json.code, json.message, json.data);
-  }
-
-  static is(err: unknown, code?: GitErrorCode): err is GitError {
-    return err instanceof GitError && (code === undefined || err.code === code);
   }
 }

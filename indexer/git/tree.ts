@@ -2,6 +2,7 @@
 // may contain any byte but NUL, so they are cut at NUL before being decoded (see paths.ts).
 
 import type { Buffer } from 'node:buffer';
+import { CodedError } from '../../errors/index.ts';
 import { decodeGitPath, pathSkip, type PathSkip } from './paths.ts';
 
 export interface TreeEntry {
@@ -39,8 +40,11 @@ export interface FileChange {
   skip?: PathSkip;
 }
 
-export class TreeParseError extends Error {
+export class TreeParseError extends CodedError<'TREE_PARSE'> {
   override readonly name = 'TreeParseError';
+  constructor(message: string) {
+    super('TREE_PARSE', message);
+  }
 }
 
 const TAB = 0x09;

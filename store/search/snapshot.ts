@@ -1,0 +1,221 @@
+// Everything search needs about ONE commit's tree, loaded from the history store once and kept
+// in memory (a commit's tree never changes, so a snapshot never goes stale). Each index is built
+// on first use: a TEXT query does not pay for the call graph, a FUZZY query not for embeddings.
+import { qualify, type EntityKind } from '../../indexer/types.ts';
+import { chainParams, treeSql, type Chain } from '../chain.ts';
+import type { Queryable } from '../db.ts';
+import { fromVectorLiteral } from '../embed.ts';
+import { Resolver } from '../graph.ts';
+import type { StoredEntity } from '../types.ts';
+import { Digraph, pageRank } from './algorithms.ts';
+import { trigrams, words } from './tokens.ts';
+
+/** An entity of the snapshot; `i` is its position in `Snapshot.entities`. */
+export interface SnapEntity extends StoredEntity {
+  i: number;
+  blobSha: string;
+  idx: number;
+  parentIdx: number;
+  startByte: number;
+  endByte: number;
+}
+
+/** Searchable text fields, strongest first. */
+export const FIELDS = ['name', 'qualifiedName', 'signature', 'doc'] as const;
+export type Field = (typeof FIELDS)[number];
+
+export interface TextIndex {
+  /** token -> entity * FIELDS.length + field, ascending. */
+  postings: Map<string, number[]>;
+  /** Every token, sorted (prefix lookups by binary search). */
+  vocabulary: string[];
+  /** Tokens of each entity's name, in order. */
+  nameTokens: string[][];
+}
+
+export interface FuzzyIndex {
+  /** Distinct lower-cased names. */
+  names: string[];
+  /** Entities per distinct name. */
+  entitiesOf: number[][];
+  /** trigram -> positions in `names`. */
+  postings: Map<string, number[]>;
+}
+
+export interface SnapGraph {
+  calls: Digraph;
+  inherits: Digraph;
+  contains: Digraph;
+  /** Between module entities (one per file). */
+  imports: Digraph;
+  /** Call-graph PageRank per entity. */
+  rank: Float64Array;
+}
+
+export class Snapshot {
+  private text: TextIndex | null = null;
+  private fuzzy: FuzzyIndex | null = null;
+  private vectors: Promise<{ byEntity: Int32Array; matrix: Float32Array; dims: number }> | null = null;
+  private graphP: Promise<SnapGraph> | null = null;
+  private readonly byKey = new Map<string, number>();
+  private readonly byQn = new Map<string, number>();
+
+  private constructor(private readonly q: Queryable, private readonly chain: Chain, readonly entities: SnapEntity[]) {
+    for (const e of entities) {
+      this.byKey.set(`${e.path}\0${e.idx}`, e.i);
+      // The first entity of a qualified name (overloads share one) names it, as Resolver.find does.
+      if (e.kind !== 'import' && !this.byQn.has(e.qualifiedName)) this.byQn.set(e.qualifiedName, e.i);
+    }
+  }
+
+  static async load(q: Queryable, chain: Chain): Promise<Snapshot> {
+    const { rows } = await q.query<{
+      path: string; language: string; blob_sha: string; idx: number; parent_idx: number; kind: EntityKind; name: string; qname: string;
+      start_line: number; end_line: number; start_byte: number; end_byte: number; signature: string | null; doc: string | null;
+      exported: boolean; body_hash: string;
+    }>(
+      `SELECT p.path, t.language, t.blob_sha, e.idx, e.parent_idx, e.kind, e.name, e.qname, e.start_line, e.end_line, e.start_byte,
+              e.end_byte, e.signature, e.doc, e.exported, e.body_hash
+       FROM (${treeSql()}) t JOIN paths p ON p.id = t.path_id JOIN entities e ON e.extraction_id = t.extraction_id
+       WHERE t.blob_sha IS NOT NULL ORDER BY p.path, e.start_line, e.idx`, chainParams(chain));
+    const entities = rows.map((r, i): SnapEntity => ({
+      i, kind: r.kind, name: r.name, qualifiedName: qualify(r.path, r.qname), path: r.path, startLine: r.start_line, endLine: r.end_line,
+      signature: r.signature, doc: r.doc, exported: r.exported, bodyHash: r.body_hash, language: r.language, localName: r.qname,
+      blobSha: r.blob_sha, idx: r.idx, parentIdx: r.parent_idx, startByte: r.start_byte, endByte: r.end_byte,
+    }));
+    return new Snapshot(q, chain, entities);
+  }
+
+  /** The entity of a qualified name (`path::Local.name`, or a path for the module). */
+  find(qualifiedName: string): SnapEntity | undefined {
+    const i = this.byQn.get(qualifiedName);
+    return i === undefined ? undefined : this.entities[i];
+  }
+
+  at(path: string, idx: number): SnapEntity | undefined {
+    const i = this.byKey.get(`${path}\0${idx}`);
+    return i === undefined ? undefined : this.entities[i];
+  }
+
+  /** The tokens of each field of an entity. */
+  static fieldTokens(e: SnapEntity): string[][] {
+    const name = words(e.name);
+    const nameSet = new Set(name);
+    return [name, words(e.qualifiedName).filter((t) => !nameSet.has(t)), words(e.signature ?? ''), words(e.doc ?? '')];
+  }
+
+  textIndex(): TextIndex {
+    if (this.text) return this.text;
+    const postings = new Map<string, number[]>();
+    const nameTokens: string[][] = [];
+    for (const e of this.entities) {
+      const fields = Snapshot.fieldTokens(e);
+      nameTokens.push(fields[0]!);
+      fields.forEach((tokens, f) => {
+        for (const t of tokens) {
+          const list = postings.get(t);
+          const v = e.i * FIELDS.length + f;
+          if (list) list.push(v);
+          else postings.set(t, [v]);
+        }
+      });
+    }
+    this.text = { postings, vocabulary: [...postings.keys()].sort(), nameTokens };
+    return this.text;
+  }
+
+  fuzzyIndex(): FuzzyIndex {
+    if (this.fuzzy) return this.fuzzy;
+    const pos = new Map<string, number>();
+    const names: string[] = [];
+    const entitiesOf: number[][] = [];
+    for (const e of this.entities) {
+      if (e.kind === 'module' || e.kind === 'import') continue;
+      const lower = e.name.toLowerCase();
+      let p = pos.get(lower);
+      if (p === undefined) {
+        pos.set(lower, (p = names.length));
+        names.push(lower);
+        entitiesOf.push([]);
+      }
+      entitiesOf[p]!.push(e.i);
+    }
+    const postings = new Map<string, number[]>();
+    names.forEach((n, p) => {
+      for (const g of trigrams(n)) {
+        const list = postings.get(g);
+        if (list) list.push(p);
+        else postings.set(g, [p]);
+      }
+    });
+    this.fuzzy = { names, entitiesOf, postings };
+    return this.fuzzy;
+  }
+
+  /** Body embeddings of the entities (`byEntity[i]` = row in `matrix`, -1 for none). */
+  embeddings(): Promise<{ byEntity: Int32Array; matrix: Float32Array; dims: number }> {
+    this.vectors ??= this.loadEmbeddings().catch((err: unknown) => {
+      this.vectors = null;
+      throw err;
+    });
+    return this.vectors;
+  }
+
+  private async loadEmbeddings(): Promise<{ byEntity: Int32Array; matrix: Float32Array; dims: number }> {
+    const hashes = [...new Set(this.entities.filter((e) => e.kind !== 'module' && e.kind !== 'import').map((e) => e.bodyHash))];
+    const { rows } = await this.q.query<{ body_hash: string; embedding: string }>(
+      'SELECT body_hash, embedding::text AS embedding FROM bodies WHERE body_hash = ANY($1::text[])', [hashes]);
+    const row = new Map<string, number>();
+    const vecs = rows.map((r, k) => {
+      row.set(r.body_hash, k);
+      return fromVectorLiteral(r.embedding);
+    });
+    const dims = vecs[0]?.length ?? 0;
+    const matrix = new Float32Array(vecs.length * dims);
+    vecs.forEach((v, k) => matrix.set(v, k * dims));
+    const byEntity = new Int32Array(this.entities.length).fill(-1);
+    for (const e of this.entities) {
+      if (e.kind === 'module' || e.kind === 'import') continue;
+      byEntity[e.i] = row.get(e.bodyHash) ?? -1;
+    }
+    return { byEntity, matrix, dims };
+  }
+
+  /** The resolved graph of the tree (calls, inheritance, containment, imports) and PageRank. */
+  graph(): Promise<SnapGraph> {
+    this.graphP ??= this.loadGraph().catch((err: unknown) => {
+      this.graphP = null;
+      throw err;
+    });
+    return this.graphP;
+  }
+
+  private async loadGraph(): Promise<SnapGraph> {
+    const resolved = await (await Resolver.at(this.q, this.chain)).allEdges();
+    const n = this.entities.length;
+    const pairs = (list: Array<{ from: { path: string; idx: number }; to: { path: string; idx: number } }>): number[] => {
+      const out: number[] = [];
+      for (const e of list) {
+        const a = this.at(e.from.path, e.from.idx);
+        const b = this.at(e.to.path, e.to.idx);
+        if (a && b) out.push(a.i, b.i);
+      }
+      return out;
+    };
+    const contains: number[] = [];
+    for (const e of this.entities) {
+      if (e.parentIdx < 0 || e.parentIdx === e.idx) continue;
+      const p = this.at(e.path, e.parentIdx);
+      if (p) contains.push(p.i, e.i);
+    }
+    const moduleOf = new Map(this.entities.filter((e) => e.kind === 'module').map((e) => [e.path, e.i]));
+    const imports: number[] = [];
+    for (const e of resolved.imports) {
+      const a = moduleOf.get(e.from);
+      const b = moduleOf.get(e.to);
+      if (a !== undefined && b !== undefined) imports.push(a, b);
+    }
+    const calls = new Digraph(n, pairs(resolved.calls));
+    return { calls, inherits: new Digraph(n, pairs(resolved.inherits)), contains: new Digraph(n, contains), imports: new Digraph(n, imports), rank: pageRank(calls) };
+  }
+}
