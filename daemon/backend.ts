@@ -268,7 +268,7 @@ export class StoreBackend implements GraphBackend {
     const out: HistoryRecord[] = [];
     changes.forEach((c, i) => {
       const commit = commits[i];
-      if (commit) out.push({ commit, change: c.change, entity: entities[i] ?? null });
+      if (commit) out.push({ commit, change: c.change, entity: entities[i] ?? null, boundary: c.boundary });
     });
     return out;
   }

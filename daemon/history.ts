@@ -271,10 +271,14 @@ export async function indexHistory(opts: IndexHistoryOptions): Promise<IndexHist
     return p1 !== undefined && willStore.has(p1) && p1 !== info.sha ? p1 : null;
   });
   const ahead: Array<Promise<PreparedCommit>> = [];
+  // Prepares run one after another (they share the repository's git reader processes, which serve
+  // one request stream at a time); only preparing and storing overlap.
+  let previous: Promise<unknown> = Promise.resolve();
   const prepare = (i: number): void => {
     if (i >= ordered.length) return;
-    const p = prepareOne(ctx, ordered[i]!, bases[i]!);
+    const p = previous.then(() => prepareOne(ctx, ordered[i]!, bases[i]!));
     p.catch(() => {}); // awaited in order below; a rejection is handled there
+    previous = p.catch(() => {});
     ahead.push(p);
   };
   for (let i = 0; i < LOOKAHEAD && i < ordered.length; i++) prepare(i);

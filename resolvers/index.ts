@@ -77,6 +77,7 @@ function historyNodes(repo: string, records: HistoryRecord[]) {
     commit: commitNode(repo, h.commit),
     change: h.change,
     entity: h.entity ? entityNode(repo, h.commit.sha, h.entity) : null,
+    boundary: h.boundary ?? false,
   }));
 }
 

@@ -48,6 +48,13 @@ it('diffs two revisions as JSON, indexing them on demand, and walks an entity hi
   assert.equal(h.code, ExitCode.OK, h.stderr);
   const changes = (JSON.parse(h.stdout) as { changes: Array<{ sha: string; change: string }> }).changes;
   assert.deepEqual(changes.map((c) => [c.sha, c.change]), [[fx.c.c5, 'renamed'], [fx.c.c4, 'added']]);
+  // c4 was indexed on demand as a base (its parent is not indexed): the walk stops at the indexing
+  // horizon, and the text output says so instead of claiming c4 added the function (#9).
+  assert.deepEqual((JSON.parse(h.stdout) as { changes: Array<{ boundary: boolean }> }).changes.map((c) => c.boundary), [false, true]);
+  const ht = await cli(['history', fx.repo.dir, 'welcome', '--path', 'py/util.py', '--rev', fx.c.c5!, '--data', data]);
+  assert.equal(ht.code, ExitCode.OK, ht.stderr);
+  assert.match(ht.stdout, new RegExp(`^${fx.c.c4!.slice(0, 12)} \\S+ present at the indexing horizon \\(older history not indexed\\) `, 'm'));
+  assert.doesNotMatch(ht.stdout, / added /);
 
   assert.equal((await cli(['diff', fx.repo.dir, 'HEAD', 'no-such-rev', '--data', data])).code, ExitCode.UNKNOWN_REVISION);
   assert.equal((await cli(['diff', fx.repo.dir, 'HEAD', '--data', data])).code, ExitCode.USAGE);

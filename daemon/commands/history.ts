@@ -56,9 +56,11 @@ export async function run(argv: string[]): Promise<number> {
         process.stdout.write(`${JSON.stringify({ qualifiedName, rev: sha, changes: list })}\n`);
       } else {
         for (const h of list) {
-          const what = h.change === 'renamed' || h.change === 'moved' ? `${h.change} from ${h.previousQualifiedName ?? '?'}` : h.change;
+          // At the indexing horizon the entity existed already: say so instead of claiming 'added' (#9).
+          const what = h.boundary ? 'present at the indexing horizon (older history not indexed)'
+            : h.change === 'renamed' || h.change === 'moved' ? `${h.change} from ${h.previousQualifiedName ?? '?'}` : h.change;
           const subject = h.message.split('\n')[0] ?? '';
-          process.stdout.write(`${h.sha.slice(0, 12)} ${h.committerDate.slice(0, 10)} ${what}${h.signatureChanged ? ' [signature]' : ''}${h.boundary ? ' (boundary)' : ''}  ${subject}\n`);
+          process.stdout.write(`${h.sha.slice(0, 12)} ${h.committerDate.slice(0, 10)} ${what}${h.signatureChanged ? ' [signature]' : ''}  ${subject}\n`);
         }
       }
       return ExitCode.OK;
