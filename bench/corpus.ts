@@ -163,12 +163,12 @@ function tarballBase(pkg: string): string {
   return pkg.replace(/^@/, '').replace(/\//g, '-');
 }
 
-function tarballPath(pkg: string, version: string): string {
+export function tarballPath(pkg: string, version: string): string {
   return path.join(TARBALLS, `${tarballBase(pkg)}-${version}.tgz`);
 }
 
 /** Downloads the tarballs that are not cached yet, several specs per `npm pack` call. */
-async function fetchTarballs(specs: ReadonlyArray<{ name: string; version: string }>): Promise<void> {
+export async function fetchTarballs(specs: ReadonlyArray<{ name: string; version: string }>): Promise<void> {
   fs.mkdirSync(TARBALLS, { recursive: true });
   const missing = specs.filter((s) => !fs.existsSync(tarballPath(s.name, s.version)));
   if (missing.length === 0) return;
@@ -267,7 +267,7 @@ function monotonic(dates: string[]): string[] {
   });
 }
 
-async function initRepo(dir: string): Promise<void> {
+export async function initRepo(dir: string): Promise<void> {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   await git(dir, ['init', '-q', '-b', 'main']);
@@ -275,7 +275,7 @@ async function initRepo(dir: string): Promise<void> {
   await git(dir, ['config', 'gc.auto', '0']);
 }
 
-async function commitAll(dir: string, message: string, authorDate: string, committerDate: string): Promise<void> {
+export async function commitAll(dir: string, message: string, authorDate: string, committerDate: string): Promise<void> {
   await git(dir, ['add', '-A', '.']);
   await git(dir, ['commit', '-q', '--allow-empty', '--no-verify', '-m', message], {
     GIT_AUTHOR_DATE: `${Math.floor(Date.parse(authorDate) / 1000)} +0000`,

@@ -49,10 +49,12 @@ export function parseCommand<const O extends NonNullable<ParseArgsConfig['option
 }
 
 /** Where the store lives: flag > environment > default (<repo>/.codegraph), like daemon/config.ts. */
-export function storeLocation(repoPath: string, flags: { data?: string | undefined; 'database-url'?: string | undefined }): { dataDir?: string; databaseUrl?: string } {
+export function storeLocation(repoPath: string, flags: { data?: string | undefined; 'database-url'?: string | undefined }): { dataDir?: string; databaseUrl?: string; attach?: boolean } {
   const databaseUrl = flags['database-url'] ?? process.env.CODEGRAPH_DATABASE_URL;
   if (databaseUrl !== undefined && databaseUrl !== '') return { databaseUrl };
-  return { dataDir: flags.data ?? process.env.CODEGRAPH_DATA_DIR ?? path.join(repoPath, '.codegraph') };
+  // attach: beside a running `codegraph serve` on this data directory, use its database through
+  // its socket (one session, so still one writer) instead of failing with LOCKED (#9).
+  return { dataDir: flags.data ?? process.env.CODEGRAPH_DATA_DIR ?? path.join(repoPath, '.codegraph'), attach: true };
 }
 
 interface CommandModule {

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
 import { CliError } from './cli.ts';
-import { DEFAULT_EXCLUDES } from '../indexer/indexer.ts';
+import { DEFAULT_EXCLUDES } from '../indexer/index.ts';
 
 const hex64 = /^[0-9a-f]{64}$/;
 
@@ -88,6 +88,11 @@ const configSchema = z.object({
   history: z.int({ error: 'must be a positive integer' }).min(1, 'must be a positive integer').default(200),
   /** Parser worker threads. @default os.availableParallelism() (the indexer's default) */
   threads: z.int({ error: 'must be a positive integer' }).min(1, 'must be a positive integer').max(256).optional(),
+  /** Idle parser worker threads exit after this many ms; 0 keeps them. @default PoolOptions.idleTimeoutMs (indexer/pool.ts) */
+  workerIdleMs: z.int({ error: 'must be a non-negative integer (ms)' }).min(0, 'must be a non-negative integer (ms)').optional(),
+  /** PostgreSQL `shared_buffers` of the embedded database (held in memory for the daemon's life).
+   * @default PGLITE_SETTINGS.shared_buffers (store/db.ts) */
+  pgliteSharedBuffers: z.string().regex(/^[1-9][0-9]*(kB|MB|GB)$/, 'must be a PostgreSQL size such as 32MB').optional(),
   /** Files larger than this are skipped (and counted as `too_large`). @default 2_097_152 */
   maxFileBytes: z.int({ error: 'must be a positive integer (bytes)' }).min(1, 'must be a positive integer (bytes)').default(2_097_152),
   /** Globs of paths not parsed (counted as `excluded`); setting it replaces the defaults.
@@ -135,6 +140,8 @@ const ENV: Record<string, { key: string; kind: 'string' | 'int' | 'list' | 'path
   CODEGRAPH_HISTORY: { key: 'history', kind: 'int' },
   CODEGRAPH_THREADS: { key: 'threads', kind: 'int' },
   CODEGRAPH_MAX_FILE_BYTES: { key: 'maxFileBytes', kind: 'int' },
+  CODEGRAPH_WORKER_IDLE_MS: { key: 'workerIdleMs', kind: 'int' },
+  CODEGRAPH_PGLITE_SHARED_BUFFERS: { key: 'pgliteSharedBuffers', kind: 'string' },
   CODEGRAPH_EXCLUDE: { key: 'exclude', kind: 'list' },
   CODEGRAPH_POLL_INTERVAL_MS: { key: 'pollIntervalMs', kind: 'int' },
   CODEGRAPH_WEBHOOK_SECRET: { key: 'webhookSecret', kind: 'string' },
@@ -159,7 +166,7 @@ function setPath(target: Record<string, unknown>, key: string, value: unknown): 
   obj[parts[parts.length - 1]!] = value;
 }
 
-export const serveOptions = {
+const serveOptions = {
   config: { type: 'string' },
   repo: { type: 'string', multiple: true },
   host: { type: 'string' },

@@ -12,9 +12,8 @@ import type { GitRepo } from '../indexer/git/index.ts';
 import type { FileChange } from '../indexer/git/index.ts';
 import type { ExtractOutcome, Indexer, FileToIndex } from '../indexer/index.ts';
 import type { CommitInfo } from '../indexer/git/index.ts';
-import { HistoryStore, type FileDeltaInput, type RefMove } from '../store/index.ts';
+import { HistoryStore, migrate, type FileDeltaInput, type RefMove } from '../store/index.ts';
 import { openDatabase, type Db } from '../store/db.ts';
-import { migrate } from '../store/migrate.ts';
 
 export interface HistoryProgress {
   /** Commits stored so far in this run. */
@@ -315,6 +314,10 @@ export async function indexCommit(ctx: HistoryContext, rev: string): Promise<str
 export interface OpenHistoryOptions {
   dataDir?: string;
   databaseUrl?: string;
+  /** Embedded store held by a running daemon: use its database through its socket (`OpenDatabaseOptions.attach`). */
+  attach?: boolean;
+  /** `OpenDatabaseOptions.pgliteSettings`. */
+  pgliteSettings?: Readonly<Record<string, string>>;
 }
 
 /** Opens and migrates the database and wraps it in a store (for CLI commands). */
@@ -322,6 +325,8 @@ export async function openHistoryStore(opts: OpenHistoryOptions): Promise<{ db: 
   const db = await openDatabase({
     ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
     ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
+    ...(opts.attach !== undefined ? { attach: opts.attach } : {}),
+    ...(opts.pgliteSettings !== undefined ? { pgliteSettings: opts.pgliteSettings } : {}),
   });
   try {
     await migrate(db);

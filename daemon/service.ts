@@ -262,7 +262,10 @@ function logRefMoves(logger: Logger, repo: string, moves: RefMove[]): void {
 
 export async function startService(opts: ServiceOptions): Promise<Service> {
   const { config, logger } = opts;
-  const { db, store } = await openHistoryStore({ dataDir: config.dataDir, ...(config.databaseUrl !== undefined ? { databaseUrl: config.databaseUrl } : {}) });
+  const { db, store } = await openHistoryStore({
+    dataDir: config.dataDir, ...(config.databaseUrl !== undefined ? { databaseUrl: config.databaseUrl } : {}),
+    ...(config.pgliteSharedBuffers !== undefined ? { pgliteSettings: { shared_buffers: config.pgliteSharedBuffers } } : {}),
+  });
   const cleanup: Array<() => Promise<void>> = [() => db.close()];
   const undo = async () => {
     for (const c of cleanup.reverse()) await c().catch(() => undefined);
@@ -281,7 +284,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
 
     let indexer: Indexer | null = null;
     const getIndexer = () => (indexer ??= new Indexer({
-      ...(config.threads !== undefined ? { threads: config.threads } : {}), maxFileBytes: config.maxFileBytes, ...(config.exclude.length > 0 ? { exclude: config.exclude } : {}),
+      ...(config.threads !== undefined ? { threads: config.threads } : {}), ...(config.workerIdleMs !== undefined ? { workerIdleMs: config.workerIdleMs } : {}), maxFileBytes: config.maxFileBytes, ...(config.exclude.length > 0 ? { exclude: config.exclude } : {}),
     }));
     const shared = {
       db, store, indexer: getIndexer, config, logger, databaseUrl: config.databaseUrl,

@@ -67,7 +67,7 @@ async function git(cwd: string, args: string[]): Promise<string> {
 }
 
 /** Every ref and HEAD with the object it points to. */
-export async function snapshotRefs(repoPath: string): Promise<Snapshot> {
+async function snapshotRefs(repoPath: string): Promise<Snapshot> {
   const out = await git(repoPath, ['for-each-ref', '--format=%(refname)%00%(objectname)']);
   const snap: Snapshot = new Map();
   for (const line of out.split('\n')) {
@@ -83,7 +83,7 @@ export async function snapshotRefs(repoPath: string): Promise<Snapshot> {
   return snap;
 }
 
-export function diffSnapshots(before: Snapshot, after: Snapshot): RefChange[] {
+function diffSnapshots(before: Snapshot, after: Snapshot): RefChange[] {
   const changes: RefChange[] = [];
   for (const [ref, sha] of after) {
     const old = before.get(ref) ?? null;

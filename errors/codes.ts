@@ -77,6 +77,8 @@ export const CODES = {
   ENTITY_NOT_FOUND: row(UNKNOWN_REVISION, 'NOT_FOUND'),
   INVALID_INPUT: row(USAGE, 'BAD_USER_INPUT'),
   UNKNOWN_REPOSITORY: row(UNKNOWN_REVISION, 'NOT_FOUND'),
+  /** Call edges asked of a tree indexed by an extractor too old to record call bindings (#10). */
+  REINDEX_REQUIRED: row(FAILURE, 'NOT_INDEXED'),
   // store/search (SearchError); ENTITY_NOT_FOUND above
   EMPTY_QUERY: row(USAGE, 'BAD_USER_INPUT'),
   INVALID_REGEX: row(USAGE, 'BAD_USER_INPUT'),
@@ -84,6 +86,9 @@ export const CODES = {
   LIMIT_EXCEEDED: row(USAGE, 'BAD_USER_INPUT'),
   INVALID_CURSOR: row(USAGE, 'BAD_USER_INPUT'),
   INVALID_ARGUMENT: row(USAGE, 'BAD_USER_INPUT'),
+  // store/embedders (EmbedderError); INVALID_OPTIONS below
+  EMBEDDING_FAILED: row(FAILURE),
+  EMBEDDING_BAD_RESPONSE: row(FAILURE),
   // store/db.ts (DbError)
   INVALID_OPTIONS: row(CONFIG),
   CONNECT_FAILED: row(FAILURE, 'UNAVAILABLE'),

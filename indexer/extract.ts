@@ -10,6 +10,7 @@ import type { Node, QueryMatch, Tree } from 'web-tree-sitter';
 import { CodedError } from '../errors/index.ts';
 import { LANGUAGE_SPECS, grammarPath, querySource } from './languages/index.ts';
 import type { LanguageSpec } from './languages/index.ts';
+import { Scopes, selfField } from './scope.ts';
 import type { Entity, EntityKind, FileExtraction, LanguageId, Reference, ReferenceKind } from './types.ts';
 
 /** Thrown when a file exceeds its time budget; the caller records the skip reason `parse_timeout`. */
@@ -48,11 +49,6 @@ async function load(id: LanguageId): Promise<Loaded> {
   return p;
 }
 
-/** Loads a language's grammar and query ahead of use (worker warm-up, query validation in tests). */
-export async function loadLanguage(id: LanguageId): Promise<void> {
-  await load(id);
-}
-
 export interface ExtractOptions {
   /** Wall-clock budget for parse + query + extraction of one file. @default 10_000 */
   timeoutMs?: number;
@@ -89,12 +85,13 @@ interface Ref {
   node: Node;
   name: string;
   qualifier: string | null;
+  qualifierNode: Node | null;
   module: string | undefined;
   alias: string | undefined;
 }
 
 /** Decodes a blob as UTF-8; invalid sequences become U+FFFD and are counted. */
-export function decodeUtf8(bytes: Uint8Array): { text: string; invalid: number } {
+function decodeUtf8(bytes: Uint8Array): { text: string; invalid: number } {
   try {
     return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes), invalid: 0 };
   } catch {
@@ -481,6 +478,7 @@ function build(
       kind, node: nameNode,
       name: fixedName ?? (kind === 'import' ? nameNode.text : bareTypeName(nameNode.text) || nameNode.text),
       qualifier: q === null ? null : q.length > MAX_QUALIFIER ? q.slice(0, MAX_QUALIFIER) : q,
+      qualifierNode: qualifier,
       module: moduleNodes.length === 0 ? undefined : modulePath(moduleNodes, spec),
       alias: alias ? alias.text : undefined,
     });
@@ -599,6 +597,7 @@ function build(
   const entityOrder = order.filter((i) => fromOf.has(i));
   refs.sort((a, b) => a.node.startIndex - b.node.startIndex);
   const references: Reference[] = [];
+  const scopes = new Scopes(spec.id);
   const open: number[] = [];
   let next = 0;
   for (const r of refs) {
@@ -613,6 +612,10 @@ function build(
     const ref: Reference = { kind: r.kind, name: r.name, qualifier: r.qualifier, line: r.node.startPosition.row + 1, from };
     if (r.module !== undefined) ref.module = r.module;
     if (r.alias !== undefined) ref.alias = r.alias;
+    if (r.kind === 'call') {
+      const binding = callBinding(r, scopes);
+      if (binding !== undefined) ref.binding = binding;
+    }
     references.push(ref);
   }
 
@@ -626,6 +629,18 @@ function build(
     invalidUtf8: invalid,
   };
 }
+
+/** The local binding a call's receiver (`x` of `x.m()`) or bare callee (`f` of `f()`) has, if any:
+ * what the resolver needs to let locals shadow definitions and to use a receiver's type. */
+function callBinding(r: Ref, scopes: Scopes): string | undefined {
+  const q = r.qualifierNode;
+  if (q === null) return scopes.lookup(r.node, r.name);
+  if (q.type === 'identifier' && !RECEIVER_KEYWORDS.has(q.text)) return scopes.lookup(q, q.text) ?? scopes.implicitField(q, q.text);
+  // `this.x.m()`: the field's declared or constructed type.
+  const field = selfField(q);
+  return field === null ? undefined : scopes.fieldType(q, field);
+}
+const RECEIVER_KEYWORDS = new Set(['this', 'self', 'super', 'cls']);
 
 /** A file's doc: a Python module docstring, or the comment block the file starts with. */
 function fileDoc(nodes: Node[], source: string, pythonRoot: Node | null): string | null {

@@ -23,6 +23,8 @@ export interface IndexerOptions {
   exclude?: readonly string[];
   /** Budget for parse + query + extraction of one file, in ms. @default 10_000 */
   parseTimeoutMs?: number;
+  /** Idle worker threads exit after this many ms (0: never). @default see PoolOptions.idleTimeoutMs */
+  workerIdleMs?: number;
 }
 
 export interface FileToIndex {
@@ -74,7 +76,10 @@ export class Indexer {
     this.parseTimeoutMs = parseTimeoutMs;
     this.exclude = exclude;
     this.isExcluded = exclude.length === 0 ? () => false : picomatch(exclude as string[], { dot: true });
-    this.pool = new ExtractorPool(options.threads === undefined ? {} : { threads: options.threads });
+    this.pool = new ExtractorPool({
+      ...(options.threads === undefined ? {} : { threads: options.threads }),
+      ...(options.workerIdleMs === undefined ? {} : { idleTimeoutMs: options.workerIdleMs }),
+    });
   }
 
   get threads(): number {

@@ -17,6 +17,12 @@ export interface PoolOptions {
   threads?: number;
   /** Heap limit per worker thread, in MiB; a worker over it dies and is replaced. @default 2048 */
   workerHeapMb?: number;
+  /**
+   * A worker idle this long exits (and is started again on the next task), so an idle daemon holds
+   * no parser threads and their grammars (issue #9: memory at idle). 0 keeps them for the pool's life.
+   * @default 10_000
+   */
+  idleTimeoutMs?: number;
 }
 
 export interface PoolStats {
@@ -40,12 +46,14 @@ export class ExtractorPool {
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError('options.threads must be a positive integer');
     const heap = options.workerHeapMb ?? 2048;
     if (!Number.isInteger(heap) || heap < 64) throw new RangeError('options.workerHeapMb must be an integer >= 64');
+    const idle = options.idleTimeoutMs ?? 10_000;
+    if (!Number.isInteger(idle) || idle < 0) throw new RangeError('options.idleTimeoutMs must be a non-negative integer');
     this.threads = threads;
     this.piscina = new Piscina({
       filename: WORKER_URL,
-      minThreads: threads,
+      minThreads: idle === 0 ? threads : 0,
       maxThreads: threads,
-      idleTimeout: 30_000,
+      idleTimeout: idle === 0 ? Infinity : idle,
       resourceLimits: { maxOldGenerationSizeMb: heap },
     });
   }

@@ -4,8 +4,6 @@
 /** Languages CodeGraph parses. `tsx` and `jsx` use their own grammars/queries. */
 export type LanguageId = 'typescript' | 'tsx' | 'javascript' | 'python' | 'rust' | 'go' | 'java' | 'cpp';
 
-export const LANGUAGES: readonly LanguageId[] = ['typescript', 'tsx', 'javascript', 'python', 'rust', 'go', 'java', 'cpp'];
-
 export type EntityKind =
   | 'module' // one per file; the root of containment
   | 'namespace' // namespace / package / Rust `mod`
@@ -74,6 +72,10 @@ export interface Reference {
   module?: string;
   /** For imports: the local alias when the name is renamed (`import { a as b }` -> alias `b`). */
   alias?: string;
+  /** For calls: the receiver (`x` of `x.m()`) or the bare callee (`f` of `f()`) is a parameter or
+   * local variable of an enclosing function. Its simple type when declared or constructed
+   * (`x: Foo`, `x = new Foo()`, Go `func (s *Foo)`), else ''. Absent: not a local binding. */
+  binding?: string;
 }
 
 export interface FileExtraction {
@@ -109,7 +111,7 @@ export const SKIP_REASONS: readonly SkipReason[] = [
 
 /** The version of the extraction rules. Bump when queries or extraction logic change: results are
  * cached per (blob sha, language, EXTRACTOR_VERSION), so a bump re-parses every blob once. */
-export const EXTRACTOR_VERSION = 3;
+export const EXTRACTOR_VERSION = 4;
 
 /** The user-facing qualified name of an entity found at `path`: `src/a.ts::Parser.parse`, or the
  * path itself for the module entity. */

@@ -1,24 +1,31 @@
-// The database layer under the history store: one API over two backends.
+// The database layer under the history store: one API over two backends, one code path.
 //
 // - `databaseUrl` given  -> a node-postgres `pg.Pool` against a PostgreSQL server (with pgvector).
-// - otherwise            -> PGlite (Postgres compiled to WASM) in `<dataDir>/pg`, driven through the
-//                           same `pg.Pool` via PGlite's `createPgConfig()` adapter, so row shapes and
-//                           type parsing (int8 -> string, timestamptz -> Date, vector -> '[1,2]') are
-//                           identical on both backends and callers never branch on the backend.
+// - otherwise            -> PGlite (Postgres compiled to WASM) in `<dataDir>/pg`, run in a worker
+//                           thread that serves the PostgreSQL wire protocol on a Unix socket
+//                           (store/embedded.ts, store/pglite-server.ts); the same `pg.Pool` talks to
+//                           it, so row shapes and type parsing are identical on both backends, and
+//                           Postgres-in-WASM never blocks this thread's event loop (issue #9).
+//                           With `attach`, a process that finds the data directory locked by a live
+//                           codegraph process connects to that process's socket instead of failing.
 //
-// PGlite is ONE session in this process. The pool is therefore capped at one client, and a query
-// issued on `db` while a transaction (or withClient) holds that client would wait forever. To make
-// that mistake loud on both backends alike, `db.query` / `db.transaction` / `db.withClient` called
-// from inside a `transaction`/`withClient` callback throw `DbError` code `QUERY_OUTSIDE_TRANSACTION`
-// (detected with AsyncLocalStorage): use the `tx` argument instead.
+// PGlite is ONE session. Its socket server hands the session to one connection at a time, from its
+// first message until the session is idle again (a whole transaction, a whole extended-protocol
+// exchange), so a query issued on `db` while a transaction (or withClient) of this process is
+// open would wait for that transaction forever. To make that mistake loud on both backends alike,
+// `db.query` / `db.transaction` / `db.withClient` called from inside a `transaction`/`withClient`
+// callback throw `DbError` code `QUERY_OUTSIDE_TRANSACTION` (detected with AsyncLocalStorage): use
+// the `tx` argument instead. Session state (SET, session advisory locks) is shared by every
+// connection on PGlite, as under PgBouncer's transaction pooling.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import type { PGlite } from '@electric-sql/pglite';
 import type { Logger } from 'pino';
 import { CodedError } from '../errors/index.ts';
-import { acquireLock, type Lock } from './lock.ts';
+import { socketConnection, socketDir, startEmbedded, type EmbeddedServer } from './embedded.ts';
+import { acquireLock, isProcessAlive, type Lock } from './lock.ts';
 
 /** Error codes thrown by this module (see `DbError.code`). */
 export type DbErrorCode =
@@ -68,10 +75,9 @@ export interface Db extends Queryable {
    * Returns an unsubscribe function (UNLISTEN once the channel's last handler is gone).
    * - postgres: one dedicated client outside the pool; on connection loss it reconnects with
    *   backoff (250 ms doubling to 10 s) and re-LISTENs. Notifications sent while disconnected are lost.
-   * - pglite: LISTEN runs in the single PGlite session through the pool; delivery uses PGlite's
-   *   `onNotification` hook, which PGlite fires for every NotificationResponse in the protocol
-   *   stream, i.e. in-process (notifications from other processes cannot exist: PGlite is
-   *   single-process, guarded by the data-dir lock).
+   * - pglite: the same dedicated client, on the embedded database's socket; the socket server
+   *   routes each notification to the connections that LISTEN on its channel, in this process or
+   *   in a CLI process attached to it. The connection is lost only when the serving process stops.
    * Channel names are identifiers (1-63 bytes), quoted, so they are case-sensitive.
    */
   listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>;
@@ -91,10 +97,23 @@ export interface OpenDatabaseOptions {
   databaseUrl?: string;
   log?: Logger;
   /**
-   * Maximum pooled connections for the server backend (PGlite always uses 1).
-   * @default 10
+   * Maximum pooled connections. On PGlite they share one session (statements run one transaction
+   * at a time), so more connections only queue in the socket server instead of in the pool.
+   * @default 10 (server), 4 (PGlite)
    */
   poolSize?: number;
+  /**
+   * PGlite only: when the data directory is locked by another live codegraph process on this host,
+   * connect to the database it serves on its socket instead of failing with `LOCKED` (the CLI beside
+   * a running `codegraph serve`). Reads and writes then go through that process's single session.
+   * @default false
+   */
+  attach?: boolean;
+  /**
+   * PGlite only: PostgreSQL settings (`postgresql.conf` names) for the embedded database, merged
+   * over `PGLITE_SETTINGS`. Values are strings as in postgresql.conf (`'16MB'`).
+   */
+  pgliteSettings?: Readonly<Record<string, string>>;
   /**
    * Milliseconds to wait for a server connection before failing with `CONNECT_FAILED`.
    * @default 10_000
@@ -102,8 +121,32 @@ export interface OpenDatabaseOptions {
   connectTimeoutMs?: number;
 }
 
+/** Connections to the embedded database's socket per process. */
+const PGLITE_POOL_SIZE = 4;
+
+/**
+ * PostgreSQL settings of the embedded database, chosen for memory (issue #9): PGlite's WASM heap
+ * grows to hold shared_buffers and never shrinks, so its defaults (128MB shared buffers) set a
+ * floor under the daemon's resident memory. Override with `OpenDatabaseOptions.pgliteSettings`.
+ */
+export const PGLITE_SETTINGS: Readonly<Record<string, string>> = {
+  // 128MB by default; measured: +224 MB RSS at open with 128MB, +96 MB with 16MB (the WASM module's
+  // own minimum heap is 128 MB of address space, committed only where touched). The OS page cache
+  // still caches the data files, so a smaller pool costs syscalls, not disk reads.
+  shared_buffers: '32MB',
+  // Per-session temp-table buffers; the store uses no temp tables.
+  temp_buffers: '2MB',
+};
+
+const SETTING_NAME = /^[a-z_][a-z0-9_.]*$/;
+
+function pgliteSettings(extra: Readonly<Record<string, string>> | undefined): string[] {
+  const merged = { ...PGLITE_SETTINGS, ...extra };
+  return Object.entries(merged).map(([k, v]) => `${k}=${v}`);
+}
+
 /** Extensions created on open, on both backends, so schema SQL can rely on them. */
-export const REQUIRED_EXTENSIONS = ['vector', 'pg_trgm', 'fuzzystrmatch'] as const;
+const REQUIRED_EXTENSIONS = ['vector', 'pg_trgm', 'fuzzystrmatch'] as const;
 
 // Arbitrary constant key for pg_advisory_xact_lock around CREATE EXTENSION: two processes racing
 // `CREATE EXTENSION IF NOT EXISTS` on a fresh server otherwise fail with a unique violation.
@@ -133,6 +176,11 @@ function validateOptions(opts: OpenDatabaseOptions): void {
   if (opts.connectTimeoutMs !== undefined && (!Number.isInteger(opts.connectTimeoutMs) || opts.connectTimeoutMs < 1)) {
     throw new DbError('INVALID_OPTIONS', 'options.connectTimeoutMs must be a positive integer');
   }
+  for (const [k, v] of Object.entries(opts.pgliteSettings ?? {})) {
+    if (!SETTING_NAME.test(k) || typeof v !== 'string' || /[\0\n]/.test(v)) {
+      throw new DbError('INVALID_OPTIONS', `options.pgliteSettings: invalid setting ${JSON.stringify(k)}=${JSON.stringify(v)} (a postgresql.conf name and a one-line string value)`);
+    }
+  }
 }
 
 /** `host:port` of a connection URL without credentials, for messages. Socket URLs use `?host=/dir`. */
@@ -159,8 +207,7 @@ function isConnectError(err: unknown): boolean {
   return typeof e?.message === 'string' && /timeout expired|Connection terminated/i.test(e.message);
 }
 
-function connectError(databaseUrl: string, err: unknown): DbError {
-  const target = describeTarget(databaseUrl);
+function connectError(target: string, err: unknown): DbError {
   const detail = err instanceof Error ? err.message : String(err);
   return new DbError(
     'CONNECT_FAILED',
@@ -265,7 +312,7 @@ class PoolDb implements Db {
       return await this.#als.run({ db: this }, () => fn(handle));
     } catch (err) {
       // A connection-level failure: do not hand this client to the next caller.
-      if (this.kind === 'postgres' && isConnectError(err)) broken = err as Error;
+      if (isConnectError(err)) broken = err as Error;
       throw err;
     } finally {
       handle.finished = true;
@@ -294,13 +341,11 @@ class PoolDb implements Db {
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      if (this.kind === 'postgres' && broken === undefined && isConnectError(err)) broken = err as Error;
+      if (broken === undefined && isConnectError(err)) broken = err as Error;
       throw err;
     } finally {
       handle.finished = true;
-      // On PGlite the pool's single client wraps the one PGlite session; destroying it would not reset
-      // anything, so it is always returned (a failed ROLLBACK there means PGlite itself is broken).
-      client.release(this.kind === 'postgres' ? broken : undefined);
+      client.release(broken);
     }
   }
 
@@ -406,29 +451,48 @@ interface ListenerBackend {
 
 async function openServer(opts: OpenDatabaseOptions, databaseUrl: string): Promise<Db> {
   const log = opts.log?.child({ component: 'db', backend: 'postgres' });
+  const db = await openPool('postgres', { connectionString: databaseUrl }, opts, log, async () => undefined);
+  log?.info({ target: describeTarget(databaseUrl) }, 'connected to PostgreSQL');
+  return db;
+}
+
+/** Where `conn` points, without credentials, for messages. */
+function targetOf(conn: pg.ClientConfig): string {
+  if (conn.connectionString !== undefined) return describeTarget(conn.connectionString);
+  return `${conn.host ?? 'localhost'}:${conn.port ?? 5432}`;
+}
+
+/**
+ * The shared code path of both backends: a pg.Pool plus a dedicated LISTEN client on `conn` (a
+ * PostgreSQL server, or the embedded database's socket). `onClose` runs after both are closed,
+ * also when opening fails.
+ */
+async function openPool(kind: Db['kind'], conn: pg.ClientConfig, opts: OpenDatabaseOptions, log: Logger | undefined, onClose: () => Promise<void>): Promise<Db> {
   const connectionTimeoutMillis = opts.connectTimeoutMs ?? 10_000;
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: opts.poolSize ?? 10, connectionTimeoutMillis });
+  const poolSize = opts.poolSize ?? (kind === 'pglite' ? PGLITE_POOL_SIZE : 10);
+  const pool = new pg.Pool({ ...conn, max: poolSize, connectionTimeoutMillis });
   // An idle client losing its connection emits 'error' on the pool; without a listener Node exits.
-  pool.on('error', (err) => log?.warn({ err }, 'idle PostgreSQL client failed; it will be replaced'));
+  pool.on('error', (err) => log?.warn({ err }, 'idle database client failed; it will be replaced'));
+  const target = targetOf(conn);
   try {
-    await ensureExtensions(pool, 'postgres');
+    await ensureExtensions(pool, kind);
   } catch (err) {
     await pool.end().catch(() => undefined);
     if (err instanceof DbError) throw err;
-    if (isConnectError(err)) throw connectError(databaseUrl, err);
+    if (isConnectError(err)) throw connectError(target, err);
     throw err;
   }
-  const listener = new ServerListener(databaseUrl, connectionTimeoutMillis, log);
-  const db = new PoolDb('postgres', pool, listener, async () => undefined);
+  const listener = new ServerListener(conn, target, connectionTimeoutMillis, log);
+  const db = new PoolDb(kind, pool, listener, onClose);
   listener.attach(db);
-  log?.info({ target: describeTarget(databaseUrl) }, 'connected to PostgreSQL');
   return db;
 }
 
 /** The dedicated LISTEN connection: created on first listen(), reconnected on loss. */
 class ServerListener implements ListenerBackend {
   readonly log: Logger | undefined;
-  readonly #url: string;
+  readonly #conn: pg.ClientConfig;
+  readonly #target: string;
   readonly #timeout: number;
   #db: PoolDb | undefined;
   #client: pg.Client | undefined;
@@ -437,8 +501,9 @@ class ServerListener implements ListenerBackend {
   #retryTimer: NodeJS.Timeout | undefined;
   #backoff = 250;
 
-  constructor(url: string, timeout: number, log: Logger | undefined) {
-    this.#url = url;
+  constructor(conn: pg.ClientConfig, target: string, timeout: number, log: Logger | undefined) {
+    this.#conn = conn;
+    this.#target = target;
     this.#timeout = timeout;
     this.log = log;
   }
@@ -450,7 +515,7 @@ class ServerListener implements ListenerBackend {
   async #connect(): Promise<pg.Client> {
     if (this.#client !== undefined) return this.#client;
     this.#connecting ??= (async () => {
-      const client = new pg.Client({ connectionString: this.#url, connectionTimeoutMillis: this.#timeout });
+      const client = new pg.Client({ ...this.#conn, connectionTimeoutMillis: this.#timeout });
       client.on('notification', (msg) => this.#db?.dispatch(msg.channel, msg.payload ?? ''));
       client.on('error', (err) => this.#lost(client, err));
       client.on('end', () => this.#lost(client, undefined));
@@ -461,7 +526,7 @@ class ServerListener implements ListenerBackend {
       } catch (err) {
         client.removeAllListeners('end');
         await client.end().catch(() => undefined);
-        throw isConnectError(err) ? connectError(this.#url, err) : err;
+        throw isConnectError(err) ? connectError(this.#target, err) : err;
       }
       this.#client = client;
       this.#backoff = 250;
@@ -530,7 +595,7 @@ class ServerListener implements ListenerBackend {
 }
 
 // ---------------------------------------------------------------------------------------------
-// PGlite backend
+// PGlite backend: a worker thread serving the data directory on a Unix socket (store/embedded.ts)
 
 async function openPglite(opts: OpenDatabaseOptions, dataDir: string): Promise<Db> {
   const log = opts.log?.child({ component: 'db', backend: 'pglite' });
@@ -538,19 +603,17 @@ async function openPglite(opts: OpenDatabaseOptions, dataDir: string): Promise<D
   const pgDir = path.join(root, 'pg');
   await mkdir(pgDir, { recursive: true });
   // PGlite does not lock its directory; two processes on one directory corrupt it.
-  const lock: Lock = await acquireLock(path.join(root, 'codegraph.lock'));
-  let pglite: PGlite | undefined;
+  let lock: Lock;
   try {
-    // Loaded lazily: the WASM modules are ~10 MB and a server deployment never needs them.
-    const [{ PGlite }, { vector }, { pg_trgm }, { fuzzystrmatch }, { createPgConfig }] = await Promise.all([
-      import('@electric-sql/pglite'),
-      import('@electric-sql/pglite-pgvector'),
-      import('@electric-sql/pglite/contrib/pg_trgm'),
-      import('@electric-sql/pglite/contrib/fuzzystrmatch'),
-      import('@electric-sql/pglite/node-postgres'),
-    ]);
+    lock = await acquireLock(path.join(root, 'codegraph.lock'));
+  } catch (err) {
+    if (opts.attach === true && isLiveOtherOwner(err)) return attachPglite(opts, root, err, log);
+    throw err;
+  }
+  let server: EmbeddedServer | undefined;
+  try {
     try {
-      pglite = await PGlite.create({ dataDir: pgDir, extensions: { vector, pg_trgm, fuzzystrmatch } });
+      server = await startEmbedded({ pgDir, dataDir: root, settings: pgliteSettings(opts.pgliteSettings), log });
     } catch (err) {
       throw new DbError(
         'PGLITE_OPEN_FAILED',
@@ -559,61 +622,49 @@ async function openPglite(opts: OpenDatabaseOptions, dataDir: string): Promise<D
         err,
       );
     }
-    const instance = pglite;
-    // max: 1 - the adapter wraps the single PGlite session (its `poolSize = 1` is not read by pg.Pool).
-    // idleTimeoutMillis: 0 - an idle-evicted client would end the shared connection object under the
-    // next client that reuses it.
-    const pool = new pg.Pool({ ...createPgConfig(instance), max: 1, idleTimeoutMillis: 0 } as pg.PoolConfig);
-    pool.on('error', (err) => log?.error({ err }, 'PGlite pool client error'));
-    const listener = new PgliteListener(pool, log);
-    const db = new PoolDb('pglite', pool, listener, async () => {
-      await instance.close();
+    const running = server;
+    const db = await openPool('pglite', socketConnection(running.socketDir), opts, log, async () => {
+      await running.close();
       await lock.release();
     });
-    listener.attach(db, instance);
-    try {
-      await ensureExtensions(pool, 'pglite');
-    } catch (err) {
-      await db.close().catch(() => undefined);
-      throw err;
-    }
-    log?.info({ dir: pgDir }, 'opened embedded PGlite database');
+    log?.info({ dir: pgDir, socket: running.socketDir }, 'opened embedded PGlite database');
     return db;
   } catch (err) {
-    // db.close() may already have run (then these are no-ops).
-    if (pglite !== undefined && !pglite.closed) await pglite.close().catch(() => undefined);
+    // openPool closes what it opened; the server and the lock are ours to undo (no-ops if done).
+    await server?.close().catch(() => undefined);
     await lock.release();
     throw err;
   }
 }
 
-class PgliteListener implements ListenerBackend {
-  readonly log: Logger | undefined;
-  readonly #pool: pg.Pool;
-  #off: (() => void) | undefined;
+/** How long `attach` waits for the holder's socket to answer before giving up with LOCKED. */
+const ATTACH_WAIT_MS = 3_000;
 
-  constructor(pool: pg.Pool, log: Logger | undefined) {
-    this.#pool = pool;
-    this.log = log;
-  }
+/** A lock held by a live process on this host other than this one: its socket can be reached. */
+function isLiveOtherOwner(err: unknown): boolean {
+  const e = err as { code?: unknown; data?: { owner?: { pid?: unknown; hostname?: unknown } | null } };
+  const owner = e?.data?.owner;
+  return e?.code === 'LOCKED' && typeof owner?.pid === 'number' && owner.pid !== process.pid && owner.hostname === os.hostname() && isProcessAlive(owner.pid);
+}
 
-  attach(db: PoolDb, pglite: PGlite): void {
-    this.#off = pglite.onNotification((channel, payload) => db.dispatch(channel, payload));
-  }
-
-  // Through the pool (not pglite.listen): a direct PGlite call would run inside whatever transaction
-  // the pool's client has open in the shared session.
-  async listen(channel: string): Promise<void> {
-    await this.#pool.query(`LISTEN ${quoteIdent(channel)}`);
-  }
-
-  async unlisten(channel: string): Promise<void> {
-    await this.#pool.query(`UNLISTEN ${quoteIdent(channel)}`);
-  }
-
-  async close(): Promise<void> {
-    this.#off?.();
-    this.#off = undefined;
+/**
+ * Connects to the embedded database served by the process holding the data-dir lock (a running
+ * `codegraph serve`). The socket may not answer yet while that process starts, so connecting is
+ * retried for ATTACH_WAIT_MS; then the lock error is thrown, unchanged (exit 6 in the CLI).
+ */
+async function attachPglite(opts: OpenDatabaseOptions, root: string, lockErr: unknown, log: Logger | undefined): Promise<Db> {
+  const dir = socketDir(root);
+  const deadline = Date.now() + ATTACH_WAIT_MS;
+  for (;;) {
+    try {
+      const db = await openPool('pglite', socketConnection(dir), opts, log, async () => undefined);
+      log?.info({ socket: dir }, 'attached to the embedded database of a running codegraph process');
+      return db;
+    } catch (err) {
+      const retry = isConnectError(err) || (err instanceof DbError && err.code === 'CONNECT_FAILED');
+      if (!retry || Date.now() >= deadline || !isLiveOtherOwner(lockErr)) throw lockErr;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 }
 

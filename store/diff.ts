@@ -92,7 +92,7 @@ export async function diffVersions(
   return sortResult(res);
 }
 
-export function toRef(e: MatchEntity): EntityRef {
+function toRef(e: MatchEntity): EntityRef {
   return {
     kind: e.kind as EntityRef['kind'], name: e.name, qualifiedName: qualify(e.path, e.qname), path: e.path,
     startLine: e.startLine, endLine: e.endLine,

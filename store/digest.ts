@@ -20,7 +20,7 @@ const QUERIES: Record<string, string> = {
                     e.start_byte, e.end_byte, e.signature, e.doc, e.exported, e.body_hash
              FROM entities e JOIN extractions x ON x.id = e.extraction_id
              ORDER BY x.blob_sha, x.language, x.extractor_version, e.idx`,
-  extraction_refs: `SELECT x.blob_sha, x.language, x.extractor_version, f.kind, f.name, f.qualifier, f.line, f.from_idx, f.module, f.alias
+  extraction_refs: `SELECT x.blob_sha, x.language, x.extractor_version, f.kind, f.name, f.qualifier, f.line, f.from_idx, f.module, f.alias, f.binding
                     FROM extraction_refs f JOIN extractions x ON x.id = f.extraction_id
                     ORDER BY 1, 2, 3`,
   bodies: 'SELECT body_hash, embedding::text FROM bodies ORDER BY body_hash',

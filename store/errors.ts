@@ -15,7 +15,9 @@ export type StoreErrorCode =
   /** The caller passed inconsistent input. */
   | 'INVALID_INPUT'
   /** No repository of that name is configured. */
-  | 'UNKNOWN_REPOSITORY';
+  | 'UNKNOWN_REPOSITORY'
+  /** The tree was indexed by an extractor too old for the query (call edges need version 4). */
+  | 'REINDEX_REQUIRED';
 
 export class StoreError extends CodedError<StoreErrorCode> {
   override readonly name = 'StoreError';

@@ -1,19 +1,34 @@
 // Call and import resolution at a commit (internal to store/).
 //
-// A callee name resolves to the definitions visible at the commit, ranked:
-//   same file > a file the caller's file imports > same directory > the unique definition anywhere.
-// Anything else is unresolved (no definition) or ambiguous (several, none ranked higher).
-// Resolution runs at query time over the stored references, so it always reflects the commit's
-// whole tree (a changed callee elsewhere re-resolves old callers without re-indexing them).
+// A call reference carries its callee name, its receiver text (`qualifier`), and the local binding of
+// the receiver or bare callee recorded at extraction (indexer/scope.ts). Resolution uses them, per
+// receiver form (issue 10), as a compiler-less best effort:
+//   - `f()`: a parameter or local `f` shadows every definition (links only to a function defined
+//     inside the caller's enclosing functions); else the lexically enclosing definitions of the file,
+//     then the file's imports (re-exports followed), then the same directory, then the unique
+//     definition anywhere. Methods are no bare-call targets, except through Java/C++ implicit `this`.
+//   - `this.m()` / `self.m()`: the enclosing class, then its ancestors (`extends`, `implements`,
+//     `embeds` references), first hit wins: the static target, not the overrides. `super.m()`,
+//     `super().m()`, `super(...)`: the ancestors only.
+//   - `x.m()` with `x` a local of known type (`x: Foo`, `new Foo()`, Go receivers): `Foo.m` up Foo's
+//     ancestors. `ns.f()` with `ns` a namespace import / Python module alias / Go package: that
+//     module's definitions (re-exports followed). `Foo.m()` with `Foo` a visible class, namespace or
+//     object: its member.
+//   - Any other receiver: a name a built-in type also has (`get`, `push`, `then`...) never links;
+//     another links only when one definition remains once overrides are set aside.
+// `new X()` and `super(...)` land on the constructor (the class when it declares none). A call is
+// credited to the innermost entity around it only.
+//
+// Each edge says how it was resolved (`Via`): `exact` (lexical scope, `this`/`super`, same-file
+// class), `import` (through an import), `receiver-type` (a typed local), `name-only` (same
+// directory, unique name). Resolution runs at query time over the stored references, so a changed
+// callee elsewhere re-resolves old callers without re-indexing them.
 import { posix } from 'node:path';
-import { qualify } from '../indexer/types.ts';
+import { EXTRACTOR_VERSION, qualify } from '../indexer/types.ts';
 import { chainParams, treeSql, type Chain } from './chain.ts';
 import type { Queryable } from './db.ts';
 import { StoreError } from './errors.ts';
 import type { CallEdge, EntityRef, ResolutionStats } from './types.ts';
-
-/** Kinds a call or type reference can resolve to. */
-const DEF_KINDS = ['function', 'method', 'constructor', 'class', 'struct', 'interface', 'trait', 'enum', 'type'];
 
 export interface Def {
   path: string;
@@ -29,6 +44,48 @@ export interface Def {
 
 export type Via = CallEdge['via'];
 
+/** Confidence order of `Via`, lowest first: a minimum confidence keeps this one and the later ones. */
+export const VIA_ORDER: readonly Via[] = ['name-only', 'receiver-type', 'import', 'exact'];
+
+/** Why a call resolved to nothing. */
+export type Unresolved = 'local' | 'builtin' | 'external' | 'ambiguous' | 'none';
+
+/** The extractor version whose call references carry bindings (migrations/0004_call_bindings.sql). */
+export const CALL_BINDINGS_SINCE = 4;
+
+const CLASS_LIKE = new Set(['class', 'struct', 'interface', 'trait', 'enum']);
+const CALLABLE = new Set(['function', 'method', 'constructor']);
+/** Containers whose members a qualified call can name. */
+const CONTAINER = new Set([...CLASS_LIKE, 'namespace', 'constant', 'variable', 'type']);
+/** Kinds a bare call can land on. */
+const BARE_TARGET = new Set(['function', 'class', 'struct', 'constructor']);
+const SELF = new Set(['this', 'self', 'cls']);
+const SUPER = new Set(['super', 'super()']);
+/** Method names built-in types (JS/TS, Python, Go, Java, Rust, C++ standard libraries) also have: on
+ * a receiver of unknown type they say nothing about the target, so they never link by name alone. */
+const BUILTIN_METHODS = new Set([
+  'get', 'set', 'has', 'delete', 'add', 'clear', 'push', 'pop', 'shift', 'unshift', 'slice', 'splice', 'map', 'filter', 'reduce',
+  'reduceRight', 'forEach', 'find', 'findIndex', 'some', 'every', 'includes', 'indexOf', 'lastIndexOf', 'join', 'concat', 'keys',
+  'values', 'entries', 'then', 'catch', 'finally', 'resolve', 'reject', 'all', 'allSettled', 'race', 'any', 'toString', 'valueOf',
+  'call', 'apply', 'bind', 'next', 'return', 'throw', 'emit', 'on', 'off', 'once', 'addEventListener', 'removeEventListener', 'sort',
+  'reverse', 'fill', 'flat', 'flatMap', 'at', 'replace', 'split', 'trim', 'startsWith', 'endsWith', 'toLowerCase', 'toUpperCase',
+  'match', 'test', 'exec', 'assign', 'create', 'freeze', 'from', 'of', 'isArray', 'stringify', 'parse', 'log', 'error', 'warn',
+  'info', 'debug', 'append', 'extend', 'insert', 'remove', 'update', 'copy', 'items', 'format', 'write', 'read', 'close', 'open',
+  'len', 'iter', 'clone', 'unwrap', 'expect', 'collect', 'size', 'length', 'equals', 'hashCode', 'compareTo', 'begin', 'end',
+  'emplace_back', 'push_back', 'pop_back', 'front', 'back', 'empty', 'erase', 'substr', 'c_str', 'data', 'String', 'Error',
+  'toJSON', 'hasOwnProperty', 'getOwnPropertyNames', 'defineProperty', 'setTimeout', 'clearTimeout', 'abort', 'subscribe',
+  'unsubscribe', 'dispatch', 'send', 'handle', 'run', 'start', 'stop', 'wait', 'lock', 'unlock', 'Lock', 'Unlock',
+]);
+
+interface EntityRow { idx: number; parent_idx: number; kind: string; name: string; qname: string; start_line: number; end_line: number }
+interface RefRow { kind: string; name: string; qualifier: string | null; line: number; from_idx: number; module: string | null; alias: string | null; binding: string | null }
+interface FileData { entities: EntityRow[]; calls: RefRow[]; imports: RefRow[]; language: string }
+
+/** One call of the tree as the resolver sees it. */
+export interface CallSite { path: string; extractionId: number; ref: RefRow }
+
+export type Resolution = { targets: Def[]; via: Via } | { targets: []; via: null; why: Unresolved };
+
 /** An entity of the tree by its path and its index in the file's extraction. */
 export interface EntityAt {
   path: string;
@@ -37,24 +94,26 @@ export interface EntityAt {
 
 /** The resolved graph of a whole tree (Resolver.allEdges). */
 export interface ResolvedGraph {
-  calls: Array<{ from: EntityAt; to: EntityAt; line: number }>;
+  calls: Array<{ from: EntityAt; to: EntityAt; line: number; via: Via }>;
   inherits: Array<{ from: EntityAt; to: EntityAt; line: number }>;
   imports: Array<{ from: string; to: string }>;
 }
 
-/** The references of extractions, one row per reference (extraction_refs packs them per extraction). */
-const REFS = `(SELECT r.extraction_id, u.kind, u.name, u.qualifier, u.line, u.from_idx, u.module, u.alias
-   FROM extraction_refs r, unnest(r.kind, r.name, r.qualifier, r.line, r.from_idx, r.module, r.alias)
-     AS u(kind, name, qualifier, line, from_idx, module, alias))`;
-
 const keyOf = (d: { path: string; idx: number }): string => `${d.path}\0${d.idx}`;
+/** Languages whose files call each other's definitions. */
+const familyOf = (language: string): string => (language === 'typescript' || language === 'tsx' || language === 'javascript' ? 'ecmascript' : language);
+/** The container segment of a qualified name: `Foo` for `a.Foo.m`, '' for a top-level name. */
+const containerOf = (qn: string): string => {
+  const parts = qn.split('.');
+  return parts.length >= 2 ? parts[parts.length - 2]! : '';
+};
 
 export function defRef(d: Def): EntityRef {
   return { kind: d.kind as EntityRef['kind'], name: d.name, qualifiedName: qualify(d.path, d.qname), path: d.path, startLine: d.startLine, endLine: d.endLine };
 }
 
 /** Does import specifier `spec`, written in `fromPath`, name the file `candidate`? */
-export function importNames(spec: string, fromPath: string, candidate: string): boolean {
+function importNames(spec: string, fromPath: string, candidate: string): boolean {
   const noExt = candidate.replace(/\.[^./]+$/, '');
   if (spec.startsWith('./') || spec.startsWith('../')) {
     const target = posix.normalize(posix.join(posix.dirname(fromPath), spec)).replace(/\.[cm]?[jt]sx?$/, '');
@@ -79,20 +138,26 @@ export function importNames(spec: string, fromPath: string, candidate: string): 
 export class Resolver {
   private pathsByExtraction = new Map<number, string[]>();
   private extractionByPath = new Map<string, number>();
+  private versionByExtraction = new Map<number, number>();
+  private files = new Map<number, Promise<FileData>>();
   private defsCache = new Map<string, Def[]>();
-  private importsCache = new Map<number, string[]>();
+  private importTargets = new Map<string, string[]>();
+  private basesCache: Promise<Map<string, string[]>> | null = null;
+  private sortedPaths: string[] | null = null;
 
   private constructor(private readonly q: Queryable) {}
 
   static async at(q: Queryable, chain: Chain): Promise<Resolver> {
     const r = new Resolver(q);
-    const { rows } = await q.query<{ path: string; extraction_id: number }>(
-      `SELECT p.path, t.extraction_id FROM (${treeSql()}) t JOIN paths p ON p.id = t.path_id
+    const { rows } = await q.query<{ path: string; extraction_id: number; extractor_version: number }>(
+      `SELECT p.path, t.extraction_id, x.extractor_version FROM (${treeSql()}) t JOIN paths p ON p.id = t.path_id
+       JOIN extractions x ON x.id = t.extraction_id
        WHERE t.extraction_id IS NOT NULL AND t.blob_sha IS NOT NULL`,
       chainParams(chain),
     );
     for (const row of rows) {
       r.extractionByPath.set(row.path, row.extraction_id);
+      r.versionByExtraction.set(row.extraction_id, row.extractor_version);
       const list = r.pathsByExtraction.get(row.extraction_id);
       if (list) list.push(row.path);
       else r.pathsByExtraction.set(row.extraction_id, [row.path]);
@@ -104,120 +169,455 @@ export class Resolver {
     return [...this.pathsByExtraction.keys()];
   }
 
-  private expand(rows: DefRow[]): Def[] {
-    return rows.flatMap((r) => (this.pathsByExtraction.get(r.extraction_id) ?? []).map((path) => ({
-      path, extractionId: r.extraction_id, idx: r.idx, parentIdx: r.parent_idx, kind: r.kind, name: r.name, qname: r.qname,
-      startLine: r.start_line, endLine: r.end_line,
-    })));
+  /** Call edges need the bindings extractor version 4 records: a tree with older extractions would
+   * resolve parameters and locals as if they were definitions, so it is refused, never silently wrong. */
+  assertCurrent(): void {
+    let stale = 0;
+    for (const v of this.versionByExtraction.values()) if (v < CALL_BINDINGS_SINCE) stale++;
+    if (stale > 0) {
+      throw new StoreError('REINDEX_REQUIRED', `${stale} file(s) of this commit were indexed by an older extractor (before version ${CALL_BINDINGS_SINCE}, this build writes ${EXTRACTOR_VERSION}); `
+        + 'their call references lack the scope information call edges need. Re-index the repository into a new data directory (codegraph index <repo> --data-dir <new dir>) to get call edges.', { stale });
+    }
   }
 
-  /** Definitions named `name` anywhere in the tree. */
+  private file(x: number): Promise<FileData> {
+    let p = this.files.get(x);
+    if (!p) {
+      p = (async () => {
+        const [{ rows: entities }, { rows: refs }, lang] = await Promise.all([
+          this.q.query<EntityRow>('SELECT idx, parent_idx, kind, name, qname, start_line, end_line FROM entities WHERE extraction_id = $1 ORDER BY idx', [x]),
+          this.q.query<RefRow>(
+            `SELECT u.kind, u.name, u.qualifier, u.line, u.from_idx, u.module, u.alias, u.binding
+             FROM extraction_refs r, unnest(r.kind, r.name, r.qualifier, r.line, r.from_idx, r.module, r.alias, r.binding)
+               AS u(kind, name, qualifier, line, from_idx, module, alias, binding)
+             WHERE r.extraction_id = $1 AND u.kind IN ('call', 'import')`, [x]),
+          this.q.query<{ language: string }>('SELECT language FROM extractions WHERE id = $1', [x]).then((res) => res.rows),
+        ]);
+        return {
+          entities,
+          calls: refs.filter((r) => r.kind === 'call').sort((a, b) => a.line - b.line || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+          imports: refs.filter((r) => r.kind === 'import'),
+          language: lang[0]?.language ?? '',
+        };
+      })();
+      this.files.set(x, p);
+    }
+    return p;
+  }
+
+  private def(path: string, x: number, e: EntityRow): Def {
+    return { path, extractionId: x, idx: e.idx, parentIdx: e.parent_idx, kind: e.kind, name: e.name, qname: e.qname, startLine: e.start_line, endLine: e.end_line };
+  }
+
+  /** Definitions (any kind but module and import) named one of `names`, anywhere in the tree. */
   async defsNamed(names: string[]): Promise<Map<string, Def[]>> {
     const todo = [...new Set(names)].filter((n) => !this.defsCache.has(n));
     if (todo.length > 0) {
-      const { rows } = await this.q.query<DefRow>(
+      const { rows } = await this.q.query<EntityRow & { extraction_id: number }>(
         `SELECT extraction_id, idx, parent_idx, kind, name, qname, start_line, end_line FROM entities
-         WHERE extraction_id = ANY($1::int[]) AND name = ANY($2::text[]) AND kind = ANY($3::text[])`,
-        [this.xids, todo, DEF_KINDS],
+         WHERE extraction_id = ANY($1::int[]) AND name = ANY($2::text[]) AND kind NOT IN ('module', 'import')`,
+        [this.xids, todo],
       );
       for (const n of todo) this.defsCache.set(n, []);
-      for (const d of this.expand(rows)) this.defsCache.get(d.name)!.push(d);
+      for (const r of rows) {
+        for (const path of this.pathsByExtraction.get(r.extraction_id) ?? []) this.defsCache.get(r.name)!.push(this.def(path, r.extraction_id, r));
+      }
+      for (const n of todo) this.defsCache.get(n)!.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.idx - b.idx));
     }
     return new Map(names.map((n) => [n, this.defsCache.get(n) ?? []]));
+  }
+
+  private async named(name: string): Promise<Def[]> {
+    return (await this.defsNamed([name])).get(name)!;
   }
 
   async importsOf(path: string): Promise<string[]> {
     const x = this.extractionByPath.get(path);
     if (x === undefined) return [];
-    let specs = this.importsCache.get(x);
-    if (!specs) {
-      const { rows } = await this.q.query<{ module: string }>(
-        `SELECT DISTINCT module FROM ${REFS} f WHERE extraction_id = $1 AND kind = 'import' AND module IS NOT NULL`, [x]);
-      specs = rows.map((r) => r.module);
-      this.importsCache.set(x, specs);
+    return [...new Set((await this.file(x)).imports.map((r) => r.module).filter((m): m is string => m !== null))];
+  }
+
+  /** Files of the tree an import specifier written in `fromPath` names (a file before a package directory). */
+  private filesOf(module: string, fromPath: string): string[] {
+    const key = `${fromPath}\0${module}`;
+    let hit = this.importTargets.get(key);
+    if (!hit) {
+      this.sortedPaths ??= [...this.extractionByPath.keys()].sort();
+      const all = this.sortedPaths.filter((f) => f !== fromPath && importNames(module, fromPath, f));
+      const tail = module.replace(/^[./]+/, '').replace(/::|\./g, '/');
+      const exact = all.filter((f) => f.replace(/\.[^./]+$/, '').replace(/\/(index|__init__|mod)$/, '').endsWith(tail));
+      hit = exact.length > 0 ? exact : all;
+      // Go import paths start with a module path (`example.com/app/pkg`) the tree does not spell:
+      // the longest tail of the path that is a directory of the tree names the package.
+      if (hit.length === 0 && module.includes('/') && !module.startsWith('.')) {
+        const segs = module.split('/');
+        for (let k = segs.length - 1; k >= 1 && hit.length === 0; k--) {
+          const tailDir = segs.slice(segs.length - k).join('/');
+          hit = this.sortedPaths.filter((f) => { const d = posix.dirname(f); return d === tailDir || d.endsWith(`/${tailDir}`); });
+        }
+      }
+      this.importTargets.set(key, hit);
     }
-    return specs;
+    return hit;
   }
 
   /** The imports of `path`, each with the file of the tree it names (null: external or unknown). */
   async importsResolved(path: string): Promise<Array<{ module: string; path: string | null }>> {
-    const files = [...this.extractionByPath.keys()].sort();
-    return (await this.importsOf(path)).sort().map((module) => {
-      const hits = files.filter((f) => f !== path && importNames(module, path, f));
-      // Prefer a file over a package directory match (`a/b.py` over `a/b/x.py`).
-      const exact = hits.find((f) => f.replace(/\.[^./]+$/, '').replace(/\/(index|__init__)$/, '').endsWith(module.replace(/^[./]+/, '').replace(/::|\./g, '/')));
-      return { module, path: exact ?? hits[0] ?? null };
-    });
+    return (await this.importsOf(path)).sort().map((module) => ({ module, path: this.filesOf(module, path)[0] ?? null }));
   }
 
-  /** The definitions `name`, referenced from `fromPath`, resolves to, and how. */
-  async resolve(fromPath: string, name: string): Promise<{ targets: Def[]; via: Via } | { targets: []; via: null; ambiguous: boolean }> {
-    const cands = (await this.defsNamed([name])).get(name) ?? [];
-    if (cands.length === 0) return { targets: [], via: null, ambiguous: false };
-    const same = cands.filter((d) => d.path === fromPath);
-    if (same.length > 0) return { targets: same, via: 'same_file' };
-    const specs = await this.importsOf(fromPath);
-    const imported = cands.filter((d) => specs.some((s) => importNames(s, fromPath, d.path)));
-    if (imported.length > 0) return { targets: imported, via: 'import' };
-    const dir = posix.dirname(fromPath);
-    const sameDir = cands.filter((d) => posix.dirname(d.path) === dir);
-    if (sameDir.length > 0) return { targets: sameDir, via: 'same_directory' };
-    if (cands.length === 1) return { targets: cands, via: 'unique_global' };
-    return { targets: [], via: null, ambiguous: true };
+  /** Base-type names of each class-like name in the tree. */
+  private bases(): Promise<Map<string, string[]>> {
+    this.basesCache ??= (async () => {
+      const { rows } = await this.q.query<{ base: string; owner: string }>(
+        `SELECT DISTINCT u.name AS base, e.name AS owner
+         FROM extraction_refs r, unnest(r.kind, r.name, r.from_idx) AS u(kind, name, from_idx), entities e
+         WHERE r.extraction_id = ANY($1::int[]) AND u.kind IN ('extends', 'implements', 'embeds')
+           AND e.extraction_id = r.extraction_id AND e.idx = u.from_idx AND e.kind = ANY($2::text[])
+         ORDER BY 2, 1`, [this.xids, [...CLASS_LIKE]]);
+      const out = new Map<string, string[]>();
+      for (const row of rows) {
+        if (row.base === row.owner) continue;
+        const list = out.get(row.owner);
+        if (list) list.push(row.base);
+        else out.set(row.owner, [row.base]);
+      }
+      return out;
+    })();
+    return this.basesCache;
   }
 
-  /** The entity at `qualifiedName` (`path::Local.name`, or a path for the module). */
+  /** `type` and its ancestors, nearest first (breadth-first, cycles cut). */
+  private async chainOf(type: string): Promise<string[]> {
+    const bases = await this.bases();
+    const out = [type];
+    for (let i = 0; i < out.length && out.length < 64; i++) {
+      for (const b of bases.get(out[i]!) ?? []) if (!out.includes(b)) out.push(b);
+    }
+    return out;
+  }
+
+  /** Callable members named `name` of the first type of `types` that has one, in the caller's
+   * language family (a Python `Base` is not a Java `Base`). */
+  private async memberIn(types: string[], name: string, prefer: string): Promise<Def[]> {
+    const family = familyOf(await this.languageOfPath(prefer));
+    const cands: Def[] = [];
+    for (const d of await this.named(name)) {
+      if (CALLABLE.has(d.kind) && familyOf((await this.file(d.extractionId)).language) === family) cands.push(d);
+    }
+    for (const t of types) {
+      const hits = cands.filter((d) => containerOf(d.qname) === t);
+      if (hits.length > 0) {
+        const near = hits.filter((d) => d.path === prefer);
+        if (near.length > 0) return near;
+        const dir = posix.dirname(prefer);
+        const sameDir = hits.filter((d) => posix.dirname(d.path) === dir);
+        return sameDir.length > 0 ? sameDir : hits;
+      }
+    }
+    return [];
+  }
+
+  private async languageOfPath(path: string): Promise<string> {
+    const x = this.extractionByPath.get(path);
+    return x === undefined ? '' : (await this.file(x)).language;
+  }
+
+  /** A class-like definition as a call target: its constructor when it declares one. */
+  private async construct(cls: Def): Promise<Def> {
+    if (!CLASS_LIKE.has(cls.kind)) return cls;
+    const x = cls.extractionId;
+    const ctor = (await this.file(x)).entities.find((e) => e.parent_idx === cls.idx && e.kind === 'constructor');
+    if (ctor) return this.def(cls.path, x, ctor);
+    // Out-of-line (C++ `Foo::Foo`) or in another file.
+    const elsewhere = (await this.named(cls.name)).filter((d) => d.kind === 'constructor' && containerOf(d.qname) === cls.name);
+    return elsewhere.find((d) => d.path === cls.path) ?? elsewhere[0] ?? cls;
+  }
+
+  /** Entity indexes enclosing `idx` (itself included), innermost first. */
+  private ancestors(f: FileData, idx: number): number[] {
+    const out: number[] = [];
+    for (let i = idx; i >= 0 && out.length < 256; i = f.entities[i]?.parent_idx ?? -1) out.push(i);
+    return out;
+  }
+
+  /** The class-like type a method belongs to: the nearest class-like entity around it, else the
+   * container in its qualified name (Go receivers, Rust `impl`, C++ out-of-line members). */
+  private enclosingType(f: FileData, idx: number): string | null {
+    const chain = this.ancestors(f, idx);
+    for (const i of chain) {
+      const e = f.entities[i]!;
+      if (CLASS_LIKE.has(e.kind)) return e.name;
+    }
+    for (const i of chain) {
+      const e = f.entities[i]!;
+      if ((e.kind === 'method' || e.kind === 'constructor') && containerOf(e.qname) !== '') return containerOf(e.qname);
+    }
+    return null;
+  }
+
+  /** Top-level definitions named `name` of `path`, following its re-exports (`export * from`,
+   * `export { a as b } from`, and imports it passes on) up to a few files deep. */
+  private async exportsOf(path: string, name: string, seen = new Set<string>()): Promise<Def[]> {
+    const key = `${path}\0${name}`;
+    if (seen.has(key) || seen.size > 16) return [];
+    seen.add(key);
+    const x = this.extractionByPath.get(path);
+    if (x === undefined) return [];
+    const f = await this.file(x);
+    const own = f.entities.filter((e) => e.name === name && e.parent_idx === 0 && e.kind !== 'import');
+    if (own.length > 0) return own.map((e) => this.def(path, x, e));
+    const out: Def[] = [];
+    for (const imp of f.imports) {
+      if (imp.module === null) continue;
+      const local = imp.alias ?? imp.name;
+      const star = imp.name === '*' && imp.alias === null;
+      if (!star && local !== name) continue;
+      for (const file of this.filesOf(imp.module, path)) out.push(...await this.exportsOf(file, star ? name : imp.name, seen));
+      if (out.length > 0) break;
+    }
+    return out;
+  }
+
+  /** Files a namespace-like qualifier `q` of `path` names: `import * as q`, Python `import a.b as q`
+   * / `import a.b` / `from pkg import q`, a Go package, a Rust `use a::q`. */
+  private namespaceFiles(f: FileData, path: string, q: string): string[] {
+    // Rust `module::f()` / `crate::a::f()` and Python `pkg.mod.f()` name files of the tree directly.
+    if ((f.language === 'rust' && !/^[A-Z]/.test(q)) || (f.language === 'python' && q.includes('.'))) {
+      const direct = this.filesOf(q.replace(/^(crate|self)::/, ''), path);
+      if (direct.length > 0) return direct;
+    }
+    for (const imp of f.imports) {
+      if (imp.module === null) continue;
+      const local = imp.alias ?? (imp.name === '*' ? (f.language === 'go' ? imp.module.split('/').pop()! : imp.module) : imp.name);
+      if (local !== q) continue;
+      if (imp.name === '*') return this.filesOf(imp.module, path);
+      // `from pkg import mod` / `use a::b`: the module `pkg.mod` when it is a file of the tree.
+      const sep = f.language === 'rust' ? '::' : f.language === 'python' ? '.' : '/';
+      const sub = this.filesOf(/^\.+$/.test(imp.module) ? `${imp.module}${imp.name}` : `${imp.module}${sep}${imp.name}`, path);
+      if (sub.length > 0) return sub;
+    }
+    return [];
+  }
+
+  /** Resolves one call. */
+  async resolveCall(path: string, x: number, r: RefRow): Promise<Resolution> {
+    const f = await this.file(x);
+    const name = r.name;
+    const q = r.qualifier;
+    const lang = f.language;
+    const none = (why: Unresolved): Resolution => ({ targets: [], via: null, why });
+    const ok = async (targets: Def[], via: Via): Promise<Resolution> => ({ targets: await Promise.all(targets.map((t) => this.construct(t))), via });
+
+    // super(...): the base class's constructor.
+    if (q === null && name === 'super' && lang !== 'python') {
+      const own = this.enclosingType(f, r.from_idx);
+      if (own === null) return none('none');
+      for (const base of (await this.chainOf(own)).slice(1)) {
+        const cls = (await this.named(base)).filter((d) => CLASS_LIKE.has(d.kind));
+        if (cls.length > 0) return ok([cls.find((d) => d.path === path) ?? cls[0]!], 'exact');
+      }
+      return none('external');
+    }
+
+    if (q === null) return this.resolveBare(path, x, f, r, ok, none);
+
+    // this.m(), self.m(), super.m()
+    if (SELF.has(q) || SUPER.has(q)) {
+      const own = this.enclosingType(f, r.from_idx);
+      if (own === null) return none('none');
+      const chain = await this.chainOf(own);
+      const hits = await this.memberIn(SUPER.has(q) ? chain.slice(1) : chain, name, path);
+      return hits.length > 0 ? ok(hits, 'exact') : none('external');
+    }
+
+    const simple = /^[A-Za-z_$][\w$]*$/.test(q);
+    // A local or parameter receiver (its type when known), or a field of known type (`this.x.m()`).
+    if (r.binding !== null && (simple || (r.binding !== '' && /^(this|self)\.[\w$#]+$/.test(q)))) {
+      if (r.binding === '') return this.unknownReceiver(name, ok, none);
+      const hits = await this.memberIn(await this.chainOf(r.binding), name, path);
+      return hits.length > 0 ? ok(hits, 'receiver-type') : none('external');
+    }
+
+    // ns.f(), pkg.F(), mod.f(), a::b::f()
+    const head = q.split(/::|\./).pop() ?? q;
+    const nsFiles = this.namespaceFiles(f, path, q);
+    if (nsFiles.length > 0) {
+      const out: Def[] = [];
+      for (const file of nsFiles) out.push(...await this.exportsOf(file, name));
+      if (out.length > 0) return ok(out.filter((d) => BARE_TARGET.has(d.kind) || CALLABLE.has(d.kind)), 'import');
+      return none('external');
+    }
+    // Foo.m(), Foo::m(), ns::f(): a member of a visible container named like the qualifier.
+    if (/^[\w$:.]+$/.test(q) && !/^(this|self)\./.test(q)) {
+      const containers = (await this.named(head)).filter((d) => CONTAINER.has(d.kind));
+      if (containers.length > 0) {
+        const visible = await this.visible(path, f, head, containers);
+        if (visible) {
+          const memberOf = async (c: Def): Promise<Def[]> => {
+            const cf = await this.file(c.extractionId);
+            const kids = cf.entities.filter((e) => e.parent_idx === c.idx && e.name === name && (CALLABLE.has(e.kind) || CLASS_LIKE.has(e.kind)));
+            if (kids.length > 0) return kids.map((e) => this.def(c.path, c.extractionId, e));
+            return CLASS_LIKE.has(c.kind) || c.kind === 'namespace' ? this.memberIn(await this.chainOf(c.name), name, c.path) : [];
+          };
+          const out: Def[] = [];
+          for (const c of visible.defs) out.push(...await memberOf(c));
+          if (out.length > 0) return ok(out, visible.via);
+          // A variable or constant of unknown type (`export const manager = new Manager()`).
+          if (visible.defs.some((c) => c.kind === 'constant' || c.kind === 'variable')) return this.unknownReceiver(name, ok, none);
+          return none('external');
+        }
+      }
+      // A name no definition of the tree has (`Promise`, `console`, `fmt`): external.
+      if (simple && (await this.named(q)).length === 0) return none('external');
+    }
+    return this.unknownReceiver(name, ok, none);
+  }
+
+  /** Is one of `defs` (named `name`) visible from `path`: same file, imported, or the only one? */
+  private async visible(path: string, f: FileData, name: string, defs: Def[]): Promise<{ defs: Def[]; via: Via } | null> {
+    const same = defs.filter((d) => d.path === path);
+    if (same.length > 0) return { defs: same, via: 'exact' };
+    for (const imp of f.imports) {
+      if (imp.module === null || (imp.alias ?? imp.name) !== name) continue;
+      const out: Def[] = [];
+      for (const file of this.filesOf(imp.module, path)) out.push(...await this.exportsOf(file, imp.name === '*' ? name : imp.name));
+      const hits = out.filter((d) => defs.some((c) => keyOf(c) === keyOf(d)));
+      if (hits.length > 0) return { defs: hits, via: 'import' };
+    }
+    const dir = posix.dirname(path);
+    const sameDir = defs.filter((d) => posix.dirname(d.path) === dir);
+    if (sameDir.length > 0) return { defs: sameDir, via: f.language === 'go' || f.language === 'java' ? 'exact' : 'name-only' };
+    if (defs.length === 1) return { defs, via: 'name-only' };
+    return null;
+  }
+
+  private async resolveBare(
+    path: string, x: number, f: FileData, r: RefRow,
+    ok: (t: Def[], via: Via) => Promise<Resolution>, none: (why: Unresolved) => Resolution,
+  ): Promise<Resolution> {
+    const name = r.name;
+    const scope = new Set(this.ancestors(f, r.from_idx));
+    const lexical = f.entities.filter((e) => e.name === name && scope.has(e.parent_idx) && BARE_TARGET.has(e.kind))
+      .sort((a, b) => b.parent_idx - a.parent_idx);
+    // A parameter or local variable shadows every outer definition: only a function defined inside
+    // the enclosing functions (a local arrow function is an entity) can be the callee.
+    if (r.binding !== null) {
+      const inner = lexical.filter((e) => e.parent_idx !== 0);
+      return inner.length > 0 ? ok([this.def(path, x, inner[0]!)], 'exact') : none('local');
+    }
+    // Java / C++: a bare call inside a class is `this.m()`.
+    if (f.language === 'java' || f.language === 'cpp') {
+      const own = this.enclosingType(f, r.from_idx);
+      if (own !== null) {
+        const hits = await this.memberIn(await this.chainOf(own), name, path);
+        if (hits.length > 0) return ok(hits, 'exact');
+      }
+    }
+    if (lexical.length > 0) return ok([this.def(path, x, lexical[0]!)], 'exact');
+    // An imported name, followed through re-exports and aliases (`import { b }` of `export { a as b }`).
+    for (const imp of f.imports) {
+      if (imp.module === null || imp.name === '*' || (imp.alias ?? imp.name) !== name) continue;
+      const out: Def[] = [];
+      for (const file of this.filesOf(imp.module, path)) out.push(...await this.exportsOf(file, imp.name));
+      const targets = out.filter((d) => BARE_TARGET.has(d.kind) && d.kind !== 'constructor');
+      if (targets.length > 0) return ok(targets, 'import');
+    }
+    // Elsewhere, only what a file can export: top-level definitions (or a namespace's / package's).
+    const topLevel: Def[] = [];
+    for (const d of await this.named(name)) {
+      if (!BARE_TARGET.has(d.kind) || d.kind === 'constructor' || d.path === path) continue;
+      const parent = (await this.file(d.extractionId)).entities[d.parentIdx];
+      if (parent && (parent.kind === 'module' || parent.kind === 'namespace')) topLevel.push(d);
+    }
+    if (topLevel.length === 0) return none('none');
+    const seen = await this.visible(path, f, name, topLevel);
+    if (seen) return ok(seen.defs, seen.via);
+    return none('ambiguous');
+  }
+
+  /** `x.m()` with `x` of unknown type: linked only when the candidates, overrides set aside, are one. */
+  private async unknownReceiver(
+    name: string, ok: (t: Def[], via: Via) => Promise<Resolution>, none: (why: Unresolved) => Resolution,
+  ): Promise<Resolution> {
+    if (BUILTIN_METHODS.has(name)) return none('builtin');
+    const cands = (await this.named(name)).filter((d) => (d.kind === 'method' || d.kind === 'function') && containerOf(d.qname) !== '');
+    if (cands.length === 0) return none('none');
+    const roots: Def[] = [];
+    for (const c of cands) {
+      const chain = (await this.chainOf(containerOf(c.qname))).slice(1);
+      if (!cands.some((o) => o !== c && chain.includes(containerOf(o.qname)))) roots.push(c);
+    }
+    return roots.length === 1 ? ok(roots, 'name-only') : none('ambiguous');
+  }
+
+  /** The entity at `qualifiedName` (`path::Local.name`, or a path for the module). Of several
+   * entities sharing it (a type and a value, overloads), the callable one with a body wins. */
   async find(qualifiedName: string): Promise<Def> {
     const cut = qualifiedName.indexOf('::');
     const path = cut < 0 ? qualifiedName : qualifiedName.slice(0, cut);
     const qname = cut < 0 ? '' : qualifiedName.slice(cut + 2);
     const x = this.extractionByPath.get(path);
     if (x !== undefined) {
-      const { rows } = await this.q.query<DefRow>(
-        `SELECT extraction_id, idx, parent_idx, kind, name, qname, start_line, end_line FROM entities
-         WHERE extraction_id = $1 AND qname = $2 AND kind <> 'import' ORDER BY idx LIMIT 1`, [x, qname]);
-      const d = rows[0] && { ...this.expand(rows).find((e) => e.path === path)! };
-      if (d) return d;
+      const f = await this.file(x);
+      const hits = f.entities.filter((e) => e.qname === qname && e.kind !== 'import');
+      const rank = (e: EntityRow): number => (CALLABLE.has(e.kind) ? 0 : CLASS_LIKE.has(e.kind) ? 1 : 2) * 1e6 - (e.end_line - e.start_line);
+      const best = hits.sort((a, b) => rank(a) - rank(b))[0];
+      if (best) return this.def(path, x, best);
     }
     throw new StoreError('ENTITY_NOT_FOUND', `No entity ${JSON.stringify(qualifiedName)} at this commit. Qualified names look like \`src/a.ts::Parser.parse\`; list them with entities().`, { qualifiedName });
   }
 
   private async entityAt(path: string, extractionId: number, idx: number): Promise<Def | null> {
-    const { rows } = await this.q.query<DefRow>(
-      `SELECT extraction_id, idx, parent_idx, kind, name, qname, start_line, end_line FROM entities
-       WHERE extraction_id = $1 AND idx = $2`, [extractionId, idx]);
-    return rows[0] ? { ...this.expand(rows).find((e) => e.path === path)! } : null;
+    const e = (await this.file(extractionId)).entities[idx];
+    return e ? this.def(path, extractionId, e) : null;
   }
 
-  /** Direct callees of `d`: calls made in its body (nested entities included). */
+  /** Direct callees of `d`: the calls made in its own body (not in nested named entities). */
   async calleesOf(d: Def): Promise<Array<{ target: Def; line: number; via: Via }>> {
-    const { rows: ents } = await this.q.query<{ idx: number; parent_idx: number }>(
-      'SELECT idx, parent_idx FROM entities WHERE extraction_id = $1', [d.extractionId]);
-    const inside = new Set([d.idx]);
-    for (const e of [...ents].sort((a, b) => a.idx - b.idx)) if (inside.has(e.parent_idx)) inside.add(e.idx);
-    const { rows } = await this.q.query<{ name: string; line: number; from_idx: number }>(
-      `SELECT name, line, from_idx FROM ${REFS} f WHERE extraction_id = $1 AND kind = 'call' ORDER BY line, name`, [d.extractionId]);
+    this.assertCurrent();
+    const f = await this.file(d.extractionId);
+    // Entities sharing d's qualified name (overload signatures and their implementation) are one.
+    const same = new Set(f.entities.filter((e) => e.qname === d.qname && CALLABLE.has(e.kind)).map((e) => e.idx));
+    same.add(d.idx);
     const out: Array<{ target: Def; line: number; via: Via }> = [];
-    for (const r of rows) {
-      if (!inside.has(r.from_idx)) continue;
-      const res = await this.resolve(d.path, r.name);
+    for (const r of f.calls) {
+      if (!same.has(r.from_idx)) continue;
+      const res = await this.resolveCall(d.path, d.extractionId, r);
       if (res.via !== null) for (const t of res.targets) out.push({ target: t, line: r.line, via: res.via });
     }
     return out;
   }
 
+  /** Call names that can land on `d`: its name; a constructor also its class's name and `super`. */
+  private async callNames(d: Def): Promise<string[]> {
+    if (d.kind === 'constructor' || CLASS_LIKE.has(d.kind)) {
+      const f = await this.file(d.extractionId);
+      const cls = d.kind === 'constructor' ? f.entities[d.parentIdx] : f.entities[d.idx];
+      const own = d.kind === 'constructor' ? containerOf(d.qname) : d.name;
+      return [...new Set([d.name, own, cls?.name ?? own, 'super'].filter((n) => n !== ''))];
+    }
+    return [d.name];
+  }
+
   /** Direct callers of `d`: calls anywhere in the tree that resolve to it. */
   async callersOf(d: Def): Promise<Array<{ caller: Def; line: number; via: Via }>> {
-    const { rows } = await this.q.query<{ extraction_id: number; line: number; from_idx: number }>(
-      `SELECT extraction_id, line, from_idx FROM ${REFS} f
-       WHERE extraction_id = ANY($1::int[]) AND name = $2 AND kind = 'call' ORDER BY extraction_id, line`, [this.xids, d.name]);
+    this.assertCurrent();
+    const names = await this.callNames(d);
+    const { rows } = await this.q.query<{ extraction_id: number }>(
+      `SELECT DISTINCT r.extraction_id FROM extraction_refs r, unnest(r.kind, r.name) AS u(kind, name)
+       WHERE r.extraction_id = ANY($1::int[]) AND u.kind = 'call' AND u.name = ANY($2::text[]) ORDER BY 1`, [this.xids, names]);
     const out: Array<{ caller: Def; line: number; via: Via }> = [];
-    for (const r of rows) {
-      for (const path of this.pathsByExtraction.get(r.extraction_id) ?? []) {
-        const res = await this.resolve(path, d.name);
-        if (res.via === null || !res.targets.some((t) => keyOf(t) === keyOf(d))) continue;
-        const caller = await this.entityAt(path, r.extraction_id, r.from_idx);
-        if (caller) out.push({ caller, line: r.line, via: res.via });
+    for (const { extraction_id: x } of rows) {
+      const f = await this.file(x);
+      for (const r of f.calls) {
+        if (!names.includes(r.name)) continue;
+        for (const path of this.pathsByExtraction.get(x) ?? []) {
+          const res = await this.resolveCall(path, x, r);
+          if (res.via === null || !res.targets.some((t) => keyOf(t) === keyOf(d))) continue;
+          const caller = await this.entityAt(path, x, r.from_idx);
+          if (caller) out.push({ caller, line: r.line, via: res.via });
+        }
       }
     }
     return out;
@@ -225,23 +625,31 @@ export class Resolver {
 
   /** Callers of a name that resolve to nothing at this commit (e.g. after the callee was removed). */
   async brokenCallersOf(name: string): Promise<Def[]> {
-    const { rows } = await this.q.query<{ extraction_id: number; from_idx: number }>(
-      `SELECT DISTINCT extraction_id, from_idx FROM ${REFS} f
-       WHERE extraction_id = ANY($1::int[]) AND name = $2 AND kind = 'call'`, [this.xids, name]);
+    this.assertCurrent();
+    const { rows } = await this.q.query<{ extraction_id: number }>(
+      `SELECT DISTINCT r.extraction_id FROM extraction_refs r, unnest(r.kind, r.name) AS u(kind, name)
+       WHERE r.extraction_id = ANY($1::int[]) AND u.kind = 'call' AND u.name = $2 ORDER BY 1`, [this.xids, name]);
     const out: Def[] = [];
-    for (const r of rows) {
-      for (const path of this.pathsByExtraction.get(r.extraction_id) ?? []) {
-        const res = await this.resolve(path, name);
-        if (res.via !== null) continue;
-        const caller = await this.entityAt(path, r.extraction_id, r.from_idx);
-        if (caller) out.push(caller);
+    const seen = new Set<string>();
+    for (const { extraction_id: x } of rows) {
+      for (const r of (await this.file(x)).calls) {
+        if (r.name !== name) continue;
+        for (const path of this.pathsByExtraction.get(x) ?? []) {
+          const res = await this.resolveCall(path, x, r);
+          // Only calls that could have meant a definition: not locals, built-ins or external names.
+          if (res.via !== null || res.why === 'local' || res.why === 'builtin' || res.why === 'external') continue;
+          const caller = await this.entityAt(path, x, r.from_idx);
+          if (caller && !seen.has(keyOf(caller))) { seen.add(keyOf(caller)); out.push(caller); }
+        }
       }
     }
     return out;
   }
 
-  /** Breadth-first walk of callers (`up`) or callees (`down`) to `depth` levels. */
-  async walk(start: Def, depth: number, direction: 'up' | 'down'): Promise<CallEdge[]> {
+  /** Breadth-first walk of callers (`up`) or callees (`down`) to `depth` levels, keeping edges at
+   * or above `minVia` confidence. */
+  async walk(start: Def, depth: number, direction: 'up' | 'down', minVia: Via = 'name-only'): Promise<CallEdge[]> {
+    const floor = VIA_ORDER.indexOf(minVia);
     const edges: CallEdge[] = [];
     const seen = new Set([keyOf(start)]);
     let frontier = [start];
@@ -252,6 +660,7 @@ export class Resolver {
           ? (await this.callersOf(d)).map((s) => ({ from: s.caller, to: d, line: s.line, via: s.via, other: s.caller }))
           : (await this.calleesOf(d)).map((s) => ({ from: d, to: s.target, line: s.line, via: s.via, other: s.target }));
         for (const s of steps) {
+          if (VIA_ORDER.indexOf(s.via) < floor) continue;
           edges.push({ from: defRef(s.from), to: defRef(s.to), line: s.line, via: s.via, depth: level });
           if (!seen.has(keyOf(s.other))) {
             seen.add(keyOf(s.other));
@@ -264,31 +673,65 @@ export class Resolver {
     return edges;
   }
 
+  /** Every call of the tree, resolved: the whole call graph at the commit, each edge with how it was
+   * resolved, plus the calls left unresolved counted by reason. */
+  async callGraph(): Promise<{ edges: CallEdge[]; stats: ResolutionStats }> {
+    this.assertCurrent();
+    const edges: CallEdge[] = [];
+    const stats: ResolutionStats = { resolved: 0, unresolved: 0, ambiguous: 0, byReason: {} };
+    await this.eachCall((path, x, f, r, res) => {
+      if (res.via === null) {
+        if (res.why === 'ambiguous') stats.ambiguous++;
+        else stats.unresolved++;
+        stats.byReason[res.why] = (stats.byReason[res.why] ?? 0) + 1;
+        return;
+      }
+      stats.resolved++;
+      const from = f.entities[r.from_idx];
+      if (!from) return;
+      for (const t of res.targets) edges.push({ from: defRef(this.def(path, x, from)), to: defRef(t), line: r.line, via: res.via, depth: 1 });
+    });
+    return { edges, stats };
+  }
+
+  private async eachCall(fn: (path: string, x: number, f: FileData, r: RefRow, res: Resolution) => void): Promise<void> {
+    for (const x of this.xids) {
+      const f = await this.file(x);
+      for (const r of f.calls) {
+        for (const path of this.pathsByExtraction.get(x) ?? []) fn(path, x, f, r, await this.resolveCall(path, x, r));
+      }
+    }
+  }
+
   /** Every resolved call and inheritance edge of the tree, plus file-to-file imports: the whole
-   * graph at the commit, for global queries (search ranking, PageRank, paths, cycles). Uses the same
-   * `resolve` as callers/callees, so both always agree. */
+   * graph at the commit, for global queries (search ranking, PageRank, paths, cycles). Calls use the
+   * same `resolveCall` as callers/callees, so both always agree. Unlike callers/callees it does not
+   * refuse a tree indexed before call bindings (version 4): such files resolve as if no call named a
+   * local, which search ranking tolerates. */
   async allEdges(): Promise<ResolvedGraph> {
+    const out: ResolvedGraph = { calls: [], inherits: [], imports: [] };
+    await this.eachCall((path, _x, _f, r, res) => {
+      if (res.via === null) return;
+      for (const t of res.targets) out.calls.push({ from: { path, idx: r.from_idx }, to: { path: t.path, idx: t.idx }, line: r.line, via: res.via });
+    });
     const { rows } = await this.q.query<{ extraction_id: number; kind: string; name: string; line: number; from_idx: number; module: string | null }>(
-      `SELECT extraction_id, kind, name, line, from_idx, module FROM ${REFS} f
-       WHERE extraction_id = ANY($1::int[]) AND kind IN ('call', 'extends', 'import')`, [this.xids]);
-    await this.defsNamed(rows.filter((r) => r.kind !== 'import').map((r) => r.name));
-    // Imports of every file in one query, instead of one per file inside resolve().
+      `SELECT r.extraction_id, u.kind, u.name, u.line, u.from_idx, u.module
+       FROM extraction_refs r, unnest(r.kind, r.name, r.line, r.from_idx, r.module) AS u(kind, name, line, from_idx, module)
+       WHERE r.extraction_id = ANY($1::int[]) AND u.kind IN ('extends', 'import')`, [this.xids]);
     const specsByX = new Map<number, Set<string>>();
     for (const r of rows) {
-      if (r.kind !== 'import' || r.module === null) continue;
-      let set = specsByX.get(r.extraction_id);
-      if (!set) specsByX.set(r.extraction_id, (set = new Set()));
-      set.add(r.module);
-    }
-    for (const x of this.xids) if (!this.importsCache.has(x)) this.importsCache.set(x, [...(specsByX.get(x) ?? [])]);
-    const out: ResolvedGraph = { calls: [], inherits: [], imports: [] };
-    for (const r of rows) {
-      if (r.kind === 'import') continue;
+      if (r.kind === 'import') {
+        if (r.module === null) continue;
+        let set = specsByX.get(r.extraction_id);
+        if (!set) specsByX.set(r.extraction_id, (set = new Set()));
+        set.add(r.module);
+        continue;
+      }
+      const f = await this.file(r.extraction_id);
       for (const path of this.pathsByExtraction.get(r.extraction_id) ?? []) {
-        const res = await this.resolve(path, r.name);
-        if (res.via === null) continue;
-        const list = r.kind === 'call' ? out.calls : out.inherits;
-        for (const t of res.targets) list.push({ from: { path, idx: r.from_idx }, to: { path: t.path, idx: t.idx }, line: r.line });
+        const bases = (await this.named(r.name)).filter((d) => CLASS_LIKE.has(d.kind));
+        const seen = bases.length > 0 ? await this.visible(path, f, r.name, bases) : null;
+        for (const t of seen?.defs ?? []) out.inherits.push({ from: { path, idx: r.from_idx }, to: { path: t.path, idx: t.idx }, line: r.line });
       }
     }
     out.imports = this.fileImports(specsByX);
@@ -329,29 +772,22 @@ export class Resolver {
 
   /** Resolution counts over every call reference in the tree. */
   async stats(): Promise<ResolutionStats> {
-    const { rows } = await this.q.query<{ extraction_id: number; name: string }>(
-      `SELECT extraction_id, name FROM ${REFS} f WHERE extraction_id = ANY($1::int[]) AND kind = 'call'`, [this.xids]);
-    await this.defsNamed(rows.map((r) => r.name));
-    const stats: ResolutionStats = { resolved: 0, unresolved: 0, ambiguous: 0 };
-    for (const r of rows) {
-      for (const path of this.pathsByExtraction.get(r.extraction_id) ?? []) {
-        const res = await this.resolve(path, r.name);
-        if (res.via !== null) stats.resolved++;
-        else if (res.ambiguous) stats.ambiguous++;
-        else stats.unresolved++;
-      }
+    return (await this.callGraph()).stats;
+  }
+
+
+  /** Methods that override `d` (same name, in a type whose ancestors include d's type): a relation of
+   * its own, never call edges. */
+  async overridesOf(d: Def): Promise<Def[]> {
+    const own = containerOf(d.qname);
+    if (own === '' || !CALLABLE.has(d.kind)) return [];
+    const out: Def[] = [];
+    for (const c of await this.named(d.name)) {
+      if (keyOf(c) === keyOf(d) || !CALLABLE.has(c.kind)) continue;
+      const t = containerOf(c.qname);
+      if (t !== '' && t !== own && (await this.chainOf(t)).includes(own)) out.push(c);
     }
-    return stats;
+    return out;
   }
 }
 
-interface DefRow {
-  extraction_id: number;
-  idx: number;
-  parent_idx: number;
-  kind: string;
-  name: string;
-  qname: string;
-  start_line: number;
-  end_line: number;
-}

@@ -17,6 +17,7 @@ import type {
 export { StoreError, type StoreErrorCode } from './errors.ts';
 export { embed, EMBEDDING_DIMS, cosine } from './embed.ts';
 export { storeDigest } from './digest.ts';
+export { migrate, MigrationError, type MigrationErrorCode } from './migrate.ts';
 export {
   SearchEngine, SearchError, SEARCH_MODES, EDGE_KINDS, DEFAULT_LIMITS as SEARCH_LIMITS,
   type SearchMode, type EdgeKind, type SearchHit, type SearchMatch, type SearchQuery, type Neighbour, type ImportCycle, type Paged, type BlobReader,
@@ -243,16 +244,29 @@ export class HistoryStore {
     return [...out.values()].sort((a, b) => a.depth - b.depth || (a.entity.qualifiedName < b.entity.qualifiedName ? -1 : 1));
   }
 
-  /** Callers of the entity at `sha`, transitively to `depth`. */
-  async callers(repoId: number, sha: string, qualifiedName: string, depth = 1): Promise<CallEdge[]> {
+  /** Callers of the entity at `sha`, transitively to `depth`, keeping edges resolved at least as
+   * surely as `minConfidence` (store/graph.ts VIA_ORDER). */
+  async callers(repoId: number, sha: string, qualifiedName: string, depth = 1, minConfidence: CallEdge['via'] = 'name-only'): Promise<CallEdge[]> {
     const r = await Resolver.at(this.db, (await this.chainOf(repoId, sha)).chain);
-    return r.walk(await r.find(qualifiedName), depth, 'up');
+    return r.walk(await r.find(qualifiedName), depth, 'up', minConfidence);
   }
 
-  /** Callees of the entity at `sha`, transitively to `depth`. */
-  async callees(repoId: number, sha: string, qualifiedName: string, depth = 1): Promise<CallEdge[]> {
+  /** Callees of the entity at `sha`, transitively to `depth` (see `callers`). */
+  async callees(repoId: number, sha: string, qualifiedName: string, depth = 1, minConfidence: CallEdge['via'] = 'name-only'): Promise<CallEdge[]> {
     const r = await Resolver.at(this.db, (await this.chainOf(repoId, sha)).chain);
-    return r.walk(await r.find(qualifiedName), depth, 'down');
+    return r.walk(await r.find(qualifiedName), depth, 'down', minConfidence);
+  }
+
+  /** The whole call graph at `sha`: every call of the tree resolved (edges with how each was
+   * resolved, `via`), plus the counts of calls left unresolved by reason. Read by the hot store. */
+  async callGraph(repoId: number, sha: string): Promise<{ edges: CallEdge[]; stats: ResolutionStats }> {
+    return (await Resolver.at(this.db, (await this.chainOf(repoId, sha)).chain)).callGraph();
+  }
+
+  /** Methods overriding the method at `sha` (a relation of its own: never call edges). */
+  async overrides(repoId: number, sha: string, qualifiedName: string): Promise<EntityRef[]> {
+    const r = await Resolver.at(this.db, (await this.chainOf(repoId, sha)).chain);
+    return (await r.overridesOf(await r.find(qualifiedName))).map(defRef);
   }
 
   /** Import resolution at `sha`: each module `path` imports, with the file it names (null when it is

@@ -38,7 +38,7 @@ export interface MatchOptions {
 }
 
 /** Cosine similarity above which an unmatched removed/added pair in one file is a rename. */
-export const SIMILAR_THRESHOLD = 0.85;
+const SIMILAR_THRESHOLD = 0.85;
 
 const byPosition = (a: MatchEntity, b: MatchEntity): number =>
   a.path < b.path ? -1 : a.path > b.path ? 1 : a.startLine - b.startLine || a.endLine - b.endLine || cmp(a.qname, b.qname);

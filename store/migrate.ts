@@ -13,7 +13,7 @@ import type { Db, Queryable } from './db.ts';
 export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
 
 // Key for pg_advisory_lock: every migrator of every process on this database waits on it.
-export const MIGRATION_LOCK_KEY = 0x6367_6d69; // 'cgmi'
+const MIGRATION_LOCK_KEY = 0x6367_6d69; // 'cgmi'
 
 export type MigrationErrorCode =
   | 'MIGRATION_CHECKSUM'
@@ -49,7 +49,7 @@ export interface MigrateResult {
 const NAME_RE = /^(\d{4})_([a-z0-9_]+)\.sql$/;
 
 /** Reads and validates `dir`: every `*.sql` must be named `NNNN_name.sql` (lower-case), versions unique. */
-export async function loadMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Promise<MigrationFile[]> {
+async function loadMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Promise<MigrationFile[]> {
   const entries = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
   const out: MigrationFile[] = [];
   const seen = new Map<number, string>();

@@ -117,15 +117,23 @@ export interface CallEdge {
   from: EntityRef;
   to: EntityRef;
   line: number;
-  /** How the callee name was resolved. */
-  via: 'same_file' | 'import' | 'same_directory' | 'unique_global';
+  /** How the call was resolved, most certain first: `exact` (lexical scope, `this`/`super`, a class of
+   * the same file), `import` (through the file's imports, re-exports followed), `receiver-type` (a
+   * local or parameter of known type), `name-only` (same directory or the unique definition). */
+  via: 'exact' | 'import' | 'receiver-type' | 'name-only';
   depth: number;
 }
 
 export interface ResolutionStats {
   resolved: number;
+  /** Calls that resolve to nothing in the tree (locals, built-ins, external code, unknown names). */
   unresolved: number;
+  /** Calls with several candidates and nothing to choose between them: left unlinked. */
   ambiguous: number;
+  /** Unresolved and ambiguous calls by reason: `local` (a parameter or local variable), `builtin` (a
+   * built-in method name on an unknown receiver), `external` (a name or type outside the tree),
+   * `ambiguous`, `none` (no definition of that name). */
+  byReason: Partial<Record<'local' | 'builtin' | 'external' | 'ambiguous' | 'none', number>>;
 }
 
 export type SkipCounts = Partial<Record<SkipReason, number>>;

@@ -81,7 +81,7 @@ async function insertEntities(q: Queryable, fresh: Array<{ id: number; p: Parsed
   };
   const r: Array<{
     id: number; kind: string[]; name: string[]; qual: Array<string | null>; line: number[]; from: number[];
-    module: Array<string | null>; alias: Array<string | null>;
+    module: Array<string | null>; alias: Array<string | null>; binding: Array<string | null>;
   }> = [];
   /** Body hash -> its text to embed, or its embedding already computed by the worker (a pgvector literal). */
   const bodies = new Map<string, { text: string } | { vector: string }>();
@@ -102,6 +102,7 @@ async function insertEntities(q: Queryable, fresh: Array<{ id: number; p: Parsed
     r.push({
       id, kind: refs.map((x) => x.kind), name: refs.map((x) => x.name), qual: refs.map((x) => x.qualifier), line: refs.map((x) => x.line),
       from: refs.map((x) => x.from), module: refs.map((x) => x.module ?? null), alias: refs.map((x) => x.alias ?? null),
+      binding: refs.map((x) => x.binding ?? null),
     });
   }
   if (e.x.length > 0) {
@@ -114,10 +115,10 @@ async function insertEntities(q: Queryable, fresh: Array<{ id: number; p: Parsed
   }
   for (let i = 0; i < r.length; i += CHUNK) {
     const chunk = r.slice(i, i + CHUNK);
-    const values = chunk.map((_, j) => `(${Array.from({ length: 8 }, (_, k) => `$${j * 8 + k + 1}${k === 0 ? '' : k === 4 || k === 5 ? '::int[]' : '::text[]'}`).join(', ')})`);
+    const values = chunk.map((_, j) => `(${Array.from({ length: 9 }, (_, k) => `$${j * 9 + k + 1}${k === 0 ? '' : k === 4 || k === 5 ? '::int[]' : '::text[]'}`).join(', ')})`);
     await q.query(
-      `INSERT INTO extraction_refs (extraction_id, kind, name, qualifier, line, from_idx, module, alias) VALUES ${values.join(', ')}`,
-      chunk.flatMap((x) => [x.id, x.kind, x.name, x.qual, x.line, x.from, x.module, x.alias]),
+      `INSERT INTO extraction_refs (extraction_id, kind, name, qualifier, line, from_idx, module, alias, binding) VALUES ${values.join(', ')}`,
+      chunk.flatMap((x) => [x.id, x.kind, x.name, x.qual, x.line, x.from, x.module, x.alias, x.binding]),
     );
   }
   await insertBodies(q, bodies);

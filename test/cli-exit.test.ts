@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { ExitCode } from '../daemon/cli.ts';
-import { openDatabase } from '../store/db.ts';
+import { acquireLock } from '../store/lock.ts';
 import { cleanupAll, makeRepo, makeTempDir, type TestRepo } from './helpers/gitrepo.ts';
 
 const BIN = fileURLToPath(new URL('../bin/codegraph.js', import.meta.url));
@@ -32,7 +32,9 @@ after(cleanupAll);
 
 test('index on a locked data directory exits 6 at once, with one line and no stack trace', async () => {
   const data = await makeTempDir('codegraph-locked-');
-  const holder = await openDatabase({ dataDir: data }); // this process holds the lock
+  // This process holds the lock without serving the database (a holder that serves it, a running
+  // `serve`, is attached to instead: test/cli-beside-serve.test.ts).
+  const holder = await acquireLock(path.join(data, 'codegraph.lock'));
   try {
     const r = await cli(['index', repo.dir, '--data', data]);
     assert.equal(r.code, ExitCode.LOCKED, r.stderr);
@@ -42,7 +44,7 @@ test('index on a locked data directory exits 6 at once, with one line and no sta
     const viaEnv = await cli(['index', repo.dir], { CODEGRAPH_DATA_DIR: data });
     assert.equal(viaEnv.code, ExitCode.LOCKED, `CODEGRAPH_DATA_DIR is honoured: ${viaEnv.stderr}`);
   } finally {
-    await holder.close();
+    await holder.release();
   }
 });
 

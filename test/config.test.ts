@@ -108,3 +108,16 @@ test('several problems are reported together', () => {
 test('an unknown flag is a usage error, not a config error', () => {
   assert.throws(() => loadConfig({ argv: ['--prot', '1'], env: {} }), (err: unknown) => (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION');
 });
+
+test('memory settings: CODEGRAPH_WORKER_IDLE_MS and CODEGRAPH_PGLITE_SHARED_BUFFERS, validated (#9)', () => {
+  const c = loadConfig({ argv: ['--repo', '/r'], env: { CODEGRAPH_WORKER_IDLE_MS: '0', CODEGRAPH_PGLITE_SHARED_BUFFERS: '64MB' } });
+  assert.equal(c.workerIdleMs, 0);
+  assert.equal(c.pgliteSharedBuffers, '64MB');
+  const d = loadConfig({ argv: ['--repo', '/r'], env: {} });
+  assert.equal(d.workerIdleMs, undefined, 'the default lives in indexer/pool.ts');
+  assert.equal(d.pgliteSharedBuffers, undefined, 'the default lives in store/db.ts');
+  assert.deepEqual(problems(() => loadConfig({ argv: ['--repo', '/r'], env: { CODEGRAPH_PGLITE_SHARED_BUFFERS: '32 MB' } })),
+    ['pgliteSharedBuffers: must be a PostgreSQL size such as 32MB (from CODEGRAPH_PGLITE_SHARED_BUFFERS)']);
+  assert.deepEqual(problems(() => loadConfig({ argv: ['--repo', '/r'], env: { CODEGRAPH_WORKER_IDLE_MS: '-1' } })),
+    ['workerIdleMs: must be a non-negative integer (ms) (from CODEGRAPH_WORKER_IDLE_MS)']);
+});

@@ -105,7 +105,10 @@ test('a conditional inside a declaration keeps its first branch', () => {
   ].join('\n'));
 });
 
-test('junk input stays linear (each case well under a second)', () => {
+// A guard against quadratic blow-up, not a speed test: a quadratic scan of these 200-500 KB inputs
+// takes minutes, a linear one well under a second on an idle machine. The bound is wide because
+// an absolute 2 s bound failed on a 2-core machine loaded by other test processes.
+test('junk input stays linear (no case takes minutes)', () => {
   const cases = [
     'template <'.repeat(50_000), 'A_B('.repeat(50_000), 'namespace a '.repeat(50_000) + 'X_Y(',
     'void f()\n#if A\n{\n#else\n{\n#endif\n'.repeat(20_000), '[[ '.repeat(50_000), 'void f() ' + 'A_B(x) '.repeat(50_000),
@@ -115,7 +118,7 @@ test('junk input stays linear (each case well under a second)', () => {
     const started = performance.now();
     assert.equal(neutralizeMacros(src).length, src.length);
     const ms = performance.now() - started;
-    assert.ok(ms < 2000, `${ms.toFixed(0)} ms for ${JSON.stringify(src.slice(0, 20))}...`);
+    assert.ok(ms < 30_000, `${ms.toFixed(0)} ms for ${JSON.stringify(src.slice(0, 20))}...`);
   }
 });
 

@@ -89,12 +89,12 @@ await withBackends('entity history, blame, graph queries', (b) => {
       'src/app.ts::main -> src/math.ts::add line 4 via import depth 1',
     ]);
     assert.deepEqual((await store.callers(repoId, fx.c.c1!, 'py/util.py::greet', 3)).map(edge), [
-      'py/util.py::shout -> py/util.py::greet line 6 via same_file depth 1',
+      'py/util.py::shout -> py/util.py::greet line 6 via exact depth 1',
     ]);
     // At c8 app.ts is gone: add has no caller any more.
     assert.deepEqual(await store.callers(repoId, fx.c.c8!, 'src/math.ts::add'), []);
     // main -> add resolved, shout -> greet resolved, `.upper()` unresolved (a str method).
-    assert.deepEqual(await store.resolutionStats(repoId, fx.c.c1!), { resolved: 2, unresolved: 1, ambiguous: 0 });
+    assert.deepEqual(await store.resolutionStats(repoId, fx.c.c1!), { resolved: 2, unresolved: 1, ambiguous: 0, byReason: { none: 1 } });
     await assert.rejects(store.callers(repoId, fx.c.c1!, 'src/math.ts::nope'), { code: 'ENTITY_NOT_FOUND' });
   });
 

@@ -6,11 +6,21 @@ import { GraphQLEnumType, buildSchema } from 'graphql';
 import { ENTITY_KINDS, SKIP_REASONS } from '../indexer/types.ts';
 import { CHANGE_KINDS } from '../resolvers/context.ts';
 import { typeDefs } from '../schema/index.ts';
+import { EDGE_KINDS, SEARCH_MODES } from '../store/index.ts';
+import type { MatchField } from '../store/search/index.ts';
+
+/** MatchField is a type only: this list is checked complete at compile time below. */
+const MATCH_FIELDS = ['name', 'qualifiedName', 'signature', 'doc', 'body', 'embedding'] as const satisfies readonly MatchField[];
+const matchFieldsComplete: [Exclude<MatchField, (typeof MATCH_FIELDS)[number]>] extends [never] ? true : false = true;
 
 const CONSTANTS: Record<string, readonly string[]> = {
   EntityKind: ENTITY_KINDS,
   SkipReason: SKIP_REASONS,
   ChangeKind: CHANGE_KINDS,
+  // GraphQL convention: upper-case enum values; the store's modes are lower-case.
+  SearchMode: SEARCH_MODES.map((m) => m.toUpperCase()),
+  EdgeKind: EDGE_KINDS,
+  MatchField: matchFieldsComplete ? MATCH_FIELDS : [],
 };
 
 test('every schema enum equals the constant of the code it mirrors (extract_error was missing from SkipReason)', () => {

@@ -82,6 +82,23 @@ await withBackends('search', (b) => {
     assert.equal(r.items[0]!.node.matches[0]!.field, 'embedding');
   });
 
+  it('answers VECTOR and HYBRID from the usearch HNSW index on large trees, like the exact scan here', async () => {
+    const queries = ['return JSON.parse(body);', 'parseResponse', 'log msg', 'getUser'];
+    const exact = await Promise.all(queries.map(async (query) => [
+      (await store.search.search(repoId, fx.tip, { query, mode: 'vector', first: 5 })).items.map((x) => x.node.entity.qualifiedName),
+      (await store.search.search(repoId, fx.tip, { query, mode: 'hybrid', first: 5 })).items.map((x) => x.node.entity.qualifiedName)]));
+    store.search.limits.annMinBodies = 1; // this tree is tiny: make it count as large
+    try {
+      for (const [k, query] of queries.entries()) {
+        const v = await store.search.search(repoId, fx.tip, { query, mode: 'vector', first: 5 });
+        const h = await store.search.search(repoId, fx.tip, { query, mode: 'hybrid', first: 5 });
+        assert.deepEqual([v.items.map((x) => x.node.entity.qualifiedName), h.items.map((x) => x.node.entity.qualifiedName)], exact[k], query);
+      }
+    } finally {
+      store.search.limits.annMinBodies = 20_000;
+    }
+  });
+
   it('HYBRID ranks the exact name first', async () => {
     for (const q of ['parseResponse', 'log', 'getUser', 'a']) {
       assert.equal(names(await store.search.search(repoId, fx.tip, { query: q }))[0], q, q);

@@ -19,10 +19,6 @@ export interface Authenticator {
 
 const ALL_SCOPES: ReadonlySet<string> = new Set(['read', 'metrics']);
 
-export function sha256Hex(s: string | Buffer): string {
-  return createHash('sha256').update(s).digest('hex');
-}
-
 /** Constant-time equality of two strings of any length (compares their sha256 digests). */
 export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());

@@ -53,10 +53,6 @@ export function clientIp(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown';
 }
 
-export function bearerOf(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
 /**
  * Does the request's `Origin` name this server (same host and port as the `Host` header)? null when
  * the request has no Origin (not sent by browsers on same-origin GETs, nor by non-browser clients).
@@ -75,7 +71,7 @@ export function sameOrigin(req: IncomingMessage): boolean | null {
 const PREFLIGHTED_TYPES = new Set(['application/json', 'application/graphql-response+json']);
 /** Headers that prove the client could set custom headers, so a cross-site page would have been
  * preflighted (Apollo's and graphql-yoga's CSRF prevention names). */
-export const CSRF_HEADERS = ['graphql-require-preflight', 'x-graphql-yoga-csrf', 'apollo-require-preflight'] as const;
+const CSRF_HEADERS = ['graphql-require-preflight', 'x-graphql-yoga-csrf', 'apollo-require-preflight'] as const;
 
 /**
  * CSRF check for /graphql (issue #8 item 6): a loopback daemon without auth must not run queries for

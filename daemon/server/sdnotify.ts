@@ -15,10 +15,6 @@ export function notifyReady(status = 'serving', env = process.env): Promise<bool
   return send(['--ready', `--status=${status}`], env);
 }
 
-export function notifyStatus(status: string, env = process.env): Promise<boolean> {
-  return send([`--status=${status}`], env);
-}
-
 export function notifyStopping(env = process.env): Promise<boolean> {
   return send(['STOPPING=1'], env);
 }

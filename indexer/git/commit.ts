@@ -37,7 +37,7 @@ export class CommitParseError extends CodedError<'COMMIT_PARSE'> {
 const EMPTY_SIG: Signature = { name: '', email: '', date: new Date(0).toISOString().replace('.000Z', '+00:00'), timestamp: 0 };
 
 /** `Name <email> 1577880000 +0100` -> Signature. Lenient like git: malformed parts become empty. */
-export function parseIdent(value: string): Signature {
+function parseIdent(value: string): Signature {
   const lt = value.indexOf('<');
   const gt = value.lastIndexOf('>');
   if (lt === -1 || gt < lt) return { ...EMPTY_SIG, name: value.trim() };

@@ -16,10 +16,6 @@ export type GitErrorCode =
   /** The `GitRepo` was closed. */
   | 'CLOSED';
 
-export const GIT_ERROR_CODES: readonly GitErrorCode[] = [
-  'NOT_A_REPOSITORY', 'UNKNOWN_REVISION', 'GIT_FAILED', 'OBJECT_MISSING', 'WRONG_OBJECT_TYPE', 'CLOSED',
-];
-
 export type GitErrorData = Record<string, string | number | boolean | null | readonly string[]>;
 
 export interface GitErrorJSON extends CodedErrorJSON<GitErrorCode, GitErrorData> {

@@ -12,7 +12,7 @@ import { GitError } from './errors.ts';
  * config says: no path quoting, no colour, no pager, no fsmonitor hook, and no replace refs (a
  * `refs/replace/*` would make the graph disagree with the object ids callers hold).
  */
-export const GIT_GLOBAL_ARGS: readonly string[] = [
+const GIT_GLOBAL_ARGS: readonly string[] = [
   '--no-pager',
   '--no-replace-objects',
   '-c', 'core.quotepath=off',
@@ -139,7 +139,7 @@ const UNKNOWN_REV_PATTERNS = [
 ];
 
 /** Maps a failed git run to a GitError with a code and a message that says what to do. */
-export function classifyFailure(args: readonly string[], exitCode: number, signal: NodeJS.Signals | null, stderr: string, cwd: string): GitError {
+function classifyFailure(args: readonly string[], exitCode: number, signal: NodeJS.Signals | null, stderr: string, cwd: string): GitError {
   const firstLine = stderr.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
   const data = { args: [...args], exitCode, signal: signal ?? null, stderr: stderr.slice(0, 4000), cwd };
   if (/not a git repository/i.test(stderr)) {

@@ -1,5 +1,5 @@
 // Public surface of the git access layer. Everything else in this folder is internal.
-export { GitError, GIT_ERROR_CODES, type GitErrorCode, type GitErrorData, type GitErrorJSON } from './errors.ts';
+export { GitError, type GitErrorCode, type GitErrorData, type GitErrorJSON } from './errors.ts';
 export {
   GitRepo,
   type BlobResult,

@@ -255,7 +255,7 @@ export function grammarPath(spec: LanguageSpec): string {
   return require.resolve(spec.wasm);
 }
 
-export function queryPath(spec: LanguageSpec): string {
+function queryPath(spec: LanguageSpec): string {
   return path.join(HERE, spec.queryDir, 'tags.scm');
 }
 

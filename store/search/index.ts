@@ -7,10 +7,11 @@ import picomatch from 'picomatch';
 import type { EntityKind } from '../../indexer/types.ts';
 import type { Chain } from '../chain.ts';
 import type { Queryable } from '../db.ts';
+import { BuiltinEmbedder, type Embedder } from '../embedders/index.ts';
 import type { StoredEntity } from '../types.ts';
 import { shortestPath, stronglyConnected, type Digraph } from './algorithms.ts';
 import { SearchError } from './errors.ts';
-import { exactNames, fuse, rankFuzzy, rankText, rankVector, type Ranked, type SearchMatch } from './rank.ts';
+import { exactNames, fuse, rankFuzzy, rankText, rankVector, type AnnSearch, type Ranked, type SearchMatch } from './rank.ts';
 import { compile, RegexScanner } from './regex.ts';
 import { Snapshot, type SnapEntity, type SnapGraph } from './snapshot.ts';
 
@@ -36,11 +37,19 @@ export interface SearchLimits {
   regexTimeoutMs: number;
   /** Most body bytes one REGEX query over bodies may read. @default 64 MiB */
   maxBodyBytes: number;
+  /** Trees with at least this many distinct bodies answer unfiltered VECTOR and HYBRID queries from
+   * an HNSW index (usearch) instead of an exact scan. @default 20_000 */
+  annMinBodies: number;
 }
 
 export const DEFAULT_LIMITS: SearchLimits = {
-  maxPage: 100, maxDepth: 5, maxQueryLength: 1000, maxPatternLength: 512, regexTimeoutMs: 250, maxBodyBytes: 64 << 20,
+  maxPage: 100, maxDepth: 5, maxQueryLength: 1000, maxPatternLength: 512, regexTimeoutMs: 250, maxBodyBytes: 64 << 20, annMinBodies: 20_000,
 };
+
+/** Nearest bodies an ANN-served VECTOR query ranks (its results are these bodies' entities). */
+const ANN_DEPTH = 1000;
+/** Nearest bodies an ANN-served HYBRID query fuses (rank.ts fuses the top 200 vector hits). */
+const ANN_HYBRID_DEPTH = 200;
 
 export interface SearchQuery {
   query: string;
@@ -110,6 +119,8 @@ export class SearchEngine {
   private readonly cacheSize: number;
   private readonly cache = new Map<string, Promise<Snapshot>>();
   private readonly regex = new RegexScanner();
+  /** Embeds VECTOR/HYBRID queries: the provider the store embedded bodies with (built-in today). */
+  private readonly embedder: Embedder = new BuiltinEmbedder();
 
   constructor(private readonly q: Queryable, private readonly chainOf: ChainOf, opts: SearchEngineOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -185,7 +196,7 @@ export class SearchEngine {
     switch (mode) {
       case 'text': ranked = rankText(snap, query.query, allowed); break;
       case 'fuzzy': ranked = rankFuzzy(snap, query.query, allowed); break;
-      case 'vector': ranked = await rankVector(snap, query.query, allowed); break;
+      case 'vector': ranked = await rankVector(snap, query.query, allowed, this.embedder, await this.ann(snap, query, ANN_DEPTH)); break;
       case 'regex': ranked = await this.rankRegex(snap, query.query, allowed, query.bodies ? readBlob ?? null : undefined); break;
       case 'hybrid': {
         const text = (() => {
@@ -197,14 +208,25 @@ export class SearchEngine {
             throw err;
           }
         })();
-        const [vector, graph] = await Promise.all([rankVector(snap, query.query, allowed), snap.graph()]);
+        const ann = await this.ann(snap, query, ANN_HYBRID_DEPTH);
+        const [vector, graph] = await Promise.all([rankVector(snap, query.query, allowed, this.embedder, ann), snap.graph()]);
         ranked = fuse(text, vector, exactNames(snap, query.query, allowed), graph.rank);
         break;
       }
     }
     const fingerprint = fnv(JSON.stringify([snap.entities.length, sha, mode, query.query, query.kinds ?? null, query.path ?? null, query.bodies ?? false]));
-    const hits = ranked.map((r): SearchHit => ({ entity: strip(snap.entities[r.i]!), score: r.score, matches: r.matches }));
-    return this.paginate(hits, fingerprint, query.first, query.after);
+    // Paged before shaping: a hit's reasons are computed for the returned page only.
+    const page = this.paginate(ranked, fingerprint, query.first, query.after);
+    return { ...page, items: page.items.map((x) => ({ cursor: x.cursor, node: { entity: strip(snap.entities[x.node.i]!), score: x.node.score, matches: x.node.matches } })) };
+  }
+
+  /** The ANN search for an unfiltered VECTOR/HYBRID query on a large tree; undefined: scan exactly. */
+  private async ann(snap: Snapshot, query: SearchQuery, depth: number): Promise<{ search: AnnSearch; depth: number } | undefined> {
+    if ((query.kinds && query.kinds.length > 0) || query.path) return undefined;
+    const { rows } = await snap.embeddings();
+    if (rows < this.limits.annMinBodies) return undefined;
+    const index = await snap.ann();
+    return { search: (q, k) => index.search(q, k), depth };
   }
 
   private async rankRegex(snap: Snapshot, pattern: string, allowed: (i: number) => boolean, readBlob: BlobReader | null | undefined): Promise<Ranked[]> {

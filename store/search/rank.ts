@@ -1,5 +1,5 @@
 // Ranking of one search mode over a snapshot (pure given the snapshot; no I/O but embeddings).
-import { embed } from '../embed.ts';
+import type { Embedder } from '../embedders/index.ts';
 import { SearchError } from './errors.ts';
 import { FIELDS, Snapshot, type Field } from './snapshot.ts';
 import { editDistance, maxEdits, trigrams, words } from './tokens.ts';
@@ -135,29 +135,55 @@ export function rankFuzzy(snap: Snapshot, query: string, allowed: (i: number) =>
   return out.sort(byScore);
 }
 
-/** VECTOR: cosine between the query's embedding and each entity body's. */
-export async function rankVector(snap: Snapshot, query: string, allowed: (i: number) => boolean): Promise<Ranked[]> {
+/** Approximate nearest bodies: rows of the snapshot's embedding matrix, best first. */
+export type AnnSearch = (query: Float32Array, k: number) => number[];
+
+/**
+ * VECTOR: cosine between the query's embedding and each entity body's. Exact over every body, or,
+ * with `ann`, over the `annDepth` nearest bodies it returns (the caller uses it only for large trees
+ * and unfiltered queries). `matches` (the query words the entity shares) is computed on first read,
+ * so only the returned page pays for it.
+ */
+export async function rankVector(snap: Snapshot, query: string, allowed: (i: number) => boolean, embedder: Embedder, ann?: { search: AnnSearch; depth: number }): Promise<Ranked[]> {
   if (query.trim() === '') throw new SearchError('EMPTY_QUERY', 'the query is empty; describe the code to look for.');
-  const qv = embed(query);
-  const { byEntity, matrix, dims } = await snap.embeddings();
+  const [qv] = await embedder.embed([query]);
+  if (!qv) throw new SearchError('INVALID_ARGUMENT', 'the embedder returned no vector for the query.');
+  const { byEntity, entitiesOfRow, matrix, dims } = await snap.embeddings();
   if (dims !== 0 && dims !== qv.length) {
     throw new SearchError('INVALID_ARGUMENT', `stored embeddings have ${dims} dimensions, the query embedder ${qv.length}; re-embed the store.`, { dims, query: qv.length });
   }
   const qWords = new Set(words(query));
-  const cache = new Map<number, number>();
   const out: Ranked[] = [];
+  const push = (i: number, score: number): void => {
+    let matches: SearchMatch[] | null = null;
+    out.push({
+      i, score,
+      get matches(): SearchMatch[] {
+        const shared = Snapshot.fieldTokens(snap.entities[i]!).flat().filter((t) => qWords.has(t));
+        matches ??= [{ field: 'embedding', tokens: [...new Set(shared)] }];
+        return matches;
+      },
+    });
+  };
+  const cosine = (row: number): number => {
+    let s = 0;
+    for (let k = 0, o = row * dims; k < dims; k++) s += qv[k]! * matrix[o + k]!;
+    return s;
+  };
+  if (ann) {
+    for (const row of ann.search(qv, ann.depth)) {
+      const s = cosine(row);
+      if (s > 0) for (const i of entitiesOfRow[row] ?? []) if (allowed(i)) push(i, s);
+    }
+    return out.sort(byScore);
+  }
+  const cache = new Map<number, number>();
   for (const e of snap.entities) {
     const row = byEntity[e.i]!;
     if (row < 0 || !allowed(e.i)) continue;
     let s = cache.get(row);
-    if (s === undefined) {
-      s = 0;
-      for (let k = 0, o = row * dims; k < dims; k++) s += qv[k]! * matrix[o + k]!;
-      cache.set(row, s);
-    }
-    if (s <= 0) continue;
-    const shared = Snapshot.fieldTokens(e).flat().filter((t) => qWords.has(t));
-    out.push({ i: e.i, score: s, matches: [{ field: 'embedding', tokens: [...new Set(shared)] }] });
+    if (s === undefined) cache.set(row, (s = cosine(row)));
+    if (s > 0) push(e.i, s);
   }
   return out.sort(byScore);
 }

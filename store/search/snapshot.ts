@@ -5,6 +5,7 @@ import { qualify, type EntityKind } from '../../indexer/types.ts';
 import { chainParams, treeSql, type Chain } from '../chain.ts';
 import type { Queryable } from '../db.ts';
 import { fromVectorLiteral } from '../embed.ts';
+import usearch from 'usearch';
 import { Resolver } from '../graph.ts';
 import type { StoredEntity } from '../types.ts';
 import { Digraph, pageRank } from './algorithms.ts';
@@ -52,10 +53,28 @@ export interface SnapGraph {
   rank: Float64Array;
 }
 
+export interface Embeddings {
+  /** Row of each entity's body in `matrix`, -1 for none. */
+  byEntity: Int32Array;
+  /** Entities (positions) of each row, in position order. */
+  entitiesOfRow: number[][];
+  /** `rows` x `dims`, L2-normalised. */
+  matrix: Float32Array;
+  dims: number;
+  rows: number;
+}
+
+export interface AnnIndex {
+  rows: number;
+  /** The `k` nearest rows to `q`, best first (approximate). */
+  search(q: Float32Array, k: number): number[];
+}
+
 export class Snapshot {
   private text: TextIndex | null = null;
   private fuzzy: FuzzyIndex | null = null;
-  private vectors: Promise<{ byEntity: Int32Array; matrix: Float32Array; dims: number }> | null = null;
+  private vectors: Promise<Embeddings> | null = null;
+  private annIndex: AnnIndex | null = null;
   private graphP: Promise<SnapGraph> | null = null;
   private readonly byKey = new Map<string, number>();
   private readonly byQn = new Map<string, number>();
@@ -153,7 +172,7 @@ export class Snapshot {
   }
 
   /** Body embeddings of the entities (`byEntity[i]` = row in `matrix`, -1 for none). */
-  embeddings(): Promise<{ byEntity: Int32Array; matrix: Float32Array; dims: number }> {
+  embeddings(): Promise<Embeddings> {
     this.vectors ??= this.loadEmbeddings().catch((err: unknown) => {
       this.vectors = null;
       throw err;
@@ -161,7 +180,20 @@ export class Snapshot {
     return this.vectors;
   }
 
-  private async loadEmbeddings(): Promise<{ byEntity: Int32Array; matrix: Float32Array; dims: number }> {
+  /** An HNSW index (usearch, cosine) over the body rows, built on first use. */
+  async ann(): Promise<AnnIndex> {
+    if (this.annIndex) return this.annIndex;
+    const { matrix, dims, rows } = await this.embeddings();
+    const index = new usearch.Index({ dimensions: Math.max(dims, 1), metric: usearch.MetricKind.Cos, quantization: usearch.ScalarKind.F32, connectivity: 16, expansion_add: 128, expansion_search: 256, multi: false });
+    if (rows > 0) index.add(BigUint64Array.from({ length: rows }, (_, k) => BigInt(k)), matrix);
+    this.annIndex = {
+      rows,
+      search: (q, k) => (rows === 0 ? [] : Array.from(index.search(q, Math.min(k, rows), 0).keys, Number)),
+    };
+    return this.annIndex;
+  }
+
+  private async loadEmbeddings(): Promise<Embeddings> {
     const hashes = [...new Set(this.entities.filter((e) => e.kind !== 'module' && e.kind !== 'import').map((e) => e.bodyHash))];
     const { rows } = await this.q.query<{ body_hash: string; embedding: string }>(
       'SELECT body_hash, embedding::text AS embedding FROM bodies WHERE body_hash = ANY($1::text[])', [hashes]);
@@ -174,11 +206,14 @@ export class Snapshot {
     const matrix = new Float32Array(vecs.length * dims);
     vecs.forEach((v, k) => matrix.set(v, k * dims));
     const byEntity = new Int32Array(this.entities.length).fill(-1);
+    const entitiesOfRow: number[][] = vecs.map(() => []);
     for (const e of this.entities) {
       if (e.kind === 'module' || e.kind === 'import') continue;
-      byEntity[e.i] = row.get(e.bodyHash) ?? -1;
+      const r = row.get(e.bodyHash) ?? -1;
+      byEntity[e.i] = r;
+      if (r >= 0) entitiesOfRow[r]!.push(e.i);
     }
-    return { byEntity, matrix, dims };
+    return { byEntity, entitiesOfRow, matrix, dims, rows: vecs.length };
   }
 
   /** The resolved graph of the tree (calls, inheritance, containment, imports) and PageRank. */

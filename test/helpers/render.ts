@@ -15,6 +15,7 @@ export function renderExtraction(file: string, r: FileExtraction): string {
     let line = `  ${ref.kind} ${ref.qualifier !== null ? ref.qualifier + ' . ' : ''}${ref.name} L${ref.line} from #${ref.from}`;
     if (ref.module !== undefined) line += ` module=${ref.module}`;
     if (ref.alias !== undefined) line += ` as=${ref.alias}`;
+    if (ref.binding !== undefined) line += ` binding=${ref.binding === '' ? '(local)' : ref.binding}`;
     out.push(line);
   }
   return out.join('\n') + '\n';

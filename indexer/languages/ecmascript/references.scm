@@ -80,3 +80,6 @@
 ; Decorators without arguments apply a function too: @sealed, @core.injectable.
 (decorator (identifier) @name) @reference.call
 (decorator (member_expression object: (_) @qualifier property: (_) @name)) @reference.call
+
+; super(...) in a constructor calls the base class's constructor (issue 10): a call named `super`.
+(call_expression function: (super) @name) @reference.call

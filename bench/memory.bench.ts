@@ -1,0 +1,96 @@
+// Resident memory of `codegraph serve` (issue #9: 550-900 MB idle after indexing a small
+// repository; goal <= 250 MB). Starts the real command on a real repository with a fresh embedded
+// store, waits for "initial index done; ready", and reads the daemon's own /metrics
+// (`*resident_memory_bytes`) right then and again after an idle period long enough for idle
+// extraction workers to exit; the peak is the kernel's VmHWM of the process. Peer in the same run:
+// the same daemon on a PostgreSQL server (`--database-url`), which holds no database in-process —
+// the difference is what the embedded PGlite costs.
+//
+// Runs bin/codegraph.js, i.e. the compiled build when dist/ is up to date (`npm run build`), else
+// the sources through tsx (which adds the loader's own memory).
+// Environment: CODEGRAPH_BENCH_MEMORY_REPO (default: this project's own repository, ~160 files),
+// CODEGRAPH_BENCH_MEMORY_HISTORY (default 20), CODEGRAPH_BENCH_MEMORY_IDLE_MS (default 45_000).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const name = 'memory';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const BIN = path.resolve(HERE, '../bin/codegraph.js');
+const REPO = process.env.CODEGRAPH_BENCH_MEMORY_REPO ?? path.resolve(HERE, '..');
+const HISTORY = process.env.CODEGRAPH_BENCH_MEMORY_HISTORY ?? '20';
+const IDLE_MS = Number(process.env.CODEGRAPH_BENCH_MEMORY_IDLE_MS ?? 45_000);
+
+const mb = (b: number) => Number((b / 1024 / 1024).toFixed(1));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function rss(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /resident_memory_bytes (\d+)/.exec(text);
+  if (m === null) throw new Error('no resident_memory_bytes in /metrics');
+  return Number(m[1]);
+}
+
+function peak(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m === null ? NaN : Number(m[1]) * 1024;
+}
+
+interface MemoryFigure {
+  mode: string;
+  readyMb: number;
+  idleMb: number;
+  peakMb: number;
+  indexSeconds: number;
+}
+
+async function serveOnce(mode: string, extra: string[]): Promise<MemoryFigure> {
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'codegraph-bench-memory-'));
+  const started = performance.now();
+  const child = spawn(process.execPath, [BIN, 'serve', REPO, '--port', '0', '--data', data, '--history', HISTORY, ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CODEGRAPH_LOG_LEVEL: 'info' },
+  });
+  try {
+    let out = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      let found: string | null = null;
+      const onData = (d: Buffer) => {
+        out += String(d);
+        found ??= /"url":"(http:\/\/[^"]+)"/.exec(out)?.[1] ?? null;
+        if (found !== null && out.includes('initial index done; ready')) resolve(found);
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`serve exited with ${code}:\n${out.slice(-2000)}`)));
+    });
+    const indexSeconds = Number(((performance.now() - started) / 1000).toFixed(1));
+    const ready = await rss(url);
+    await sleep(IDLE_MS);
+    const idle = await rss(url);
+    return { mode, readyMb: mb(ready), idleMb: mb(idle), peakMb: mb(peak(child.pid!)), indexSeconds };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    fs.rmSync(data, { recursive: true, force: true });
+  }
+}
+
+export async function measure(): Promise<Array<Record<string, unknown>>> {
+  process.stderr.write(`[memory] repository ${REPO}, history ${HISTORY}, idle ${IDLE_MS} ms\n`);
+  const out: Array<Record<string, unknown>> = [];
+  const embedded = await serveOnce('embedded', []);
+  out.push({ figure: 'memory.embedded', ...embedded, goal: 'idle <= 250 MB' });
+  try {
+    const { startPostgres } = await import('../test/harness/pg.ts');
+    const cluster = await startPostgres();
+    const server = await serveOnce('postgres', ['--database-url', await cluster.createDatabase('cg_bench_mem')]);
+    out.push({ figure: 'memory.postgres', ...server });
+    out.push({ figure: 'memory.ratio', idleVsPostgres: Number((embedded.idleMb / server.idleMb).toFixed(2)), peakVsPostgres: Number((embedded.peakMb / server.peakMb).toFixed(2)) });
+  } catch (err) {
+    process.stderr.write(`[memory] postgres peer skipped: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+  return out;
+}

@@ -1,0 +1,13 @@
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+const mb = (b: number) => (b / 1048576).toFixed(0);
+const params = process.argv[2] ? process.argv[2].split(',').flatMap((s) => ['-c', s]) : [];
+console.log('base rss', mb(process.memoryUsage().rss));
+const db = await PGlite.create({ dataDir: '/tmp/emb/data1/pg', extensions: { vector }, ...(process.env.IM ? { initialMemory: Number(process.env.IM) * 1048576 } : {}), ...(params.length ? { startParams: [...PGlite.defaultStartParams, ...params] } : {}) });
+const heap = () => mb((db as unknown as { Module: { HEAPU8: Uint8Array } }).Module.HEAPU8.byteLength);
+console.log('open rss', mb(process.memoryUsage().rss), 'wasm', heap(), 'sb', (await db.query<{ v: string }>(`SELECT current_setting('shared_buffers') v`)).rows[0]!.v);
+await db.query(`SELECT count(*) FROM entities e JOIN bodies b ON true LIMIT 1`).catch(() => undefined);
+await db.query(`CREATE TEMP TABLE x AS SELECT g, md5(g::text) m FROM generate_series(1, 300000) g`);
+await db.query(`SELECT m, count(*) FROM x GROUP BY m ORDER BY 2 DESC LIMIT 1`);
+console.log('work rss', mb(process.memoryUsage().rss), 'wasm', heap());
+await db.close();

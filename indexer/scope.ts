@@ -1,0 +1,334 @@
+// Local bindings for call references (issue 10): is a call's callee name, or its receiver, a
+// parameter or local variable of an enclosing function, and if so, of which simple type?
+//
+// The resolver (store/graph.ts) uses the answer so that a parameter or local shadows same-name
+// definitions elsewhere (`onFocus()` with `onFocus` a parameter links nothing), and so that
+// `x.m()` with `x: Foo`, `x = new Foo()`, Go `func (s *Server)`, Java `Foo x`... links to `Foo.m`.
+// Compiler-less best effort: one scope per function (block scopes are folded into it), types are the
+// annotation's or the constructor's simple name.
+//
+// Cost: each function's bindings are collected once, by an iterative walk of its subtree that stops
+// at nested functions; a reference looks them up walking up its ancestors.
+import type { Node } from 'web-tree-sitter';
+import type { LanguageId } from './types.ts';
+
+/** How a declaration-like node binds names: its name, type and value fields. */
+interface DeclShape { name: string; type?: string; value?: string }
+
+interface ScopeRules {
+  /** Function-like node types: each opens a scope. */
+  functions: ReadonlySet<string>;
+  /** Declaration node types (parameters and locals), with their fields. */
+  decls: Readonly<Record<string, DeclShape>>;
+  /** Node types whose direct identifier children are parameters (`(a, b) =>`, Python `def f(a, b)`). */
+  identLists: ReadonlySet<string>;
+  /** Function fields holding a lone parameter identifier (`x => x.f()`). */
+  loneParam?: string;
+  /** Constructor expressions and the field naming their type (`new Foo()` -> `constructor`). */
+  constructs: Readonly<Record<string, string>>;
+}
+
+const JS: ScopeRules = {
+  functions: new Set(['function_declaration', 'function_expression', 'function', 'arrow_function', 'method_definition',
+    'generator_function_declaration', 'generator_function']),
+  decls: {
+    required_parameter: { name: 'pattern', type: 'type', value: 'value' },
+    optional_parameter: { name: 'pattern', type: 'type', value: 'value' },
+    variable_declarator: { name: 'name', type: 'type', value: 'value' },
+    assignment_pattern: { name: 'left' },
+    rest_pattern: { name: '' },
+    catch_clause: { name: 'parameter' },
+    for_in_statement: { name: 'left' },
+  },
+  identLists: new Set(['formal_parameters']),
+  loneParam: 'parameter',
+  constructs: { new_expression: 'constructor' },
+};
+
+const RULES: Readonly<Record<LanguageId, ScopeRules>> = {
+  typescript: JS,
+  tsx: JS,
+  javascript: JS,
+  python: {
+    functions: new Set(['function_definition', 'lambda']),
+    decls: {
+      typed_parameter: { name: '', type: 'type' },
+      default_parameter: { name: 'name' },
+      typed_default_parameter: { name: 'name', type: 'type' },
+      list_splat_pattern: { name: '' },
+      dictionary_splat_pattern: { name: '' },
+      assignment: { name: 'left', type: 'type', value: 'right' },
+      for_statement: { name: 'left' },
+      as_pattern: { name: 'alias' },
+    },
+    identLists: new Set(['parameters', 'lambda_parameters']),
+    constructs: { call: 'function' },
+  },
+  go: {
+    functions: new Set(['function_declaration', 'method_declaration', 'func_literal']),
+    decls: {
+      parameter_declaration: { name: 'name', type: 'type' },
+      variadic_parameter_declaration: { name: 'name', type: 'type' },
+      short_var_declaration: { name: 'left', value: 'right' },
+      var_spec: { name: 'name', type: 'type', value: 'value' },
+      range_clause: { name: 'left' },
+    },
+    identLists: new Set(),
+    constructs: { composite_literal: 'type' },
+  },
+  java: {
+    functions: new Set(['method_declaration', 'constructor_declaration', 'lambda_expression']),
+    decls: {
+      formal_parameter: { name: 'name', type: 'type' },
+      spread_parameter: { name: '', type: '' },
+      catch_formal_parameter: { name: 'name' },
+      local_variable_declaration: { name: 'declarator', type: 'type' },
+      enhanced_for_statement: { name: 'name', type: 'type' },
+    },
+    identLists: new Set(['inferred_parameters']),
+    loneParam: 'parameters',
+    constructs: { object_creation_expression: 'type' },
+  },
+  cpp: {
+    functions: new Set(['function_definition', 'lambda_expression']),
+    decls: {
+      parameter_declaration: { name: 'declarator', type: 'type' },
+      optional_parameter_declaration: { name: 'declarator', type: 'type' },
+      declaration: { name: 'declarator', type: 'type' },
+      for_range_loop: { name: 'declarator', type: 'type' },
+    },
+    identLists: new Set(),
+    constructs: {},
+  },
+  rust: {
+    functions: new Set(['function_item', 'closure_expression']),
+    decls: {
+      parameter: { name: 'pattern', type: 'type' },
+      let_declaration: { name: 'pattern', type: 'type', value: 'value' },
+      for_expression: { name: 'pattern' },
+    },
+    identLists: new Set(['closure_parameters']),
+    constructs: { struct_expression: 'name' },
+  },
+};
+
+const IDENT = new Set(['identifier', 'shorthand_property_identifier_pattern', 'field_identifier']);
+const TYPE_NAME = new Set(['type_identifier', 'identifier', 'primitive_type', 'predefined_type']);
+/** Types that say nothing about which class a receiver is. */
+const NO_TYPE = new Set(['any', 'unknown', 'object', 'Object', 'auto', 'var', 'let', 'const', 'self', 'Self', 'this']);
+
+/** The simple name of a type node: `Foo` for `Foo<T>`, `*Foo`, `&mut Foo`, `pkg.Foo`, `ns::Foo`. */
+function typeName(node: Node | null): string {
+  if (!node) return '';
+  if (node.type === 'type_annotation') return typeName(node.namedChildren[0] ?? null);
+  // Qualified names: the last segment.
+  if (node.type === 'nested_type_identifier' || node.type === 'qualified_type' || node.type === 'scoped_type_identifier'
+    || node.type === 'qualified_identifier' || node.type === 'scoped_identifier' || node.type === 'member_expression' || node.type === 'attribute') {
+    const last = node.childForFieldName('name') ?? node.childForFieldName('property') ?? node.childForFieldName('attribute') ?? node.lastNamedChild;
+    return last && last !== node ? typeName(last) : '';
+  }
+  if (TYPE_NAME.has(node.type)) return NO_TYPE.has(node.text) || node.type === 'primitive_type' || node.type === 'predefined_type' ? '' : node.text;
+  // Generic, pointer, reference, union with null...: the first named part that is a type name.
+  if (node.type === 'union_type' || node.type === 'array_type' || node.type === 'function_type' || node.type === 'tuple_type') return '';
+  const first = node.childForFieldName('type') ?? node.childForFieldName('name') ?? node.namedChildren[0] ?? null;
+  return first && first !== node ? typeName(first) : '';
+}
+
+/** The type a value constructs (`new Foo()`, `Foo{}`, `Foo(...)` in Python, Rust `Foo::new()`). */
+function constructedType(value: Node | null, rules: ScopeRules): string {
+  if (!value) return '';
+  let v: Node | null = value;
+  if (v.type === 'expression_list') v = v.namedChildren[0] ?? null;
+  if (v && v.type === 'unary_expression') v = v.childForFieldName('operand');
+  if (v && v.type === 'await_expression') v = v.namedChildren[0] ?? null;
+  if (!v) return '';
+  const field = rules.constructs[v.type];
+  if (field !== undefined) {
+    const t = typeName(v.childForFieldName(field));
+    // Python: only a capitalised callee is taken for a class.
+    return v.type === 'call' && !/^[A-Z]/.test(t) ? '' : t;
+  }
+  // Rust `Foo::new(...)`, `Foo::default()`: the path's type.
+  if (v.type === 'call_expression') {
+    const f = v.childForFieldName('function');
+    if (f && f.type === 'scoped_identifier') {
+      const path = f.childForFieldName('path');
+      if (path && /^[A-Z]/.test(path.text)) return typeName(path);
+    }
+  }
+  return '';
+}
+
+/** The identifiers a name node binds: itself, or every identifier of a pattern / declarator. */
+function boundNames(node: Node, out: string[]): void {
+  const stack = [node];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (IDENT.has(n.type)) { out.push(n.text); continue; }
+    // Initialisers and default values are not bound names.
+    if (n.type === 'init_declarator' || n.type === 'variable_declarator' || n.type === 'assignment_pattern') {
+      const d = n.childForFieldName('declarator') ?? n.childForFieldName('name') ?? n.childForFieldName('left');
+      if (d) stack.push(d);
+      continue;
+    }
+    if (n.type === 'pair_pattern') {
+      const v = n.childForFieldName('value');
+      if (v) stack.push(v);
+      continue;
+    }
+    for (const c of n.namedChildren) if (c) stack.push(c);
+  }
+}
+
+/** Class node types whose fields can type a `this.x` receiver, per language. */
+const CLASSES: Readonly<Partial<Record<LanguageId, ReadonlySet<string>>>> = {
+  typescript: new Set(['class_declaration', 'abstract_class_declaration', 'class']),
+  tsx: new Set(['class_declaration', 'abstract_class_declaration', 'class']),
+  javascript: new Set(['class_declaration', 'class']),
+  python: new Set(['class_definition']),
+  java: new Set(['class_declaration', 'enum_declaration', 'record_declaration']),
+};
+
+/** The receiver object and field of `this.x` / `self.x` (TS member_expression, Python attribute,
+ * Java field_access), or null for any other node. */
+export function selfField(n: Node): string | null {
+  const obj = n.childForFieldName('object');
+  const field = n.childForFieldName('property') ?? n.childForFieldName('attribute') ?? n.childForFieldName('field');
+  if (!obj || !field || (n.type !== 'member_expression' && n.type !== 'attribute' && n.type !== 'field_access')) return null;
+  return obj.type === 'this' || obj.text === 'this' || obj.text === 'self' ? field.text : null;
+}
+
+/** Maps a function node to its bindings (name -> simple type, '' when unknown). */
+export class Scopes {
+  private readonly rules: ScopeRules;
+  private readonly classes: ReadonlySet<string>;
+  private readonly cache = new Map<number, Map<string, string>>();
+  private readonly fieldCache = new Map<number, Map<string, string>>();
+
+  constructor(language: LanguageId) {
+    this.rules = RULES[language];
+    this.classes = CLASSES[language] ?? new Set();
+  }
+
+  /** Java: a bare identifier that is no local is a field of `this` (`helper.help()`). */
+  implicitField(at: Node, name: string): string | undefined {
+    return this.rules === RULES.java ? this.fieldType(at, name) : undefined;
+  }
+
+  /** The declared or constructed type of field `field` of the class around `at`, if known. */
+  fieldType(at: Node, field: string): string | undefined {
+    for (let n: Node | null = at.parent; n !== null; n = n.parent) {
+      if (!this.classes.has(n.type)) continue;
+      const t = this.fields(n).get(field);
+      return t === '' ? undefined : t;
+    }
+    return undefined;
+  }
+
+  private fields(cls: Node): Map<string, string> {
+    let map = this.fieldCache.get(cls.id);
+    if (map) return map;
+    map = new Map();
+    this.fieldCache.set(cls.id, map);
+    const set = (name: string | undefined, type: string): void => {
+      if (name !== undefined && type !== '' && !map!.has(name)) map!.set(name, type);
+    };
+    const stack: Node[] = [];
+    for (const c of cls.namedChildren) if (c) stack.push(c);
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      if (this.classes.has(n.type)) continue;
+      switch (n.type) {
+        case 'public_field_definition': // TS / JS class field: `x: Foo`, `x = new Foo()`
+        case 'field_definition':
+          set(n.childForFieldName('name')?.text ?? n.childForFieldName('property')?.text,
+            typeName(n.childForFieldName('type')) || constructedType(n.childForFieldName('value'), this.rules));
+          break;
+        case 'required_parameter': // TS parameter property: `constructor(private x: Foo)`
+          if (n.namedChildren.some((c) => c?.type === 'accessibility_modifier' || c?.type === 'override_modifier')) {
+            set(n.childForFieldName('pattern')?.text, typeName(n.childForFieldName('type')));
+          }
+          break;
+        case 'field_declaration': { // Java: `private Foo x;`
+          const t = typeName(n.childForFieldName('type'));
+          for (const d of n.childrenForFieldName('declarator')) if (d) set(d.childForFieldName('name')?.text, t);
+          break;
+        }
+        case 'assignment_expression': // JS `this.x = new Foo()`
+        case 'assignment': { // Python `self.x = Foo()`, `self.x: Foo = ...`, class-level `x: Foo`
+          const left = n.childForFieldName('left');
+          if (!left) break;
+          const name = left.type === 'identifier' && n.type === 'assignment' ? left.text : selfField(left) ?? undefined;
+          set(name, typeName(n.childForFieldName('type')) || constructedType(n.childForFieldName('right'), this.rules));
+          break;
+        }
+      }
+      for (const c of n.namedChildren) if (c) stack.push(c);
+    }
+    return map;
+  }
+
+  /** The binding of `name` visible at `at`: '' (a local or parameter of unknown type), its type, or
+   * undefined when no enclosing function binds it (a module-level or outer definition). */
+  lookup(at: Node, name: string): string | undefined {
+    for (let n: Node | null = at.parent; n !== null; n = n.parent) {
+      if (!this.rules.functions.has(n.type)) continue;
+      const b = this.bindings(n).get(name);
+      if (b !== undefined) return b;
+    }
+    return undefined;
+  }
+
+  private bindings(fn: Node): Map<string, string> {
+    let map = this.cache.get(fn.id);
+    if (map) return map;
+    map = new Map();
+    this.cache.set(fn.id, map);
+    const add = (names: string[], type: string): void => {
+      for (const n of names) if (!map!.has(n) || type !== '') map!.set(n, type);
+    };
+    if (this.rules.loneParam) {
+      const p = fn.childForFieldName(this.rules.loneParam);
+      if (p && p.type === 'identifier') add([p.text], '');
+    }
+    const stack: Node[] = [];
+    for (const c of fn.namedChildren) if (c) stack.push(c);
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      // A nested function is its own scope; its parameters are not ours.
+      if (this.rules.functions.has(n.type)) continue;
+      const shape = this.rules.decls[n.type];
+      if (shape) {
+        const names: string[] = [];
+        const nameNode = shape.name === '' ? n : n.childForFieldName(shape.name);
+        // Python `a.b = x` and `a[i] = x` bind nothing.
+        if (nameNode && !(n.type === 'assignment' && nameNode.type !== 'identifier' && nameNode.type !== 'pattern_list' && nameNode.type !== 'tuple_pattern')) {
+          if (shape.name === '') {
+            // Python typed_parameter / splat: the identifiers directly below.
+            for (const c of n.namedChildren) if (c && c.type === 'identifier') { names.push(c.text); break; }
+          } else {
+            boundNames(nameNode, names);
+          }
+        }
+        // Java / C++ declare several names of one type: `Foo a, b;` (each declarator is a field).
+        if (n.type === 'local_variable_declaration' || n.type === 'declaration') {
+          for (const d of n.childrenForFieldName('declarator')) if (d && d !== nameNode) boundNames(d, names);
+        }
+        if (n.type === 'parameter_declaration' && this.rules === RULES.go) {
+          for (const d of n.childrenForFieldName('name')) if (d && d !== nameNode) names.push(d.text);
+        }
+        let type = shape.type ? typeName(n.childForFieldName(shape.type)) : '';
+        if (type === '' && shape.value) type = constructedType(n.childForFieldName(shape.value), this.rules);
+        if (type === '' && (n.type === 'local_variable_declaration' || n.type === 'declaration')) {
+          const d = n.childForFieldName('declarator');
+          if (d && d.type === 'variable_declarator') type = constructedType(d.childForFieldName('value'), this.rules);
+        }
+        add(names, type);
+      } else if (this.rules.identLists.has(n.type)) {
+        add(n.namedChildren.filter((c): c is Node => c !== null && c.type === 'identifier').map((c) => c.text), '');
+      }
+      for (const c of n.namedChildren) if (c) stack.push(c);
+    }
+    return map;
+  }
+}

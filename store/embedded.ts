@@ -1,0 +1,115 @@
+// The embedded database as a local server: PGlite runs in a worker thread (store/pglite-worker.ts)
+// and serves the PostgreSQL wire protocol on a Unix socket, so the process that owns the data
+// directory reaches it through node-postgres exactly like a PostgreSQL server, and its event loop
+// never waits on Postgres-in-WASM (issue #9: a 24.5 s event-loop stall during an initial index).
+// Other processes (the CLI beside a running daemon) connect to the same socket.
+//
+// The socket is `<dir>/.s.PGSQL.5432` (libpq's naming, which node-postgres follows for `host=/dir`),
+// with `<dir>` the data directory, or, when that path would exceed the 107-byte limit of a Unix
+// socket address, a per-data-directory directory under the system temp dir (derived from the data
+// directory's absolute path, so every process finds the same one). Mode 0600: only the owner's user
+// may connect, and no password is asked.
+import { createHash } from 'node:crypto';
+import { chmod, mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { WorkerInput, WorkerMessage } from './pglite-worker.ts';
+
+/** The worker module: compiled pglite-worker.js from the build (dist/), no TypeScript loader in the
+ * thread; from the sources (tests), pglite-worker-entry.mjs registers tsx first (as indexer/pool.ts). */
+const WORKER_URL = import.meta.url.endsWith('.ts')
+  ? new URL('./pglite-worker-entry.mjs', import.meta.url)
+  : new URL('./pglite-worker.js', import.meta.url);
+
+const SOCKET_PORT = 5432;
+const SOCKET_NAME = `.s.PGSQL.${SOCKET_PORT}`;
+/** sun_path is 108 bytes on Linux (104 on macOS) including the NUL. */
+const MAX_SOCKET_PATH = 103;
+
+/** Directory holding the socket of the embedded database of `dataDir` (absolute). */
+export function socketDir(dataDir: string): string {
+  const root = path.resolve(dataDir);
+  if (Buffer.byteLength(path.join(root, SOCKET_NAME)) <= MAX_SOCKET_PATH) return root;
+  const hash = createHash('sha256').update(root).digest('hex').slice(0, 16);
+  return path.join(os.tmpdir(), `codegraph-${hash}`);
+}
+
+/** node-postgres connection settings for the socket in `dir`. */
+export function socketConnection(dir: string): { host: string; port: number; user: string; database: string } {
+  return { host: dir, port: SOCKET_PORT, user: 'postgres', database: 'postgres' };
+}
+
+export interface EmbeddedServer {
+  readonly socketDir: string;
+  /** Stops the server and shuts PGlite down cleanly (checkpoint). Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface StartEmbeddedOptions {
+  pgDir: string;
+  dataDir: string;
+  settings: string[];
+  log?: Logger | undefined;
+  /** Milliseconds to wait for a clean PGlite shutdown before terminating the thread. @default 60_000 */
+  closeTimeoutMs?: number;
+}
+
+export class EmbeddedStartError extends Error {
+  override name = 'EmbeddedStartError';
+}
+
+export async function startEmbedded(opts: StartEmbeddedOptions): Promise<EmbeddedServer> {
+  const dir = socketDir(opts.dataDir);
+  if (dir !== path.resolve(opts.dataDir)) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700);
+  }
+  const socketPath = path.join(dir, SOCKET_NAME);
+  const input: WorkerInput = { pgDir: opts.pgDir, socketPath, settings: opts.settings };
+  const worker = new Worker(WORKER_URL, { workerData: input });
+  let exited = false;
+  const exit = new Promise<number>((resolve) => worker.once('exit', (code) => {
+    exited = true;
+    resolve(code);
+  }));
+  const first = await new Promise<WorkerMessage>((resolve) => {
+    worker.once('message', resolve);
+    worker.once('error', (err) => resolve({ type: 'error', message: err.message }));
+    void exit.then((code) => resolve({ type: 'error', message: `the database thread exited with code ${code}` }));
+  });
+  if (first.type !== 'ready') {
+    if (!exited) await worker.terminate();
+    throw new EmbeddedStartError(first.type === 'error' || first.type === 'fatal' ? first.message : 'unexpected message from the database thread');
+  }
+  await chmod(socketPath, 0o600);
+  worker.on('message', (m: WorkerMessage) => {
+    if (m.type === 'fatal') opts.log?.error({ reason: m.message }, 'embedded database failed; connections were closed');
+  });
+  worker.on('error', (err) => opts.log?.error({ err }, 'embedded database thread failed'));
+  let closing: Promise<void> | null = null;
+  return {
+    socketDir: dir,
+    close() {
+      closing ??= (async () => {
+        if (exited) return;
+        const done = new Promise<void>((resolve) => worker.on('message', (m: WorkerMessage) => {
+          if (m.type === 'closed' || m.type === 'fatal') resolve();
+        }));
+        worker.postMessage({ type: 'close' });
+        const timeout = opts.closeTimeoutMs ?? 60_000;
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([
+          done.then(() => false),
+          exit.then(() => false),
+          new Promise<boolean>((r) => { timer = setTimeout(() => r(true), timeout); }),
+        ]);
+        clearTimeout(timer);
+        if (timedOut) opts.log?.error({ timeoutMs: timeout }, 'embedded database did not shut down in time; terminating its thread');
+        if (!exited) await worker.terminate();
+      })();
+      return closing;
+    },
+  };
+}
