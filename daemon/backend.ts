@@ -8,7 +8,7 @@ import type {
   CommitRecord, DiffRecord, EntityFilter, EntityRecord, GraphBackend, HistoryRecord, ImpactRecord, Page, PageArgs, RefRecord,
   RepositoryRecord, SkipCountRecord,
 } from '../resolvers/context.ts';
-import type { SkipReason } from '../indexer/types.ts';
+import type { EntityKind, SkipReason } from '../indexer/types.ts';
 import { StoreSearch } from './search-backend.ts';
 
 export interface BackendRepo {
@@ -188,7 +188,7 @@ export class StoreBackend implements GraphBackend {
     let ai = 0;
     const removed = d.removed.map(() => before[bi++]!);
     const added = d.added.map(() => after[ai++]!);
-    const modified = d.modified.map((m) => ({ before: before[bi++]!, after: after[ai++]!, signatureChanged: m.signatureChanged }));
+    const modified = d.modified.map((m) => ({ before: before[bi++]!, after: after[ai++]!, signatureChanged: m.signatureChanged, visibilityChanged: m.visibilityChanged }));
     const renamed = d.renamed.map(() => ({ before: before[bi++]!, after: after[ai++]! }));
     const moved = d.moved.map(() => ({ before: before[bi++]!, after: after[ai++]! }));
     return { from, to, added, removed, modified, renamed, moved };
@@ -253,9 +253,9 @@ export class StoreBackend implements GraphBackend {
     return newest;
   }
 
-  async entityHistory(repo: string, qualifiedName: string, path: string | null): Promise<HistoryRecord[]> {
+  async entityHistory(repo: string, qualifiedName: string, path: string | null, kind: EntityKind | null): Promise<HistoryRecord[]> {
     const r = this.get(repo);
-    let changes = await this.store.entityHistory(r.repoId, await this.historyStart(r), qualifiedName);
+    let changes = await this.store.entityHistory(r.repoId, await this.historyStart(r), qualifiedName, kind ?? undefined);
     if (path !== null) {
       // Without following moves: stop where the entity came from another path.
       const inPath = (q: string | null) => q !== null && q.split('::')[0] === path;
@@ -264,11 +264,12 @@ export class StoreBackend implements GraphBackend {
     }
     const commits = await this.commitsBySha(repo, changes.map((c) => c.sha));
     const entities = await Promise.all(changes.map(async (c) => (c.qualifiedName === null ? null
-      : (await this.entitiesByQualifiedName(repo, c.sha, [c.qualifiedName]))[0] ?? null)));
+      : (await this.store.entities(r.repoId, c.sha, { pathPrefix: c.qualifiedName.split('::')[0]!, kind: c.kind, limit: 10_000 }))
+        .find((e) => e.qualifiedName === c.qualifiedName) ?? null)));
     const out: HistoryRecord[] = [];
     changes.forEach((c, i) => {
       const commit = commits[i];
-      if (commit) out.push({ commit, change: c.change, entity: entities[i] ?? null, boundary: c.boundary });
+      if (commit) out.push({ commit, change: c.change, kind: c.kind, visibilityChanged: c.visibilityChanged, entity: entities[i] ? toRecord(entities[i]) : null, boundary: c.boundary });
     });
     return out;
   }

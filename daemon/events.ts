@@ -49,11 +49,11 @@ export async function startEventBridge(db: Db, backend: GraphBackend, events: In
     if (events.subscribers('entityChanged', notice.repo) === 0) return;
     const d = await backend.diff(notice.repo, commit.parents[0] ?? null, commit.sha);
     const changes: EntityChangedEvent[] = [];
-    const changed = (change: ChangeKind, entity: EntityRecord, before: EntityRecord | null) =>
-      changes.push({ ...base, parentSha: d.from, change, entity, before });
+    const changed = (change: ChangeKind, entity: EntityRecord, before: EntityRecord | null, signatureChanged = false, visibilityChanged = false) =>
+      changes.push({ ...base, parentSha: d.from, change, entity, before, signatureChanged, visibilityChanged });
     for (const e of d.added) changed('added', e, null);
     for (const e of d.removed) changed('removed', e, e);
-    for (const m of d.modified) changed('modified', m.after, m.before);
+    for (const m of d.modified) changed('modified', m.after, m.before, m.signatureChanged, m.visibilityChanged);
     for (const m of d.renamed) changed('renamed', m.after, m.before);
     for (const m of d.moved) changed('moved', m.after, m.before);
     // One unit per commit: each subscriber gets all of the commit's changes its filter keeps, or a

@@ -75,6 +75,8 @@ export const CODES = {
   AMBIGUOUS_REVISION: row(UNKNOWN_REVISION, 'BAD_USER_INPUT'),
   EXTRACTION_MISSING: row(FAILURE),
   ENTITY_NOT_FOUND: row(UNKNOWN_REVISION, 'NOT_FOUND'),
+  /** A name shared by entities of several kinds, asked without a kind (issue 11). */
+  AMBIGUOUS_ENTITY: row(USAGE, 'BAD_USER_INPUT'),
   INVALID_INPUT: row(USAGE, 'BAD_USER_INPUT'),
   UNKNOWN_REPOSITORY: row(UNKNOWN_REVISION, 'NOT_FOUND'),
   /** Call edges asked of a tree indexed by an extractor too old to record call bindings (#10). */

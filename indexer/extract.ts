@@ -144,21 +144,60 @@ function squeeze(s: string): string {
   return s.replace(/\s+/g, ' ').replace(/(?<!\w) | (?!\w)/g, '');
 }
 
-/** Python keeps line structure: each line's indentation becomes its block depth (so re-indenting
- * with 2 instead of 4 spaces is not a change, but moving a statement out of a block is); blank lines
- * are dropped. */
+/** Python keeps line structure: each LOGICAL line's indentation becomes its block depth (so
+ * re-indenting with 2 instead of 4 spaces is not a change, but moving a statement out of a block
+ * is); blank lines are dropped. A logical line runs on while a bracket is open, a string is open or
+ * the line ends with a backslash, as Python's tokenizer joins them: re-wrapping
+ * `staticmethod(\n _default\n)` onto one line is not a change (issue 11). */
 function squeezeLines(s: string): string {
   const out: string[] = [];
   const widths: number[] = [];
-  for (const line of s.split('\n')) {
-    const body = line.trim();
-    if (body === '') continue;
-    const indent = line.length - line.trimStart().length;
+  for (const [indent, body] of logicalLines(s)) {
     while (widths.length > 0 && widths[widths.length - 1]! > indent) widths.pop();
     if (widths.length === 0 || widths[widths.length - 1]! < indent) widths.push(indent);
     out.push(`${widths.length - 1}|${squeeze(body)}`);
   }
   return out.join('\n');
+}
+
+/** Python logical lines of `s` (comments already blanked out): [indentation of the first physical
+ * line, text of the physical lines trimmed and joined by a space]. Brackets inside strings do not
+ * count; a string may span lines only when triple-quoted or continued with a backslash. */
+function logicalLines(s: string): Array<[number, string]> {
+  const out: Array<[number, string]> = [];
+  let depth = 0;
+  let quote = '';
+  let continued = false;
+  for (const line of s.split('\n')) {
+    let body = line.trim();
+    const last = out[out.length - 1];
+    if (continued && last) {
+      if (body !== '') last[1] = last[1] === '' ? body : `${last[1]} ${body}`;
+    } else if (body !== '') {
+      out.push([line.length - line.trimStart().length, body]);
+    }
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i]!;
+      if (quote !== '') {
+        if (c === '\\') i++;
+        else if (line.startsWith(quote, i)) { i += quote.length - 1; quote = ''; }
+        continue;
+      }
+      if (c === '"' || c === "'") {
+        quote = line.startsWith(c.repeat(3), i) ? c.repeat(3) : c;
+        i += quote.length - 1;
+      } else if (c === '(' || c === '[' || c === '{') depth++;
+      else if ((c === ')' || c === ']' || c === '}') && depth > 0) depth--;
+    }
+    body = line.trimEnd();
+    const backslash = body.endsWith('\\');
+    // An unterminated one-quote string ends at the line break (a syntax error; do not run on).
+    if (quote.length === 1 && !backslash) quote = '';
+    continued = depth > 0 || quote !== '' || backslash;
+    const cur = out[out.length - 1];
+    if (backslash && quote === '' && cur?.[1].endsWith('\\')) cur[1] = cur[1].slice(0, -1).trimEnd();
+  }
+  return out;
 }
 
 /** Sorted, non-overlapping comment ranges (UTF-16 indices). */

@@ -73,7 +73,7 @@ export interface DiffRecord {
   to: string;
   added: EntityRecord[];
   removed: EntityRecord[];
-  modified: Array<{ before: EntityRecord; after: EntityRecord; signatureChanged: boolean }>;
+  modified: Array<{ before: EntityRecord; after: EntityRecord; signatureChanged: boolean; visibilityChanged: boolean }>;
   renamed: Array<{ before: EntityRecord; after: EntityRecord }>;
   moved: Array<{ before: EntityRecord; after: EntityRecord }>;
 }
@@ -87,6 +87,8 @@ export interface ImpactRecord {
 export interface HistoryRecord {
   commit: CommitRecord;
   change: ChangeKind;
+  kind: EntityKind;
+  visibilityChanged: boolean;
   /** The entity at that commit; null for `removed`. */
   entity: EntityRecord | null;
   /** The walk reached the indexing horizon at this commit (store EntityChangeRecord.boundary). @default false */
@@ -157,8 +159,9 @@ export interface GraphBackend {
   callers(repo: string, commitSha: string, entityIds: string[], depth: number): Promise<EntityRecord[][]>;
   /** Batched: transitive callees. */
   callees(repo: string, commitSha: string, entityIds: string[], depth: number): Promise<EntityRecord[][]>;
-  /** Newest first. `path` null: follow the entity across moves. */
-  entityHistory(repo: string, qualifiedName: string, path: string | null): Promise<HistoryRecord[]>;
+  /** Newest first. `path` null: follow the entity across moves. `kind` null: the only kind of
+   * that name (an error when several entities of different kinds share it). */
+  entityHistory(repo: string, qualifiedName: string, path: string | null, kind: EntityKind | null): Promise<HistoryRecord[]>;
   skips(repo: string, commitSha: string): Promise<SkipCountRecord[]>;
   /** Absent on backends without search (the fields then answer with an error). */
   search?: SearchBackend;
@@ -180,6 +183,10 @@ export interface EntityChangedEvent {
   change: ChangeKind;
   entity: EntityRecord;
   before: EntityRecord | null;
+  /** For modified: the signature text changed (absent: false). */
+  signatureChanged?: boolean;
+  /** For modified: `export` added or removed (absent: false). */
+  visibilityChanged?: boolean;
 }
 
 export interface IndexProgressEvent {

@@ -76,6 +76,8 @@ function historyNodes(repo: string, records: HistoryRecord[]) {
   return records.map((h) => ({
     commit: commitNode(repo, h.commit),
     change: h.change,
+    kind: h.kind,
+    visibilityChanged: h.visibilityChanged,
     entity: h.entity ? entityNode(repo, h.commit.sha, h.entity) : null,
     boundary: h.boundary ?? false,
   }));
@@ -173,7 +175,7 @@ export const resolvers = {
       return loadDiff(ctx, r.name, from, to);
     },
     entityHistory: async (r: { name: string }, args: Args, ctx: GraphContext) =>
-      historyNodes(r.name, await ctx.backend.entityHistory(r.name, String(args.qualifiedName), str(args.path))),
+      historyNodes(r.name, await ctx.backend.entityHistory(r.name, String(args.qualifiedName), str(args.path), (args.kind as EntityKind | null | undefined) ?? null)),
     skipped: async (r: { name: string }, args: { rev: string }, ctx: GraphContext) =>
       ctx.backend.skips(r.name, await resolveRev(ctx, r.name, args.rev)),
     ...search.Repository,
@@ -201,7 +203,7 @@ export const resolvers = {
       return list.map((x) => entityNode(e.repository, e.commitSha, x));
     },
     history: async (e: EntityNode, _: Args, ctx: GraphContext) =>
-      historyNodes(e.repository, await ctx.backend.entityHistory(e.repository, e.qualifiedName, null)),
+      historyNodes(e.repository, await ctx.backend.entityHistory(e.repository, e.qualifiedName, null, e.kind)),
     ...search.Entity,
   },
   GraphDiff: {
@@ -209,6 +211,7 @@ export const resolvers = {
     removed: (d: DiffNode) => d.removed.map((e) => entityNode(d.repository, d.from ?? d.to, e)),
     modified: (d: DiffNode) => d.modified.map((m) => ({
       before: entityNode(d.repository, d.from ?? d.to, m.before), after: entityNode(d.repository, d.to, m.after), signatureChanged: m.signatureChanged,
+      visibilityChanged: m.visibilityChanged,
     })),
     renamed: (d: DiffNode) => d.renamed.map((m) => ({ before: entityNode(d.repository, d.from ?? d.to, m.before), after: entityNode(d.repository, d.to, m.after) })),
     moved: (d: DiffNode) => d.moved.map((m) => ({ before: entityNode(d.repository, d.from ?? d.to, m.before), after: entityNode(d.repository, d.to, m.after) })),
@@ -224,6 +227,8 @@ export const resolvers = {
     // A removed entity exists only at the parent: its callers, callees and history resolve there.
     entity: (e: EntityChangedEvent) => entityNode(e.repository, e.change === 'removed' ? e.parentSha ?? e.sha : e.sha, e.entity),
     before: (e: EntityChangedEvent) => (e.before ? entityNode(e.repository, e.parentSha ?? e.sha, e.before) : null),
+    signatureChanged: (e: EntityChangedEvent) => e.signatureChanged ?? false,
+    visibilityChanged: (e: EntityChangedEvent) => e.visibilityChanged ?? false,
   },
   Subscription: {
     commitIndexed: {

@@ -4,7 +4,8 @@
 // first parent outside the indexed window) stores its whole tree. The tree at C is, per path, the
 // deepest delta row on C's chain C -> base_id -> ... -> base. Chains are held as segments of
 // first-parent lines (migrations/0002_commit_lines.sql): one (line, max depth) per fork, so query
-// parameters do not grow with history depth. A chain never changes once stored, so chains are cached.
+// parameters do not grow with history depth. A chain changes only when a base gets its parent
+// indexed (store/write.ts attachOrphans), so chains are cached and validated by depth.
 import type { Queryable } from './db.ts';
 
 /** A commit's first-parent chain as segments: commits on line `lines[i]` with depth <= `his[i]`.
@@ -29,9 +30,12 @@ const CACHE_LIMIT = 256;
 export class ChainCache {
   private readonly cache = new Map<number, Chain>();
 
-  async get(q: Queryable, commitId: number): Promise<Chain> {
+  /** `depth`, when the caller read it with the commit id, validates a cached chain: attaching a
+   * base to a newly indexed parent (store/write.ts attachOrphans) moves the commits above it down,
+   * possibly in another process sharing the database. */
+  async get(q: Queryable, commitId: number, depth?: number): Promise<Chain> {
     const hit = this.cache.get(commitId);
-    if (hit) return hit;
+    if (hit && (depth === undefined || hit.his[0] === depth)) return hit;
     // One step per line (fork), not per commit: from a line's first commit to its base's line.
     const { rows } = await q.query<{ line: number; hi: number }>(
       `WITH RECURSIVE seg(line, hi) AS (
@@ -55,6 +59,11 @@ export class ChainCache {
     else chain = { lines: [line, ...base.lines], his: [depth, ...base.his] };
     this.put(commitId, chain);
     return chain;
+  }
+
+  /** Forgets every chain (after commits moved down their chain). */
+  clear(): void {
+    this.cache.clear();
   }
 
   private put(id: number, chain: Chain): void {

@@ -26,6 +26,8 @@ interface EntityRow {
   end_line: number;
   body_hash: string;
   signature: string | null;
+  bytes: number;
+  exported: boolean;
 }
 
 /** Matches the entities of two versions of a set of paths (null = absent on that side). */
@@ -48,7 +50,7 @@ export async function diffVersions(
   const byExtraction = new Map<number, EntityRow[]>();
   if (xids.size > 0) {
     const { rows } = await q.query<EntityRow>(
-      `SELECT extraction_id, kind, name, qname, start_line, end_line, body_hash, signature FROM entities
+      `SELECT extraction_id, kind, name, qname, start_line, end_line, body_hash, signature, end_byte - start_byte AS bytes, exported FROM entities
        WHERE extraction_id = ANY($1::int[]) AND kind <> ALL($2::text[])`,
       [[...xids], DIFF_EXCLUDED_KINDS],
     );
@@ -65,7 +67,7 @@ export async function diffVersions(
     const path = names.get(pathId)!;
     return (byExtraction.get(x) ?? []).map((r) => ({
       pathId, path, kind: r.kind, name: r.name, qname: r.qname, startLine: r.start_line, endLine: r.end_line,
-      bodyHash: r.body_hash, signature: r.signature,
+      bodyHash: r.body_hash, signature: r.signature, bytes: r.bytes, exported: r.exported,
     }));
   });
   const existsBefore = new Set(changed.filter((p) => before.get(p) != null).map((p) => names.get(p)!));
@@ -111,7 +113,9 @@ export async function diffChains(q: Queryable, from: { sha: string; chain: Chain
     to: to.sha,
     added: res.added.map(toRef),
     removed: res.removed.map(toRef),
-    modified: res.modified.map((m) => ({ before: toRef(m.before), after: toRef(m.after), signatureChanged: m.signatureChanged })),
+    modified: res.modified.map((m) => ({
+      before: toRef(m.before), after: toRef(m.after), signatureChanged: m.signatureChanged, visibilityChanged: m.visibilityChanged,
+    })),
     renamed: res.renamed.map((m) => ({ before: toRef(m.before), after: toRef(m.after) })),
     moved: res.moved.map((m) => ({ before: toRef(m.before), after: toRef(m.after) })),
   };

@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import type { Queryable } from './db.ts';
 
-const QUERIES: Record<string, string> = {
+/** One query per table (exported for tests comparing stores table by table). */
+export const QUERIES: Record<string, string> = {
   commits: `SELECT r.path AS repo, c.sha, c.parents, c.tree, c.author_name, c.author_email, c.author_date::text, c.committer_name,
                    c.committer_email, c.committer_date::text, c.message, b.sha AS base, c.depth
             FROM commits c JOIN repositories r ON r.id = c.repo_id LEFT JOIN commits b ON b.id = c.base_id
@@ -24,10 +25,11 @@ const QUERIES: Record<string, string> = {
                     FROM extraction_refs f JOIN extractions x ON x.id = f.extraction_id
                     ORDER BY 1, 2, 3`,
   bodies: 'SELECT body_hash, embedding::text FROM bodies ORDER BY body_hash',
-  entity_changes: `SELECT r.path AS repo, c.sha, ec.change, ec.kind, p.path, ec.qname, op.path AS old_path, ec.old_qname, ec.signature_changed
+  entity_changes: `SELECT r.path AS repo, c.sha, ec.change, ec.kind, p.path, ec.qname, op.path AS old_path, ec.old_qname, ec.signature_changed,
+                          ec.visibility_changed
                    FROM entity_changes ec JOIN commits c ON c.id = ec.commit_id JOIN repositories r ON r.id = c.repo_id
                    LEFT JOIN paths p ON p.id = ec.path_id LEFT JOIN paths op ON op.id = ec.old_path_id
-                   ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9`,
+                   ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10`,
   git_refs: 'SELECT r.path AS repo, g.name, g.sha FROM git_refs g JOIN repositories r ON r.id = g.repo_id ORDER BY 1, 2',
   ref_log: `SELECT r.path AS repo, l.name, l.old_sha, l.new_sha, l.forced FROM ref_log l JOIN repositories r ON r.id = l.repo_id
             ORDER BY r.path, l.id`,

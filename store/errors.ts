@@ -12,6 +12,8 @@ export type StoreErrorCode =
   | 'EXTRACTION_MISSING'
   /** An entity named in a query does not exist at the commit. */
   | 'ENTITY_NOT_FOUND'
+  /** A name is shared by entities of several kinds and no kind was given. */
+  | 'AMBIGUOUS_ENTITY'
   /** The caller passed inconsistent input. */
   | 'INVALID_INPUT'
   /** No repository of that name is configured. */

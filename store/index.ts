@@ -37,6 +37,7 @@ export interface ImpactEntry {
 interface CommitRow {
   id: number;
   sha: string;
+  depth: number;
 }
 
 function escapeLike(s: string): string {
@@ -117,7 +118,7 @@ export class HistoryStore {
       throw new StoreError('COMMIT_NOT_INDEXED', `${JSON.stringify(rev)} is not a commit id; resolve branch names with git first.`, { rev });
     }
     const { rows } = await this.db.query<CommitRow>(
-      'SELECT id, sha FROM commits WHERE repo_id = $1 AND sha LIKE $2 ORDER BY sha LIMIT 2', [repoId, `${rev}%`]);
+      'SELECT id, sha, depth FROM commits WHERE repo_id = $1 AND sha LIKE $2 ORDER BY sha LIMIT 2', [repoId, `${rev}%`]);
     if (rows.length === 0) throw new StoreError('COMMIT_NOT_INDEXED', `Commit ${rev} is not indexed. Index it first (\`codegraph index\`, or indexCommit).`, { rev });
     if (rows.length > 1) throw new StoreError('AMBIGUOUS_REVISION', `${rev} matches several indexed commits (${rows.map((r) => r.sha.slice(0, 12)).join(', ')}); give more digits.`, { rev });
     return rows[0]!;
@@ -139,7 +140,7 @@ export class HistoryStore {
 
   private async chainOf(repoId: number, sha: string): Promise<{ sha: string; chain: Chain }> {
     const c = await this.resolve(repoId, sha);
-    return { sha: c.sha, chain: await this.chains.get(this.db, c.id) };
+    return { sha: c.sha, chain: await this.chains.get(this.db, c.id, c.depth) };
   }
 
   /** Every file of the tree at `sha`, sorted by path, skipped files included with their reason. */
@@ -281,29 +282,32 @@ export class HistoryStore {
   }
 
   /** Commits, newest first along the first-parent chain of `sha`, that changed the entity,
-   * following it across renames and moves. */
-  async entityHistory(repoId: number, sha: string, qualifiedName: string): Promise<EntityChangeRecord[]> {
+   * following it across renames and moves. `kind` chooses among entities sharing the name; without
+   * it, a name shared by entities of several kinds is an AMBIGUOUS_ENTITY error. */
+  async entityHistory(repoId: number, sha: string, qualifiedName: string, kind?: EntityKind): Promise<EntityChangeRecord[]> {
     const { chain } = await this.chainOf(repoId, sha);
-    return entityHistory(this.db, repoId, chain, qualifiedName);
+    return entityHistory(this.db, repoId, chain, qualifiedName, kind);
   }
 
   /** The entity-level changes `sha` made against its first parent, as stored at index time (empty
    * for a base commit). Feeds the `commitIndexed` event. */
   async commitChanges(repoId: number, sha: string): Promise<Array<{
-    change: EntityChangeRecord['change']; kind: EntityKind; qualifiedName: string | null; previousQualifiedName: string | null; signatureChanged: boolean;
+    change: EntityChangeRecord['change']; kind: EntityKind; qualifiedName: string | null; previousQualifiedName: string | null;
+    signatureChanged: boolean; visibilityChanged: boolean;
   }>> {
     const c = await this.resolve(repoId, sha);
     const { rows } = await this.db.query<{
-      change: EntityChangeRecord['change']; kind: EntityKind; path: string | null; qname: string | null; old_path: string | null; old_qname: string | null; signature_changed: boolean;
+      change: EntityChangeRecord['change']; kind: EntityKind; path: string | null; qname: string | null; old_path: string | null; old_qname: string | null;
+      signature_changed: boolean; visibility_changed: boolean;
     }>(
-      `SELECT ec.change, ec.kind, p.path, ec.qname, op.path AS old_path, ec.old_qname, ec.signature_changed
+      `SELECT ec.change, ec.kind, p.path, ec.qname, op.path AS old_path, ec.old_qname, ec.signature_changed, ec.visibility_changed
        FROM entity_changes ec LEFT JOIN paths p ON p.id = ec.path_id LEFT JOIN paths op ON op.id = ec.old_path_id
        WHERE ec.commit_id = $1 ORDER BY coalesce(p.path, op.path), coalesce(ec.qname, ec.old_qname), ec.change`, [c.id]);
     return rows.map((r) => ({
       change: r.change, kind: r.kind,
       qualifiedName: r.path !== null && r.qname !== null ? qualify(r.path, r.qname) : null,
       previousQualifiedName: r.old_path !== null && r.old_qname !== null ? qualify(r.old_path, r.old_qname) : null,
-      signatureChanged: r.signature_changed,
+      signatureChanged: r.signature_changed, visibilityChanged: r.visibility_changed,
     }));
   }
 

@@ -2,13 +2,22 @@
 // loads the entities of the changed paths only (unchanged files are never looked at).
 //
 // Order of the rules (each consumes what it matches):
-//  1. same path + kind + local qualified name   -> unchanged (same body hash) or modified;
+//  1. same path + kind + local qualified name   -> unchanged (same body hash and visibility) or
+//                                                  modified (body, signature or visibility);
 //  2. same kind + local name, other path        -> moved (same body; or edited too, when it is the
 //                                                  only such pair or the old file is gone and the
 //                                                  new one is new: a file rename with edits);
-//  3. same kind + body hash, other name         -> renamed (the body hash excludes the name);
+//  3. same kind + body hash, other name         -> renamed (the body hash excludes the name); a
+//                                                  trivial body (`= false`, `= string | number`)
+//                                                  only within one file (or a renamed file) and
+//                                                  only when unambiguous,
+//                                                  never a namespace (Go package clause) across files;
 //  4. same kind + path, embedding cosine >= SIMILAR_THRESHOLD -> renamed (renamed and edited);
 //  5. the rest                                  -> removed / added.
+//
+// A doubtful pairing is worse than "removed + added": it makes `history` follow an unrelated
+// entity back in time (issue 11: `disableColor = false` "renamed" to another file's
+// `EnableDecoderDisallowUnknownFields = false`, Go `package gin` "renamed" to `package binding`).
 
 export interface MatchEntity {
   kind: string;
@@ -20,12 +29,15 @@ export interface MatchEntity {
   endLine: number;
   bodyHash: string;
   signature: string | null;
+  /** Bytes of the entity's source span (name included). */
+  bytes: number;
+  exported: boolean;
 }
 
 export interface MatchResult<E extends MatchEntity> {
   added: E[];
   removed: E[];
-  modified: Array<{ before: E; after: E; signatureChanged: boolean }>;
+  modified: Array<{ before: E; after: E; signatureChanged: boolean; visibilityChanged: boolean }>;
   renamed: Array<{ before: E; after: E }>;
   moved: Array<{ before: E; after: E }>;
 }
@@ -37,11 +49,25 @@ export interface MatchOptions {
   existsAfter: (path: string) => boolean;
 }
 
+/** A one-line entity, or one of fewer bytes than this without its name, has a body that says little:
+ * `x = false`, `type T = string | number`, `func() {}` are shared by unrelated entities. Such a body
+ * pairs only with an unambiguous candidate in its own file, or in the file its file was renamed to
+ * (rule 3). */
+export const TRIVIAL_BODY_BYTES = 24;
+
+/** Namespaces (Go package clauses, TS namespaces, Rust `mod`) belong to their file: never paired
+ * across files by body, and moved only with their file. */
+const FILE_BOUND_KINDS = new Set(['namespace']);
+
+const trivial = (e: MatchEntity): boolean => e.startLine === e.endLine || e.bytes - e.name.length < TRIVIAL_BODY_BYTES;
+
 /** Cosine similarity above which an unmatched removed/added pair in one file is a rename. */
 const SIMILAR_THRESHOLD = 0.85;
 
 const byPosition = (a: MatchEntity, b: MatchEntity): number =>
   a.path < b.path ? -1 : a.path > b.path ? 1 : a.startLine - b.startLine || a.endLine - b.endLine || cmp(a.qname, b.qname);
+
+const dirOf = (p: string): string => p.slice(0, p.lastIndexOf('/') + 1);
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -74,7 +100,9 @@ export function matchExact<E extends MatchEntity>(beforeIn: E[], afterIn: E[], o
     if (!a) continue;
     usedB.add(b);
     usedA.add(a);
-    if (a.bodyHash !== b.bodyHash) res.modified.push({ before: b, after: a, signatureChanged: a.signature !== b.signature });
+    if (a.bodyHash !== b.bodyHash || a.exported !== b.exported) {
+      res.modified.push({ before: b, after: a, signatureChanged: a.signature !== b.signature, visibilityChanged: a.exported !== b.exported });
+    }
   }
 
   // 2. Moved to another file under the same local name.
@@ -85,6 +113,17 @@ export function matchExact<E extends MatchEntity>(beforeIn: E[], afterIn: E[], o
     if (usedB.has(b)) continue;
     const cands = afterByName.get(`${b.kind}\0${b.qname}`);
     if (!cands) continue;
+    if (FILE_BOUND_KINDS.has(b.kind)) {
+      // Only with its file: a file rename (old file gone, new file new) with the same clause.
+      const j = cands.findIndex((a) => !usedA.has(a) && a.bodyHash === b.bodyHash && !opts.existsAfter(b.path) && !opts.existsBefore(a.path));
+      if (j >= 0) {
+        const a = cands.splice(j, 1)[0]!;
+        usedB.add(b);
+        usedA.add(a);
+        res.moved.push({ before: b, after: a });
+      }
+      continue;
+    }
     let i = cands.findIndex((a) => !usedA.has(a) && a.bodyHash === b.bodyHash);
     // Moved and edited: the only unmatched pair under this name, or a file rename (old file gone,
     // new file new).
@@ -99,13 +138,28 @@ export function matchExact<E extends MatchEntity>(beforeIn: E[], afterIn: E[], o
   }
 
   // 3. Renamed: same body (the hash leaves the name out), another name; prefer the same file.
+  // Trivial bodies and namespaces: only in the same file, and only when exactly one entity on each
+  // side of that file has the body.
   const afterByBody = groupBy(restA(), (e) => `${e.kind}\0${e.bodyHash}`);
+  const beforeByBody = groupBy(before.filter((b) => !usedB.has(b)), (e) => `${e.kind}\0${e.bodyHash}`);
   for (const b of before) {
     if (usedB.has(b)) continue;
-    const cands = afterByBody.get(`${b.kind}\0${b.bodyHash}`);
+    const key = `${b.kind}\0${b.bodyHash}`;
+    const cands = afterByBody.get(key);
     if (!cands) continue;
-    let i = cands.findIndex((a) => !usedA.has(a) && a.path === b.path);
-    if (i < 0) i = cands.findIndex((a) => !usedA.has(a));
+    let i: number;
+    if (trivial(b) || FILE_BOUND_KINDS.has(b.kind)) {
+      // Its own file, or the file it went to when its file was renamed (old gone, new one new).
+      const fileRenamed = !opts.existsAfter(b.path) && !FILE_BOUND_KINDS.has(b.kind);
+      const near = (a: E): boolean => a.path === b.path || (fileRenamed && !opts.existsBefore(a.path));
+      const nearAfter = cands.filter((a) => !usedA.has(a) && near(a));
+      const nearBefore = (beforeByBody.get(key) ?? []).filter((x) => !usedB.has(x) && x.path === b.path);
+      i = nearAfter.length === 1 && nearBefore.length === 1 ? cands.indexOf(nearAfter[0]!) : -1;
+    } else {
+      i = cands.findIndex((a) => !usedA.has(a) && a.path === b.path);
+      if (i < 0) i = cands.findIndex((a) => !usedA.has(a) && dirOf(a.path) === dirOf(b.path));
+      if (i < 0) i = cands.findIndex((a) => !usedA.has(a));
+    }
     if (i < 0) continue;
     const a = cands[i]!;
     cands.splice(i, 1);

@@ -28,7 +28,9 @@ export interface EntityDiff {
   to: string;
   added: EntityRef[];
   removed: EntityRef[];
-  modified: Array<{ before: EntityRef; after: EntityRef; signatureChanged: boolean }>;
+  /** `visibilityChanged`: exported (public) before and not after, or the reverse (`export` added or
+   * removed, a Go name capitalised), with or without a body change. */
+  modified: Array<{ before: EntityRef; after: EntityRef; signatureChanged: boolean; visibilityChanged: boolean }>;
   renamed: Array<{ before: EntityRef; after: EntityRef }>;
   moved: Array<{ before: EntityRef; after: EntityRef }>;
 }
@@ -95,10 +97,15 @@ export interface EntityQuery {
 export interface EntityChangeRecord {
   sha: string;
   change: 'added' | 'removed' | 'modified' | 'renamed' | 'moved';
+  /** The entity's kind: a name can be shared by entities of different kinds (a TS interface and a
+   * const `$Thing`); a history follows one kind. */
+  kind: EntityKind;
   /** The identity after the change (null for 'removed') and before it (null for 'added'). */
   qualifiedName: string | null;
   previousQualifiedName: string | null;
   signatureChanged: boolean;
+  /** The entity became exported (public) or stopped being so. */
+  visibilityChanged: boolean;
   committerDate: string;
   author: string;
   message: string;

@@ -230,35 +230,106 @@ export async function storeCommit(q: Queryable, chains: ChainCache, repoId: numb
 
   if (KILL_IN_COMMIT > 0 && ++commitsWritten === KILL_IN_COMMIT) process.kill(process.pid, 'SIGKILL');
 
-  const baseChain: Chain | null = base ? await chains.get(q, base.id) : null;
-  chains.extend(commitId, depth, line, baseChain);
-  if (baseChain) {
-    // Entity-level change list against the first parent: function-level `git log` and blame.
-    const beforeVersions = await versionsAt(q, baseChain, [...after.keys()]);
-    const before = new Map<number, Version | null>([...after.keys()].map((p) => [p, beforeVersions.get(p) ?? null]));
-    const res = await diffVersions(q, before, after);
-    const ch = {
-      change: [] as string[], kind: [] as string[], path: [] as Array<number | null>, qname: [] as Array<string | null>,
-      oldPath: [] as Array<number | null>, oldQname: [] as Array<string | null>, sig: [] as boolean[],
-    };
-    const push = (change: string, kind: string, a: { pathId: number; qname: string } | null, b: { pathId: number; qname: string } | null, sig = false): void => {
-      ch.change.push(change); ch.kind.push(kind); ch.path.push(a?.pathId ?? null); ch.qname.push(a?.qname ?? null);
-      ch.oldPath.push(b?.pathId ?? null); ch.oldQname.push(b?.qname ?? null); ch.sig.push(sig);
-    };
-    for (const e of res.added) push('added', e.kind, e, null);
-    for (const e of res.removed) push('removed', e.kind, null, e);
-    for (const m of res.modified) push('modified', m.after.kind, m.after, m.before, m.signatureChanged);
-    for (const m of res.renamed) push('renamed', m.after.kind, m.after, m.before);
-    for (const m of res.moved) push('moved', m.after.kind, m.after, m.before);
-    if (ch.change.length > 0) {
-      await q.query(
-        `INSERT INTO entity_changes (commit_id, change, kind, path_id, qname, old_path_id, old_qname, signature_changed)
-         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::int[], $7::text[], $8::boolean[])`,
-        [commitId, ch.change, ch.kind, ch.path, ch.qname, ch.oldPath, ch.oldQname, ch.sig],
-      );
-    }
-  }
+  const baseChain: Chain | null = base ? await chains.get(q, base.id, base.depth) : null;
+  const chain = chains.extend(commitId, depth, line, baseChain);
+  if (baseChain) await storeEntityChanges(q, commitId, baseChain, after);
+  // Commits stored earlier whose first parent is this one (the indexed window grew below them):
+  // they become deltas on top of it, so lineage runs through (issue 11).
+  await attachOrphans(q, chains, repoId, { id: commitId, sha: c.sha, depth, line, chain });
   return { id: commitId, sha: c.sha, created: true };
+}
+
+/** Stores the entity-level change list of a commit against its first parent (function-level
+ * `git log` and blame): `after` holds the commit's delta, `baseChain` is its first parent's chain. */
+async function storeEntityChanges(q: Queryable, commitId: number, baseChain: Chain, after: Map<number, Version | null>): Promise<void> {
+  const beforeVersions = await versionsAt(q, baseChain, [...after.keys()]);
+  const before = new Map<number, Version | null>([...after.keys()].map((p) => [p, beforeVersions.get(p) ?? null]));
+  const res = await diffVersions(q, before, after);
+  const ch = {
+    change: [] as string[], kind: [] as string[], path: [] as Array<number | null>, qname: [] as Array<string | null>,
+    oldPath: [] as Array<number | null>, oldQname: [] as Array<string | null>, sig: [] as boolean[], vis: [] as boolean[],
+  };
+  const push = (change: string, kind: string, a: { pathId: number; qname: string } | null, b: { pathId: number; qname: string } | null, sig = false, vis = false): void => {
+    ch.change.push(change); ch.kind.push(kind); ch.path.push(a?.pathId ?? null); ch.qname.push(a?.qname ?? null);
+    ch.oldPath.push(b?.pathId ?? null); ch.oldQname.push(b?.qname ?? null); ch.sig.push(sig); ch.vis.push(vis);
+  };
+  for (const e of res.added) push('added', e.kind, e, null);
+  for (const e of res.removed) push('removed', e.kind, null, e);
+  for (const m of res.modified) push('modified', m.after.kind, m.after, m.before, m.signatureChanged, m.visibilityChanged);
+  for (const m of res.renamed) push('renamed', m.after.kind, m.after, m.before);
+  for (const m of res.moved) push('moved', m.after.kind, m.after, m.before);
+  if (ch.change.length > 0) {
+    await q.query(
+      `INSERT INTO entity_changes (commit_id, change, kind, path_id, qname, old_path_id, old_qname, signature_changed, visibility_changed)
+       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::int[], $7::text[], $8::boolean[], $9::boolean[])`,
+      [commitId, ch.change, ch.kind, ch.path, ch.qname, ch.oldPath, ch.oldQname, ch.sig, ch.vis],
+    );
+  }
+}
+
+const sameVersion = (a: Version, b: Version): boolean =>
+  a.blobSha === b.blobSha && a.language === b.language && a.extractionId === b.extractionId
+  && a.skipReason === b.skipReason && a.skipDetail === b.skipDetail;
+
+interface Parent {
+  id: number;
+  sha: string;
+  depth: number;
+  line: number;
+  chain: Chain;
+}
+
+/** Turns every stored base whose first parent is `parent` into a delta on top of it, as if the
+ * window had always included `parent`: its whole-tree delta becomes its delta against `parent`,
+ * its entity changes are computed, and it and every commit stored on top of it move down the
+ * first-parent chain (depth + parent depth + 1; its line joins the parent's when free). Without
+ * this, growing the window (`--history 300` then `1500`) left the old window start as a base and
+ * every function's history stopped there (issue 11). The result equals a one-step index except
+ * for line ids (storage order) and file rows whose only change was the file mode (git reports
+ * them, a tree comparison cannot see them; the store keeps no mode). */
+async function attachOrphans(q: Queryable, chains: ChainCache, repoId: number, parent: Parent): Promise<void> {
+  const { rows: orphans } = await q.query<{ id: number; line_id: number }>(
+    'SELECT id, line_id FROM commits WHERE repo_id = $1 AND base_id IS NULL AND parents[1] = $2 AND id <> $3 ORDER BY id',
+    [repoId, parent.sha, parent.id]);
+  if (orphans.length === 0) return;
+  const parentTree = await versionsAt(q, parent.chain);
+  for (const orphan of orphans) {
+    // 1. Its delta against the parent: rows that differ from the parent's tree, deletions of the rest.
+    const { rows } = await q.query<{ path_id: number; blob_sha: string; language: string | null; extraction_id: number | null; skip_reason: string | null; skip_detail: string | null }>(
+      'SELECT path_id, blob_sha, language, extraction_id, skip_reason, skip_detail FROM file_deltas WHERE commit_id = $1', [orphan.id]);
+    const after = new Map<number, Version | null>();
+    const same: number[] = [];
+    for (const r of rows) {
+      const v: Version = { pathId: r.path_id, blobSha: r.blob_sha, language: r.language, extractionId: r.extraction_id, skipReason: r.skip_reason, skipDetail: r.skip_detail };
+      const p = parentTree.get(r.path_id);
+      if (p && sameVersion(p, v)) same.push(r.path_id);
+      else after.set(r.path_id, v);
+    }
+    const present = new Set(rows.map((r) => r.path_id));
+    const gone = [...parentTree.keys()].filter((p) => !present.has(p));
+    for (const p of gone) after.set(p, null);
+    await q.query('DELETE FROM file_deltas WHERE commit_id = $1 AND path_id = ANY($2::int[])', [orphan.id, same]);
+    if (gone.length > 0) {
+      await q.query('INSERT INTO file_deltas (commit_id, path_id) SELECT $1, p FROM unnest($2::int[]) AS u(p)', [orphan.id, gone]);
+    }
+    // 2. It and everything stored on top of it move down by the parent's depth + 1. Its line joins
+    // the parent's when no other child continues it. Two steps through negative depths, because
+    // the unique (line_id, depth) index is checked row by row.
+    const shift = parent.depth + 1;
+    const taken = await q.query('SELECT 1 FROM commits WHERE line_id = $1 AND depth = $2', [parent.line, shift]);
+    const line = taken.rows.length === 0 ? parent.line : orphan.line_id;
+    await q.query(
+      `WITH RECURSIVE sub(id) AS (SELECT $1::int UNION ALL SELECT c.id FROM commits c JOIN sub ON c.base_id = sub.id)
+       UPDATE commits SET depth = -(depth + $2) - 1, line_id = CASE WHEN line_id = $3 THEN $4 ELSE line_id END
+       FROM sub WHERE commits.id = sub.id`,
+      [orphan.id, shift, orphan.line_id, line]);
+    await q.query('UPDATE commits SET depth = -depth - 1, base_id = CASE WHEN id = $2 THEN $3 ELSE base_id END WHERE repo_id = $1 AND depth < 0',
+      [repoId, orphan.id, parent.id]);
+    // Chains of the moved commits changed: forget every cached chain.
+    chains.clear();
+    // 3. Its entity changes against the parent, as any non-base commit has.
+    await storeEntityChanges(q, orphan.id, parent.chain, after);
+  }
 }
 
 export interface RefMove {

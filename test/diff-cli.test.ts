@@ -33,7 +33,7 @@ it('diffs two revisions as JSON, indexing them on demand, and walks an entity hi
     modified: [{
       before: { kind: 'function', name: 'shout', qualifiedName: 'py/util.py::shout', path: 'py/util.py', startLine: 5, endLine: 6 },
       after: { kind: 'function', name: 'shout', qualifiedName: 'py/util.py::shout', path: 'py/util.py', startLine: 5, endLine: 6 },
-      signatureChanged: false,
+      signatureChanged: false, visibilityChanged: false,
     }],
     renamed: [{
       before: { kind: 'function', name: 'greet', qualifiedName: 'py/util.py::greet', path: 'py/util.py', startLine: 1, endLine: 2 },
@@ -51,9 +51,17 @@ it('diffs two revisions as JSON, indexing them on demand, and walks an entity hi
   // c4 was indexed on demand as a base (its parent is not indexed): the walk stops at the indexing
   // horizon, and the text output says so instead of claiming c4 added the function (#9).
   assert.deepEqual((JSON.parse(h.stdout) as { changes: Array<{ boundary: boolean }> }).changes.map((c) => c.boundary), [false, true]);
-  const ht = await cli(['history', fx.repo.dir, 'welcome', '--path', 'py/util.py', '--rev', fx.c.c5!, '--data', data]);
+  const hz = await cli(['history', fx.repo.dir, 'welcome', '--path', 'py/util.py', '--rev', fx.c.c5!, '--data', data]);
+  assert.equal(hz.code, ExitCode.OK, hz.stderr);
+  assert.match(hz.stdout, new RegExp(`^${fx.c.c4!.slice(0, 12)} \\S+ function present at the indexing horizon \\(older history not indexed\\) `, 'm'));
+  // The kind is part of the output and can be chosen (issue 11: a name shared by two kinds).
+  assert.equal((JSON.parse(h.stdout) as { kind: string }).kind, 'function');
+  const ht = await cli(['history', fx.repo.dir, 'py/util.py::welcome', '--kind', 'function', '--rev', fx.c.c5!, '--data', data]);
   assert.equal(ht.code, ExitCode.OK, ht.stderr);
-  assert.match(ht.stdout, new RegExp(`^${fx.c.c4!.slice(0, 12)} \\S+ present at the indexing horizon \\(older history not indexed\\) `, 'm'));
+  assert.match(ht.stdout, /^[0-9a-f]{12} \d{4}-\d\d-\d\d function renamed from py\/util\.py::greet {2}c5: rename greet\n/);
+  const none = await cli(['history', fx.repo.dir, 'py/util.py::welcome', '--kind', 'class', '--rev', fx.c.c5!, '--json', '--data', data]);
+  assert.deepEqual((JSON.parse(none.stdout) as { changes: unknown[] }).changes, []);
+  assert.equal((await cli(['history', fx.repo.dir, 'py/util.py::welcome', '--kind', 'func', '--data', data])).code, ExitCode.USAGE);
 
   assert.equal((await cli(['diff', fx.repo.dir, 'HEAD', 'no-such-rev', '--data', data])).code, ExitCode.UNKNOWN_REVISION);
   assert.equal((await cli(['diff', fx.repo.dir, 'HEAD', '--data', data])).code, ExitCode.USAGE);

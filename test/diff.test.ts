@@ -97,7 +97,7 @@ await withBackends('entity diff', (b) => {
       modified: [{
         before: { kind: 'function', name: 'mul', qualifiedName: 'src/math.ts::mul', path: 'src/math.ts', startLine: 9, endLine: 11 },
         after: { kind: 'function', name: 'mul', qualifiedName: 'src/math.ts::mul', path: 'src/math.ts', startLine: 9, endLine: 11 },
-        signatureChanged: true,
+        signatureChanged: true, visibilityChanged: false,
       }],
     });
   });

@@ -52,8 +52,8 @@ await withBackends('entity history, blame, graph queries', (b) => {
 
   it('keeps each commit\'s own entity changes (against its first parent)', async () => {
     assert.deepEqual(await store.commitChanges(repoId, fx.c.c5!), [
-      { change: 'renamed', kind: 'function', qualifiedName: 'py/util.py::welcome', previousQualifiedName: 'py/util.py::greet', signatureChanged: false },
-      { change: 'modified', kind: 'function', qualifiedName: 'py/util.py::shout', previousQualifiedName: 'py/util.py::shout', signatureChanged: false },
+      { change: 'renamed', kind: 'function', qualifiedName: 'py/util.py::welcome', previousQualifiedName: 'py/util.py::greet', signatureChanged: false, visibilityChanged: false },
+      { change: 'modified', kind: 'function', qualifiedName: 'py/util.py::shout', previousQualifiedName: 'py/util.py::shout', signatureChanged: false, visibilityChanged: false },
     ].sort((a, b) => (a.qualifiedName < b.qualifiedName ? -1 : 1)));
     assert.deepEqual(await store.commitChanges(repoId, fx.c.c4!), []); // whitespace only
     assert.deepEqual(await store.commitChanges(repoId, fx.c.c1!), []); // a base: its tree is the state

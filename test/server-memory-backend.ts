@@ -1,6 +1,7 @@
 // Test double for the GraphQL layer: an in-memory GraphBackend over a tiny fixed history.
 // It records batched calls so tests can assert that loaders batch.
 import picomatch from 'picomatch';
+import type { EntityKind } from '../indexer/types.ts';
 import type {
   CommitRecord, DiffRecord, EntityFilter, EntityRecord, GraphBackend, HistoryRecord, ImpactRecord, Page, PageArgs, RefRecord,
   RepositoryRecord, SkipCountRecord,
@@ -66,7 +67,7 @@ export class MemoryBackend implements GraphBackend {
   }
   async diff(_repo: string, from: string | null, to: string): Promise<DiffRecord> {
     const c = entity('c', 'gamma', 'src/b.ts');
-    return { from, to, added: [c], removed: [], modified: [{ before: entity('a', 'alpha'), after: entity('a', 'alpha'), signatureChanged: true }], renamed: [], moved: [] };
+    return { from, to, added: [c], removed: [], modified: [{ before: entity('a', 'alpha'), after: entity('a', 'alpha'), signatureChanged: true, visibilityChanged: false }], renamed: [], moved: [] };
   }
   async impact(_repo: string, _from: string | null, _to: string, depth: number): Promise<ImpactRecord[]> {
     return [{ entity: entity('b', 'beta'), distance: Math.min(1, depth) }];
@@ -82,8 +83,8 @@ export class MemoryBackend implements GraphBackend {
     this.calls.push(`callees:${ids.length}`);
     return ids.map((id) => (id === 'b' ? [entity('a', 'alpha')] : []));
   }
-  async entityHistory(_repo: string, qn: string, _path: string | null): Promise<HistoryRecord[]> {
-    return this.commitsList.map((c) => ({ commit: c, change: c.sha === SHA1 ? 'added' as const : 'modified' as const, entity: (this.entitiesAt[c.sha] ?? []).find((e) => e.qualifiedName === qn) ?? null }));
+  async entityHistory(_repo: string, qn: string, _path: string | null, _kind: EntityKind | null): Promise<HistoryRecord[]> {
+    return this.commitsList.map((c) => ({ commit: c, change: c.sha === SHA1 ? 'added' as const : 'modified' as const, kind: 'function' as const, visibilityChanged: false, entity: (this.entitiesAt[c.sha] ?? []).find((e) => e.qualifiedName === qn) ?? null }));
   }
   async skips(_repo: string, _sha: string): Promise<SkipCountRecord[]> {
     return [{ reason: 'too_large', count: 2 }, { reason: 'binary', count: 1 }];

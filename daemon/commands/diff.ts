@@ -22,7 +22,9 @@ export function renderDiff(d: EntityDiff, impact: ImpactEntry[] | null): string 
   const out = [`diff ${d.from.slice(0, 12)}..${d.to.slice(0, 12)}`];
   for (const e of d.added) out.push(`  + ${line(e)}`);
   for (const e of d.removed) out.push(`  - ${line(e)}`);
-  for (const m of d.modified) out.push(`  ~ ${line(m.after)}${m.signatureChanged ? ' [signature changed]' : ''}`);
+  for (const m of d.modified) {
+    out.push(`  ~ ${line(m.after)}${m.signatureChanged ? ' [signature changed]' : ''}${m.visibilityChanged ? ' [visibility changed]' : ''}`);
+  }
   for (const m of d.renamed) out.push(`  R ${m.before.qualifiedName} -> ${line(m.after)}`);
   for (const m of d.moved) out.push(`  M ${m.before.qualifiedName} -> ${line(m.after)}`);
   const n = d.added.length + d.removed.length + d.modified.length + d.renamed.length + d.moved.length;

@@ -1,16 +1,19 @@
 // `codegraph history <repo> <qualifiedName>`: the commits that changed one function or class,
 // following it across renames and moves (function-level `git log --first-parent`).
 import { GitRepo } from '../../indexer/git/index.ts';
+import { ENTITY_KINDS, type EntityKind } from '../../indexer/types.ts';
 import { Indexer } from '../../indexer/index.ts';
 import { CliError, ExitCode, STORE_OPTIONS, parseCommand, storeLocation } from '../cli.ts';
 import { indexCommit, openHistoryStore } from '../history.ts';
 import type { HistoryStore } from '../../store/index.ts';
 
 
-const USAGE = `usage: codegraph history <repo> <qualifiedName> [--path P] [--rev REV] [--json] [--data DIR] [--database-url URL]
+const USAGE = `usage: codegraph history <repo> <qualifiedName> [--path P] [--kind K] [--rev REV] [--json] [--data DIR] [--database-url URL]
 
   <qualifiedName>      \`src/a.ts::Parser.parse\`, or \`Parser.parse\` with --path src/a.ts
   --path P             the file, when <qualifiedName> has no \`path::\` prefix
+  --kind K             the entity's kind, when entities of several kinds share the name
+                       (${ENTITY_KINDS.filter((k) => k !== 'module' && k !== 'import').join(', ')})
   --rev REV            where to start walking back (default HEAD; indexed on demand)
   --json               print the list as JSON
   --data DIR           embedded database directory (env CODEGRAPH_DATA_DIR; default <repo>/.codegraph)
@@ -18,7 +21,7 @@ const USAGE = `usage: codegraph history <repo> <qualifiedName> [--path P] [--rev
 
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommand(argv, USAGE, {
-    path: { type: 'string' }, rev: { type: 'string', default: 'HEAD' }, json: { type: 'boolean', default: false }, ...STORE_OPTIONS,
+    path: { type: 'string' }, kind: { type: 'string' }, rev: { type: 'string', default: 'HEAD' }, json: { type: 'boolean', default: false }, ...STORE_OPTIONS,
   });
   if (parsed === null) return ExitCode.OK;
   const { values, positionals } = parsed;
@@ -31,6 +34,13 @@ export async function run(argv: string[]): Promise<number> {
   } else if (!name.includes('::')) {
     throw new CliError('USAGE', `${JSON.stringify(name)} has no \`path::\` prefix; pass --path <file> or write it as src/a.ts::${name}`);
   }
+  let kind: EntityKind | undefined;
+  if (values.kind !== undefined) {
+    if (!(ENTITY_KINDS as readonly string[]).includes(values.kind)) {
+      throw new CliError('USAGE', `--kind must be one of ${ENTITY_KINDS.join(', ')}; got ${JSON.stringify(values.kind)}`);
+    }
+    kind = values.kind as EntityKind;
+  }
   const repo = await GitRepo.open(repoPath);
   let indexer: Indexer | null = null;
   try {
@@ -42,7 +52,8 @@ export async function run(argv: string[]): Promise<number> {
         indexer = new Indexer();
         await indexCommit({ repo, store, indexer, repoId }, sha);
       }
-      const list = await store.entityHistory(repoId, sha, qualifiedName);
+      // A name shared by entities of several kinds without --kind: AMBIGUOUS_ENTITY, exit 2 (issue 11).
+      const list = await store.entityHistory(repoId, sha, qualifiedName, kind);
       if (list.length === 0) {
         // An unknown name is an error (exit 4) with the nearest names, not an empty history (#11 item 8).
         const suggestions = await nearestNames(store, repoId, sha, qualifiedName);
@@ -53,14 +64,15 @@ export async function run(argv: string[]): Promise<number> {
         return err.exitCode;
       }
       if (values.json) {
-        process.stdout.write(`${JSON.stringify({ qualifiedName, rev: sha, changes: list })}\n`);
+        process.stdout.write(`${JSON.stringify({ qualifiedName, kind: list[0]?.kind ?? kind ?? null, rev: sha, changes: list })}\n`);
       } else {
         for (const h of list) {
           // At the indexing horizon the entity existed already: say so instead of claiming 'added' (#9).
           const what = h.boundary ? 'present at the indexing horizon (older history not indexed)'
             : h.change === 'renamed' || h.change === 'moved' ? `${h.change} from ${h.previousQualifiedName ?? '?'}` : h.change;
           const subject = h.message.split('\n')[0] ?? '';
-          process.stdout.write(`${h.sha.slice(0, 12)} ${h.committerDate.slice(0, 10)} ${what}${h.signatureChanged ? ' [signature]' : ''}  ${subject}\n`);
+          const flags = `${h.signatureChanged ? ' [signature]' : ''}${h.visibilityChanged ? ' [visibility]' : ''}`;
+          process.stdout.write(`${h.sha.slice(0, 12)} ${h.committerDate.slice(0, 10)} ${h.kind} ${what}${flags}  ${subject}\n`);
         }
       }
       return ExitCode.OK;
