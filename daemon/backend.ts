@@ -4,12 +4,14 @@
 import picomatch from 'picomatch';
 import type { GitRepo } from '../indexer/git/index.ts';
 import { StoreError, type EntityRef, type HistoryStore, type StoredEntity } from '../store/index.ts';
+import { UNRESOLVED_REASONS } from '../resolvers/context.ts';
 import type {
-  CommitRecord, DiffRecord, EntityFilter, EntityRecord, GraphBackend, HistoryRecord, ImpactRecord, Page, PageArgs, RefRecord,
+  CallConfidence, CallResolutionRecord, CommitRecord, DiffRecord, EntityFilter, EntityRecord, GraphBackend, HistoryRecord, ImpactRecord, Page, PageArgs, RefRecord,
   RepositoryRecord, SkipCountRecord,
 } from '../resolvers/context.ts';
 import type { EntityKind, SkipReason } from '../indexer/types.ts';
 import { StoreSearch } from './search-backend.ts';
+import { callsGauge } from './server/metrics.ts';
 
 export interface BackendRepo {
   name: string;
@@ -202,12 +204,12 @@ export class StoreBackend implements GraphBackend {
     return entries.map((e, i) => ({ entity: recs[i]!, distance: e.depth }));
   }
 
-  private async walk(repo: string, commitSha: string, ids: string[], depth: number, dir: 'callers' | 'callees'): Promise<EntityRecord[][]> {
+  private async walk(repo: string, commitSha: string, ids: string[], depth: number, dir: 'callers' | 'callees', min: CallConfidence): Promise<EntityRecord[][]> {
     const r = this.get(repo);
     // The store resolves calls per entity against one tree; edges are then enriched in one batch.
     const edges = await Promise.all(ids.map(async (id) => {
       try {
-        return await this.store[dir](r.repoId, commitSha, id, depth);
+        return await this.store[dir](r.repoId, commitSha, id, depth, min);
       } catch (err) {
         if (StoreError.is(err, 'ENTITY_NOT_FOUND')) return [];
         throw err;
@@ -227,12 +229,23 @@ export class StoreBackend implements GraphBackend {
     });
   }
 
-  callers(repo: string, commitSha: string, entityIds: string[], depth: number): Promise<EntityRecord[][]> {
-    return this.walk(repo, commitSha, entityIds, depth, 'callers');
+  callers(repo: string, commitSha: string, entityIds: string[], depth: number, minConfidence: CallConfidence = 'name_only'): Promise<EntityRecord[][]> {
+    return this.walk(repo, commitSha, entityIds, depth, 'callers', minConfidence);
   }
 
-  callees(repo: string, commitSha: string, entityIds: string[], depth: number): Promise<EntityRecord[][]> {
-    return this.walk(repo, commitSha, entityIds, depth, 'callees');
+  callees(repo: string, commitSha: string, entityIds: string[], depth: number, minConfidence: CallConfidence = 'name_only'): Promise<EntityRecord[][]> {
+    return this.walk(repo, commitSha, entityIds, depth, 'callees', minConfidence);
+  }
+
+  /** Call resolution counts at a commit; also published as the `codegraph_calls` gauge of the
+   * repository (the commit whose counts were computed last). */
+  async callResolution(repo: string, commitSha: string): Promise<CallResolutionRecord> {
+    const r = this.get(repo);
+    const s = await this.store.resolutionStats(r.repoId, commitSha);
+    const byReason = UNRESOLVED_REASONS.map((reason) => ({ reason, count: s.byReason[reason] ?? 0 }));
+    callsGauge.set({ repository: repo, outcome: 'resolved' }, s.resolved);
+    for (const { reason, count } of byReason) callsGauge.set({ repository: repo, outcome: reason }, count);
+    return { resolved: s.resolved, unresolved: s.unresolved, ambiguous: s.ambiguous, byReason };
   }
 
   /**

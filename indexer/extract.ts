@@ -551,6 +551,7 @@ function build(
     bodyHash: bodyHash(0, source.length, 0, 0),
   }];
   const qualified = new Map<number, string>();
+  const stubs = overloadStubs(defs);
   const entityKindOf = (defIndex: number): EntityKind => {
     let p = defIndex;
     while (p >= 0 && defs[p]!.scope) p = defs[p]!.parent;
@@ -578,7 +579,7 @@ function build(
     const prefix = d.receiver ? (parentQn ? `${parentQn}.${d.receiver}` : d.receiver) : parentQn;
     const qn = prefix ? `${prefix}.${d.name}` : d.name;
     qualified.set(i, qn);
-    if (d.scope) continue;
+    if (d.scope || stubs.has(i)) continue;
 
     // Parent entity: nearest non-scope ancestor that became an entity.
     let p = d.parent;
@@ -667,6 +668,37 @@ function build(
     bytes: byteLength,
     invalidUtf8: invalid,
   };
+}
+
+/** Overload signatures that an implementation of the same name in the same container follows
+ * (TypeScript `function f(x: string): string;` before `function f(x) {...}`, Python `@overload`
+ * stubs before the implementation): the overload set is ONE entity, the implementation, so its
+ * qualified name is unique, its callees are the implementation's, and history pairs it across the
+ * commit that adds overloads (issues 10 and 11). */
+function overloadStubs(defs: Def[]): Set<number> {
+  const groups = new Map<string, number[]>();
+  for (const [i, d] of defs.entries()) {
+    if (d.scope || (d.kind !== 'function' && d.kind !== 'method')) continue;
+    const key = `${d.parent}\0${d.receiver ?? ''}\0${d.name}`;
+    const g = groups.get(key);
+    if (g) g.push(i);
+    else groups.set(key, [i]);
+  }
+  const out = new Set<number>();
+  for (const g of groups.values()) {
+    if (g.length < 2) continue;
+    const stub = g.filter((i) => isOverloadStub(defs[i]!.node));
+    if (stub.length > 0 && stub.length < g.length) for (const i of stub) out.add(i);
+  }
+  return out;
+}
+
+function isOverloadStub(node: Node): boolean {
+  if (node.type === 'function_signature' || node.type === 'method_signature') return true;
+  if (node.type !== 'function_definition') return false;
+  const wrapper = node.parent;
+  if (!wrapper || wrapper.type !== 'decorated_definition') return false;
+  return wrapper.namedChildren.some((c) => c !== null && c.type === 'decorator' && /^@\s*(typing\.)?overload\s*$/.test(c.text));
 }
 
 /** The local binding a call's receiver (`x` of `x.m()`) or bare callee (`f` of `f()`) has, if any:

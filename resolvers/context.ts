@@ -65,6 +65,19 @@ export interface EntityFilter {
 
 /** Every ChangeKind, in the order of the schema's `ChangeKind` enum (test/schema-enums.test.ts). */
 export const CHANGE_KINDS = ['added', 'removed', 'modified', 'renamed', 'moved'] as const;
+/** How a call edge was resolved, most certain first (store/graph.ts resolves; schema enum CallConfidence). */
+export const CALL_CONFIDENCES = ['exact', 'import', 'receiver_type', 'name_only'] as const;
+export type CallConfidence = (typeof CALL_CONFIDENCES)[number];
+/** Why a call links to nothing (schema enum UnresolvedReason). */
+export const UNRESOLVED_REASONS = ['local', 'builtin', 'external', 'ambiguous', 'none'] as const;
+export type UnresolvedReason = (typeof UNRESOLVED_REASONS)[number];
+
+export interface CallResolutionRecord {
+  resolved: number;
+  unresolved: number;
+  ambiguous: number;
+  byReason: Array<{ reason: UnresolvedReason; count: number }>;
+}
 export type ChangeKind = (typeof CHANGE_KINDS)[number];
 
 export interface DiffRecord {
@@ -155,10 +168,13 @@ export interface GraphBackend {
   /** `from` null: diff against the empty tree. Both shas are full and resolved. */
   diff(repo: string, from: string | null, to: string): Promise<DiffRecord>;
   impact(repo: string, from: string | null, to: string, depth: number): Promise<ImpactRecord[]>;
-  /** Batched: transitive callers up to `depth` of each entity id at one commit. */
-  callers(repo: string, commitSha: string, entityIds: string[], depth: number): Promise<EntityRecord[][]>;
+  /** Batched: transitive callers up to `depth` of each entity id at one commit, through edges resolved
+   * at least as surely as `minConfidence` (default: all). */
+  callers(repo: string, commitSha: string, entityIds: string[], depth: number, minConfidence?: CallConfidence): Promise<EntityRecord[][]>;
   /** Batched: transitive callees. */
-  callees(repo: string, commitSha: string, entityIds: string[], depth: number): Promise<EntityRecord[][]>;
+  callees(repo: string, commitSha: string, entityIds: string[], depth: number, minConfidence?: CallConfidence): Promise<EntityRecord[][]>;
+  /** Call resolution counts of the tree at a commit. Absent: the field answers with an error. */
+  callResolution?(repo: string, commitSha: string): Promise<CallResolutionRecord>;
   /** Newest first. `path` null: follow the entity across moves. `kind` null: the only kind of
    * that name (an error when several entities of different kinds share it). */
   entityHistory(repo: string, qualifiedName: string, path: string | null, kind: EntityKind | null): Promise<HistoryRecord[]>;

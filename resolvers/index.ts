@@ -2,8 +2,9 @@
 // changes between backend records and the SDL. No business logic lives here.
 import picomatch from 'picomatch';
 import type { EntityKind } from '../indexer/types.ts';
+import { CALL_CONFIDENCES } from './context.ts';
 import type {
-  ChangeKind, CommitRecord, DiffRecord, EntityChangedEvent, EntityRecord, EventMap, GraphContext,
+  CallConfidence, ChangeKind, CommitRecord, DiffRecord, EntityChangedEvent, EntityRecord, EventMap, GraphContext,
   HistoryRecord, Page, SubscriptionLag, Topic,
 } from './context.ts';
 import { badInput, codedError, notFound } from './errors.ts';
@@ -39,6 +40,11 @@ function depthArg(depth: number | null | undefined, fallback: number): number {
     throw badInput(`depth must be an integer from 1 to ${MAX_DEPTH}, got ${d}.`);
   }
   return d;
+}
+
+/** `minConfidence` of callers/callees; the schema's enum already validated it. */
+function confidenceArg(v: unknown): CallConfidence {
+  return CALL_CONFIDENCES.includes(v as CallConfidence) ? (v as CallConfidence) : 'name_only';
 }
 
 function connection<T, N>(page: Page<T>, wrap: (t: T) => N) {
@@ -181,6 +187,10 @@ export const resolvers = {
     ...search.Repository,
   },
   Commit: {
+    callResolution: async (c: CommitNode, _: Args, ctx: GraphContext) => {
+      if (!ctx.backend.callResolution) throw notFound('call resolution counts are not available on this backend.');
+      return ctx.backend.callResolution(c.repository, c.sha);
+    },
     shortSha: (c: CommitNode) => c.sha.slice(0, 12),
     date: (c: CommitNode) => c.committer.date,
     entities: async (c: CommitNode, args: Args, ctx: GraphContext) => {
@@ -195,11 +205,11 @@ export const resolvers = {
   },
   Entity: {
     callers: async (e: EntityNode, args: Args, ctx: GraphContext) => {
-      const list = await ctx.loaders.callers.load(groupKey(e.repository, e.commitSha, depthArg(num(args.depth), 1)), e.id);
+      const list = await ctx.loaders.callers.load(groupKey(e.repository, e.commitSha, depthArg(num(args.depth), 1), confidenceArg(args.minConfidence)), e.id);
       return list.map((x) => entityNode(e.repository, e.commitSha, x));
     },
     callees: async (e: EntityNode, args: Args, ctx: GraphContext) => {
-      const list = await ctx.loaders.callees.load(groupKey(e.repository, e.commitSha, depthArg(num(args.depth), 1)), e.id);
+      const list = await ctx.loaders.callees.load(groupKey(e.repository, e.commitSha, depthArg(num(args.depth), 1), confidenceArg(args.minConfidence)), e.id);
       return list.map((x) => entityNode(e.repository, e.commitSha, x));
     },
     history: async (e: EntityNode, _: Args, ctx: GraphContext) =>

@@ -2,7 +2,7 @@
 // tick are grouped by their `group` (repo + commit + depth) and sent to the backend in one call;
 // results are cached for the operation, so a list of 50 entities asking for `callers` costs one
 // backend call, not 50.
-import type { CommitRecord, EntityRecord, GraphBackend } from './context.ts';
+import type { CallConfidence, CommitRecord, EntityRecord, GraphBackend } from './context.ts';
 
 type BatchFn<V> = (group: string, keys: string[]) => Promise<V[]>;
 
@@ -76,12 +76,12 @@ export interface Loaders {
 export function createLoaders(backend: GraphBackend): Loaders {
   return {
     callers: new Batcher((group, ids) => {
-      const [repo, sha, depth] = parseGroup(group) as [string, string, number];
-      return backend.callers(repo, sha, ids, depth);
+      const [repo, sha, depth, min] = parseGroup(group) as [string, string, number, CallConfidence | undefined];
+      return backend.callers(repo, sha, ids, depth, min);
     }),
     callees: new Batcher((group, ids) => {
-      const [repo, sha, depth] = parseGroup(group) as [string, string, number];
-      return backend.callees(repo, sha, ids, depth);
+      const [repo, sha, depth, min] = parseGroup(group) as [string, string, number, CallConfidence | undefined];
+      return backend.callees(repo, sha, ids, depth, min);
     }),
     entityByQualifiedName: new Batcher((group, names) => {
       const [repo, sha] = parseGroup(group) as [string, string];

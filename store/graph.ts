@@ -20,7 +20,7 @@
 // credited to the innermost entity around it only.
 //
 // Each edge says how it was resolved (`Via`): `exact` (lexical scope, `this`/`super`, same-file
-// class), `import` (through an import), `receiver-type` (a typed local), `name-only` (same
+// class), `import` (through an import), `receiver_type` (a typed local), `name_only` (same
 // directory, unique name). Resolution runs at query time over the stored references, so a changed
 // callee elsewhere re-resolves old callers without re-indexing them.
 import { posix } from 'node:path';
@@ -45,7 +45,7 @@ export interface Def {
 export type Via = CallEdge['via'];
 
 /** Confidence order of `Via`, lowest first: a minimum confidence keeps this one and the later ones. */
-export const VIA_ORDER: readonly Via[] = ['name-only', 'receiver-type', 'import', 'exact'];
+export const VIA_ORDER: readonly Via[] = ['name_only', 'receiver_type', 'import', 'exact'];
 
 /** Why a call resolved to nothing. */
 export type Unresolved = 'local' | 'builtin' | 'external' | 'ambiguous' | 'none';
@@ -436,7 +436,7 @@ export class Resolver {
     if (r.binding !== null && (simple || (r.binding !== '' && /^(this|self)\.[\w$#]+$/.test(q)))) {
       if (r.binding === '') return this.unknownReceiver(name, ok, none);
       const hits = await this.memberIn(await this.chainOf(r.binding), name, path);
-      return hits.length > 0 ? ok(hits, 'receiver-type') : none('external');
+      return hits.length > 0 ? ok(hits, 'receiver_type') : none('external');
     }
 
     // ns.f(), pkg.F(), mod.f(), a::b::f()
@@ -487,8 +487,8 @@ export class Resolver {
     }
     const dir = posix.dirname(path);
     const sameDir = defs.filter((d) => posix.dirname(d.path) === dir);
-    if (sameDir.length > 0) return { defs: sameDir, via: f.language === 'go' || f.language === 'java' ? 'exact' : 'name-only' };
-    if (defs.length === 1) return { defs, via: 'name-only' };
+    if (sameDir.length > 0) return { defs: sameDir, via: f.language === 'go' || f.language === 'java' ? 'exact' : 'name_only' };
+    if (defs.length === 1) return { defs, via: 'name_only' };
     return null;
   }
 
@@ -548,7 +548,7 @@ export class Resolver {
       const chain = (await this.chainOf(containerOf(c.qname))).slice(1);
       if (!cands.some((o) => o !== c && chain.includes(containerOf(o.qname)))) roots.push(c);
     }
-    return roots.length === 1 ? ok(roots, 'name-only') : none('ambiguous');
+    return roots.length === 1 ? ok(roots, 'name_only') : none('ambiguous');
   }
 
   /** The entity at `qualifiedName` (`path::Local.name`, or a path for the module). Of several
@@ -648,7 +648,7 @@ export class Resolver {
 
   /** Breadth-first walk of callers (`up`) or callees (`down`) to `depth` levels, keeping edges at
    * or above `minVia` confidence. */
-  async walk(start: Def, depth: number, direction: 'up' | 'down', minVia: Via = 'name-only'): Promise<CallEdge[]> {
+  async walk(start: Def, depth: number, direction: 'up' | 'down', minVia: Via = 'name_only'): Promise<CallEdge[]> {
     const floor = VIA_ORDER.indexOf(minVia);
     const edges: CallEdge[] = [];
     const seen = new Set([keyOf(start)]);

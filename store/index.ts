@@ -247,13 +247,13 @@ export class HistoryStore {
 
   /** Callers of the entity at `sha`, transitively to `depth`, keeping edges resolved at least as
    * surely as `minConfidence` (store/graph.ts VIA_ORDER). */
-  async callers(repoId: number, sha: string, qualifiedName: string, depth = 1, minConfidence: CallEdge['via'] = 'name-only'): Promise<CallEdge[]> {
+  async callers(repoId: number, sha: string, qualifiedName: string, depth = 1, minConfidence: CallEdge['via'] = 'name_only'): Promise<CallEdge[]> {
     const r = await Resolver.at(this.db, (await this.chainOf(repoId, sha)).chain);
     return r.walk(await r.find(qualifiedName), depth, 'up', minConfidence);
   }
 
   /** Callees of the entity at `sha`, transitively to `depth` (see `callers`). */
-  async callees(repoId: number, sha: string, qualifiedName: string, depth = 1, minConfidence: CallEdge['via'] = 'name-only'): Promise<CallEdge[]> {
+  async callees(repoId: number, sha: string, qualifiedName: string, depth = 1, minConfidence: CallEdge['via'] = 'name_only'): Promise<CallEdge[]> {
     const r = await Resolver.at(this.db, (await this.chainOf(repoId, sha)).chain);
     return r.walk(await r.find(qualifiedName), depth, 'down', minConfidence);
   }

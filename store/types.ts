@@ -125,9 +125,9 @@ export interface CallEdge {
   to: EntityRef;
   line: number;
   /** How the call was resolved, most certain first: `exact` (lexical scope, `this`/`super`, a class of
-   * the same file), `import` (through the file's imports, re-exports followed), `receiver-type` (a
-   * local or parameter of known type), `name-only` (same directory or the unique definition). */
-  via: 'exact' | 'import' | 'receiver-type' | 'name-only';
+   * the same file), `import` (through the file's imports, re-exports followed), `receiver_type` (a
+   * local or parameter of known type), `name_only` (same directory or the unique definition). */
+  via: 'exact' | 'import' | 'receiver_type' | 'name_only';
   depth: number;
 }
 

@@ -69,8 +69,8 @@ await withBackends('call resolution by receiver and scope', (b) => {
   it('Go: receiver variables, package qualifiers, shadowing parameter, external packages', () => {
     assert.deepEqual(under('go/'), [
       'go/main.go::run -> go/shape/shape.go::New (import)',
-      'go/main.go::run -> go/shape/shape.go::Shape.Area (name-only)',
-      'go/shape/shape.go::Shape.Describe -> go/shape/shape.go::Shape.Area (receiver-type)',
+      'go/main.go::run -> go/shape/shape.go::Shape.Area (name_only)',
+      'go/shape/shape.go::Shape.Describe -> go/shape/shape.go::Shape.Area (receiver_type)',
       'go/shape/shape.go::Shape.Describe -> go/shape/shape.go::format (exact)',
     ]);
   });
@@ -82,17 +82,17 @@ await withBackends('call resolution by receiver and scope', (b) => {
       // A field initialiser (`new Helper()`) is a call made by the class itself.
       'java/com/ex/Square.java::Square -> java/com/ex/Helper.java::Helper (exact)',
       'java/com/ex/Square.java::Square.area -> java/com/ex/Base.java::Base.area (exact)',
-      'java/com/ex/Square.java::Square.show -> java/com/ex/Base.java::Base.describe (receiver-type)',
+      'java/com/ex/Square.java::Square.show -> java/com/ex/Base.java::Base.describe (receiver_type)',
       'java/com/ex/Square.java::Square.show -> java/com/ex/Base.java::Base.make (exact)',
-      'java/com/ex/Square.java::Square.show -> java/com/ex/Helper.java::Helper.help (receiver-type)',
+      'java/com/ex/Square.java::Square.show -> java/com/ex/Helper.java::Helper.help (receiver_type)',
     ]);
   });
 
   it('Rust: self, Type::assoc, module::f, typed lets, trait default methods, shadowing parameter', () => {
     assert.deepEqual(under('rust/'), [
-      'rust/src/main.rs::run -> rust/src/shape.rs::Named.name (receiver-type)',
-      'rust/src/main.rs::run -> rust/src/shape.rs::Shape.area (receiver-type)',
-      'rust/src/main.rs::run -> rust/src/shape.rs::Shape.describe (receiver-type)',
+      'rust/src/main.rs::run -> rust/src/shape.rs::Named.name (receiver_type)',
+      'rust/src/main.rs::run -> rust/src/shape.rs::Shape.area (receiver_type)',
+      'rust/src/main.rs::run -> rust/src/shape.rs::Shape.describe (receiver_type)',
       'rust/src/main.rs::run -> rust/src/shape.rs::Shape.new (import)',
       'rust/src/main.rs::run -> rust/src/shape.rs::helper (import)',
       'rust/src/shape.rs::Shape.describe -> rust/src/shape.rs::Shape.area (exact)',
@@ -105,8 +105,8 @@ await withBackends('call resolution by receiver and scope', (b) => {
       'cpp/geo.cpp::geo.Base.describe -> cpp/geo.cpp::geo.Base.area (exact)',
       'cpp/geo.cpp::geo.Base.make -> cpp/geo.cpp::geo.Base (exact)',
       'cpp/geo.cpp::geo.Square.area -> cpp/geo.cpp::geo.Base.area (exact)',
-      'cpp/geo.cpp::geo.Square.show -> cpp/geo.cpp::geo.Base.describe (receiver-type)',
-      'cpp/geo.cpp::geo.Square.show -> cpp/geo.cpp::geo.Square.area (receiver-type)',
+      'cpp/geo.cpp::geo.Square.show -> cpp/geo.cpp::geo.Base.describe (receiver_type)',
+      'cpp/geo.cpp::geo.Square.show -> cpp/geo.cpp::geo.Square.area (receiver_type)',
       'cpp/geo.cpp::geo.Square.show -> cpp/geo.cpp::geo.helper (exact)',
     ]);
   });
@@ -158,7 +158,7 @@ await withBackends('call resolution by receiver and scope', (b) => {
 
   it('8. child.destroy() inside Parent.destroy is the child\'s method, never a self-loop', () => {
     const d = under('ts/tree.ts::Parent.destroy');
-    assert.ok(d.includes('ts/tree.ts::Parent.destroy -> ts/tree.ts::Child.destroy (receiver-type)'), d.join('\n'));
+    assert.ok(d.includes('ts/tree.ts::Parent.destroy -> ts/tree.ts::Child.destroy (receiver_type)'), d.join('\n'));
     assert.ok(!d.some((e) => e.endsWith('-> ts/tree.ts::Parent.destroy (exact)')), d.join('\n'));
   });
 
@@ -172,7 +172,7 @@ await withBackends('call resolution by receiver and scope', (b) => {
       'ts/tree.ts::Parent.constructor -> ts/tree.ts::Base.constructor (exact)',
       'ts/tree.ts::Parent.destroy -> ts/tree.ts::Base.close (exact)',
       'ts/tree.ts::Parent.destroy -> ts/tree.ts::Base.constructor (exact)',
-      'ts/tree.ts::Parent.destroy -> ts/tree.ts::Child.destroy (receiver-type)',
+      'ts/tree.ts::Parent.destroy -> ts/tree.ts::Child.destroy (receiver_type)',
       'ts/tree.ts::Parent.destroy -> ts/tree.ts::Plain (exact)',
     ]);
   });
@@ -180,7 +180,7 @@ await withBackends('call resolution by receiver and scope', (b) => {
   it('filters edges by minimum confidence and counts unresolved calls by reason', async () => {
     const all = (await store.callees(repoId, sha, 'go/main.go::run')).map(edge);
     const sure = (await store.callees(repoId, sha, 'go/main.go::run', 1, 'import')).map(edge);
-    assert.deepEqual(all, ['go/main.go::run -> go/shape/shape.go::New (import)', 'go/main.go::run -> go/shape/shape.go::Shape.Area (name-only)']);
+    assert.deepEqual(all, ['go/main.go::run -> go/shape/shape.go::New (import)', 'go/main.go::run -> go/shape/shape.go::Shape.Area (name_only)']);
     assert.deepEqual(sure, ['go/main.go::run -> go/shape/shape.go::New (import)']);
     // Locals: the shadowing parameters of py, go, rust, cpp; built-ins: `items.append`, `arr.push`.
     assert.deepEqual(stats, { resolved: 54, unresolved: 18, ambiguous: 0, byReason: { external: 6, none: 6, local: 4, builtin: 2 } });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GraphQLEnumType, buildSchema } from 'graphql';
 import { ENTITY_KINDS, SKIP_REASONS } from '../indexer/types.ts';
-import { CHANGE_KINDS } from '../resolvers/context.ts';
+import { CALL_CONFIDENCES, CHANGE_KINDS, UNRESOLVED_REASONS } from '../resolvers/context.ts';
 import { typeDefs } from '../schema/index.ts';
 import { EDGE_KINDS, SEARCH_MODES } from '../store/index.ts';
 import type { MatchField } from '../store/search/index.ts';
@@ -17,6 +17,8 @@ const CONSTANTS: Record<string, readonly string[]> = {
   EntityKind: ENTITY_KINDS,
   SkipReason: SKIP_REASONS,
   ChangeKind: CHANGE_KINDS,
+  CallConfidence: CALL_CONFIDENCES,
+  UnresolvedReason: UNRESOLVED_REASONS,
   // GraphQL convention: upper-case enum values; the store's modes are lower-case.
   SearchMode: SEARCH_MODES.map((m) => m.toUpperCase()),
   EdgeKind: EDGE_KINDS,

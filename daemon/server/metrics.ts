@@ -25,6 +25,12 @@ export const filesSkipped = new Counter({
   name: 'codegraph_files_skipped_total', help: 'Files not parsed, by reason', labelNames: ['reason'], registers: [registry],
 });
 for (const reason of SKIP_REASONS) filesSkipped.inc({ reason }, 0);
+/** Calls of a repository's tree by outcome (`resolved`, or why unresolved: local, builtin, external,
+ * ambiguous, none), as of the commit whose call resolution was computed last (GraphQL
+ * `Commit.callResolution`). Issue #10: unresolved calls are counted, never dropped silently. */
+export const callsGauge = new Gauge({
+  name: 'codegraph_calls', help: 'Calls of the tree by resolution outcome (last commit computed)', labelNames: ['repository', 'outcome'], registers: [registry],
+});
 /** Files parsed with tree-sitter ERROR/MISSING nodes (still indexed). */
 export const parseErrors = new Counter({
   name: 'codegraph_parse_errors_total', help: 'Files parsed with syntax errors (still indexed)', labelNames: ['language'], registers: [registry],
