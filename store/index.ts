@@ -9,9 +9,9 @@ import { Resolver, defRef } from './graph.ts';
 import { blame, entityHistory } from './lineage.ts';
 import { markAnnounced, startAnnouncing, unannounced } from './outbox.ts';
 import { SearchEngine } from './search/index.ts';
-import { recordRefs, storeCommit, type RefMove, type StoredCommit } from './write.ts';
+import { recordRefs, storeCommit, storeExtractions, type RefMove, type StoredCommit } from './write.ts';
 import type {
-  BlameEntry, CallEdge, CommitInput, EntityChangeRecord, EntityDiff, EntityQuery, EntityRef, ResolutionStats, SkipCounts,
+  BlameEntry, CallEdge, CommitInput, EntityChangeRecord, EntityDiff, EntityQuery, EntityRef, FileDeltaInput, ResolutionStats, SkipCounts,
   StoredEntity, TreeFile,
 } from './types.ts';
 
@@ -82,6 +82,12 @@ export class HistoryStore {
     const { rows } = await this.db.query<{ blob_sha: string; language: string }>(
       'SELECT blob_sha, language FROM extractions WHERE blob_sha = ANY($1::text[]) AND extractor_version = $2', [shas, EXTRACTOR_VERSION]);
     return new Set(rows.map((r) => `${r.blob_sha}\0${r.language}`));
+  }
+
+  /** Stores extraction results (entities, references, body embeddings) ahead of the commits that
+   * will use them, in one transaction; those commits then find them cached. Idempotent. */
+  async storeExtractions(files: Array<Extract<FileDeltaInput, { status: 'parsed' }>>): Promise<void> {
+    if (files.length > 0) await this.db.transaction((tx) => storeExtractions(tx, files, []));
   }
 
   /** Stores one commit in one transaction (idempotent: a stored commit is left alone). */
