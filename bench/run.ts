@@ -10,6 +10,8 @@ export interface BenchModule {
   name: string;
   /** Runs the measurement; each element becomes one JSON line. */
   measure(): Promise<Array<Record<string, unknown>>>;
+  /** Run only when named on the command line (e.g. `peers`: installs packages, takes minutes). */
+  optIn?: boolean;
 }
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -32,6 +34,11 @@ let failed = false;
 for (const file of files) {
   const short = file.slice(0, -SUFFIX.length);
   if (wanted.length > 0 && !wanted.includes(short)) continue;
+  // Opt-in modules say so in their source (`export const optIn = true`); checked before importing.
+  if (wanted.length === 0 && /^export const optIn = true;$/m.test(fs.readFileSync(path.join(HERE, file), 'utf8'))) {
+    process.stderr.write(`[bench] ${short}: opt-in, skipped (run \`npm run bench -- ${short}\`)\n`);
+    continue;
+  }
   const started = performance.now();
   process.stderr.write(`[bench] ${short}\n`);
   try {

@@ -367,7 +367,7 @@ export class StoreBackend implements GraphBackend {
     const out: HistoryRecord[] = [];
     changes.forEach((c, i) => {
       const commit = commits[i];
-      if (commit) out.push({ commit, change: c.change, kind: c.kind, visibilityChanged: c.visibilityChanged, entity: entities[i] ? toRecord(entities[i]) : null });
+      if (commit) out.push({ commit, change: c.change, kind: c.kind, visibilityChanged: c.visibilityChanged, entity: entities[i] ? toRecord(entities[i]) : null, boundary: c.boundary });
     });
     return out;
   }

@@ -8,13 +8,12 @@
 // Crash safety: a commit is written in one transaction and skipped when already stored, and the
 // selection and order depend only on the refs and the stored commits, so a run killed at any point
 // and restarted yields exactly the store of an uninterrupted run (test/history-crash.test.ts).
-import { Buffer } from 'node:buffer';
 import type { GitRepo } from '../indexer/git/index.ts';
 import type { FileChange } from '../indexer/git/index.ts';
-import type { Indexer, FileToIndex } from '../indexer/index.ts';
+import type { ExtractOutcome, Indexer, FileToIndex } from '../indexer/index.ts';
 import type { CommitInfo } from '../indexer/git/index.ts';
-import { HistoryStore, migrate, type FileDeltaInput, type RefMove } from '../store/index.ts';
-import { openDatabase, type Db } from '../store/db.ts';
+import { HistoryStore, migrate, verifyStore, type FileDeltaInput, type RefMove } from '../store/index.ts';
+import { describeTarget, openDatabase, type Db } from '../store/db.ts';
 
 export interface HistoryProgress {
   /** Commits stored so far in this run. */
@@ -128,32 +127,27 @@ const KILL_AFTER = Number(process.env.CODEGRAPH_TEST_KILL_AFTER_COMMITS ?? '0');
 /** Stores one commit (its first parent must be stored already, or it becomes a base). */
 type CommitCounts = Pick<HistoryProgress, 'files' | 'parsed' | 'parsedByLanguage' | 'syntaxErrorFiles' | 'skipped'>;
 
-async function storeOne(ctx: HistoryContext, repoId: number, info: CommitInfo, baseSha: string | null): Promise<CommitCounts> {
+/** A commit read, diffed and parsed, ready to store. */
+interface PreparedCommit {
+  info: CommitInfo;
+  baseSha: string | null;
+  delta: FileDeltaInput[];
+  counts: CommitCounts;
+}
+
+/** Reads, diffs and parses one commit (no store write): the part that can run ahead of the store. */
+async function prepareOne(ctx: HistoryContext, info: CommitInfo, baseSha: string | null): Promise<PreparedCommit> {
   const { deleted, files } = deltaOf(await ctx.repo.diffTree(baseSha, info.sha));
   const cached = await ctx.store.cachedExtractions([...new Set(files.map((f) => f.sha))]);
-  const outcomes = await ctx.indexer.extractFiles(ctx.repo, files, { isCached: (sha, language) => cached.has(`${sha}\0${language}`), keepContent: true });
-  const content = new Map<string, Buffer>();
-  for (const o of outcomes) {
-    if (o.status === 'parsed' && !content.has(o.sha)) {
-      content.set(o.sha, o.content ? Buffer.from(o.content.buffer, o.content.byteOffset, o.content.byteLength) : await ctx.repo.readBlob(o.sha));
-    }
-  }
+  // Bodies are embedded in the workers, so no blob bytes come back to this thread (#9).
+  const outcomes = await ctx.indexer.extractFiles(ctx.repo, files, { isCached: (sha, language) => cached.has(`${sha}\0${language}`), embedBodies: true });
   const delta: FileDeltaInput[] = deleted.map((path) => ({ path, status: 'deleted' as const }));
   for (const o of outcomes) {
-    if (o.status === 'parsed') delta.push({ path: o.path, status: 'parsed', blobSha: o.sha, language: o.language, extraction: o.result, content: content.get(o.sha)! });
+    if (o.status === 'parsed') delta.push({ path: o.path, status: 'parsed', blobSha: o.sha, language: o.language, extraction: o.result, bodies: o.bodies ?? [] });
     else if (o.status === 'cached') delta.push({ path: o.path, status: 'cached', blobSha: o.sha, language: o.language });
     else delta.push({ path: o.path, status: 'skipped', blobSha: o.sha, language: o.language, reason: o.reason, detail: o.detail });
   }
   delta.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  await ctx.store.storeCommit(repoId, {
-    commit: {
-      sha: info.sha, parents: info.parents, tree: info.tree, message: info.message,
-      author: { name: info.author.name, email: info.author.email, date: info.author.date },
-      committer: { name: info.committer.name, email: info.committer.email, date: info.committer.date },
-    },
-    baseSha,
-    files: delta,
-  });
   const counts: CommitCounts = { files: delta.length, parsed: 0, parsedByLanguage: {}, syntaxErrorFiles: {}, skipped: {} };
   for (const o of outcomes) {
     if (o.status === 'parsed') {
@@ -164,8 +158,80 @@ async function storeOne(ctx: HistoryContext, repoId: number, info: CommitInfo, b
       counts.skipped[o.reason] = (counts.skipped[o.reason] ?? 0) + 1;
     }
   }
-  return counts;
+  return { info, baseSha, delta, counts };
 }
+
+/** Stores a prepared commit in one transaction. */
+async function writeOne(ctx: HistoryContext, repoId: number, p: PreparedCommit): Promise<CommitCounts> {
+  const { info } = p;
+  await ctx.store.storeCommit(repoId, {
+    commit: {
+      sha: info.sha, parents: info.parents, tree: info.tree, message: info.message,
+      author: { name: info.author.name, email: info.author.email, date: info.author.date },
+      committer: { name: info.committer.name, email: info.committer.email, date: info.committer.date },
+    },
+    baseSha: p.baseSha,
+    files: p.delta,
+  });
+  return p.counts;
+}
+
+async function storeOne(ctx: HistoryContext, repoId: number, info: CommitInfo, baseSha: string | null): Promise<CommitCounts> {
+  return writeOne(ctx, repoId, await prepareOne(ctx, info, baseSha));
+}
+
+/** Writes the parsed outcomes of a first extraction to the store in batches while the workers keep
+ * parsing: one batch is written while the next fills (#9). `add` waits only when a full batch is
+ * ready and the previous one is still being written, which holds the extraction back instead of
+ * piling results up in memory. The embeddings of written outcomes are dropped. Outcomes need
+ * `bodies` (extractFiles with `embedBodies`). */
+export class ExtractionWriter {
+  private batch: Array<Extract<FileDeltaInput, { status: 'parsed' }>> = [];
+  private outcomes: Array<{ bodies?: unknown }> = [];
+  private entities = 0;
+  private writing: Promise<void> = Promise.resolve();
+  private readonly seen = new Set<string>();
+
+  /** @param batchEntities entities per write transaction. @default 20_000 */
+  constructor(private readonly store: HistoryStore, private readonly batchEntities = 20_000) {}
+
+  async add(o: ExtractOutcome): Promise<void> {
+    if (o.status !== 'parsed' || o.bodies === undefined) return;
+    const key = `${o.sha}\0${o.language}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.batch.push({ path: o.path, status: 'parsed', blobSha: o.sha, language: o.language, extraction: o.result, bodies: o.bodies });
+    this.outcomes.push(o);
+    this.entities += o.result.entities.length + 1;
+    if (this.entities >= this.batchEntities) await this.cut();
+  }
+
+  /** Writes what is left and waits for every write. */
+  async flush(): Promise<void> {
+    await this.cut();
+    await this.writing;
+  }
+
+  private async cut(): Promise<void> {
+    await this.writing;
+    const batch = this.batch;
+    const outcomes = this.outcomes;
+    this.batch = [];
+    this.outcomes = [];
+    this.entities = 0;
+    if (batch.length === 0) return;
+    const write = this.store.storeExtractions(batch).then(() => {
+      for (const o of outcomes) delete o.bodies;
+    });
+    write.catch(() => {}); // surfaced by the next cut() or flush()
+    this.writing = write;
+  }
+}
+
+/** Commits read and parsed ahead of the one being stored: git and the workers work on the next
+ * commits while the store writes this one (#9). A blob first seen in a commit still being stored
+ * may be parsed twice; the store keeps one copy (extractions are content-addressed). */
+const LOOKAHEAD = 2;
 
 /** Indexes the last N commits of every branch (or all), refs first. Idempotent and resumable. */
 export async function indexHistory(opts: IndexHistoryOptions): Promise<IndexHistoryResult> {
@@ -195,14 +261,39 @@ export async function indexHistory(opts: IndexHistoryOptions): Promise<IndexHist
 
   const indexed: string[] = [];
   const ordered = parentsFirst(infos);
-  for (const info of ordered) {
+  // A commit's base is decided before it is prepared: its first parent is stored by then when it
+  // was stored before this run or comes earlier in `ordered` (parents first).
+  const willStore = new Set(stored);
+  const bases = ordered.map((info) => {
     const p1 = info.parents[0];
-    const baseSha = p1 !== undefined && stored.has(p1) ? p1 : null;
-    const r = await storeOne(ctx, repoId, info, baseSha);
-    stored.add(info.sha);
-    indexed.push(info.sha);
-    opts.onProgress?.({ done: indexed.length, total: ordered.length, sha: info.sha, ...r });
-    if (KILL_AFTER > 0 && indexed.length === KILL_AFTER) process.kill(process.pid, 'SIGKILL');
+    willStore.add(info.sha);
+    return p1 !== undefined && willStore.has(p1) && p1 !== info.sha ? p1 : null;
+  });
+  const ahead: Array<Promise<PreparedCommit>> = [];
+  // Prepares run one after another (they share the repository's git reader processes, which serve
+  // one request stream at a time); only preparing and storing overlap.
+  let previous: Promise<unknown> = Promise.resolve();
+  const prepare = (i: number): void => {
+    if (i >= ordered.length) return;
+    const p = previous.then(() => prepareOne(ctx, ordered[i]!, bases[i]!));
+    p.catch(() => {}); // awaited in order below; a rejection is handled there
+    previous = p.catch(() => {});
+    ahead.push(p);
+  };
+  for (let i = 0; i < LOOKAHEAD && i < ordered.length; i++) prepare(i);
+  try {
+    for (let i = 0; i < ordered.length; i++) {
+      const prepared = await ahead.shift()!;
+      prepare(i + LOOKAHEAD);
+      const r = await writeOne(ctx, repoId, prepared);
+      stored.add(prepared.info.sha);
+      indexed.push(prepared.info.sha);
+      opts.onProgress?.({ done: indexed.length, total: ordered.length, sha: prepared.info.sha, ...r });
+      if (KILL_AFTER > 0 && indexed.length === KILL_AFTER) process.kill(process.pid, 'SIGKILL');
+    }
+  } finally {
+    // Work still in flight after a failure must settle before the caller closes the pool and store.
+    await Promise.allSettled(ahead);
   }
   return { repoId, indexed, alreadyIndexed: all.length - todo.length, refMoves };
 }
@@ -217,6 +308,8 @@ export async function indexCommit(ctx: HistoryContext, rev: string): Promise<str
   const p1 = info!.parents[0];
   const baseSha = p1 !== undefined && (await ctx.store.indexedCommits(repoId, [p1])).has(p1) ? p1 : null;
   await storeOne({ ...ctx, repoId }, repoId, info!, baseSha);
+  // Indexed for a query, not brought by a ref move: not a `commitIndexed` event.
+  await ctx.store.markAnnounced(repoId, sha);
   return sha;
 }
 
@@ -252,6 +345,8 @@ export async function runHistoryIndex(opts: OpenHistoryOptions & {
 }): Promise<IndexHistoryResult> {
   const { db, store } = await openHistoryStore(opts);
   try {
+    // Never write on top of a damaged store (STORE_CORRUPT; store/verify.ts).
+    await verifyStore(db, opts.databaseUrl !== undefined ? describeTarget(opts.databaseUrl) : opts.dataDir ?? '');
     return await indexHistory({ repo: opts.repo, store, indexer: opts.indexer, history: opts.history, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   } finally {
     await db.close();

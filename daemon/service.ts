@@ -8,8 +8,8 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { GitRepo } from '../indexer/git/index.ts';
 import { Indexer } from '../indexer/index.ts';
-import type { Db } from '../store/db.ts';
-import { StoreError, type HistoryStore, type RefMove } from '../store/index.ts';
+import { describeTarget, type Db } from '../store/db.ts';
+import { StoreError, verifyStore, type HistoryStore, type RefMove } from '../store/index.ts';
 import { StoreBackend, type BackendRepo } from './backend.ts';
 import type { Config } from './config.ts';
 import { sendNotice, startEventBridge, type EventBridge } from './events.ts';
@@ -32,6 +32,9 @@ export interface ServiceOptions {
   retryBaseMs?: number;
   /** Called once every repository finished its initial index (or is served by another instance). */
   onInitialIndexDone?: () => void;
+  /** The event fan-out to publish into (a caller that must subscribe before the first event, such
+   * as the outbox test). @default a new InProcessEvents */
+  events?: InProcessEvents;
 }
 
 export interface Service {
@@ -69,10 +72,6 @@ class RepoRunner {
   private firstPendingAt = 0;
   private worker: Promise<void> | null = null;
   private closing = false;
-  /** Commits stored but not announced yet, in store order. A run that fails after storing some
-   * commits leaves them here, and the retry (which finds them stored, so does not index them
-   * again) announces them with its own. */
-  private unannounced: string[] = [];
   /** One writer per repository: indexing runs and on-demand commits take turns on this chain. */
   private turn: Promise<unknown> = Promise.resolve();
 
@@ -216,6 +215,8 @@ class RepoRunner {
     const { store, db, logger } = this.svc;
     const initial = !this.initialDone;
     const phase = initial ? 'initial' : 'incremental';
+    // Commits a previous process stored but did not announce (kill -9) go out before the catch-up.
+    if (initial) await this.announce(changes);
     const result = await indexHistory({
       repo: this.r.repo, store, indexer: this.svc.indexer(), repoId: this.r.repoId, history: this.svc.config.history,
       onProgress: (p) => {
@@ -223,7 +224,6 @@ class RepoRunner {
         for (const [language, n] of Object.entries(p.parsedByLanguage)) filesIndexed.inc({ repository: this.r.name, language }, n);
         for (const [language, n] of Object.entries(p.syntaxErrorFiles)) parseErrors.inc({ language }, n);
         for (const [reason, n] of Object.entries(p.skipped)) filesSkipped.inc({ reason }, n);
-        this.unannounced.push(p.sha);
         void sendNotice(db, { k: 'progress', repo: this.r.name, phase, done: p.done, total: p.total }).catch(() => undefined);
         // Stop between commits (each is its own transaction) when shutting down.
         if (this.closing) throw new Closing('shutting down');
@@ -231,25 +231,28 @@ class RepoRunner {
     });
     for (const m of result.refMoves) if (m.forced) logger.warn({ repo: this.r.name, ref: m.name, old: m.oldSha, new: m.newSha }, 'force push: ref moved to a commit that does not contain its old one');
     logRefMoves(logger, this.r.name, result.refMoves);
-    // A first index announces nothing (it would flood dashboards with history), but a catch-up (a
-    // restart, or a standby taking over the lock) announces the commits that arrived meanwhile.
-    // Commits stored by this runner's failed attempts count as neither.
-    const storedByFailedAttempts = this.unannounced.length - result.indexed.length;
-    const catchUp = initial && result.alreadyIndexed > storedByFailedAttempts;
-    if (initial && !catchUp) this.unannounced = [];
-    if (this.unannounced.length > 0) {
-      const refOf = await this.attribute(this.unannounced, changes);
-      // Dropped once sent: if a notice fails, the retry sends the rest.
-      while (this.unannounced.length > 0) {
-        const sha = this.unannounced[0]!;
-        await sendNotice(db, { k: 'commit', repo: this.r.name, sha, ref: refOf.get(sha) ?? 'HEAD' });
-        this.unannounced.shift();
-      }
-    }
+    // A first index announces nothing (it would flood dashboards with history): the store queues
+    // commits in its outbox only once the repository's first index is complete. A catch-up (a
+    // restart, or a standby taking over the lock) announces what arrived meanwhile.
+    if (initial) await store.startAnnouncing(this.r.repoId);
+    await this.announce(changes);
     if (since > 0 && changes.length > 0) indexLagSeconds.set({ repository: this.r.name }, (Date.now() - since) / 1000);
     if (initial) {
       this.initialDone = true;
       logger.info({ repo: this.r.name, indexed: result.indexed.length, alreadyIndexed: result.alreadyIndexed }, 'initial index done');
+    }
+  }
+
+  /** Drains the store's outbox: each notice is sent, then its row deleted, so a crash in between
+   * sends it again (at least once) and a failed send is retried by the next run. */
+  private async announce(changes: RefChange[]): Promise<void> {
+    const { store, db } = this.svc;
+    const shas = await store.unannounced(this.r.repoId);
+    if (shas.length === 0) return;
+    const refOf = await this.attribute(shas, changes);
+    for (const sha of shas) {
+      await sendNotice(db, { k: 'commit', repo: this.r.name, sha, ref: refOf.get(sha) ?? 'HEAD' });
+      await store.markAnnounced(this.r.repoId, sha);
     }
   }
 
@@ -306,6 +309,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     for (const c of cleanup.reverse()) await c().catch(() => undefined);
   };
   try {
+    // Refuse to serve a damaged store (issue 8, item 4): STORE_CORRUPT, exit 7.
+    const checked = await verifyStore(db, config.databaseUrl !== undefined ? describeTarget(config.databaseUrl) : config.dataDir);
+    logger.info({ outcome: checked.outcome, rows: checked.rows }, 'store verified');
     const repos: Array<BackendRepo & { remote?: string | undefined }> = [];
     for (const rc of config.repos) {
       const repo = await GitRepo.open(rc.path);
@@ -319,7 +325,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       if (!runner) throw new StoreError('COMMIT_NOT_INDEXED', `commit ${sha} of repository '${r.name}' is not indexed and the indexer is not started yet; retry.`, { sha });
       await runner.indexOnDemand(sha, signal);
     });
-    const events = new InProcessEvents();
+    const events = opts.events ?? new InProcessEvents();
     const bridge = await startEventBridge(db, backend, events, logger);
     cleanup.push(() => bridge.close());
 

@@ -18,6 +18,8 @@ export const ExitCode = {
   CONFIG: 5,
   /** Another process holds the data directory. */
   LOCKED: 6,
+  /** The store failed its start-up integrity check (store/verify.ts): delete it and index again. */
+  STORE_CORRUPT: 7,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -53,7 +55,7 @@ interface Row {
 }
 
 const row = (exit: ExitCodeValue, graphql: GraphQLCode | null = null): Row => ({ exit, graphql });
-const { FAILURE, USAGE, NOT_A_REPOSITORY, UNKNOWN_REVISION, CONFIG, LOCKED } = ExitCode;
+const { FAILURE, USAGE, NOT_A_REPOSITORY, UNKNOWN_REVISION, CONFIG, LOCKED, STORE_CORRUPT } = ExitCode;
 
 export const CODES = {
   // indexer/git (GitError)
@@ -106,6 +108,8 @@ export const CODES = {
   MIGRATION_UNKNOWN: row(FAILURE),
   // store/lock.ts (LockError)
   LOCKED: row(LOCKED, 'UNAVAILABLE'),
+  // store/verify.ts (StoreCorruptError)
+  STORE_CORRUPT: row(STORE_CORRUPT, 'UNAVAILABLE'),
   // daemon (CliError, ConfigError, StartupError, FetchError, ...)
   USAGE: row(USAGE, 'BAD_USER_INPUT'),
   CONFIG: row(CONFIG),

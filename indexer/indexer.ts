@@ -36,7 +36,7 @@ export interface FileToIndex {
 }
 
 export type ExtractOutcome =
-  | { path: string; sha: string; language: LanguageId; status: 'parsed'; result: FileExtraction; content?: Uint8Array }
+  | { path: string; sha: string; language: LanguageId; status: 'parsed'; result: FileExtraction; content?: Uint8Array; bodies?: Array<[string, string]> }
   | { path: string; sha: string; language: LanguageId; status: 'cached' }
   | { path: string; sha: string; language: LanguageId | null; status: 'skipped'; reason: SkipReason; detail: string };
 
@@ -49,6 +49,9 @@ export interface ExtractFilesOptions {
   /** Attach the blob bytes to parsed outcomes (`content`), so a caller that stores them need not
    * read the blob from git a second time. @default false */
   keepContent?: boolean;
+  /** Embed entity bodies in the workers (`bodies` on parsed outcomes: [body hash, pgvector
+   * literal]), for the history store. @default false */
+  embedBodies?: boolean;
 }
 
 export type Classification = { language: LanguageId } | { language: LanguageId | null; skip: SkipReason; detail: string };
@@ -150,7 +153,7 @@ export class Indexer {
         continue;
       }
       const data = blob.data;
-      const task = this.parse(path, item.sha, item.language, data)
+      const task = this.parse(path, item.sha, item.language, data, options.embedBodies === true)
         .then((o) => finish(item, options.keepContent && o.status === 'parsed' ? { ...o, content: data } : o));
       const tracked: Promise<void> = task.finally(() => inFlight.delete(tracked));
       inFlight.add(tracked);
@@ -160,15 +163,15 @@ export class Indexer {
     return outcomes;
   }
 
-  private async parse(path: string, sha: string, language: LanguageId, data: Uint8Array): Promise<ExtractOutcome> {
+  private async parse(path: string, sha: string, language: LanguageId, data: Uint8Array, embedBodies = false): Promise<ExtractOutcome> {
     if (data.length > this.maxFileBytes) return { path, sha, language, status: 'skipped', reason: 'too_large', detail: tooLarge(data.length, this.maxFileBytes) };
     const scan = data.subarray(0, NUL_SCAN_BYTES);
     if (scan.indexOf(0) !== -1) return { path, sha, language, status: 'skipped', reason: 'binary', detail: 'NUL byte in the first 8 KiB: binary file' };
     // Copy into a buffer of its own: git's reader hands out slices of shared chunks, and the copy is
     // transferred (not cloned) to the worker.
     const content = new Uint8Array(data);
-    const r = await this.pool.run({ language, content, timeoutMs: this.parseTimeoutMs });
-    if (r.ok) return { path, sha, language, status: 'parsed', result: r.result };
+    const r = await this.pool.run({ language, content, timeoutMs: this.parseTimeoutMs, ...(embedBodies ? { embedBodies } : {}) });
+    if (r.ok) return { path, sha, language, status: 'parsed', result: r.result, ...(r.bodies ? { bodies: r.bodies } : {}) };
     return { path, sha, language, status: 'skipped', reason: r.reason, detail: r.detail };
   }
 

@@ -1,5 +1,6 @@
 // Piscina worker: extracts one file per task. Receives the blob bytes (transferred, not copied) and
 // returns plain data; syntax trees never leave the worker and are freed before the task returns.
+import { embedBodies } from './embed.ts';
 import { ParseTimeoutError, extract } from './extract.ts';
 import type { FileExtraction, LanguageId } from './types.ts';
 
@@ -7,15 +8,18 @@ export interface ExtractTask {
   language: LanguageId;
   content: Uint8Array;
   timeoutMs: number;
+  /** Also embed the entity bodies (indexer/embed.ts), for the history store. @default false */
+  embedBodies?: boolean;
 }
 
 export type ExtractTaskResult =
-  | { ok: true; result: FileExtraction }
+  | { ok: true; result: FileExtraction; bodies?: Array<[string, string]> }
   | { ok: false; reason: 'parse_timeout' | 'extract_error'; detail: string };
 
 export default async function extractTask(task: ExtractTask): Promise<ExtractTaskResult> {
   try {
-    return { ok: true, result: await extract(task.language, task.content, { timeoutMs: task.timeoutMs }) };
+    const result = await extract(task.language, task.content, { timeoutMs: task.timeoutMs });
+    return task.embedBodies ? { ok: true, result, bodies: embedBodies(result.entities, task.content) } : { ok: true, result };
   } catch (err) {
     if (err instanceof ParseTimeoutError) return { ok: false, reason: 'parse_timeout', detail: err.message };
     return { ok: false, reason: 'extract_error', detail: err instanceof Error ? err.message : String(err) };

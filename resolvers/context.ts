@@ -127,6 +127,8 @@ export interface HistoryRecord {
   visibilityChanged: boolean;
   /** The entity at that commit; null for `removed`. */
   entity: EntityRecord | null;
+  /** The walk reached the indexing horizon at this commit (store EntityChangeRecord.boundary). @default false */
+  boundary?: boolean;
 }
 
 export interface SkipCountRecord {

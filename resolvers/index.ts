@@ -112,6 +112,7 @@ function historyNodes(repo: string, records: HistoryRecord[]) {
     kind: h.kind,
     visibilityChanged: h.visibilityChanged,
     entity: h.entity ? entityNode(repo, h.commit.sha, h.entity) : null,
+    boundary: h.boundary ?? false,
   }));
 }
 

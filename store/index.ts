@@ -8,10 +8,11 @@ import { StoreError } from './errors.ts';
 import { cancellable, type ReadOptions } from './abort.ts';
 import { Resolver, defRef, type Def } from './graph.ts';
 import { blame, entityHistory } from './lineage.ts';
+import { markAnnounced, startAnnouncing, unannounced } from './outbox.ts';
 import { SearchEngine } from './search/index.ts';
-import { recordRefs, storeCommit, type RefMove, type StoredCommit } from './write.ts';
+import { recordRefs, storeCommit, storeExtractions, type RefMove, type StoredCommit } from './write.ts';
 import type {
-  BlameEntry, CallEdge, CommitInput, EntityChangeRecord, EntityDiff, EntityQuery, EntityRef, ResolutionStats, SkipCounts,
+  BlameEntry, CallEdge, CommitInput, EntityChangeRecord, EntityDiff, EntityQuery, EntityRef, FileDeltaInput, ResolutionStats, SkipCounts,
   StoredEntity, TreeFile,
 } from './types.ts';
 
@@ -19,6 +20,7 @@ export { StoreError, type StoreErrorCode } from './errors.ts';
 export { Checkpoint, type ReadOptions } from './abort.ts';
 export { embed, EMBEDDING_DIMS, cosine } from './embed.ts';
 export { storeDigest } from './digest.ts';
+export { verifyStore, StoreCorruptError, type TableMismatch, type VerifyResult } from './verify.ts';
 export { migrate, MigrationError, type MigrationErrorCode } from './migrate.ts';
 export {
   SearchEngine, SearchError, SEARCH_MODES, EDGE_KINDS, DEFAULT_LIMITS as SEARCH_LIMITS,
@@ -84,6 +86,12 @@ export class HistoryStore {
     return new Set(rows.map((r) => `${r.blob_sha}\0${r.language}`));
   }
 
+  /** Stores extraction results (entities, references, body embeddings) ahead of the commits that
+   * will use them, in one transaction; those commits then find them cached. Idempotent. */
+  async storeExtractions(files: Array<Extract<FileDeltaInput, { status: 'parsed' }>>): Promise<void> {
+    if (files.length > 0) await this.db.transaction((tx) => storeExtractions(tx, files, []));
+  }
+
   /** Stores one commit in one transaction (idempotent: a stored commit is left alone). */
   async storeCommit(repoId: number, input: CommitInput): Promise<StoredCommit> {
     return this.db.transaction((tx) => storeCommit(tx, this.chains, repoId, input));
@@ -93,6 +101,22 @@ export class HistoryStore {
    * `old` is NOT an ancestor of `new` (a force push). */
   async recordRefs(repoId: number, refs: Array<{ name: string; sha: string }>, isForced: (oldSha: string, newSha: string) => Promise<boolean>): Promise<RefMove[]> {
     return this.db.transaction((tx) => recordRefs(tx, repoId, refs, isForced));
+  }
+
+  /** Commits stored but not announced yet, oldest first (the outbox, store/outbox.ts). */
+  async unannounced(repoId: number): Promise<string[]> {
+    return unannounced(this.db, repoId);
+  }
+
+  /** Takes a commit out of the outbox once its notice is sent. */
+  async markAnnounced(repoId: number, sha: string): Promise<void> {
+    await markAnnounced(this.db, repoId, sha);
+  }
+
+  /** After the repository's first index: commits stored from now on are queued in the outbox.
+   * Returns false when they already were. */
+  async startAnnouncing(repoId: number): Promise<boolean> {
+    return startAnnouncing(this.db, repoId);
   }
 
   async refs(repoId: number): Promise<Array<{ name: string; sha: string }>> {

@@ -11,9 +11,21 @@
 // `LockError` code `LOCKED`. The file is removed by `release()` and, as a fallback, at process exit.
 // Signals: Node's default SIGINT/SIGTERM handling skips 'exit' handlers; the daemon's signal handler
 // must call db.close() (the stale-lock takeover covers the case where it cannot).
+//
+// A file alone is not a lock: `rm DATA/codegraph.lock` let a second daemon in, and both wrote
+// (issue 8, item 3). Node has no flock(2), so on Linux the holder also listens on an ABSTRACT Unix
+// socket named after the lock file's directory (device and inode) and name. Abstract names live in
+// the kernel, not in the file system: nothing can delete one, the kernel frees it when the process
+// dies (kill -9 included), and a second listen fails with EADDRINUSE. That is checked first; the
+// file still says who holds the lock, and still guards platforms without abstract sockets (macOS)
+// and holders on other hosts. Measured in test/gh-deleted-lock-file.test.ts. Limits: abstract names
+// are per network namespace, so two containers with their own network sharing one data volume are
+// told apart only by the file.
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
-import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { link, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
+import path from 'node:path';
 import { CodedError } from '../errors/index.ts';
 
 export interface LockOwner {
@@ -96,9 +108,77 @@ function lockedMessage(file: string, owner: LockOwner | null): string {
   return `the database directory is in use by ${who}. Stop that codegraph process (kill ${owner.pid}) or use another --data-dir; lock file ${file}`;
 }
 
+/** The kernel-held half of the lock (Linux): a listener on an abstract socket that answers every
+ * connection with the owner's JSON. Null where abstract sockets do not exist. */
+async function listenAbstract(file: string, owner: LockOwner): Promise<net.Server | null> {
+  if (process.platform !== 'linux') return null;
+  const dir = await stat(path.dirname(file));
+  const name = `\0codegraph-lock:${dir.dev}:${dir.ino}:${path.basename(file)}`.slice(0, 107);
+  const server = net.createServer((sock) => {
+    sock.on('error', () => undefined);
+    sock.end(`${JSON.stringify(owner)}\n`);
+  });
+  server.on('error', () => undefined);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ path: name }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') return null; // no abstract sockets here: the file decides
+    const current = await probeAbstract(name);
+    throw new LockError(lockedMessage(file, current), { path: file, owner: current });
+  }
+  server.unref(); // the lock must not keep the process alive
+  return server;
+}
+
+/** Asks the holder of an abstract lock name who it is (null when it does not answer in 2 s). */
+function probeAbstract(name: string): Promise<LockOwner | null> {
+  return new Promise((resolve) => {
+    let text = '';
+    const sock = net.connect({ path: name });
+    const timer = setTimeout(() => sock.destroy(), 2_000);
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => (text += d));
+    sock.on('error', () => undefined);
+    sock.on('close', () => {
+      clearTimeout(timer);
+      resolve(parseOwner(text));
+    });
+  });
+}
+
 /** Takes the lock at `file` (its directory must exist), taking over a stale one. Throws `LockError`. */
 export async function acquireLock(file: string): Promise<Lock> {
   const owner: LockOwner = { pid: process.pid, hostname: os.hostname(), startedAt: new Date().toISOString() };
+  const kernel = await listenAbstract(file, owner);
+  try {
+    await acquireFile(file, owner);
+  } catch (err) {
+    kernel?.close();
+    throw err;
+  }
+  held.set(file, owner);
+  installExitHook();
+  let released = false;
+  return {
+    path: file,
+    owner,
+    async release() {
+      if (released) return;
+      released = true;
+      held.delete(file);
+      removeIfOurs(file, owner);
+      await new Promise<void>((resolve) => (kernel ? kernel.close(() => resolve()) : resolve()));
+    },
+  };
+}
+
+async function acquireFile(file: string, owner: LockOwner): Promise<void> {
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   await writeFile(tmp, `${JSON.stringify(owner)}\n`, { mode: 0o644 });
   try {
@@ -144,17 +224,4 @@ export async function acquireLock(file: string): Promise<Lock> {
   } finally {
     await unlink(tmp).catch(() => undefined);
   }
-  held.set(file, owner);
-  installExitHook();
-  let released = false;
-  return {
-    path: file,
-    owner,
-    async release() {
-      if (released) return;
-      released = true;
-      held.delete(file);
-      removeIfOurs(file, owner);
-    },
-  };
 }

@@ -3,12 +3,9 @@ import { EXTRACTOR_VERSION, type FileExtraction } from '../indexer/types.ts';
 import { versionsAt, type ChainCache, type Chain, type Version } from './chain.ts';
 import type { Queryable } from './db.ts';
 import { diffVersions } from './diff.ts';
-import { embed, toVectorLiteral } from './embed.ts';
+import { EMBEDDED_KINDS_EXCLUDED, embed, toVectorLiteral } from './embed.ts';
 import { StoreError } from './errors.ts';
 import type { CommitInput, FileDeltaInput } from './types.ts';
-
-/** Entity kinds that get an embedding: a module's body is its whole file, an import is one line. */
-const EMBEDDED_KINDS_EXCLUDED = ['module', 'import'];
 
 /** Files per bulk statement, so no statement nears the 65,535-parameter limit. */
 const CHUNK = 200;
@@ -38,8 +35,10 @@ async function internPaths(q: Queryable, repoId: number, paths: string[]): Promi
 type Parsed = Extract<FileDeltaInput, { status: 'parsed' }>;
 
 /** Inserts extractions not stored yet (with their entities, references and body embeddings) and
- * returns the extraction id of every (sha, language) asked for. */
-async function storeExtractions(q: Queryable, parsed: Parsed[], cachedKeys: Array<{ sha: string; language: string }>): Promise<Map<string, number>> {
+ * returns the extraction id of every (sha, language) asked for. Extractions are content-addressed
+ * and belong to no commit, so they may be written ahead of the commits that use them (a first index
+ * writes them while the workers still parse; #9). */
+export async function storeExtractions(q: Queryable, parsed: Parsed[], cachedKeys: Array<{ sha: string; language: string }>): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
   const key = (sha: string, language: string): string => `${sha}\0${language}`;
   const uniq = new Map<string, Parsed>();
@@ -84,17 +83,19 @@ async function insertEntities(q: Queryable, fresh: Array<{ id: number; p: Parsed
     id: number; kind: string[]; name: string[]; qual: Array<string | null>; line: number[]; from: number[];
     module: Array<string | null>; alias: Array<string | null>; binding: Array<string | null>;
   }> = [];
-  const bodies = new Map<string, string>();
+  /** Body hash -> its text to embed, or its embedding already computed by the worker (a pgvector literal). */
+  const bodies = new Map<string, { text: string } | { vector: string }>();
   for (const { id, p } of fresh) {
     const ex: FileExtraction = p.extraction;
+    for (const [hash, vector] of p.bodies ?? []) if (!bodies.has(hash)) bodies.set(hash, { vector });
     ex.entities.forEach((en, i) => {
       e.x.push(id); e.idx.push(i); e.parent.push(en.parent); e.kind.push(en.kind); e.name.push(en.name); e.qname.push(en.qualifiedName);
       e.sl.push(en.startLine); e.el.push(en.endLine); e.sb.push(en.startByte); e.eb.push(en.endByte); e.sig.push(en.signature);
       e.doc.push(en.doc); e.exp.push(en.exported); e.hash.push(en.bodyHash);
-      if (!EMBEDDED_KINDS_EXCLUDED.includes(en.kind) && !bodies.has(en.bodyHash)) {
+      if (p.bodies === undefined && !EMBEDDED_KINDS_EXCLUDED.includes(en.kind) && !bodies.has(en.bodyHash)) {
         const text = p.content ? p.content.subarray(en.startByte, en.endByte).toString('utf8')
           : [en.name, en.signature ?? '', en.doc ?? ''].join(' ');
-        bodies.set(en.bodyHash, text);
+        bodies.set(en.bodyHash, { text });
       }
     });
     const refs = ex.references;
@@ -123,18 +124,29 @@ async function insertEntities(q: Queryable, fresh: Array<{ id: number; p: Parsed
   await insertBodies(q, bodies);
 }
 
-/** Embeds and stores bodies not stored yet: once per distinct body hash, across all repositories. */
-async function insertBodies(q: Queryable, bodies: Map<string, string>): Promise<void> {
+/** Embeds and stores bodies not stored yet: once per distinct body hash, across all repositories.
+ * Embeddings the workers computed are inserted as they are; the rest are computed here, only for
+ * hashes the store does not hold. The literals travel as ONE text parameter split in SQL: as a
+ * text[] parameter, node-postgres would escape every character of every literal (#9). */
+async function insertBodies(q: Queryable, bodies: Map<string, { text: string } | { vector: string }>): Promise<void> {
   if (bodies.size === 0) return;
-  const hashes = [...bodies.keys()];
-  const { rows } = await q.query<{ body_hash: string }>('SELECT body_hash FROM bodies WHERE body_hash = ANY($1::text[])', [hashes]);
-  const have = new Set(rows.map((r) => r.body_hash));
-  const todo = hashes.filter((h) => !have.has(h));
-  for (let i = 0; i < todo.length; i += 500) {
-    const chunk = todo.slice(i, i + 500);
+  let todo = [...bodies.keys()];
+  const toEmbed = todo.filter((h) => 'text' in bodies.get(h)!);
+  if (toEmbed.length > 0) {
+    const { rows } = await q.query<{ body_hash: string }>('SELECT body_hash FROM bodies WHERE body_hash = ANY($1::text[])', [toEmbed]);
+    const have = new Set(rows.map((r) => r.body_hash));
+    todo = todo.filter((h) => !have.has(h));
+  }
+  const vector = (h: string): string => {
+    const b = bodies.get(h)!;
+    return 'vector' in b ? b.vector : toVectorLiteral(embed(b.text));
+  };
+  for (let i = 0; i < todo.length; i += 2000) {
+    const chunk = todo.slice(i, i + 2000);
     await q.query(
-      'INSERT INTO bodies (body_hash, embedding) SELECT h, v::vector FROM unnest($1::text[], $2::text[]) AS t(h, v) ON CONFLICT DO NOTHING',
-      [chunk, chunk.map((h) => toVectorLiteral(embed(bodies.get(h)!)))],
+      `INSERT INTO bodies (body_hash, embedding)
+       SELECT h, v::vector FROM unnest($1::text[], string_to_array($2, ' ')) AS t(h, v) ON CONFLICT DO NOTHING`,
+      [chunk, chunk.map(vector).join(' ')],
     );
   }
 }

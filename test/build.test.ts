@@ -16,7 +16,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 function run(args: string[], cwd = ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { cwd, env: { ...process.env, CODEGRAPH_DATABASE_URL: '', CODEGRAPH_FROM_SOURCE: '' }, timeout: 240_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, args, { cwd, env: { ...process.env, CODEGRAPH_DATABASE_URL: '', CODEGRAPH_FROM_SOURCE: '' }, timeout: 600_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
   });
@@ -34,7 +34,7 @@ after(async () => {
   for (const dir of temps) rmSync(dir, { recursive: true, force: true });
 });
 
-test('the build runs without tsx: --help, and an index with workers, queries and migrations from dist/', { timeout: 300_000 }, async () => {
+test('the build runs without tsx: --help, and an index with workers, queries and migrations from dist/', { timeout: 900_000 }, async () => {
   const install = tempDir('cg-build-');
   const tsc = await run([path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', path.join(install, 'dist'), '--tsBuildInfoFile', path.join(install, 'dist/.tsbuildinfo')]);
   assert.equal(tsc.code, 0, tsc.stdout + tsc.stderr);

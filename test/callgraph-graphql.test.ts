@@ -41,7 +41,7 @@ after(async () => {
 });
 
 interface Body {
-  data: { repository: { commit: { entity: Record<string, Array<{ qualifiedName: string }>>; callResolution: unknown } } };
+  data: { repository: { commit: { entity: Record<string, { nodes: Array<{ qualifiedName: string }>; truncated: boolean }>; callResolution: unknown } } };
   errors?: unknown;
 }
 
@@ -52,16 +52,16 @@ async function q(query: string): Promise<Body> {
 it('callees at depth 2, filtered by minimum confidence', async () => {
   const names = async (min: string): Promise<string[]> => {
     const body = await q(`{ repository(name: "demo") { commit(rev: "HEAD") { entity(qualifiedName: "go/main.go::run") {
-      callees(depth: 2, minConfidence: ${min}) { qualifiedName } } } } }`);
+      callees(depth: 2, minConfidence: ${min}) { nodes { qualifiedName } truncated } } } } }`);
     assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-    return body.data.repository.commit.entity.callees!.map((e) => e.qualifiedName).sort();
+    return body.data.repository.commit.entity.callees!.nodes.map((e) => e.qualifiedName).sort();
   };
   // run -> New (import), run -> Shape.Area (name_only, `s` of unknown type); Area is a leaf.
   assert.deepEqual(await names('name_only'), ['go/shape/shape.go::New', 'go/shape/shape.go::Shape.Area']);
   assert.deepEqual(await names('import'), ['go/shape/shape.go::New']);
   const body = await q(`{ repository(name: "demo") { commit(rev: "HEAD") { entity(qualifiedName: "go/shape/shape.go::Shape.Area") {
-    callers(depth: 2) { qualifiedName } } } } }`);
-  assert.deepEqual(body.data.repository.commit.entity.callers!.map((e) => e.qualifiedName).sort(),
+    callers(depth: 2) { nodes { qualifiedName } } } } } }`);
+  assert.deepEqual(body.data.repository.commit.entity.callers!.nodes.map((e) => e.qualifiedName).sort(),
     ['go/main.go::run', 'go/shape/shape.go::Shape.Describe']);
 });
 

@@ -48,6 +48,12 @@ it('diffs two revisions as JSON, indexing them on demand, and walks an entity hi
   assert.equal(h.code, ExitCode.OK, h.stderr);
   const changes = (JSON.parse(h.stdout) as { changes: Array<{ sha: string; change: string }> }).changes;
   assert.deepEqual(changes.map((c) => [c.sha, c.change]), [[fx.c.c5, 'renamed'], [fx.c.c4, 'added']]);
+  // c4 was indexed on demand as a base (its parent is not indexed): the walk stops at the indexing
+  // horizon, and the text output says so instead of claiming c4 added the function (#9).
+  assert.deepEqual((JSON.parse(h.stdout) as { changes: Array<{ boundary: boolean }> }).changes.map((c) => c.boundary), [false, true]);
+  const hz = await cli(['history', fx.repo.dir, 'welcome', '--path', 'py/util.py', '--rev', fx.c.c5!, '--data', data]);
+  assert.equal(hz.code, ExitCode.OK, hz.stderr);
+  assert.match(hz.stdout, new RegExp(`^${fx.c.c4!.slice(0, 12)} \\S+ function present at the indexing horizon \\(older history not indexed\\) `, 'm'));
   // The kind is part of the output and can be chosen (issue 11: a name shared by two kinds).
   assert.equal((JSON.parse(h.stdout) as { kind: string }).kind, 'function');
   const ht = await cli(['history', fx.repo.dir, 'py/util.py::welcome', '--kind', 'function', '--rev', fx.c.c5!, '--data', data]);

@@ -100,10 +100,12 @@ describe('expected errors keep their code', () => {
   });
 
   test('entityHistory answers from the newest indexed commit while HEAD is not indexed', async () => {
-    const r = await gql(server.url, '{ repository(name: "demo") { entityHistory(qualifiedName: "src/a.ts::alpha") { change commit { sha } } } }');
+    const r = await gql(server.url, '{ repository(name: "demo") { entityHistory(qualifiedName: "src/a.ts::alpha") { change boundary commit { sha } } } }');
     assert.equal(r.body.errors, undefined, JSON.stringify(r.body));
-    const list = (r.body.data as any).repository.entityHistory as Array<{ change: string; commit: { sha: string } }>;
+    const list = (r.body.data as any).repository.entityHistory as Array<{ change: string; boundary: boolean; commit: { sha: string } }>;
     assert.deepEqual(list.map((h) => h.change), ['modified', 'added']);
+    // The whole history is indexed: c1 is the root commit, which really added alpha (no horizon).
+    assert.deepEqual(list.map((h) => h.boundary), [false, false]);
     assert.equal(list[0]!.commit.sha, indexed);
   });
 });

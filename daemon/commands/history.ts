@@ -67,9 +67,11 @@ export async function run(argv: string[]): Promise<number> {
         process.stdout.write(`${JSON.stringify({ qualifiedName, kind: list[0]?.kind ?? kind ?? null, rev: sha, changes: list })}\n`);
       } else {
         for (const h of list) {
-          const what = h.change === 'renamed' || h.change === 'moved' ? `${h.change} from ${h.previousQualifiedName ?? '?'}` : h.change;
+          // At the indexing horizon the entity existed already: say so instead of claiming 'added' (#9).
+          const what = h.boundary ? 'present at the indexing horizon (older history not indexed)'
+            : h.change === 'renamed' || h.change === 'moved' ? `${h.change} from ${h.previousQualifiedName ?? '?'}` : h.change;
           const subject = h.message.split('\n')[0] ?? '';
-          const flags = `${h.signatureChanged ? ' [signature]' : ''}${h.visibilityChanged ? ' [visibility]' : ''}${h.boundary ? ' (boundary)' : ''}`;
+          const flags = `${h.signatureChanged ? ' [signature]' : ''}${h.visibilityChanged ? ' [visibility]' : ''}`;
           process.stdout.write(`${h.sha.slice(0, 12)} ${h.committerDate.slice(0, 10)} ${h.kind} ${what}${flags}  ${subject}\n`);
         }
       }

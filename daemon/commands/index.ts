@@ -4,7 +4,7 @@ import { GitRepo } from '../../indexer/git/index.ts';
 import { Indexer, summarize } from '../../indexer/index.ts';
 import type { ExtractSummary } from '../../indexer/index.ts';
 import { CliError, ExitCode, STORE_OPTIONS, parseCommand, positiveInt, storeLocation } from '../cli.ts';
-import { indexHistory, openHistoryStore } from '../history.ts';
+import { ExtractionWriter, indexHistory, openHistoryStore } from '../history.ts';
 import type { HistoryStore } from '../../store/index.ts';
 import type { Db } from '../../store/db.ts';
 import { progress } from '../progress.ts';
@@ -61,7 +61,14 @@ export async function run(argv: string[]): Promise<number> {
     const started = Date.now();
     const files = await repo.lsTree(sha);
     const bar = progress();
-    const outcomes = await indexer.extractFiles(repo, files, { onProgress: (d, t) => bar.update(d, t) });
+    // With a store, the tree's extractions are written while the workers parse (ExtractionWriter),
+    // so the history run below finds REV's blobs cached instead of parsing them a second time (#9).
+    const writer = opened ? new ExtractionWriter(opened.store) : null;
+    const outcomes = await indexer.extractFiles(repo, files, {
+      onProgress: (d, t) => bar.update(d, t),
+      ...(writer ? { embedBodies: true, onOutcome: (o) => writer.add(o) } : {}),
+    });
+    await writer?.flush();
     bar.finish();
     const s = summarize(outcomes);
     let stored: { indexed: number; alreadyIndexed: number } | null = null;

@@ -1,0 +1,175 @@
+// CodeGraph against the tools users compare it with, on the same tree in the same run (#9). Opt-in:
+// it installs two npm packages and takes minutes, so `npm run bench` alone skips it:
+//
+//   npm run bench -- peers
+//
+// Peers, installed into bench/.cache/peers (never as dependencies of this project), pinned:
+// `@optave/codegraph@3.11.2 build --no-ast --no-complexity --no-dataflow --no-cfg` and
+// `@colbymchenry/codegraph@1.6.1 init -y` (telemetry off: CODEGRAPH_TELEMETRY=0), both tree-sitter
+// extraction into a SQLite graph; and Universal Ctags (`ctags -R`). Each tool gets its own copy of
+// the tree (the npm peers write `.codegraph/` into it).
+//
+// Figures (one JSON line each; ratios are ours / the peer's, measured in this run):
+// - `peers.index` per peer: `codegraph index <big> --data DIR` (the shipped bin, compiled build)
+//   vs the peer on HEAD of `big` (bench/corpus.ts): wall and peak RSS (GNU time) and their ratios;
+//   our line also has lines/s and the store's bytes per line of source.
+// - `peers.history`: `codegraph index <history> --history all --data DIR` over the 355 commits of
+//   `history`: commits/s, against `git log -p --first-parent` (reading every diff) as the floor.
+// - `peers.startup`: `codegraph --help` vs `git --version` and `node -e 0`, median of 15 runs each.
+import { execFile, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { CACHE_DIR, ensureCorpus } from './corpus.ts';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(ROOT, 'bin/codegraph.js');
+const PEERS_DIR = path.join(CACHE_DIR, 'peers');
+const PEERS = { optave: { pkg: '@optave/codegraph', version: '3.11.2' }, colbymchenry: { pkg: '@colbymchenry/codegraph', version: '1.6.1' } } as const;
+const TIME = '/usr/bin/time';
+
+export const name = 'peers';
+/** run.ts runs this module only when it is named (`npm run bench -- peers`). */
+export const optIn = true;
+
+interface Timed { wallSeconds: number; maxRssKb: number; cpuSeconds: number; stdout: string }
+
+/** Runs a command under GNU time: wall clock and peak RSS of the process tree's largest member. */
+async function timed(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Timed> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-peers-time-'));
+  const out = path.join(dir, 'time');
+  try {
+    const { stdout } = await run(TIME, ['-f', '%e %M %U %S', '-o', out, cmd, ...args], { cwd, env, maxBuffer: 1 << 28 });
+    const [wall, rss, user, sys] = fs.readFileSync(out, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+    return { wallSeconds: wall ?? NaN, maxRssKb: rss ?? NaN, cpuSeconds: (user ?? NaN) + (sys ?? NaN), stdout };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Installs the pinned peers into bench/.cache/peers once; returns their CLI entry files. */
+async function ensurePeers(): Promise<Record<keyof typeof PEERS, string>> {
+  const installed = (pkg: string): string | null => {
+    try {
+      return (JSON.parse(fs.readFileSync(path.join(PEERS_DIR, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      return null;
+    }
+  };
+  if (Object.values(PEERS).some((p) => installed(p.pkg) !== p.version)) {
+    fs.mkdirSync(PEERS_DIR, { recursive: true });
+    fs.writeFileSync(path.join(PEERS_DIR, 'package.json'), `${JSON.stringify({ name: 'codegraph-bench-peers', private: true })}\n`);
+    process.stderr.write('[peers] npm install (bench/.cache/peers)\n');
+    await run('npm', ['install', '--no-audit', '--no-fund', '--save-exact', ...Object.values(PEERS).map((p) => `${p.pkg}@${p.version}`)], { cwd: PEERS_DIR, maxBuffer: 1 << 26 });
+  }
+  const binOf = (pkg: string): string => {
+    const dir = path.join(PEERS_DIR, 'node_modules', pkg);
+    const bin = (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin;
+    return path.join(dir, Object.values(bin)[0]!);
+  };
+  return { optave: binOf(PEERS.optave.pkg), colbymchenry: binOf(PEERS.colbymchenry.pkg) };
+}
+
+/** A private copy of the corpus (with its .git) for one tool. */
+function copyTree(from: string, tmp: string, label: string): string {
+  const to = path.join(tmp, label);
+  fs.cpSync(from, to, { recursive: true });
+  return to;
+}
+
+function dirBytes(dir: string): number {
+  let n = 0;
+  for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile()) n += fs.statSync(path.join(e.parentPath ?? e.path, e.name)).size;
+  }
+  return n;
+}
+
+const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function indexFigures(bins: Record<keyof typeof PEERS, string>, tmp: string): Promise<Array<Record<string, unknown>>> {
+  const big = await ensureCorpus('big');
+  const load = os.loadavg()[0] ?? 0;
+  process.stderr.write('[peers] codegraph index --data\n');
+  const oursTree = copyTree(big.path, tmp, 'ours');
+  const data = path.join(tmp, 'ours-data');
+  const ours = await timed(process.execPath, [BIN, 'index', oursTree, '--data', data], oursTree);
+  const storeBytes = dirBytes(data);
+  const peers: Array<{ peer: string; t: Timed }> = [];
+  process.stderr.write('[peers] @optave/codegraph build\n');
+  const optaveTree = copyTree(big.path, tmp, 'optave');
+  peers.push({ peer: `${PEERS.optave.pkg}@${PEERS.optave.version} build --no-ast --no-complexity --no-dataflow --no-cfg`,
+    t: await timed(process.execPath, [bins.optave, 'build', optaveTree, '--no-ast', '--no-complexity', '--no-dataflow', '--no-cfg'], optaveTree) });
+  process.stderr.write('[peers] @colbymchenry/codegraph init -y\n');
+  const colbyTree = copyTree(big.path, tmp, 'colbymchenry');
+  peers.push({ peer: `${PEERS.colbymchenry.pkg}@${PEERS.colbymchenry.version} init -y`,
+    t: await timed(process.execPath, [bins.colbymchenry, 'init', '-y', colbyTree], colbyTree, { ...process.env, CODEGRAPH_TELEMETRY: '0' }) });
+  process.stderr.write('[peers] ctags -R\n');
+  peers.push({ peer: 'ctags -R', t: await timed('ctags', ['-R', '-o', path.join(tmp, 'tags'), '.'], copyTree(big.path, tmp, 'ctags')) });
+  const rows: Array<Record<string, unknown>> = [{
+    figure: 'peers.index', tool: 'codegraph index --data', corpus: 'big', lines: big.lines, files: big.files,
+    wallSeconds: ours.wallSeconds, cpuSeconds: round(ours.cpuSeconds, 2), peakRssMb: round(ours.maxRssKb / 1024, 1),
+    linesPerSecond: Math.round(big.lines / ours.wallSeconds), storeBytes, storeBytesPerLine: round(storeBytes / big.lines, 1),
+    loadAverage1m: round(load, 2),
+  }];
+  for (const { peer, t } of peers) {
+    rows.push({
+      figure: 'peers.index', tool: peer, corpus: 'big', wallSeconds: t.wallSeconds, cpuSeconds: round(t.cpuSeconds, 2),
+      peakRssMb: round(t.maxRssKb / 1024, 1), wallRatio: round(ours.wallSeconds / t.wallSeconds), rssRatio: round(ours.maxRssKb / t.maxRssKb, 2),
+    });
+  }
+  return rows;
+}
+
+async function historyFigure(tmp: string): Promise<Record<string, unknown>> {
+  const hist = await ensureCorpus('history');
+  process.stderr.write('[peers] codegraph index --history all\n');
+  const tree = copyTree(hist.path, tmp, 'history');
+  const ours = await timed(process.execPath, [BIN, 'index', tree, '--history', 'all', '--data', path.join(tmp, 'history-data')], tree);
+  const git = await timed('git', ['log', '-p', '--first-parent', '--no-color', '--output=/dev/null'], tree);
+  return {
+    figure: 'peers.history', corpus: 'history', commits: hist.commits, wallSeconds: ours.wallSeconds, peakRssMb: round(ours.maxRssKb / 1024, 1),
+    commitsPerSecond: round(hist.commits / ours.wallSeconds, 1), gitLogPatchSeconds: git.wallSeconds,
+    wallRatio: round(ours.wallSeconds / Math.max(git.wallSeconds, 0.01)),
+  };
+}
+
+function startupFigure(): Record<string, unknown> {
+  const wall = (cmd: string, args: string[]): number => {
+    const times: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      const t0 = performance.now();
+      const r = spawnSync(cmd, args, { stdio: 'ignore' });
+      if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${String(r.status)}`);
+      times.push((performance.now() - t0) / 1000);
+    }
+    return median(times);
+  };
+  const ours = wall(process.execPath, [BIN, '--help']);
+  const git = wall('git', ['--version']);
+  const node = wall(process.execPath, ['-e', '0']);
+  return {
+    figure: 'peers.startup', command: 'codegraph --help', seconds: round(ours), gitVersionSeconds: round(git), nodeSeconds: round(node),
+    ratioToGit: round(ours / git, 1), ratioToNode: round(ours / node, 2),
+  };
+}
+
+export async function measure(): Promise<Array<Record<string, unknown>>> {
+  // The bin runs the compiled build; build it so the figures are those of what `npm ci` ships.
+  process.stderr.write('[peers] npm run build\n');
+  await run('npm', ['run', 'build'], { cwd: ROOT, maxBuffer: 1 << 26 });
+  const bins = await ensurePeers();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-peers-'));
+  try {
+    const rows = [startupFigure()];
+    rows.push(...await indexFigures(bins, tmp));
+    rows.push(await historyFigure(tmp));
+    return rows;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
