@@ -7,7 +7,7 @@ import { indexHistory } from '../daemon/history.ts';
 import { extract } from '../indexer/extract.ts';
 import type { Db } from '../store/db.ts';
 import { QUERIES as DIGEST_QUERIES } from '../store/digest.ts';
-import { storeDigest, StoreError, type EntityChangeRecord, type HistoryStore } from '../store/index.ts';
+import { storeDigest, StoreError, verifyStore, type EntityChangeRecord, type HistoryStore } from '../store/index.ts';
 import { matchExact, type MatchEntity } from '../store/match.ts';
 import { cleanupAll, makeRepo, type TestRepo } from './helpers/gitrepo.ts';
 import { withBackends } from './harness/pg.ts';
@@ -116,6 +116,24 @@ await withBackends('lineage (issue 11)', (b) => {
     } finally {
       await db1.close();
       await db2.close();
+    }
+  });
+
+  // Regression: re-attaching a base deleted file_deltas rows without counting the delete, so the
+  // next start's integrity check (store/verify.ts) refused a healthy store as STORE_CORRUPT.
+  it('growing the indexed window keeps the store integrity counts right', async () => {
+    const dbg = await (await b.fresh()).open();
+    try {
+      const s = await openStore(dbg);
+      await indexInto(s, fx.repo.dir, [2]);
+      assert.equal((await verifyStore(dbg, 'test')).outcome, 'baseline');
+      const before = (await dbg.query<{ n: string }>('SELECT count(*) AS n FROM file_deltas', [])).rows[0]!.n;
+      await indexInto(s, fx.repo.dir, ['all']);
+      const verified = await verifyStore(dbg, 'test');
+      assert.equal(verified.outcome, 'counted');
+      assert.ok(Number(before) > 0);
+    } finally {
+      await dbg.close();
     }
   });
 
