@@ -145,6 +145,15 @@ async function applyPending(c: Queryable, files: MigrationFile[], dir: string, l
     const t0 = performance.now();
     await c.query('BEGIN');
     try {
+      // Checked again inside the transaction: the embedded store serves every connection from ONE
+      // PGlite session (store/pglite-server.ts), where a session advisory lock does not exclude
+      // another connection; it does hand the session to one transaction at a time, so this check
+      // and the file are atomic there. On a server the advisory lock above already serialises.
+      const again = await c.query('SELECT 1 FROM schema_migrations WHERE version = $1', [f.version]);
+      if (again.rows.length > 0) {
+        await c.query('COMMIT');
+        continue;
+      }
       // No params: simple query protocol, so a file may hold many statements.
       await c.query(f.sql);
       await c.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [f.version, f.name, f.checksum]);
