@@ -4,6 +4,7 @@
 // lock (taken on a dedicated connection, so it dies with that connection) indexes; the others only
 // serve, and retry the lock every `lockRetryMs`, so a standby takes over when the indexer dies.
 // Every instance delivers every event through LISTEN/NOTIFY (daemon/events.ts).
+import { join } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { GitRepo } from '../indexer/git/index.ts';
@@ -77,7 +78,7 @@ class RepoRunner {
 
   constructor(
     readonly r: BackendRepo & { remote?: string | undefined },
-    private readonly svc: { db: Db; store: HistoryStore; indexer: () => Indexer; config: Config; logger: Logger; databaseUrl: string | undefined; lockRetryMs: number; retryBaseMs: number },
+    private readonly svc: { db: Db; store: HistoryStore; indexer: () => Indexer; config: Config; logger: Logger; databaseUrl: string | undefined; lockRetryMs: number; retryBaseMs: number; syncAnn: (repoId: number) => Promise<void> },
   ) {}
 
   async start(): Promise<void> {
@@ -231,6 +232,9 @@ class RepoRunner {
     });
     for (const m of result.refMoves) if (m.forced) logger.warn({ repo: this.r.name, ref: m.name, old: m.oldSha, new: m.newSha }, 'force push: ref moved to a commit that does not contain its old one');
     logRefMoves(logger, this.r.name, result.refMoves);
+    // The ANN index of the ref tips (store/ann) follows the refs just recorded, in the background
+    // (it queues its own updates and never throws).
+    void this.svc.syncAnn(this.r.repoId);
     // A first index announces nothing (it would flood dashboards with history): the store queues
     // commits in its outbox only once the repository's first index is complete. A catch-up (a
     // restart, or a standby taking over the lock) announces what arrived meanwhile.
@@ -294,6 +298,42 @@ class RepoRunner {
   }
 }
 
+/** How often, at most, the ANN index is written after an update; it is also written at close, and a
+ * crash in between only costs the next start a catch-up sync (the saved pair stays consistent). */
+const ANN_SAVE_INTERVAL_MS = 30_000;
+
+/** Opens `<dataDir>/hot/ann` and syncs it to the recorded tips in the background (a first build
+ * can take a while on a large tree; until then VECTOR queries scan as before). A failed sync is
+ * logged, never fails indexing: the index is a cache. */
+function startAnn(store: HistoryStore, dataDir: string, logger: Logger, repoIds: number[]): { sync: (repoId: number) => Promise<void>; close: () => Promise<void> } {
+  const ann = store.openAnn(join(dataDir, 'hot', 'ann'), { log: logger });
+  let savedAt = 0;
+  const sync = async (ids: number[]): Promise<void> => {
+    try {
+      const t0 = performance.now();
+      const stats = await store.syncAnn(ids);
+      if (stats && (stats.added > 0 || stats.removed > 0)) logger.info({ ...stats, bodies: ann.size, ms: Math.round(performance.now() - t0) }, 'ANN index updated');
+      if (Date.now() - savedAt >= ANN_SAVE_INTERVAL_MS) {
+        await ann.save();
+        savedAt = Date.now();
+      }
+    } catch (err) {
+      logger.warn({ err }, 'ANN index update failed; VECTOR queries scan the store until the next update');
+    }
+  };
+  const first = sync(repoIds);
+  return {
+    sync: async (repoId) => {
+      await first;
+      await sync([...new Set([...repoIds, repoId])]);
+    },
+    close: async () => {
+      await first;
+      await ann.save().catch((err: unknown) => logger.warn({ err }, 'could not save the ANN index'));
+    },
+  };
+}
+
 function logRefMoves(logger: Logger, repo: string, moves: RefMove[]): void {
   for (const m of moves) logger.info({ repo, ref: m.name, old: m.oldSha, new: m.newSha, forced: m.forced }, 'ref moved');
 }
@@ -333,9 +373,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     const getIndexer = () => (indexer ??= new Indexer({
       ...(config.threads !== undefined ? { threads: config.threads } : {}), ...(config.workerIdleMs !== undefined ? { workerIdleMs: config.workerIdleMs } : {}), maxFileBytes: config.maxFileBytes, ...(config.exclude.length > 0 ? { exclude: config.exclude } : {}),
     }));
+    const ann = startAnn(store, config.dataDir, logger, repos.map((r) => r.repoId));
     const shared = {
       db, store, indexer: getIndexer, config, logger, databaseUrl: config.databaseUrl,
-      lockRetryMs: opts.lockRetryMs ?? 2_000, retryBaseMs: opts.retryBaseMs ?? 250,
+      lockRetryMs: opts.lockRetryMs ?? 2_000, retryBaseMs: opts.retryBaseMs ?? 250, syncAnn: ann.sync,
     };
     const runners = repos.map((r) => new RepoRunner(r, shared));
     byName = new Map(runners.map((r) => [r.r.name, r]));
@@ -369,6 +410,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         closed ??= (async () => {
           await server.close(); // stop accepting first: no new requests against a closing store
           await Promise.all(runners.map((r) => r.close()));
+          await ann.close();
           await indexer?.close();
           await bridge.close();
           for (const r of repos) await r.repo.close().catch(() => undefined);

@@ -1,9 +1,12 @@
 // Public surface of the history store. Everything else in store/ is internal.
 import { EXTRACTOR_VERSION, qualify, type EntityKind } from '../indexer/types.ts';
+import { AnnIndex, builtinVectors, type AnnOptions, type AnnTipInput, type SyncStats, type VectorSource } from './ann/index.ts';
 import { ChainCache, chainParams, treeSql, type Chain } from './chain.ts';
+import type { Embedder } from './embedders/index.ts';
+import { modelVectors, Reembedder, type BlobSource, type ReembedOptions } from './reembed.ts';
 import type { Db, Queryable } from './db.ts';
 import { DIFF_EXCLUDED_KINDS, diffChains } from './diff.ts';
-import { embed, toVectorLiteral } from './embed.ts';
+import { EMBEDDING_DIMS, embed, toVectorLiteral } from './embed.ts';
 import { StoreError } from './errors.ts';
 import { cancellable, type ReadOptions } from './abort.ts';
 import { Resolver, defRef, type Def } from './graph.ts';
@@ -19,6 +22,8 @@ import type {
 export { StoreError, type StoreErrorCode } from './errors.ts';
 export { Checkpoint, type ReadOptions } from './abort.ts';
 export { embed, EMBEDDING_DIMS, cosine } from './embed.ts';
+export { Reembedder, type BlobSource, type ReembedOptions, type ReembedProgress } from './reembed.ts';
+export { AnnIndex, AnnError, ANN_FORMAT, type AnnErrorCode, type AnnHit, type AnnTip, type SyncStats } from './ann/index.ts';
 export { storeDigest } from './digest.ts';
 export { verifyStore, StoreCorruptError, type TableMismatch, type VerifyResult } from './verify.ts';
 export { migrate, MigrationError, type MigrationErrorCode } from './migrate.ts';
@@ -52,6 +57,10 @@ function escapeLike(s: string): string {
 export class HistoryStore {
   private readonly chains = new ChainCache();
   private searchEngine: SearchEngine | null = null;
+  private annIndex: AnnIndex | null = null;
+  private reembedder: Reembedder | null = null;
+  /** Per repository and ref, the sha the ANN index last held (a moved ref is updated by delta). */
+  private readonly annRefs = new Map<string, string>();
 
   /** `db` must be migrated (store/migrate.ts). */
   constructor(readonly db: Db) {}
@@ -59,8 +68,71 @@ export class HistoryStore {
   /** Search (TEXT, FUZZY, REGEX, VECTOR, HYBRID) and whole-graph queries (paths, neighbourhood,
    * PageRank, import cycles) at any indexed commit: store/search/. */
   get search(): SearchEngine {
-    this.searchEngine ??= new SearchEngine(this.db, (repoId, sha) => this.chainOf(repoId, sha));
+    this.searchEngine ??= new SearchEngine(this.db, (repoId, sha) => this.chainOf(repoId, sha), {
+      ann: () => this.annIndex,
+      vectors: () => {
+        const r = this.reembedder;
+        return r?.complete ? { embedder: r.embedder, source: modelVectors(r.state) } : null;
+      },
+    });
     return this.searchEngine;
+  }
+
+  /**
+   * Embeds every stored body with `embedder` in the background (store/reembed.ts); VECTOR and
+   * HYBRID use its vectors once they are complete, the built-in ones until then. Null: the
+   * built-in embedder only. `wake()` the returned job after each index run.
+   */
+  async useEmbedder(embedder: Embedder | null, blobs: BlobSource, opts: ReembedOptions = {}): Promise<Reembedder | null> {
+    await this.reembedder?.stop();
+    this.reembedder = embedder && embedder.id !== `builtin:fnv-${EMBEDDING_DIMS}` ? await Reembedder.open(this.db, embedder, blobs, opts) : null;
+    return this.reembedder;
+  }
+
+  /** The vectors VECTOR search uses now: a provider's once complete, else the built-in ones. */
+  activeVectors(): VectorSource {
+    const r = this.reembedder;
+    return r?.complete ? modelVectors(r.state) : builtinVectors(`builtin:fnv-${EMBEDDING_DIMS}`, EMBEDDING_DIMS);
+  }
+
+  /** The persisted ANN index of the ref tips (store/ann), once `openAnn` ran. */
+  get ann(): AnnIndex | null {
+    return this.annIndex;
+  }
+
+  /** Opens the ANN index in `dir` (`<dataDir>/hot/ann`) over `vectors` (default: the built-in
+   * embeddings); `syncAnn` then fills or updates it. */
+  openAnn(dir: string, opts: { vectors?: VectorSource; log?: AnnOptions['log'] } = {}): AnnIndex {
+    this.annIndex = AnnIndex.open({ dir, vectors: opts.vectors ?? this.activeVectors(), ...(opts.log ? { log: opts.log } : {}) });
+    this.annRefs.clear();
+    return this.annIndex;
+  }
+
+  /** Brings the ANN index to the current tips of the recorded refs of `repoIds` (refs at commits
+   * that are not indexed are left out). */
+  async syncAnn(repoIds: number[]): Promise<SyncStats | null> {
+    const ann = this.annIndex;
+    if (!ann) return null;
+    const tips: AnnTipInput[] = [];
+    const seen = new Map<string, string>();
+    for (const repoId of repoIds) {
+      for (const ref of await this.refs(repoId)) {
+        let chain: Chain;
+        try {
+          ({ chain } = await this.chainOf(repoId, ref.sha));
+        } catch (err) {
+          if (StoreError.is(err, 'COMMIT_NOT_INDEXED')) continue;
+          throw err;
+        }
+        const key = `${repoId}:${ref.name}`;
+        seen.set(key, ref.sha);
+        tips.push({ repoId, sha: ref.sha, chain, previous: this.annRefs.get(key) ?? null });
+      }
+    }
+    const stats = await ann.sync(this.db, tips);
+    this.annRefs.clear();
+    for (const [k, v] of seen) this.annRefs.set(k, v);
+    return stats;
   }
 
   /** The id of the repository stored under `path`, created on first use. */

@@ -5,6 +5,7 @@
 // never stale, and the store's SQL stays the same on PGlite and PostgreSQL.
 import picomatch from 'picomatch';
 import type { EntityKind } from '../../indexer/types.ts';
+import type { AnnIndex, VectorSource } from '../ann/index.ts';
 import type { Chain } from '../chain.ts';
 import type { Queryable } from '../db.ts';
 import { BuiltinEmbedder, type Embedder } from '../embedders/index.ts';
@@ -96,6 +97,12 @@ export interface SearchEngineOptions {
   limits?: Partial<SearchLimits>;
   /** Snapshots kept in memory. @default 4 */
   cacheSize?: number;
+  /** The persisted ANN index of the ref tips (store/ann): unfiltered VECTOR and HYBRID queries at a
+   * tip it holds are answered from it, whatever the tree's size. */
+  ann?: () => AnnIndex | null;
+  /** The provider VECTOR and HYBRID use, with its stored vectors (store/reembed.ts), once they
+   * are complete; null: the built-in embedder and `bodies`. */
+  vectors?: () => { embedder: Embedder; source: VectorSource } | null;
 }
 
 /** Reads a git blob's bytes (REGEX over bodies). */
@@ -118,6 +125,10 @@ export class SearchEngine {
   readonly limits: SearchLimits;
   private readonly cacheSize: number;
   private readonly cache = new Map<string, Promise<Snapshot>>();
+  /** The commit of each cached snapshot (the ANN index is asked by commit). */
+  private readonly commitOf = new WeakMap<Snapshot, { repoId: number; sha: string }>();
+  private readonly annOf: () => AnnIndex | null;
+  private readonly vectorsOf: () => { embedder: Embedder; source: VectorSource } | null;
   private readonly regex = new RegexScanner();
   /** Embeds VECTOR/HYBRID queries: the provider the store embedded bodies with (built-in today). */
   private readonly embedder: Embedder = new BuiltinEmbedder();
@@ -125,6 +136,8 @@ export class SearchEngine {
   constructor(private readonly q: Queryable, private readonly chainOf: ChainOf, opts: SearchEngineOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.cacheSize = opts.cacheSize ?? 4;
+    this.annOf = opts.ann ?? (() => null);
+    this.vectorsOf = opts.vectors ?? (() => null);
     if (!Number.isInteger(this.cacheSize) || this.cacheSize < 1) throw new SearchError('INVALID_ARGUMENT', 'options.cacheSize must be a positive integer');
   }
 
@@ -136,7 +149,10 @@ export class SearchEngine {
     if (hit) {
       this.cache.delete(key);
     } else {
-      hit = Snapshot.load(this.q, chain);
+      hit = Snapshot.load(this.q, chain).then((snap) => {
+        this.commitOf.set(snap, { repoId, sha: full });
+        return snap;
+      });
       hit.catch(() => this.cache.delete(key));
     }
     this.cache.set(key, hit);
@@ -192,11 +208,14 @@ export class SearchEngine {
     this.page(query.first);
     const snap = await this.snapshot(repoId, sha);
     const allowed = this.filter(snap, query.kinds, query.path);
+    // Read once: a provider whose vectors complete mid-query changes nothing in this one.
+    const other = this.vectorsOf();
+    const active: { embedder: Embedder; source?: VectorSource } = other ?? { embedder: this.embedder };
     let ranked: Ranked[];
     switch (mode) {
       case 'text': ranked = rankText(snap, query.query, allowed); break;
       case 'fuzzy': ranked = rankFuzzy(snap, query.query, allowed); break;
-      case 'vector': ranked = await rankVector(snap, query.query, allowed, this.embedder, await this.ann(snap, query, ANN_DEPTH)); break;
+      case 'vector': ranked = await rankVector(snap, query.query, allowed, active.embedder, await this.ann(snap, query, ANN_DEPTH, active), active.source); break;
       case 'regex': ranked = await this.rankRegex(snap, query.query, allowed, query.bodies ? readBlob ?? null : undefined); break;
       case 'hybrid': {
         const text = (() => {
@@ -208,8 +227,8 @@ export class SearchEngine {
             throw err;
           }
         })();
-        const ann = await this.ann(snap, query, ANN_HYBRID_DEPTH);
-        const [vector, graph] = await Promise.all([rankVector(snap, query.query, allowed, this.embedder, ann), snap.graph()]);
+        const ann = await this.ann(snap, query, ANN_HYBRID_DEPTH, active);
+        const [vector, graph] = await Promise.all([rankVector(snap, query.query, allowed, active.embedder, ann, active.source), snap.graph()]);
         ranked = fuse(text, vector, exactNames(snap, query.query, allowed), graph.rank);
         break;
       }
@@ -220,12 +239,30 @@ export class SearchEngine {
     return { ...page, items: page.items.map((x) => ({ cursor: x.cursor, node: { entity: strip(snap.entities[x.node.i]!), score: x.node.score, matches: x.node.matches } })) };
   }
 
-  /** The ANN search for an unfiltered VECTOR/HYBRID query on a large tree; undefined: scan exactly. */
-  private async ann(snap: Snapshot, query: SearchQuery, depth: number): Promise<{ search: AnnSearch; depth: number } | undefined> {
+  /** The ANN search for an unfiltered VECTOR/HYBRID query: the persisted index at a tip it holds,
+   * else a per-snapshot index on a large tree; undefined: scan exactly. */
+  private async ann(snap: Snapshot, query: SearchQuery, depth: number, active: { embedder: Embedder; source?: VectorSource }): Promise<{ search: AnnSearch; depth: number } | undefined> {
     if ((query.kinds && query.kinds.length > 0) || query.path) return undefined;
-    const { rows } = await snap.embeddings();
+    const tip = this.commitOf.get(snap);
+    const persisted = this.annOf();
+    if (tip && persisted && persisted.has(tip) && persisted.embedderId === active.embedder.id) {
+      const { byEntity } = await snap.embeddings(active.source);
+      return {
+        depth,
+        search: (q, k) => {
+          const rows = new Set<number>();
+          for (const h of persisted.nearest(q, k, tip)) {
+            const e = snap.at(h.path, h.idx);
+            const row = e ? byEntity[e.i]! : -1;
+            if (row >= 0) rows.add(row);
+          }
+          return [...rows];
+        },
+      };
+    }
+    const { rows } = await snap.embeddings(active.source);
     if (rows < this.limits.annMinBodies) return undefined;
-    const index = await snap.ann();
+    const index = await snap.ann(active.source);
     return { search: (q, k) => index.search(q, k), depth };
   }
 

@@ -1,4 +1,5 @@
 // Ranking of one search mode over a snapshot (pure given the snapshot; no I/O but embeddings).
+import type { VectorSource } from '../ann/source.ts';
 import type { Embedder } from '../embedders/index.ts';
 import { SearchError } from './errors.ts';
 import { FIELDS, Snapshot, type Field } from './snapshot.ts';
@@ -144,11 +145,11 @@ export type AnnSearch = (query: Float32Array, k: number) => number[];
  * and unfiltered queries). `matches` (the query words the entity shares) is computed on first read,
  * so only the returned page pays for it.
  */
-export async function rankVector(snap: Snapshot, query: string, allowed: (i: number) => boolean, embedder: Embedder, ann?: { search: AnnSearch; depth: number }): Promise<Ranked[]> {
+export async function rankVector(snap: Snapshot, query: string, allowed: (i: number) => boolean, embedder: Embedder, ann?: { search: AnnSearch; depth: number }, source?: VectorSource): Promise<Ranked[]> {
   if (query.trim() === '') throw new SearchError('EMPTY_QUERY', 'the query is empty; describe the code to look for.');
   const [qv] = await embedder.embed([query]);
   if (!qv) throw new SearchError('INVALID_ARGUMENT', 'the embedder returned no vector for the query.');
-  const { byEntity, entitiesOfRow, matrix, dims } = await snap.embeddings();
+  const { byEntity, entitiesOfRow, matrix, dims } = await snap.embeddings(source);
   if (dims !== 0 && dims !== qv.length) {
     throw new SearchError('INVALID_ARGUMENT', `stored embeddings have ${dims} dimensions, the query embedder ${qv.length}; re-embed the store.`, { dims, query: qv.length });
   }

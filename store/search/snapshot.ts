@@ -4,6 +4,7 @@
 import { qualify, type EntityKind } from '../../indexer/types.ts';
 import { chainParams, treeSql, type Chain } from '../chain.ts';
 import type { Queryable } from '../db.ts';
+import type { VectorSource } from '../ann/source.ts';
 import { fromVectorLiteral } from '../embed.ts';
 import usearch from 'usearch';
 import { Resolver } from '../graph.ts';
@@ -74,7 +75,9 @@ export class Snapshot {
   private text: TextIndex | null = null;
   private fuzzy: FuzzyIndex | null = null;
   private vectors: Promise<Embeddings> | null = null;
+  private readonly otherVectors = new Map<string, Promise<Embeddings>>();
   private annIndex: AnnIndex | null = null;
+  private annSource: string | null = null;
   private graphP: Promise<SnapGraph> | null = null;
   private readonly byKey = new Map<string, number>();
   private readonly byQn = new Map<string, number>();
@@ -171,8 +174,20 @@ export class Snapshot {
     return this.fuzzy;
   }
 
-  /** Body embeddings of the entities (`byEntity[i]` = row in `matrix`, -1 for none). */
-  embeddings(): Promise<Embeddings> {
+  /** Body embeddings of the entities (`byEntity[i]` = row in `matrix`, -1 for none): the built-in
+   * vectors (`bodies`), or with `source` another provider's (store/reembed.ts). */
+  embeddings(source?: VectorSource): Promise<Embeddings> {
+    if (source) {
+      let hit = this.otherVectors.get(source.id);
+      if (!hit) {
+        hit = this.loadEmbeddings(source).catch((err: unknown) => {
+          this.otherVectors.delete(source.id);
+          throw err;
+        });
+        this.otherVectors.set(source.id, hit);
+      }
+      return hit;
+    }
     this.vectors ??= this.loadEmbeddings().catch((err: unknown) => {
       this.vectors = null;
       throw err;
@@ -181,9 +196,10 @@ export class Snapshot {
   }
 
   /** An HNSW index (usearch, cosine) over the body rows, built on first use. */
-  async ann(): Promise<AnnIndex> {
-    if (this.annIndex) return this.annIndex;
-    const { matrix, dims, rows } = await this.embeddings();
+  async ann(source?: VectorSource): Promise<AnnIndex> {
+    if (this.annIndex && this.annSource === (source?.id ?? null)) return this.annIndex;
+    const { matrix, dims, rows } = await this.embeddings(source);
+    this.annSource = source?.id ?? null;
     const index = new usearch.Index({ dimensions: Math.max(dims, 1), metric: usearch.MetricKind.Cos, quantization: usearch.ScalarKind.F32, connectivity: 16, expansion_add: 128, expansion_search: 256, multi: false });
     if (rows > 0) index.add(BigUint64Array.from({ length: rows }, (_, k) => BigInt(k)), matrix);
     this.annIndex = {
@@ -193,14 +209,16 @@ export class Snapshot {
     return this.annIndex;
   }
 
-  private async loadEmbeddings(): Promise<Embeddings> {
+  private async loadEmbeddings(source?: VectorSource): Promise<Embeddings> {
     const hashes = [...new Set(this.entities.filter((e) => e.kind !== 'module' && e.kind !== 'import').map((e) => e.bodyHash))];
-    const { rows } = await this.q.query<{ body_hash: string; embedding: string }>(
-      'SELECT body_hash, embedding::text AS embedding FROM bodies WHERE body_hash = ANY($1::text[])', [hashes]);
+    const rows = source
+      ? [...(await source.read(this.q, hashes))].map(([body_hash, v]) => ({ body_hash, v }))
+      : (await this.q.query<{ body_hash: string; embedding: string }>(
+        'SELECT body_hash, embedding::text AS embedding FROM bodies WHERE body_hash = ANY($1::text[])', [hashes])).rows.map((r) => ({ body_hash: r.body_hash, v: fromVectorLiteral(r.embedding) }));
     const row = new Map<string, number>();
     const vecs = rows.map((r, k) => {
       row.set(r.body_hash, k);
-      return fromVectorLiteral(r.embedding);
+      return r.v;
     });
     const dims = vecs[0]?.length ?? 0;
     const matrix = new Float32Array(vecs.length * dims);
