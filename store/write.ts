@@ -308,10 +308,8 @@ async function attachOrphans(q: Queryable, chains: ChainCache, repoId: number, p
     const present = new Set(rows.map((r) => r.path_id));
     const gone = [...parentTree.keys()].filter((p) => !present.has(p));
     for (const p of gone) after.set(p, null);
-    const deleted = await q.query('DELETE FROM file_deltas WHERE commit_id = $1 AND path_id = ANY($2::int[])', [orphan.id, same]);
-    // store/verify.ts checks count(*) against the sum of store_counts at start: a delete must be
-    // counted in the same transaction, or the next start refuses the store as corrupt.
-    if ((deleted.rowCount ?? 0) > 0) await q.query("INSERT INTO store_counts (tbl, n) VALUES ('file_deltas', $1)", [-(deleted.rowCount ?? 0)]);
+    // The deleted rows are counted in store_counts by a trigger (migrations/0008_count_deletes.sql).
+    await q.query('DELETE FROM file_deltas WHERE commit_id = $1 AND path_id = ANY($2::int[])', [orphan.id, same]);
     if (gone.length > 0) {
       await q.query('INSERT INTO file_deltas (commit_id, path_id) SELECT $1, p FROM unnest($2::int[]) AS u(p)', [orphan.id, gone]);
     }
