@@ -9,7 +9,7 @@ import type { Queryable } from '../db.ts';
 import { StoreError } from '../errors.ts';
 import { VIA_ORDER, type Via } from '../graph.ts';
 import { Digraph, pageRank, Snapshot, type SnapEntity, type SnapGraph } from '../search/index.ts';
-import type { CallEdge, EntityRef } from '../types.ts';
+import type { CallEdge, EntityRef, StoredEntity } from '../types.ts';
 import type { FileSeg, OutSeg } from './segments.ts';
 
 export interface HotFile {
@@ -202,6 +202,24 @@ export class TipImage {
     }
     this.deps = { byName, byPath, pathSetUsers, basesUsers };
     return this.deps;
+  }
+
+  private firstOfQn: Map<string, number> | null = null;
+
+  /** The first entity (in path and position order, any kind) of a qualified name, as a store
+   * query by path finds it; undefined when none. */
+  entity(qualifiedName: string): StoredEntity | undefined {
+    if (!this.firstOfQn) {
+      this.firstOfQn = new Map();
+      for (const e of this.entities) if (!this.firstOfQn.has(e.qualifiedName)) this.firstOfQn.set(e.qualifiedName, e.i);
+    }
+    const i = this.firstOfQn.get(qualifiedName);
+    if (i === undefined) return undefined;
+    const e = this.entities[i]!;
+    return {
+      kind: e.kind, name: e.name, qualifiedName: e.qualifiedName, path: e.path, startLine: e.startLine, endLine: e.endLine,
+      signature: e.signature, doc: e.doc, exported: e.exported, bodyHash: e.bodyHash, language: e.language, localName: e.localName,
+    };
   }
 
   /** Resolver.find: of the entities sharing a qualified name, the callable one with the longest body. */

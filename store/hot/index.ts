@@ -10,7 +10,7 @@ import type { Chain } from '../chain.ts';
 import type { Queryable } from '../db.ts';
 import { Resolver } from '../graph.ts';
 import type { Snapshot } from '../search/index.ts';
-import type { CallEdge } from '../types.ts';
+import type { CallEdge, StoredEntity } from '../types.ts';
 import { TipImage, type HotFile } from './image.ts';
 import { Kv, type KvOp } from './kv.ts';
 import { fileKeyOf, listTree, NO_BASES, loadFileSegs, outSegOf, sortPaths, type FileSeg, type Listed, type OutSeg } from './segments.ts';
@@ -79,6 +79,13 @@ export class HotStore {
     const img = this.image(repoId, sha);
     if (!img || img.stale > 0) return undefined;
     return img.walk(qualifiedName, depth, direction, minVia, limit);
+  }
+
+  /** Entities by qualified name at a held tip (null: no such entity), or undefined when the tip
+   * is not held. */
+  entities(repoId: number, sha: string, qualifiedNames: string[]): Array<StoredEntity | null> | undefined {
+    const img = this.image(repoId, sha);
+    return img && qualifiedNames.map((q) => img.entity(q) ?? null);
   }
 
   /** Tips held of a repository, by ref. */

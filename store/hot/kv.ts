@@ -4,6 +4,7 @@
 // caller rebuilds it from the history store.
 import { mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { CodedError } from '../../errors/index.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -14,6 +15,19 @@ interface Level {
   batch(ops: Array<{ type: 'put'; key: string; value: string | Buffer } | { type: 'del'; key: string }>): Promise<void>;
   iterator(opts: { gte?: string; lt?: string; values?: boolean }): AsyncIterable<[string, string]>;
   clear(): Promise<void>;
+}
+
+/** The hot store's errors: a stable code (errors/codes.ts). */
+export class HotStoreError extends CodedError<'HOT_LOCKED'> {
+  override name = 'HotStoreError';
+}
+
+/** RocksDB refuses a directory another process holds (its LOCK file): never a reason to delete it. */
+function isLockError(err: unknown): boolean {
+  for (let e: unknown = err, n = 0; e && n < 4; e = (e as { cause?: unknown }).cause, n++) {
+    if (/\bLOCK\b|lock file|Resource temporarily unavailable/i.test(String((e as { message?: unknown }).message ?? ''))) return true;
+  }
+  return false;
 }
 
 const { RocksLevel } = require('@nxtedition/rocksdb') as { RocksLevel: new (location: string) => Level };
@@ -41,7 +55,10 @@ export class Kv {
       const [v] = await db.getMany([FORMAT_KEY]);
       if (v === undefined) reason = 'missing';
       else if (v !== HOT_FORMAT_VERSION) reason = 'format';
-    } catch {
+    } catch (err) {
+      if (isLockError(err)) {
+        throw new HotStoreError('HOT_LOCKED', `the hot store ${location} is open in another process; stop it, or give this one another data directory (--data-dir).`, { location }, { cause: err });
+      }
       reason = 'unreadable';
       await db?.close().catch(() => undefined);
       db = null;
