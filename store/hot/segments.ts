@@ -32,7 +32,7 @@ export interface FileSeg {
   /** Import specifiers (modules) of the file, distinct, for import edges. */
   specs: string[];
   /** Hash of what other files' call resolution can read of this file: language, entities
-   * (without lines), import references, base-type references. */
+   * (without lines), import references, base-type references, type facts. */
   shape: string;
   /** Hash of the file's (owner class, base name) pairs: the tree's base-type map. */
   basesKey: string;
@@ -88,10 +88,10 @@ export async function loadFileSegs(q: Queryable, files: Listed[]): Promise<FileS
     }>(
       `SELECT extraction_id, idx, parent_idx, kind, name, qname, start_line, end_line, start_byte, end_byte, signature, doc, exported, body_hash
        FROM entities WHERE extraction_id = ANY($1::int[])`, [xids]),
-    q.query<{ extraction_id: number; kind: string; name: string; from_idx: number; module: string | null; alias: string | null; ord: number }>(
-      `SELECT r.extraction_id, u.kind, u.name, u.from_idx, u.module, u.alias, u.ord
-       FROM extraction_refs r, unnest(r.kind, r.name, r.from_idx, r.module, r.alias) WITH ORDINALITY AS u(kind, name, from_idx, module, alias, ord)
-       WHERE r.extraction_id = ANY($1::int[]) AND u.kind IN ('import', 'extends', 'implements', 'embeds')`, [xids]),
+    q.query<{ extraction_id: number; kind: string; name: string; qualifier: string | null; from_idx: number; module: string | null; alias: string | null; ord: number }>(
+      `SELECT r.extraction_id, u.kind, u.name, u.qualifier, u.from_idx, u.module, u.alias, u.ord
+       FROM extraction_refs r, unnest(r.kind, r.name, r.qualifier, r.from_idx, r.module, r.alias) WITH ORDINALITY AS u(kind, name, qualifier, from_idx, module, alias, ord)
+       WHERE r.extraction_id = ANY($1::int[]) AND u.kind IN ('import', 'extends', 'implements', 'embeds', 'type')`, [xids]),
   ]);
   const entsOf = new Map<number, EntityRow[]>();
   for (const r of ents) {
@@ -110,8 +110,10 @@ export async function loadFileSegs(q: Queryable, files: Listed[]): Promise<FileS
     const fileRefs = [...(refsOf.get(f.extractionId) ?? [])].sort((a, b) => a.ord - b.ord);
     const byIdx = new Map(entities.map((e) => [e[0], e]));
     const imports = fileRefs.filter((r) => r.kind === 'import').map((r) => [r.name, r.module, r.alias]);
-    const baseRefs = fileRefs.filter((r) => r.kind !== 'import').map((r) => [r.kind, r.name, r.from_idx]);
-    const pairs = fileRefs.filter((r) => r.kind !== 'import').flatMap((r) => {
+    const baseRefs = fileRefs.filter((r) => r.kind !== 'import' && r.kind !== 'type').map((r) => [r.kind, r.name, r.from_idx]);
+    // Type facts (return, field, variable types): other files' receiver types are evaluated over them.
+    const types = fileRefs.filter((r) => r.kind === 'type').map((r) => [r.name, r.qualifier, r.from_idx]);
+    const pairs = fileRefs.filter((r) => r.kind !== 'import' && r.kind !== 'type').flatMap((r) => {
       const owner = byIdx.get(r.from_idx);
       return owner && CLASS_LIKE.has(owner[2]) ? [`${owner[3]}\0${r.name}`] : [];
     });
@@ -120,7 +122,7 @@ export async function loadFileSegs(q: Queryable, files: Listed[]): Promise<FileS
       key: fileKeyOf(f), path: f.path, extractionId: f.extractionId, blobSha: f.blobSha, language: f.language, extractorVersion: f.extractorVersion,
       entities,
       specs: [...new Set(fileRefs.filter((r) => r.kind === 'import' && r.module !== null).map((r) => r.module!))],
-      shape: sha1(JSON.stringify([f.language, shapeEntities, imports, baseRefs])),
+      shape: sha1(JSON.stringify([f.language, shapeEntities, imports, baseRefs, types])),
       basesKey: sha1(JSON.stringify([...new Set(pairs)].sort())),
     };
   });
