@@ -13,6 +13,7 @@ import { Resolver, defRef, type Def } from './graph.ts';
 import { blame, entityHistory } from './lineage.ts';
 import { markAnnounced, startAnnouncing, unannounced } from './outbox.ts';
 import { SearchEngine } from './search/index.ts';
+import { HotStore } from './hot/index.ts';
 import { recordRefs, storeCommit, storeExtractions, type RefMove, type StoredCommit } from './write.ts';
 import type {
   BlameEntry, CallEdge, CommitInput, EntityChangeRecord, EntityDiff, EntityQuery, EntityRef, FileDeltaInput, ResolutionStats, SkipCounts,
@@ -34,6 +35,7 @@ export {
 } from './search/index.ts';
 export type * from './types.ts';
 export type { RefMove, StoredCommit } from './write.ts';
+export { HotStore, isTracked, HOT_FORMAT_VERSION, type UpdateStats } from './hot/index.ts';
 
 export interface ImpactEntry {
   entity: EntityRef;
@@ -61,6 +63,8 @@ export class HistoryStore {
   private reembedder: Reembedder | null = null;
   /** Per repository and ref, the sha the ANN index last held (a moved ref is updated by delta). */
   private readonly annRefs = new Map<string, string>();
+  /** The hot working set at the ref tips (store/hot), once opened. */
+  hot: HotStore | null = null;
 
   /** `db` must be migrated (store/migrate.ts). */
   constructor(readonly db: Db) {}
@@ -68,13 +72,16 @@ export class HistoryStore {
   /** Search (TEXT, FUZZY, REGEX, VECTOR, HYBRID) and whole-graph queries (paths, neighbourhood,
    * PageRank, import cycles) at any indexed commit: store/search/. */
   get search(): SearchEngine {
-    this.searchEngine ??= new SearchEngine(this.db, (repoId, sha) => this.chainOf(repoId, sha), {
-      ann: () => this.annIndex,
-      vectors: () => {
-        const r = this.reembedder;
-        return r?.complete ? { embedder: r.embedder, source: modelVectors(r.state) } : null;
-      },
-    });
+    if (!this.searchEngine) {
+      this.searchEngine = new SearchEngine(this.db, (repoId, sha) => this.chainOf(repoId, sha), {
+        ann: () => this.annIndex,
+        vectors: () => {
+          const r = this.reembedder;
+          return r?.complete ? { embedder: r.embedder, source: modelVectors(r.state) } : null;
+        },
+      });
+      this.searchEngine.hot = (repoId, sha) => this.hot?.snapshot(repoId, sha);
+    }
     return this.searchEngine;
   }
 
@@ -133,6 +140,14 @@ export class HistoryStore {
     this.annRefs.clear();
     for (const [k, v] of seen) this.annRefs.set(k, v);
     return stats;
+  }
+
+  /** Opens the hot store at `location` (`<dataDir>/hot/graph`): graph and search queries at the
+   * tips it holds are answered from it. Fill it with `hot.sync(repoId, await refs(repoId))`. */
+  async openHot(location: string): Promise<HotStore> {
+    await this.hot?.close();
+    this.hot = await HotStore.open(location, this.db, (repoId, sha) => this.chainOf(repoId, sha));
+    return this.hot;
   }
 
   /** The id of the repository stored under `path`, created on first use. */
@@ -364,6 +379,8 @@ export class HistoryStore {
   async callers(
     repoId: number, sha: string, qualifiedName: string, depth = 1, minConfidence: CallEdge['via'] = 'name_only', opts: ReadOptions & { limit?: number } = {},
   ): Promise<CallEdge[]> {
+    const hot = this.hot?.walk(repoId, sha, qualifiedName, depth, 'up', minConfidence, opts.limit);
+    if (hot) return hot;
     const q = cancellable(this.db, opts.signal);
     const r = await Resolver.at(q, (await this.chainOf(repoId, sha, q)).chain);
     return r.walk(await r.find(qualifiedName), depth, 'up', minConfidence, opts.limit);
@@ -373,6 +390,8 @@ export class HistoryStore {
   async callees(
     repoId: number, sha: string, qualifiedName: string, depth = 1, minConfidence: CallEdge['via'] = 'name_only', opts: ReadOptions & { limit?: number } = {},
   ): Promise<CallEdge[]> {
+    const hot = this.hot?.walk(repoId, sha, qualifiedName, depth, 'down', minConfidence, opts.limit);
+    if (hot) return hot;
     const q = cancellable(this.db, opts.signal);
     const r = await Resolver.at(q, (await this.chainOf(repoId, sha, q)).chain);
     return r.walk(await r.find(qualifiedName), depth, 'down', minConfidence, opts.limit);
