@@ -83,6 +83,34 @@ const limitsSchema = z.object({
   onDemandCommits: z.int({ error: 'must be an integer from 0 to 100' }).min(0, 'must be an integer from 0 to 100').max(100, 'must be an integer from 0 to 100').default(2),
 }).strict();
 
+/** The embedding provider of VECTOR and HYBRID search (store/embedders/README.md). Another provider
+ * than `builtin` embeds every stored body in the background; until it is done, searches use the
+ * built-in vectors. Config file only (`[embedder]`). @default { provider = "builtin" } */
+const embedderSchema = z.discriminatedUnion('provider', [
+  z.object({ provider: z.literal('builtin') }).strict(),
+  z.object({
+    provider: z.literal('onnx'),
+    /** Path of the .onnx model file. */
+    model: z.string().min(1),
+    /** Path of the model's tokenizer.json. */
+    tokenizer: z.string().min(1),
+    dims: z.int().min(1),
+    maxTokens: z.int().min(2).optional(),
+    batchSize: z.int().min(1).optional(),
+    threads: z.int().min(1).optional(),
+  }).strict(),
+  z.object({
+    provider: z.literal('http'),
+    baseUrl: z.string().min(1),
+    model: z.string().min(1),
+    dims: z.int().min(1),
+    apiKey: z.string().min(1).optional(),
+    batchSize: z.int().min(1).optional(),
+    timeoutMs: z.int().min(1).optional(),
+    retries: z.int().min(0).optional(),
+  }).strict(),
+]);
+
 const NO_REPOS = 'list at least one repository: [[repos]] path = "..." in the config file, CODEGRAPH_REPOS or --repo';
 
 const configSchema = z.object({
@@ -118,6 +146,7 @@ const configSchema = z.object({
     jwt: jwtSchema.optional(),
   }).strict().default({ tokens: [] }),
   limits: limitsSchema.default(() => limitsSchema.parse({})),
+  embedder: embedderSchema.default({ provider: 'builtin' }),
 }).strict();
 
 export type Config = z.infer<typeof configSchema> & { dataDir: string; repos: Array<z.infer<typeof repoSchema> & { name: string }> };

@@ -10,13 +10,13 @@ import type { Logger } from 'pino';
 import { GitRepo } from '../indexer/git/index.ts';
 import { Indexer } from '../indexer/index.ts';
 import { describeTarget, type Db } from '../store/db.ts';
-import { StoreError, verifyStore, type HistoryStore, type HotStore, type RefMove } from '../store/index.ts';
+import { HttpEmbedder, OnnxEmbedder, StoreError, verifyStore, type Embedder, type HistoryStore, type HotStore, type RefMove } from '../store/index.ts';
 import { StoreBackend, type BackendRepo } from './backend.ts';
 import type { Config } from './config.ts';
 import { sendNotice, startEventBridge, type EventBridge } from './events.ts';
 import { indexCommit, indexHistory, openHistoryStore } from './history.ts';
 import { startServer, type RunningServer } from './server/index.ts';
-import { commitsIndexed, filesIndexed, filesSkipped, gitFetchFailures, indexLagSeconds, parseErrors, queueDepth } from './server/metrics.ts';
+import { embeddingProgress, commitsIndexed, filesIndexed, filesSkipped, gitFetchFailures, indexLagSeconds, parseErrors, queueDepth } from './server/metrics.ts';
 import { InProcessEvents } from './server/pubsub.ts';
 import { FetchError, RefWatcher, type RefChange } from './watch.ts';
 import { CodedError } from '../errors/index.ts';
@@ -320,8 +320,8 @@ const ANN_SAVE_INTERVAL_MS = 30_000;
 /** Opens `<dataDir>/hot/ann` and syncs it to the recorded tips in the background (a first build
  * can take a while on a large tree; until then VECTOR queries scan as before). A failed sync is
  * logged, never fails indexing: the index is a cache. */
-function startAnn(store: HistoryStore, dataDir: string, logger: Logger, repoIds: number[]): { sync: (repoId: number) => Promise<void>; close: () => Promise<void> } {
-  const ann = store.openAnn(path.join(dataDir, 'hot', 'ann'), { log: logger });
+function startAnn(store: HistoryStore, dataDir: string, logger: Logger, repoIds: number[]): { sync: (repoId: number) => Promise<void>; reopen: () => Promise<void>; close: () => Promise<void> } {
+  let ann = store.openAnn(path.join(dataDir, 'hot', 'ann'), { log: logger });
   let savedAt = 0;
   const sync = async (ids: number[]): Promise<void> => {
     try {
@@ -342,11 +342,28 @@ function startAnn(store: HistoryStore, dataDir: string, logger: Logger, repoIds:
       await first;
       await sync([...new Set([...repoIds, repoId])]);
     },
+    // Over the vectors searches use now (a provider whose re-embedding just completed): a rebuild.
+    reopen: async () => {
+      await first;
+      await ann.save().catch(() => undefined);
+      ann = store.openAnn(path.join(dataDir, 'hot', 'ann'), { log: logger });
+      savedAt = 0;
+      await sync(repoIds);
+    },
     close: async () => {
       await first;
       await ann.save().catch((err: unknown) => logger.warn({ err }, 'could not save the ANN index'));
     },
   };
+}
+
+/** The configured embedding provider; null for the built-in one. */
+async function openEmbedder(c: Config['embedder']): Promise<Embedder | null> {
+  switch (c.provider) {
+    case 'builtin': return null;
+    case 'onnx': return OnnxEmbedder.open(c);
+    case 'http': return new HttpEmbedder(c);
+  }
 }
 
 function logRefMoves(logger: Logger, repo: string, moves: RefMove[]): void {
@@ -400,9 +417,33 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       ...(config.threads !== undefined ? { threads: config.threads } : {}), ...(config.workerIdleMs !== undefined ? { workerIdleMs: config.workerIdleMs } : {}), maxFileBytes: config.maxFileBytes, ...(config.exclude.length > 0 ? { exclude: config.exclude } : {}),
     }));
     const ann = startAnn(store, config.dataDir, logger, repos.map((r) => r.repoId));
+    cleanup.push(() => ann.close());
+    // A provider other than the built-in one: embed every stored body in the background.
+    const embedder = await openEmbedder(config.embedder);
+    const reembed = await store.useEmbedder(embedder, async (sha) => {
+      for (const r of repos) {
+        const b = await r.repo.readBlob(sha).catch(() => null);
+        if (b) return b;
+      }
+      return null;
+    }, {
+      log: logger,
+      onProgress: (p) => {
+        embeddingProgress.set({ model: p.model, state: 'done' }, p.doneExtractions);
+        embeddingProgress.set({ model: p.model, state: 'total' }, p.totalExtractions);
+        if (!p.complete) logger.info(p, 're-embedding with the configured provider');
+        else if (store.ann?.embedderId !== p.model) void ann.reopen();
+      },
+    });
+    if (reembed) cleanup.push(() => reembed.stop());
+    void reembed?.wake();
     const shared = {
       db, store, indexer: getIndexer, config, logger, databaseUrl: config.databaseUrl,
-      lockRetryMs: opts.lockRetryMs ?? 2_000, retryBaseMs: opts.retryBaseMs ?? 250, syncAnn: ann.sync,
+      lockRetryMs: opts.lockRetryMs ?? 2_000, retryBaseMs: opts.retryBaseMs ?? 250,
+      syncAnn: async (repoId: number) => {
+        void reembed?.wake();
+        await ann.sync(repoId);
+      },
     };
     const runners = repos.map((r) => new RepoRunner(r, shared));
     byName = new Map(runners.map((r) => [r.r.name, r]));
@@ -436,6 +477,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         closed ??= (async () => {
           await server.close(); // stop accepting first: no new requests against a closing store
           await Promise.all(runners.map((r) => r.close()));
+          await reembed?.stop();
           await ann.close();
           await indexer?.close();
           await hot?.close().catch(() => undefined);

@@ -23,6 +23,7 @@ import type {
 export { StoreError, type StoreErrorCode } from './errors.ts';
 export { Checkpoint, type ReadOptions } from './abort.ts';
 export { embed, EMBEDDING_DIMS, cosine } from './embed.ts';
+export { HttpEmbedder, OnnxEmbedder, type Embedder, type HttpEmbedderOptions, type OnnxEmbedderOptions } from './embedders/index.ts';
 export { Reembedder, type BlobSource, type ReembedOptions, type ReembedProgress } from './reembed.ts';
 export { AnnIndex, AnnError, ANN_FORMAT, type AnnErrorCode, type AnnHit, type AnnTip, type SyncStats } from './ann/index.ts';
 export { storeDigest } from './digest.ts';

@@ -14,6 +14,10 @@ export const indexLagSeconds = new Gauge({
 export const queueDepth = new Gauge({
   name: 'codegraph_queue_depth', help: 'Commits waiting to be indexed', labelNames: ['repository'], registers: [registry],
 });
+/** Re-embedding with a configured provider (store/reembed.ts): extractions walked of all stored. */
+export const embeddingProgress = new Gauge({
+  name: 'codegraph_embedding_extractions', help: 'Extractions whose bodies the configured embedding provider has embedded (state="done") and all stored extractions (state="total")', labelNames: ['model', 'state'], registers: [registry],
+});
 export const commitsIndexed = new Counter({
   name: 'codegraph_commits_indexed_total', help: 'Commits indexed', labelNames: ['repository'], registers: [registry],
 });

@@ -87,7 +87,8 @@ const tipKey = (t: AnnTip): string => `${t.repoId}:${t.sha}`;
 /** Bodies added per native call when many are added: the event loop runs between chunks. */
 const ADD_CHUNK = 1024;
 
-function newGraph(dims: number): UsearchIndex {
+/** The HNSW graph every AnnIndex builds (bench/ann.bench.ts measures these parameters). */
+export function newGraph(dims: number): UsearchIndex {
   return new usearch.Index({ dimensions: dims, metric: usearch.MetricKind.Cos, quantization: usearch.ScalarKind.F16, connectivity: 16, expansion_add: 128, expansion_search: 128, multi: false });
 }
 
