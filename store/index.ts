@@ -28,6 +28,7 @@ export {
   type SearchErrorCode,
 } from './search/index.ts';
 export type * from './types.ts';
+export { entityId, parseEntityId } from './types.ts';
 export type { RefMove, StoredCommit } from './write.ts';
 
 export interface ImpactEntry {
