@@ -217,9 +217,15 @@ class RepoRunner {
     const phase = initial ? 'initial' : 'incremental';
     // Commits a previous process stored but did not announce (kill -9) go out before the catch-up.
     if (initial) await this.announce(changes);
+    // A first index takes minutes: say how far it got every 10 s, not only when it is done.
+    let lastLog = Date.now();
     const result = await indexHistory({
       repo: this.r.repo, store, indexer: this.svc.indexer(), repoId: this.r.repoId, history: this.svc.config.history,
       onProgress: (p) => {
+        if (Date.now() - lastLog >= 10_000 && p.done < p.total) {
+          lastLog = Date.now();
+          logger.info({ repo: this.r.name, phase, done: p.done, total: p.total }, 'indexing');
+        }
         commitsIndexed.inc({ repository: this.r.name });
         for (const [language, n] of Object.entries(p.parsedByLanguage)) filesIndexed.inc({ repository: this.r.name, language }, n);
         for (const [language, n] of Object.entries(p.syntaxErrorFiles)) parseErrors.inc({ language }, n);
