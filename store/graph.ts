@@ -108,6 +108,25 @@ export interface EntityAt {
 }
 
 /** The resolved graph of a whole tree (Resolver.allEdges). */
+/** What resolving one file's references read of the rest of the tree: the names looked up, the
+ * paths whose contents were read, whether the set of paths (import specifiers) or the base-type
+ * map (ancestor chains) was consulted. The hot store (store/hot) re-resolves a file after an edit
+ * elsewhere only when the edit touches one of these. */
+export interface ResolveTrace {
+  names: Set<string>;
+  paths: Set<string>;
+  pathSet: boolean;
+  bases: boolean;
+}
+
+/** One file's outgoing graph (Resolver.resolveFile): resolved calls in the file's call order
+ * (`k`: position of the call among the file's calls), and `extends` edges. */
+export interface FileEdges {
+  calls: Array<{ k: number; fromIdx: number; line: number; name: string; via: Via; to: EntityAt[] }>;
+  inherits: Array<{ fromIdx: number; line: number; to: EntityAt[] }>;
+  trace: ResolveTrace;
+}
+
 export interface ResolvedGraph {
   calls: Array<{ from: EntityAt; to: EntityAt; line: number; via: Via }>;
   inherits: Array<{ from: EntityAt; to: EntityAt; line: number }>;
@@ -159,6 +178,9 @@ export class Resolver {
   private importTargets = new Map<string, string[]>();
   private basesCache: Promise<Map<string, string[]>> | null = null;
   private sortedPaths: string[] | null = null;
+  private stems: Map<string, string[]> | null = null;
+  /** Set while resolveFile runs: what the resolution reads is recorded in it. */
+  private trace: ResolveTrace | null = null;
   private typeCache = new Map<string, Promise<string[]>>();
 
   private constructor(private readonly q: Queryable) {}
@@ -196,7 +218,14 @@ export class Resolver {
     }
   }
 
+  /** The extraction of a path of the tree (recorded in the trace). */
+  private xOf(path: string): number | undefined {
+    this.trace?.paths.add(path);
+    return this.extractionByPath.get(path);
+  }
+
   private file(x: number): Promise<FileData> {
+    if (this.trace) for (const p of this.pathsByExtraction.get(x) ?? []) this.trace.paths.add(p);
     let p = this.files.get(x);
     if (!p) {
       p = (async () => {
@@ -228,6 +257,7 @@ export class Resolver {
 
   /** Definitions (any kind but module and import) named one of `names`, anywhere in the tree. */
   async defsNamed(names: string[]): Promise<Map<string, Def[]>> {
+    if (this.trace) for (const n of names) this.trace.names.add(n);
     const todo = [...new Set(names)].filter((n) => !this.defsCache.has(n));
     if (todo.length > 0) {
       const { rows } = await this.q.query<EntityRow & { extraction_id: number }>(
@@ -249,13 +279,14 @@ export class Resolver {
   }
 
   async importsOf(path: string): Promise<string[]> {
-    const x = this.extractionByPath.get(path);
+    const x = this.xOf(path);
     if (x === undefined) return [];
     return [...new Set((await this.file(x)).imports.map((r) => r.module).filter((m): m is string => m !== null))];
   }
 
   /** Files of the tree an import specifier written in `fromPath` names (a file before a package directory). */
   private filesOf(module: string, fromPath: string): string[] {
+    if (this.trace) this.trace.pathSet = true;
     const key = `${fromPath}\0${module}`;
     let hit = this.importTargets.get(key);
     if (!hit) {
@@ -285,6 +316,7 @@ export class Resolver {
 
   /** Base-type names of each class-like name in the tree. */
   private bases(): Promise<Map<string, string[]>> {
+    if (this.trace) this.trace.bases = true;
     this.basesCache ??= (async () => {
       const { rows } = await this.q.query<{ base: string; owner: string }>(
         `SELECT DISTINCT u.name AS base, e.name AS owner
@@ -349,13 +381,13 @@ export class Resolver {
     for (const d of await this.named(name)) {
       if (CLASS_LIKE.has(d.kind) && familyOf((await this.file(d.extractionId)).language) === family) all.push(d);
     }
-    const x = this.extractionByPath.get(path);
+    const x = this.xOf(path);
     if (all.length <= 1 || x === undefined) return all;
     return (await this.visible(path, await this.file(x), name, all))?.defs ?? all;
   }
 
   private async languageOfPath(path: string): Promise<string> {
-    const x = this.extractionByPath.get(path);
+    const x = this.xOf(path);
     return x === undefined ? '' : (await this.file(x)).language;
   }
 
@@ -419,7 +451,7 @@ export class Resolver {
     const key = `${path}\0${name}`;
     if (seen.has(key) || seen.size > 16) return [];
     seen.add(key);
-    const x = this.extractionByPath.get(path);
+    const x = this.xOf(path);
     if (x === undefined) return [];
     const f = await this.file(x);
     const own = f.entities.filter((e) => e.name === name && e.parent_idx === 0 && e.kind !== 'import');
@@ -942,31 +974,76 @@ export class Resolver {
   /** File -> file import edges, with the same rule as importsResolved (candidates narrowed by name
    * first, so it stays near-linear in the number of imports). */
   private fileImports(specsByX: Map<number, Set<string>>): Array<{ from: string; to: string }> {
-    const files = [...this.extractionByPath.keys()].sort();
-    const byStem = new Map<string, string[]>();
-    const push = (k: string, f: string): void => {
-      const l = byStem.get(k);
-      if (l) l.push(f);
-      else byStem.set(k, [f]);
-    };
-    for (const f of files) {
-      const stem = posix.basename(f).replace(/\.[^.]+$/, '');
-      push(stem, f);
-      push(`dir:${posix.basename(posix.dirname(f))}`, f);
-    }
     const out: Array<{ from: string; to: string }> = [];
     for (const [path, x] of this.extractionByPath) {
-      for (const module of specsByX.get(x) ?? []) {
-        const last = module.replace(/\.[cm]?[jt]sx?$/, '').replace(/\/+$/, '').split(/\/|::|\./).filter((s) => s !== '').pop() ?? '';
-        // A bare relative package (`from . import x`) may name any file of its directory.
-        const cands = last === '' ? new Set(files) : new Set([...(byStem.get(last) ?? []), ...(byStem.get(`dir:${last}`) ?? []),
-          ...(byStem.get('index') ?? []), ...(byStem.get('__init__') ?? [])]);
-        const hits = [...cands].filter((f) => f !== path && importNames(module, path, f)).sort();
-        const want = module.replace(/^[./]+/, '').replace(/::|\./g, '/');
-        const exact = hits.find((f) => f.replace(/\.[^./]+$/, '').replace(/\/(index|__init__)$/, '').endsWith(want));
-        const target = exact ?? hits[0];
-        if (target !== undefined) out.push({ from: path, to: target });
+      for (const to of this.importEdgesOf(path, specsByX.get(x) ?? [])) out.push({ from: path, to });
+    }
+    return out;
+  }
+
+  /** The files of the tree that `path`'s import specifiers `modules` name (import edges, one per
+   * specifier that names a file). Depends on the set of paths only. */
+  importEdgesOf(path: string, modules: Iterable<string>): string[] {
+    if (!this.stems) {
+      const byStem = new Map<string, string[]>();
+      const push = (k: string, f: string): void => {
+        const l = byStem.get(k);
+        if (l) l.push(f);
+        else byStem.set(k, [f]);
+      };
+      this.sortedPaths ??= [...this.extractionByPath.keys()].sort();
+      for (const f of this.sortedPaths) {
+        const stem = posix.basename(f).replace(/\.[^.]+$/, '');
+        push(stem, f);
+        push(`dir:${posix.basename(posix.dirname(f))}`, f);
       }
+      this.stems = byStem;
+    }
+    const byStem = this.stems;
+    const files = this.sortedPaths!;
+    const out: string[] = [];
+    for (const module of modules) {
+      const last = module.replace(/\.[cm]?[jt]sx?$/, '').replace(/\/+$/, '').split(/\/|::|\./).filter((s) => s !== '').pop() ?? '';
+      // A bare relative package (`from . import x`) may name any file of its directory.
+      const cands = last === '' ? new Set(files) : new Set([...(byStem.get(last) ?? []), ...(byStem.get(`dir:${last}`) ?? []),
+        ...(byStem.get('index') ?? []), ...(byStem.get('__init__') ?? [])]);
+      const hits = [...cands].filter((f) => f !== path && importNames(module, path, f)).sort();
+      const want = module.replace(/^[./]+/, '').replace(/::|\./g, '/');
+      const exact = hits.find((f) => f.replace(/\.[^./]+$/, '').replace(/\/(index|__init__)$/, '').endsWith(want));
+      const target = exact ?? hits[0];
+      if (target !== undefined) out.push(target);
+    }
+    return out;
+  }
+
+  /** One file's calls and `extends` edges, resolved exactly as allEdges resolves them, with what
+   * the resolution read of the rest of the tree (the hot store's incremental update, store/hot). */
+  async resolveFile(path: string): Promise<FileEdges> {
+    const x = this.extractionByPath.get(path);
+    const trace: ResolveTrace = { names: new Set(), paths: new Set([path]), pathSet: false, bases: false };
+    const out: FileEdges = { calls: [], inherits: [], trace };
+    if (x === undefined) return out;
+    // Evaluated types are cached with no record of what they read: start each file without them,
+    // so the trace holds every read (a hit within the file was recorded when it was computed).
+    this.typeCache.clear();
+    this.trace = trace;
+    try {
+      const f = await this.file(x);
+      for (let k = 0; k < f.calls.length; k++) {
+        const r = f.calls[k]!;
+        const res = await this.resolveCall(path, x, r);
+        if (res.via !== null) out.calls.push({ k, fromIdx: r.from_idx, line: r.line, name: r.name, via: res.via, to: res.targets.map((t) => ({ path: t.path, idx: t.idx })) });
+      }
+      const { rows } = await this.q.query<{ name: string; line: number; from_idx: number }>(
+        `SELECT u.name, u.line, u.from_idx FROM extraction_refs r, unnest(r.kind, r.name, r.line, r.from_idx) AS u(kind, name, line, from_idx)
+         WHERE r.extraction_id = $1 AND u.kind = 'extends'`, [x]);
+      for (const r of rows) {
+        const bases = (await this.named(r.name)).filter((d) => CLASS_LIKE.has(d.kind));
+        const seen = bases.length > 0 ? await this.visible(path, f, r.name, bases) : null;
+        out.inherits.push({ fromIdx: r.from_idx, line: r.line, to: (seen?.defs ?? []).map((t) => ({ path: t.path, idx: t.idx })) });
+      }
+    } finally {
+      this.trace = null;
     }
     return out;
   }
