@@ -90,6 +90,8 @@ export const CODES = {
   LIMIT_EXCEEDED: row(USAGE, 'BAD_USER_INPUT'),
   INVALID_CURSOR: row(USAGE, 'BAD_USER_INPUT'),
   INVALID_ARGUMENT: row(USAGE, 'BAD_USER_INPUT'),
+  // store/hot (HotStoreError): another process has the hot store's RocksDB open.
+  HOT_LOCKED: row(LOCKED, 'UNAVAILABLE'),
   // store/embedders (EmbedderError); INVALID_OPTIONS below
   EMBEDDING_FAILED: row(FAILURE),
   EMBEDDING_BAD_RESPONSE: row(FAILURE),

@@ -5,7 +5,9 @@ import { SKIP_REASONS } from '../../indexer/types.ts';
 import { embeddedMemoryBytes } from '../../store/db.ts';
 
 export const registry = new Registry();
-collectDefaultMetrics({ register: registry, prefix: 'codegraph_process_' });
+// prom-client's default names already start with process_ or nodejs_: the prefix gives
+// codegraph_process_resident_memory_bytes and codegraph_nodejs_eventloop_lag_p99_seconds.
+collectDefaultMetrics({ register: registry, prefix: 'codegraph_' });
 
 /** The embedded database's WASM heap (store/pglite-worker.ts): part of the resident memory that
  * grows with the largest work PostgreSQL did and never shrinks (cap: `pgliteMaxMemory`). */
