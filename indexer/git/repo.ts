@@ -7,7 +7,7 @@ import { CatFile } from './cat-file.ts';
 import { parseCommit, type CommitInfo } from './commit.ts';
 import { GitError } from './errors.ts';
 import { runGit, type RunOptions, type SpawnCounter } from './exec.ts';
-import { parseDiffTree, parseLsTree, type FileChange, type TreeEntry } from './tree.ts';
+import { parseDiffTree, parseLsTree, splitStdinDiffTree, type FileChange, type TreeEntry } from './tree.ts';
 
 /** Ids of the empty tree, which exists in every repository whether or not it is stored. */
 const EMPTY_TREE: Record<string, string> = {
@@ -190,8 +190,46 @@ export class GitRepo {
     checkRev(to, 'commit');
     const base = from ?? EMPTY_TREE[this.objectFormat];
     if (base === undefined) throw new GitError('GIT_FAILED', `Unsupported object format ${this.objectFormat}.`, { objectFormat: this.objectFormat });
-    const { stdout } = await this.run(['diff-tree', '-r', '-z', '-M', '--no-commit-id', '--no-abbrev', '--no-ext-diff', '--end-of-options', base, to]);
+    // `--` after the revisions: a file in the work tree named like one of them (a commit id) made
+    // git refuse the argument as ambiguous (test git-repo "diffTrees").
+    const { stdout } = await this.run(['diff-tree', '-r', '-z', '-M', '--no-commit-id', '--no-abbrev', '--no-ext-diff', '--end-of-options', base, to, '--']);
     return parseDiffTree(stdout);
+  }
+
+  /**
+   * `diffTree(from, to)` for many pairs with ONE git process (`diff-tree --stdin`): a history of
+   * small commits spent most of the main thread's time spawning one git per commit (#9; `spawn`
+   * forks a large process synchronously). Pairs with `from` null (whole tree) run `diffTree`.
+   */
+  async diffTrees(pairs: ReadonlyArray<{ from: string | null; to: string }>): Promise<FileChange[][]> {
+    const out: FileChange[][] = new Array<FileChange[]>(pairs.length);
+    const batch: number[] = [];
+    for (let i = 0; i < pairs.length; i++) {
+      const { from, to } = pairs[i]!;
+      checkRev(to, 'commit');
+      if (from === null) out[i] = await this.diffTree(null, to);
+      else {
+        checkRev(from, 'commit');
+        batch.push(i);
+      }
+    }
+    if (batch.length === 0) return out;
+    // Each line "<to> <from>": diff `to` against `from` as its only parent; --always prints the
+    // "<to> NUL" header even when nothing changed, so the output splits back into one part per line.
+    const input = batch.map((i) => `${pairs[i]!.to} ${pairs[i]!.from!}\n`).join('');
+    const { stdout } = await this.run(['diff-tree', '--stdin', '--always', '-r', '-z', '-M', '--no-abbrev', '--no-ext-diff'], { input });
+    const parts = splitStdinDiffTree(stdout);
+    if (parts.length !== batch.length) {
+      throw new GitError('GIT_FAILED', `git diff-tree --stdin answered ${parts.length} diffs for ${batch.length} commits.`, { commits: batch.length });
+    }
+    parts.forEach((part, k) => {
+      const i = batch[k]!;
+      if (part.commit !== pairs[i]!.to) {
+        throw new GitError('GIT_FAILED', `git diff-tree --stdin answered for ${part.commit} where ${pairs[i]!.to} was expected.`, { commit: part.commit });
+      }
+      out[i] = parseDiffTree(part.raw);
+    });
+    return out;
   }
 
   /** Contents of one blob. OBJECT_MISSING if absent, WRONG_OBJECT_TYPE if `sha` is not a blob. */
