@@ -313,7 +313,9 @@ export async function measureCorpus(spec: CorpusSpec): Promise<Record<string, un
       else siteAt.set(k, [s]);
     }
     const classes = new Map<string, { count: number; example: string }>();
+    const errors: Array<{ class: string; example: string }> = [];
     const note = (cls: string, example: string): void => {
+      errors.push({ class: cls, example });
       const c = classes.get(cls);
       if (c) c.count++;
       else classes.set(cls, { count: 1, example });
@@ -346,6 +348,11 @@ export async function measureCorpus(spec: CorpusSpec): Promise<Record<string, un
       else if (s.target.startsWith('?')) cls = 'FN: callee is no CodeGraph entity';
       else cls = `FN: ${s.receiver} not linked`;
       note(cls, `${s.caller} -> ${s.target} (${s.file}:${s.line})`);
+    }
+    if (process.env.CODEGRAPH_BENCH_CALLGRAPH_DUMP) {
+      // Every error with its class, for working on resolution (one JSON line each).
+      fs.mkdirSync(process.env.CODEGRAPH_BENCH_CALLGRAPH_DUMP, { recursive: true });
+      fs.writeFileSync(path.join(process.env.CODEGRAPH_BENCH_CALLGRAPH_DUMP, `${spec.id}.jsonl`), errors.map((e) => JSON.stringify(e)).join('\n') + '\n');
     }
     const top = [...classes.entries()].sort((a, b) => b[1].count - a[1].count).slice(0, 10)
       .map(([cls, v]) => ({ class: cls, count: v.count, example: v.example }));

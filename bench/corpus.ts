@@ -215,7 +215,6 @@ async function extractSources(tgz: string, dest: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Building
 
-/** Counts lines and files recognised by detectLanguage under `root`, skipping `.git`. */
 /** Every file under `root` (no .git) that CodeGraph parses, sorted. */
 export function sourceFiles(root: string): string[] {
   const out: string[] = [];

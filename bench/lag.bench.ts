@@ -11,7 +11,8 @@
 // node-postgres' result parsing still run here in every mode.
 //
 // Environment: CODEGRAPH_BENCH_LAG_REPO (default: this project's own repository, ~160 files),
-// CODEGRAPH_BENCH_LAG_HISTORY (commits per branch, or `all`; default 40).
+// CODEGRAPH_BENCH_LAG_HISTORY (commits per branch, or `all`; default 40), CODEGRAPH_BENCH_LAG_MODES
+// (comma-separated subset of embedded,inThread,postgres; default all three).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,6 +32,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = process.env.CODEGRAPH_BENCH_LAG_REPO ?? path.resolve(HERE, '..');
 const HISTORY_ENV = process.env.CODEGRAPH_BENCH_LAG_HISTORY ?? '40';
 const HISTORY: number | 'all' = HISTORY_ENV === 'all' ? 'all' : Number(HISTORY_ENV);
+const MODES = new Set((process.env.CODEGRAPH_BENCH_LAG_MODES ?? 'embedded,inThread,postgres').split(',').map((m) => m.trim()));
 
 const ms = (ns: number) => Number((ns / 1e6).toFixed(1));
 
@@ -92,7 +94,7 @@ export async function measure(): Promise<Array<Record<string, unknown>>> {
   const out: LagFigure[] = [];
   try {
     process.stderr.write(`[lag] repository ${REPO}, history ${HISTORY}\n`);
-    {
+    if (MODES.has('embedded')) {
       const db = await openDatabase({ dataDir: path.join(tmp, 'embedded') });
       try {
         out.push(await measureIndex('embedded', db));
@@ -100,7 +102,7 @@ export async function measure(): Promise<Array<Record<string, unknown>>> {
         await db.close();
       }
     }
-    {
+    if (MODES.has('inThread')) {
       const dir = path.join(tmp, 'in-thread');
       fs.mkdirSync(dir);
       const s = await inThread(dir);
@@ -110,7 +112,7 @@ export async function measure(): Promise<Array<Record<string, unknown>>> {
         await s.close();
       }
     }
-    try {
+    if (MODES.has('postgres')) try {
       const { startPostgres } = await import('../test/harness/pg.ts');
       const cluster = await startPostgres();
       const db = await openDatabase({ databaseUrl: await cluster.createDatabase('cg_bench_lag') });
@@ -126,7 +128,8 @@ export async function measure(): Promise<Array<Record<string, unknown>>> {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   const by = new Map(out.map((f) => [f.mode, f]));
-  const emb = by.get('embedded')!;
+  const emb = by.get('embedded');
+  if (emb === undefined) return out.map((f) => ({ figure: `lag.${f.mode}`, ...f }));
   const ratio = (a: number, b: number | undefined) => (b === undefined || b === 0 ? null : Number((a / b).toFixed(2)));
   return [
     ...out.map((f) => ({ figure: `lag.${f.mode}`, ...f })),

@@ -226,13 +226,19 @@ export class StoreBackend implements GraphBackend {
 
   async entitiesByQualifiedName(repo: string, commitSha: string, qualifiedNames: string[]): Promise<Array<EntityRecord | null>> {
     const r = this.get(repo);
-    const byQn = await this.loadByPath(r, commitSha, qualifiedNames.map((q) => q.split('::')[0]!));
+    const byQn = await this.loadByPath(r, commitSha, qualifiedNames.map((q) => q.split('::')[0]!), undefined, qualifiedNames);
     return qualifiedNames.map((q) => byQn.get(q) ?? null);
   }
 
   /** Entities of the given paths at `sha`, one store query per distinct path, keyed by qualified name. */
-  private async loadByPath(r: BackendRepo, sha: string, paths: string[], signal?: AbortSignal): Promise<Map<string, EntityRecord>> {
+  private async loadByPath(r: BackendRepo, sha: string, paths: string[], signal?: AbortSignal, qualifiedNames?: string[]): Promise<Map<string, EntityRecord>> {
     const out = new Map<string, EntityRecord>();
+    // At a tip the hot store holds (store/hot), the entities are in memory.
+    const hot = qualifiedNames && this.store.hot?.entities(r.repoId, sha, qualifiedNames);
+    if (hot) {
+      hot.forEach((e) => e && out.set(e.qualifiedName, toRecord(e)));
+      return out;
+    }
     // One path after the other, with the event loop given turns and the signal checked between
     // (a diff of distant commits names hundreds of paths).
     const checkpoint = new Checkpoint(signal);
@@ -247,7 +253,7 @@ export class StoreBackend implements GraphBackend {
 
   private async enrich(r: BackendRepo, sha: string, refs: EntityRef[], signal?: AbortSignal): Promise<EntityRecord[]> {
     if (refs.length === 0) return [];
-    const byQn = await this.loadByPath(r, sha, refs.map((e) => e.path), signal);
+    const byQn = await this.loadByPath(r, sha, refs.map((e) => e.path), signal, refs.map((e) => e.qualifiedName));
     return refs.map((e) => byQn.get(e.qualifiedName) ?? bareRecord(e));
   }
 

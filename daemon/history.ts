@@ -147,7 +147,9 @@ const BATCH_FILES = 2_000;
  * run: their commits are stored before these, so they count as cached. Keys of the blobs this batch
  * parses are added to it. */
 async function prepareBatch(ctx: HistoryContext, items: Array<{ info: CommitInfo; baseSha: string | null }>, parsed: Set<string>): Promise<PreparedCommit[]> {
-  const deltas = (await ctx.repo.diffTrees(items.map((it) => ({ from: it.baseSha, to: it.info.sha })))).map(deltaOf);
+  const deltas: Array<{ deleted: string[]; files: FileToIndex[] }> = [];
+  // One after another: they share the repository's long-lived diff-tree process (indexer/git).
+  for (const it of items) deltas.push(deltaOf(await ctx.repo.diffTree(it.baseSha, it.info.sha)));
   const all = deltas.flatMap((d) => d.files);
   const cached = await ctx.store.cachedExtractions([...new Set(all.map((f) => f.sha))]);
   // Bodies are embedded in the workers, so no blob bytes come back to this thread (#9).

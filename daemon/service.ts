@@ -4,12 +4,13 @@
 // lock (taken on a dedicated connection, so it dies with that connection) indexes; the others only
 // serve, and retry the lock every `lockRetryMs`, so a standby takes over when the indexer dies.
 // Every instance delivers every event through LISTEN/NOTIFY (daemon/events.ts).
+import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { GitRepo } from '../indexer/git/index.ts';
 import { Indexer } from '../indexer/index.ts';
 import { describeTarget, type Db } from '../store/db.ts';
-import { StoreError, verifyStore, type HistoryStore, type RefMove } from '../store/index.ts';
+import { StoreError, verifyStore, type HistoryStore, type HotStore, type RefMove } from '../store/index.ts';
 import { StoreBackend, type BackendRepo } from './backend.ts';
 import type { Config } from './config.ts';
 import { sendNotice, startEventBridge, type EventBridge } from './events.ts';
@@ -217,9 +218,15 @@ class RepoRunner {
     const phase = initial ? 'initial' : 'incremental';
     // Commits a previous process stored but did not announce (kill -9) go out before the catch-up.
     if (initial) await this.announce(changes);
+    // A first index takes minutes: say how far it got every 10 s, not only when it is done.
+    let lastLog = Date.now();
     const result = await indexHistory({
       repo: this.r.repo, store, indexer: this.svc.indexer(), repoId: this.r.repoId, history: this.svc.config.history,
       onProgress: (p) => {
+        if (Date.now() - lastLog >= 10_000 && p.done < p.total) {
+          lastLog = Date.now();
+          logger.info({ repo: this.r.name, phase, done: p.done, total: p.total }, 'indexing');
+        }
         commitsIndexed.inc({ repository: this.r.name });
         for (const [language, n] of Object.entries(p.parsedByLanguage)) filesIndexed.inc({ repository: this.r.name, language }, n);
         for (const [language, n] of Object.entries(p.syntaxErrorFiles)) parseErrors.inc({ language }, n);
@@ -237,9 +244,24 @@ class RepoRunner {
     if (initial) await store.startAnnouncing(this.r.repoId);
     await this.announce(changes);
     if (since > 0 && changes.length > 0) indexLagSeconds.set({ repository: this.r.name }, (Date.now() - since) / 1000);
+    await this.syncHot();
     if (initial) {
       this.initialDone = true;
       logger.info({ repo: this.r.name, indexed: result.indexed.length, alreadyIndexed: result.alreadyIndexed }, 'initial index done');
+    }
+  }
+
+  /** Brings the hot store (store/hot) to the refs just recorded. It is a cache: a failure is
+   * logged, and queries at the tips it does not hold are answered by the history store. */
+  private async syncHot(): Promise<void> {
+    const { store, logger } = this.svc;
+    if (!store.hot) return;
+    try {
+      for (const st of await store.hot.sync(this.r.repoId, await store.refs(this.r.repoId))) {
+        logger.info({ repo: this.r.name, sha: st.sha, how: st.how, changedFiles: st.changedFiles, resolvedFiles: st.resolvedFiles, ms: Math.round(st.ms) }, 'hot store tip ready');
+      }
+    } catch (err) {
+      logger.warn({ err, repo: this.r.name }, 'hot store update failed; the history store answers at the tips');
     }
   }
 
@@ -312,6 +334,17 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     // Refuse to serve a damaged store (issue 8, item 4): STORE_CORRUPT, exit 7.
     const checked = await verifyStore(db, config.databaseUrl !== undefined ? describeTarget(config.databaseUrl) : config.dataDir);
     logger.info({ outcome: checked.outcome, rows: checked.rows }, 'store verified');
+    // The hot working set (store/hot) lives with the daemon's local state, whichever the backend.
+    let hot: HotStore | null = null;
+    try {
+      hot = await store.openHot(path.join(config.dataDir, 'hot', 'graph'));
+      if (hot.reset !== null) logger.info({ reason: hot.reset }, 'hot store empty; it is rebuilt from the history store');
+    } catch (err) {
+      if (!CodedError.is(err, 'HOT_LOCKED')) throw err;
+      // Another instance (same data directory, shared PostgreSQL) holds it: serve from the store.
+      logger.warn({ err }, 'hot store unavailable; the history store answers at the tips');
+    }
+    cleanup.push(async () => { await hot?.close(); });
     const repos: Array<BackendRepo & { remote?: string | undefined }> = [];
     for (const rc of config.repos) {
       const repo = await GitRepo.open(rc.path);
@@ -370,6 +403,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
           await server.close(); // stop accepting first: no new requests against a closing store
           await Promise.all(runners.map((r) => r.close()));
           await indexer?.close();
+          await hot?.close().catch(() => undefined);
           await bridge.close();
           for (const r of repos) await r.repo.close().catch(() => undefined);
           await db.close(); // releases the data-dir lock

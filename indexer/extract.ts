@@ -10,7 +10,7 @@ import type { Node, QueryMatch, Tree } from 'web-tree-sitter';
 import { CodedError } from '../errors/index.ts';
 import { LANGUAGE_SPECS, grammarPath, querySource } from './languages/index.ts';
 import type { LanguageSpec } from './languages/index.ts';
-import { Scopes, selfField } from './scope.ts';
+import { callbackParamTypes, Scopes, selfField } from './scope.ts';
 import type { Entity, EntityKind, FileExtraction, LanguageId, Reference, ReferenceKind } from './types.ts';
 
 /** Thrown when a file exceeds its time budget; the caller records the skip reason `parse_timeout`. */
@@ -58,7 +58,7 @@ const CLASS_LIKE: ReadonlySet<EntityKind> = new Set(['class', 'interface', 'stru
 const CALLABLE: ReadonlySet<EntityKind> = new Set(['function', 'method', 'constructor']);
 const MAX_QUALIFIER = 200;
 /** Distinct small integers per reference kind, for numeric de-duplication keys. */
-const REFERENCE_KIND_CODE: Readonly<Record<ReferenceKind, number>> = { call: 0, import: 1, extends: 2, implements: 3, embeds: 4 };
+const REFERENCE_KIND_CODE: Readonly<Record<ReferenceKind, number>> = { call: 0, import: 1, extends: 2, implements: 3, embeds: 4, type: 5 };
 const MAX_SIGNATURE = 1000;
 const MAX_DOC = 4000;
 
@@ -658,6 +658,7 @@ function build(
     }
     references.push(ref);
   }
+  typeFacts(defs, scopes, references);
 
   return {
     language: spec.id,
@@ -701,15 +702,55 @@ function isOverloadStub(node: Node): boolean {
   return wrapper.namedChildren.some((c) => c !== null && c.type === 'decorator' && /^@\s*(typing\.)?overload\s*$/.test(c.text));
 }
 
+/** Records `type` references (issue 10): what each function or method returns, the type of each
+ * module-level variable, and each class's field types, as type expressions (indexer/scope.ts) the
+ * resolver evaluates across files to type receivers such as `makeStore().get()` or
+ * `this.#client.getQueryCache().build()`. */
+function typeFacts(defs: Def[], scopes: Scopes, out: Reference[]): void {
+  for (const d of defs) {
+    if (d.entityIndex < 0) continue;
+    const line = d.node.startPosition.row + 1;
+    const fact = (name: string, qualifier: string | null): void => {
+      if (name !== '') out.push({ kind: 'type', name, qualifier, line, from: d.entityIndex });
+    };
+    switch (d.kind) {
+      case 'function':
+      case 'method': {
+        // `const f = (): Foo => ...` and `m = () => ...`: the arrow is the declaration's value.
+        const fn = d.node.childForFieldName('body') ? d.node : d.node.childForFieldName('value');
+        if (fn) {
+          fact(scopes.returnType(fn, d.returns), null);
+          for (const [i, k, type] of callbackParamTypes(fn)) fact(type, `(${i}:${k})`);
+        }
+        break;
+      }
+      case 'constructor':
+        for (const [i, k, type] of callbackParamTypes(d.node)) fact(type, `(${i}:${k})`);
+        break;
+      case 'constant':
+      case 'variable':
+        fact(scopes.declaredType(d.node), null);
+        break;
+      case 'class':
+      case 'struct':
+        if (scopes.isClass(d.node)) for (const [field, type] of scopes.fieldTypes(d.node)) fact(type, field);
+        break;
+    }
+  }
+}
+
 /** The local binding a call's receiver (`x` of `x.m()`) or bare callee (`f` of `f()`) has, if any:
  * what the resolver needs to let locals shadow definitions and to use a receiver's type. */
 function callBinding(r: Ref, scopes: Scopes): string | undefined {
   const q = r.qualifierNode;
   if (q === null) return scopes.lookup(r.node, r.name);
   if (q.type === 'identifier' && !RECEIVER_KEYWORDS.has(q.text)) return scopes.lookup(q, q.text) ?? scopes.implicitField(q, q.text);
-  // `this.x.m()`: the field's declared or constructed type.
+  if (RECEIVER_KEYWORDS.has(q.text)) return undefined;
+  // `this.x.m()`: the field's declared or constructed type; `a.b().c()`, `(x as Foo).m()`: the
+  // receiver's type expression, for the resolver to evaluate.
   const field = selfField(q);
-  return field === null ? undefined : scopes.fieldType(q, field);
+  const t = (field === null ? undefined : scopes.fieldType(q, field)) ?? scopes.exprType(q);
+  return t === '' ? undefined : t;
 }
 const RECEIVER_KEYWORDS = new Set(['this', 'self', 'super', 'cls']);
 

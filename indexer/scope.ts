@@ -7,6 +7,13 @@
 // Compiler-less best effort: one scope per function (block scopes are folded into it), types are the
 // annotation's or the constructor's simple name.
 //
+// A binding's type is a small type expression (`TypeExpr`) the resolver evaluates over the whole
+// tree: `Foo` (a type), `f()` (what the bare call `f()` returns), `this` (the enclosing class), each
+// followed by `.p` (the type of field `p`) or `.m()` (what method `m` returns). So `const q =
+// this.#client.getQueryCache()` binds `q` to `QueryClient.getQueryCache()` when `#client: QueryClient`
+// is declared, and the resolver reads `getQueryCache`'s declared return type from the `type` facts
+// the extractor records for functions, fields and module-level variables (`typeFacts`).
+//
 // Cost: each function's bindings are collected once, by an iterative walk of its subtree that stops
 // at nested functions; a reference looks them up walking up its ancestors.
 import type { Node } from 'web-tree-sitter';
@@ -117,10 +124,17 @@ const TYPE_NAME = new Set(['type_identifier', 'identifier', 'primitive_type', 'p
 /** Types that say nothing about which class a receiver is. */
 const NO_TYPE = new Set(['any', 'unknown', 'object', 'Object', 'auto', 'var', 'let', 'const', 'self', 'Self', 'this']);
 
+/** `base` followed by one more member step, or '' when the expression grows too long. */
+function extend(base: string, step: string): string {
+  return base.length + step.length > MAX_EXPR ? '' : base + step;
+}
+
 /** The simple name of a type node: `Foo` for `Foo<T>`, `*Foo`, `&mut Foo`, `pkg.Foo`, `ns::Foo`. */
 function typeName(node: Node | null): string {
   if (!node) return '';
   if (node.type === 'type_annotation') return typeName(node.namedChildren[0] ?? null);
+  // `(): this` on a fluent method: the receiver's own type, which the resolver substitutes.
+  if (node.type === 'this_type') return 'this';
   // Qualified names: the last segment.
   if (node.type === 'nested_type_identifier' || node.type === 'qualified_type' || node.type === 'scoped_type_identifier'
     || node.type === 'qualified_identifier' || node.type === 'scoped_identifier' || node.type === 'member_expression' || node.type === 'attribute') {
@@ -198,11 +212,30 @@ export function selfField(n: Node): string | null {
   return obj.type === 'this' || obj.text === 'this' || obj.text === 'self' ? field.text : null;
 }
 
-/** Maps a function node to its bindings (name -> simple type, '' when unknown). */
+/** A binding: its type expression, or the value node it is initialised with (typed on demand, so a
+ * local typed by another local declared later in the walk still gets its type). */
+type Binding = string | Node;
+
+/** Type expressions longer than this, or nested deeper, are given up (left unknown). */
+const MAX_EXPR = 200;
+const MAX_DEPTH = 8;
+
+/** Member-access node types and their object / member fields, per grammar. */
+const MEMBER: Readonly<Record<string, readonly [string, string]>> = {
+  member_expression: ['object', 'property'], // TS / JS
+  attribute: ['object', 'attribute'], // Python
+  field_access: ['object', 'field'], // Java
+  selector_expression: ['operand', 'field'], // Go
+  field_expression: ['value', 'field'], // Rust
+};
+/** Wrappers that keep their operand's type. */
+const TRANSPARENT = new Set(['parenthesized_expression', 'non_null_expression', 'await_expression']);
+
+/** Maps a function node to its bindings (name -> type expression, '' when unknown). */
 export class Scopes {
   private readonly rules: ScopeRules;
   private readonly classes: ReadonlySet<string>;
-  private readonly cache = new Map<number, Map<string, string>>();
+  private readonly cache = new Map<number, Map<string, Binding>>();
   private readonly fieldCache = new Map<number, Map<string, string>>();
 
   constructor(language: LanguageId) {
@@ -242,7 +275,7 @@ export class Scopes {
         case 'public_field_definition': // TS / JS class field: `x: Foo`, `x = new Foo()`
         case 'field_definition':
           set(n.childForFieldName('name')?.text ?? n.childForFieldName('property')?.text,
-            typeName(n.childForFieldName('type')) || constructedType(n.childForFieldName('value'), this.rules));
+            typeName(n.childForFieldName('type')) || this.exprType(n.childForFieldName('value')));
           break;
         case 'required_parameter': // TS parameter property: `constructor(private x: Foo)`
           if (n.namedChildren.some((c) => c?.type === 'accessibility_modifier' || c?.type === 'override_modifier')) {
@@ -259,7 +292,7 @@ export class Scopes {
           const left = n.childForFieldName('left');
           if (!left) break;
           const name = left.type === 'identifier' && n.type === 'assignment' ? left.text : selfField(left) ?? undefined;
-          set(name, typeName(n.childForFieldName('type')) || constructedType(n.childForFieldName('right'), this.rules));
+          set(name, typeName(n.childForFieldName('type')) || this.exprType(n.childForFieldName('right')));
           break;
         }
       }
@@ -268,23 +301,116 @@ export class Scopes {
     return map;
   }
 
-  /** The binding of `name` visible at `at`: '' (a local or parameter of unknown type), its type, or
-   * undefined when no enclosing function binds it (a module-level or outer definition). */
-  lookup(at: Node, name: string): string | undefined {
+  /** The binding of `name` visible at `at`: '' (a local or parameter of unknown type), its type
+   * expression, or undefined when no enclosing function binds it (a module-level or outer definition). */
+  lookup(at: Node, name: string, depth = 0): string | undefined {
     for (let n: Node | null = at.parent; n !== null; n = n.parent) {
       if (!this.rules.functions.has(n.type)) continue;
       const b = this.bindings(n).get(name);
-      if (b !== undefined) return b;
+      if (b === undefined) continue;
+      return typeof b === 'string' ? b : this.exprType(b, depth + 1);
     }
     return undefined;
   }
 
-  private bindings(fn: Node): Map<string, string> {
+  /** The type expression of a value or receiver expression where it stands, '' when unknown:
+   * `new Foo()` -> `Foo`, `x as Foo` -> `Foo`, `this` -> `this`, `this.a` -> the field's type (or
+   * `this.a`), `a.b` / `a.m()` -> a's type followed by `.b` / `.m()`, `f()` -> `f()` unless `f` is a
+   * local. */
+  exprType(node: Node | null, depth = 0): string {
+    if (!node || depth > MAX_DEPTH) return '';
+    const made = constructedType(node, this.rules);
+    if (made !== '') return made;
+    const t = node.type;
+    if (t === 'this' || t === 'self' || (t === 'identifier' && this.rules === RULES.python && node.text === 'self')) return 'this';
+    if (t === 'identifier') return this.lookup(node, node.text, depth) ?? '';
+    if (TRANSPARENT.has(t)) return this.exprType(node.namedChildren.find((c) => c !== null && c.type !== 'type_annotation') ?? null, depth + 1);
+    if (t === 'as_expression' || t === 'satisfies_expression') return typeName(node.namedChildren[1] ?? null);
+    const member = MEMBER[t];
+    if (member) {
+      const obj = node.childForFieldName(member[0]);
+      const prop = node.childForFieldName(member[1]);
+      if (!obj || !prop) return '';
+      const base = this.exprType(obj, depth + 1);
+      if (base === 'this') {
+        const f = this.fieldType(node, prop.text);
+        if (f !== undefined) return f;
+      }
+      return base === '' ? '' : extend(base, `.${prop.text}`);
+    }
+    if (t === 'method_invocation') { // Java `a.m()`, `m()`
+      const obj = node.childForFieldName('object');
+      const name = node.childForFieldName('name');
+      if (!name) return '';
+      if (!obj) return `${name.text}()`;
+      const base = this.exprType(obj, depth + 1);
+      return base === '' ? '' : extend(base, `.${name.text}()`);
+    }
+    if (t === 'call_expression' || t === 'call') {
+      const fn = node.childForFieldName('function');
+      if (!fn) return '';
+      // `super()` (Python) is the receiver `super()`, which the resolver reads itself.
+      if (fn.type === 'identifier') return fn.text !== 'super' && this.lookup(fn, fn.text, depth) === undefined ? `${fn.text}()` : '';
+      const m = MEMBER[fn.type];
+      const obj = m ? fn.childForFieldName(m[0]) : null;
+      const prop = m ? fn.childForFieldName(m[1]) : null;
+      if (!obj || !prop) return '';
+      const base = this.exprType(obj, depth + 1);
+      return base === '' ? '' : extend(base, `.${prop.text}()`);
+    }
+    return '';
+  }
+
+  /** Is `node` a class whose fields `fieldTypes` reads? */
+  isClass(node: Node): boolean {
+    return this.classes.has(node.type);
+  }
+
+  /** The type of a declaration node (`let x: Foo`, `const x = new Foo()`, `const x = make()`). */
+  declaredType(decl: Node): string {
+    return typeName(decl.childForFieldName('type')) || this.exprType(decl.childForFieldName('value'));
+  }
+
+  /** The field types of class node `cls` (declared, constructed, or of their initial value). */
+  fieldTypes(cls: Node): ReadonlyMap<string, string> {
+    return this.fields(cls);
+  }
+
+  /** What function node `fn` returns: its declared type, else the type every `return` in its body
+   * (or its expression body) agrees on; '' when unknown. */
+  returnType(fn: Node, declared: Node | null): string {
+    const d = typeName(declared);
+    if (d !== '') return d;
+    const body = fn.childForFieldName('body');
+    if (!body) return '';
+    if (body.type !== 'statement_block' && body.type !== 'block') return this.functions.has(fn.type) ? this.exprType(body) : '';
+    let found = '';
+    const stack: Node[] = [body];
+    let seen = 0;
+    while (stack.length > 0 && seen++ < 10_000) {
+      const n = stack.pop()!;
+      if (n !== body && this.rules.functions.has(n.type)) continue;
+      if (n.type === 'return_statement') {
+        const t = this.exprType(n.namedChildren[0] ?? null);
+        if (t === '' || (found !== '' && t !== found)) return '';
+        found = t;
+        continue;
+      }
+      for (const c of n.namedChildren) if (c) stack.push(c);
+    }
+    return found;
+  }
+
+  private get functions(): ReadonlySet<string> {
+    return this.rules.functions;
+  }
+
+  private bindings(fn: Node): Map<string, Binding> {
     let map = this.cache.get(fn.id);
     if (map) return map;
     map = new Map();
     this.cache.set(fn.id, map);
-    const add = (names: string[], type: string): void => {
+    const add = (names: string[], type: Binding): void => {
       for (const n of names) if (!map!.has(n) || type !== '') map!.set(n, type);
     };
     if (this.rules.loneParam) {
@@ -317,11 +443,17 @@ export class Scopes {
         if (n.type === 'parameter_declaration' && this.rules === RULES.go) {
           for (const d of n.childrenForFieldName('name')) if (d && d !== nameNode) names.push(d.text);
         }
-        let type = shape.type ? typeName(n.childForFieldName(shape.type)) : '';
+        let type: Binding = shape.type ? typeName(n.childForFieldName(shape.type)) : '';
         if (type === '' && shape.value) type = constructedType(n.childForFieldName(shape.value), this.rules);
         if (type === '' && (n.type === 'local_variable_declaration' || n.type === 'declaration')) {
           const d = n.childForFieldName('declarator');
           if (d && d.type === 'variable_declarator') type = constructedType(d.childForFieldName('value'), this.rules);
+        }
+        // One plain name bound to a value (`const q = cache.build()`): typed from the value on
+        // demand. A destructuring pattern's names are parts of the value, not the value.
+        if (type === '' && shape.value && names.length === 1 && nameNode && IDENT.has(nameNode.type)) {
+          const v = n.childForFieldName(shape.value);
+          if (v) type = v;
         }
         add(names, type);
       } else if (this.rules.identLists.has(n.type)) {
@@ -329,6 +461,69 @@ export class Scopes {
       }
       for (const c of n.namedChildren) if (c) stack.push(c);
     }
+    this.contextualParams(fn, map);
     return map;
   }
+
+  /** A callback's unannotated parameters take the types the callee declares for them (contextual
+   * typing): `operate((source, subscriber) => ...)` with `operate(init: (source: Observable<T>,
+   * subscriber: Subscriber<R>) => void)` binds `subscriber` to `operate(0:1)`, parameter 1 of the
+   * function passed as argument 0 of `operate`, which the resolver reads from `operate`'s `type`
+   * facts. Only for a bare callee or `new X(...)`, whose target the resolver can find. */
+  private contextualParams(fn: Node, map: Map<string, Binding>): void {
+    const args = fn.parent;
+    const call = args?.parent;
+    if (!args || !call || args.type !== 'arguments' || (call.type !== 'call_expression' && call.type !== 'new_expression')) return;
+    const callee = call.childForFieldName(call.type === 'new_expression' ? 'constructor' : 'function');
+    if (!callee || callee.type !== 'identifier' || this.lookup(call, callee.text) !== undefined) return;
+    const i = args.namedChildren.findIndex((c) => c !== null && c.id === fn.id);
+    if (i < 0) return;
+    for (const [k, p] of callbackParams(fn).entries()) {
+      if (p.type === 'identifier' && map.get(p.text) === '') map.set(p.text, `${callee.text}(${i}:${k})`);
+    }
+  }
+}
+
+/** The parameter name nodes of a function node (an identifier, or the pattern of an unannotated
+ * parameter; null for an annotated or destructured one), in order, `this` left out. */
+function callbackParams(fn: Node): Array<Node | { type: '' }> {
+  const lone = fn.childForFieldName('parameter');
+  if (lone) return [lone];
+  const out: Array<Node | { type: '' }> = [];
+  for (const p of fn.childForFieldName('parameters')?.namedChildren ?? []) {
+    if (!p) continue;
+    if (p.type === 'identifier') { out.push(p); continue; }
+    if (p.type !== 'required_parameter' && p.type !== 'optional_parameter') continue;
+    const pat = p.childForFieldName('pattern');
+    if (pat?.type === 'this') continue;
+    out.push(pat && !p.childForFieldName('type') ? pat : { type: '' });
+  }
+  return out;
+}
+
+/** The declared types of the parameters of each function-typed parameter of a function node:
+ * `[i, k, type]` for parameter k of the callback that is parameter i (`this` parameters left out).
+ * Recorded as `type` facts with qualifier `(i:k)` (see `contextualParams`). */
+export function callbackParamTypes(fn: Node): Array<[number, number, string]> {
+  const out: Array<[number, number, string]> = [];
+  let i = 0;
+  for (const p of fn.childForFieldName('parameters')?.namedChildren ?? []) {
+    if (!p || (p.type !== 'required_parameter' && p.type !== 'optional_parameter')) continue;
+    if (p.childForFieldName('pattern')?.type === 'this') continue;
+    let t = p.childForFieldName('type');
+    if (t?.type === 'type_annotation') t = t.namedChildren[0] ?? null;
+    while (t?.type === 'parenthesized_type') t = t.namedChildren[0] ?? null;
+    if (t?.type === 'function_type') {
+      let k = 0;
+      for (const q of t.childForFieldName('parameters')?.namedChildren ?? []) {
+        if (!q || (q.type !== 'required_parameter' && q.type !== 'optional_parameter')) continue;
+        if (q.childForFieldName('pattern')?.type === 'this') continue;
+        const name = typeName(q.childForFieldName('type'));
+        if (name !== '') out.push([i, k, name]);
+        k++;
+      }
+    }
+    i++;
+  }
+  return out;
 }

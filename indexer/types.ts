@@ -56,7 +56,11 @@ export type ReferenceKind =
   | 'import'
   | 'extends' // class/interface/struct inheritance
   | 'implements' // interface implementation, Rust `impl Trait for`
-  | 'embeds'; // Go struct/interface embedding
+  | 'embeds' // Go struct/interface embedding
+  // A type fact of the entity `from` (issue 10): `name` is a type expression (indexer/scope.ts) for
+  // what a function or method returns, a module-level variable holds, or (with `qualifier` = the
+  // field's name) a class's field holds. Read by call resolution to type receivers.
+  | 'type';
 
 export interface Reference {
   kind: ReferenceKind;
@@ -111,7 +115,7 @@ export const SKIP_REASONS: readonly SkipReason[] = [
 
 /** The version of the extraction rules. Bump when queries or extraction logic change: results are
  * cached per (blob sha, language, EXTRACTOR_VERSION), so a bump re-parses every blob once. */
-export const EXTRACTOR_VERSION = 5;
+export const EXTRACTOR_VERSION = 6;
 
 /** The user-facing qualified name of an entity found at `path`: `src/a.ts::Parser.parse`, or the
  * path itself for the module entity. */

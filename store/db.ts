@@ -26,6 +26,7 @@ import type { Logger } from 'pino';
 import { CodedError } from '../errors/index.ts';
 import { socketConnection, socketDir, startEmbedded, type EmbeddedServer } from './embedded.ts';
 import { acquireLock, isProcessAlive, type Lock } from './lock.ts';
+import { encodeParams } from './params.ts';
 
 /** Error codes thrown by this module (see `DbError.code`). */
 export type DbErrorCode =
@@ -319,7 +320,7 @@ class PoolDb implements Db {
     this.#check('query');
     const { signal } = opts;
     if (signal === undefined) {
-      const res = await this.#pool.query(sql, params as unknown[] | undefined);
+      const res = await this.#pool.query(sql, encodeParams(params));
       return { rows: res.rows as T[], rowCount: res.rowCount };
     }
     signal.throwIfAborted();
@@ -332,7 +333,7 @@ class PoolDb implements Db {
     };
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const res = await client.query(sql, params as unknown[] | undefined);
+      const res = await client.query(sql, encodeParams(params));
       signal.throwIfAborted();
       return { rows: res.rows as T[], rowCount: res.rowCount };
     } catch (err) {
@@ -490,7 +491,7 @@ class ClientHandle implements Queryable {
     if (this.finished) {
       throw new DbError('TRANSACTION_FINISHED', 'tx.query() called after its transaction()/withClient() callback returned');
     }
-    const res = await this.#client.query(sql, params as unknown[] | undefined);
+    const res = await this.#client.query(sql, encodeParams(params));
     return { rows: res.rows as T[], rowCount: res.rowCount };
   }
 }

@@ -11,13 +11,20 @@
 //     `embeds` references), first hit wins: the static target, not the overrides. `super.m()`,
 //     `super().m()`, `super(...)`: the ancestors only.
 //   - `x.m()` with `x` a local of known type (`x: Foo`, `new Foo()`, Go receivers): `Foo.m` up Foo's
-//     ancestors. `ns.f()` with `ns` a namespace import / Python module alias / Go package: that
+//     ancestors. A receiver the extractor could only describe (`makeStore()`, `this.#client.
+//     getQueryCache()`, a callback parameter `operate(0:1)`, `x as Foo`) is a type expression,
+//     evaluated here over the `type` facts of the whole tree (declared or single-expression return
+//     types, field types, module-level variables, callback parameter types; `typesOf`). A receiver
+//     whose type stays unknown falls back to the rule for other receivers below. `ns.f()` with `ns` a namespace import / Python module alias / Go package: that
 //     module's definitions (re-exports followed). `Foo.m()` with `Foo` a visible class, namespace or
 //     object: its member.
 //   - Any other receiver: a name a built-in type also has (`get`, `push`, `then`...) never links;
 //     another links only when one definition remains once overrides are set aside.
-// `new X()` and `super(...)` land on the constructor (the class when it declares none). A call is
-// credited to the innermost entity around it only.
+// `new X()` and `super(...)` land on the constructor: X's own, else (JS/TS, Python) the one X
+// inherits, else the class. Where several types share a simple name, the one the caller's file sees
+// (same file, imported, same directory or package) is taken. A bare name the file defines or
+// imports as a value or type of its own never falls back to another file's same-name function. A
+// call is credited to the innermost entity around it only.
 //
 // Each edge says how it was resolved (`Via`): `exact` (lexical scope, `this`/`super`, same-file
 // class), `import` (through an import), `receiver_type` (a typed local), `name_only` (same
@@ -60,6 +67,14 @@ const CONTAINER = new Set([...CLASS_LIKE, 'namespace', 'constant', 'variable', '
 /** Kinds a bare call can land on. */
 const BARE_TARGET = new Set(['function', 'class', 'struct', 'constructor']);
 const SELF = new Set(['this', 'self', 'cls']);
+/** A binding that is one type name (`x: Foo`), not a type expression to evaluate. */
+const PLAIN_TYPE = /^[A-Za-z_$][\w$]*$/;
+/** Type expressions are evaluated this many steps deep (return types of return types...), and
+ * denote at most this many types: a guess that stays cheap and narrow. */
+const MAX_TYPE_DEPTH = 6;
+const MAX_TYPES = 4;
+/** `f(i:k)` in a type expression: parameter k of the callback passed as argument i of `f`. */
+const CALLBACK_PARAM = /^([\w$]+)\((\d+:\d+)\)$/;
 const SUPER = new Set(['super', 'super()']);
 /** Method names built-in types (JS/TS, Python, Go, Java, Rust, C++ standard libraries) also have: on
  * a receiver of unknown type they say nothing about the target, so they never link by name alone. */
@@ -79,7 +94,7 @@ const BUILTIN_METHODS = new Set([
 
 interface EntityRow { idx: number; parent_idx: number; kind: string; name: string; qname: string; start_line: number; end_line: number }
 interface RefRow { kind: string; name: string; qualifier: string | null; line: number; from_idx: number; module: string | null; alias: string | null; binding: string | null }
-interface FileData { entities: EntityRow[]; calls: RefRow[]; imports: RefRow[]; language: string }
+interface FileData { entities: EntityRow[]; calls: RefRow[]; imports: RefRow[]; types: RefRow[]; language: string }
 
 /** One call of the tree as the resolver sees it. */
 export interface CallSite { path: string; extractionId: number; ref: RefRow }
@@ -93,6 +108,25 @@ export interface EntityAt {
 }
 
 /** The resolved graph of a whole tree (Resolver.allEdges). */
+/** What resolving one file's references read of the rest of the tree: the names looked up, the
+ * paths whose contents were read, whether the set of paths (import specifiers) or the base-type
+ * map (ancestor chains) was consulted. The hot store (store/hot) re-resolves a file after an edit
+ * elsewhere only when the edit touches one of these. */
+export interface ResolveTrace {
+  names: Set<string>;
+  paths: Set<string>;
+  pathSet: boolean;
+  bases: boolean;
+}
+
+/** One file's outgoing graph (Resolver.resolveFile): resolved calls in the file's call order
+ * (`k`: position of the call among the file's calls), and `extends` edges. */
+export interface FileEdges {
+  calls: Array<{ k: number; fromIdx: number; line: number; name: string; via: Via; to: EntityAt[] }>;
+  inherits: Array<{ fromIdx: number; line: number; to: EntityAt[] }>;
+  trace: ResolveTrace;
+}
+
 export interface ResolvedGraph {
   calls: Array<{ from: EntityAt; to: EntityAt; line: number; via: Via }>;
   inherits: Array<{ from: EntityAt; to: EntityAt; line: number }>;
@@ -144,6 +178,10 @@ export class Resolver {
   private importTargets = new Map<string, string[]>();
   private basesCache: Promise<Map<string, string[]>> | null = null;
   private sortedPaths: string[] | null = null;
+  private stems: Map<string, string[]> | null = null;
+  /** Set while resolveFile runs: what the resolution reads is recorded in it. */
+  private trace: ResolveTrace | null = null;
+  private typeCache = new Map<string, Promise<string[]>>();
 
   private constructor(private readonly q: Queryable) {}
 
@@ -180,7 +218,14 @@ export class Resolver {
     }
   }
 
+  /** The extraction of a path of the tree (recorded in the trace). */
+  private xOf(path: string): number | undefined {
+    this.trace?.paths.add(path);
+    return this.extractionByPath.get(path);
+  }
+
   private file(x: number): Promise<FileData> {
+    if (this.trace) for (const p of this.pathsByExtraction.get(x) ?? []) this.trace.paths.add(p);
     let p = this.files.get(x);
     if (!p) {
       p = (async () => {
@@ -190,13 +235,14 @@ export class Resolver {
             `SELECT u.kind, u.name, u.qualifier, u.line, u.from_idx, u.module, u.alias, u.binding
              FROM extraction_refs r, unnest(r.kind, r.name, r.qualifier, r.line, r.from_idx, r.module, r.alias, r.binding)
                AS u(kind, name, qualifier, line, from_idx, module, alias, binding)
-             WHERE r.extraction_id = $1 AND u.kind IN ('call', 'import')`, [x]),
+             WHERE r.extraction_id = $1 AND u.kind IN ('call', 'import', 'type')`, [x]),
           this.q.query<{ language: string }>('SELECT language FROM extractions WHERE id = $1', [x]).then((res) => res.rows),
         ]);
         return {
           entities,
           calls: refs.filter((r) => r.kind === 'call').sort((a, b) => a.line - b.line || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
           imports: refs.filter((r) => r.kind === 'import'),
+          types: refs.filter((r) => r.kind === 'type'),
           language: lang[0]?.language ?? '',
         };
       })();
@@ -211,6 +257,7 @@ export class Resolver {
 
   /** Definitions (any kind but module and import) named one of `names`, anywhere in the tree. */
   async defsNamed(names: string[]): Promise<Map<string, Def[]>> {
+    if (this.trace) for (const n of names) this.trace.names.add(n);
     const todo = [...new Set(names)].filter((n) => !this.defsCache.has(n));
     if (todo.length > 0) {
       const { rows } = await this.q.query<EntityRow & { extraction_id: number }>(
@@ -232,13 +279,14 @@ export class Resolver {
   }
 
   async importsOf(path: string): Promise<string[]> {
-    const x = this.extractionByPath.get(path);
+    const x = this.xOf(path);
     if (x === undefined) return [];
     return [...new Set((await this.file(x)).imports.map((r) => r.module).filter((m): m is string => m !== null))];
   }
 
   /** Files of the tree an import specifier written in `fromPath` names (a file before a package directory). */
   private filesOf(module: string, fromPath: string): string[] {
+    if (this.trace) this.trace.pathSet = true;
     const key = `${fromPath}\0${module}`;
     let hit = this.importTargets.get(key);
     if (!hit) {
@@ -268,6 +316,7 @@ export class Resolver {
 
   /** Base-type names of each class-like name in the tree. */
   private bases(): Promise<Map<string, string[]>> {
+    if (this.trace) this.trace.bases = true;
     this.basesCache ??= (async () => {
       const { rows } = await this.q.query<{ base: string; owner: string }>(
         `SELECT DISTINCT u.name AS base, e.name AS owner
@@ -310,6 +359,12 @@ export class Resolver {
       if (hits.length > 0) {
         const near = hits.filter((d) => d.path === prefer);
         if (near.length > 0) return near;
+        // Several types share the simple name: the one `prefer` sees (imports, same package).
+        if (hits.some((d) => d.path !== hits[0]!.path)) {
+          const owners = new Set((await this.typeDefs(t, prefer)).map((o) => o.path));
+          const owned = hits.filter((d) => owners.has(d.path));
+          if (owned.length > 0) return owned;
+        }
         const dir = posix.dirname(prefer);
         const sameDir = hits.filter((d) => posix.dirname(d.path) === dir);
         return sameDir.length > 0 ? sameDir : hits;
@@ -318,8 +373,21 @@ export class Resolver {
     return [];
   }
 
+  /** Class-like definitions named `name` in `path`'s language family, narrowed to those `path`
+   * sees (same file, imported, same directory or package) when that decides; else all of them. */
+  private async typeDefs(name: string, path: string): Promise<Def[]> {
+    const family = familyOf(await this.languageOfPath(path));
+    const all: Def[] = [];
+    for (const d of await this.named(name)) {
+      if (CLASS_LIKE.has(d.kind) && familyOf((await this.file(d.extractionId)).language) === family) all.push(d);
+    }
+    const x = this.xOf(path);
+    if (all.length <= 1 || x === undefined) return all;
+    return (await this.visible(path, await this.file(x), name, all))?.defs ?? all;
+  }
+
   private async languageOfPath(path: string): Promise<string> {
-    const x = this.extractionByPath.get(path);
+    const x = this.xOf(path);
     return x === undefined ? '' : (await this.file(x)).language;
   }
 
@@ -329,9 +397,30 @@ export class Resolver {
     const x = cls.extractionId;
     const ctor = (await this.file(x)).entities.find((e) => e.parent_idx === cls.idx && e.kind === 'constructor');
     if (ctor) return this.def(cls.path, x, ctor);
-    // Out-of-line (C++ `Foo::Foo`) or in another file.
-    const elsewhere = (await this.named(cls.name)).filter((d) => d.kind === 'constructor' && containerOf(d.qname) === cls.name);
-    return elsewhere.find((d) => d.path === cls.path) ?? elsewhere[0] ?? cls;
+    // Out-of-line (C++ `Foo::Foo`) or in another file, in the class's language family: a Python
+    // `Base` without `__init__` is not a Java `Base` that has a constructor.
+    const family = familyOf((await this.file(x)).language);
+    const elsewhere: Def[] = [];
+    for (const d of await this.named(cls.name)) {
+      if (d.kind === 'constructor' && containerOf(d.qname) === cls.name && familyOf((await this.file(d.extractionId)).language) === family) elsewhere.push(d);
+    }
+    const dir = posix.dirname(cls.path);
+    const own = elsewhere.find((d) => d.path === cls.path) ?? elsewhere.find((d) => posix.dirname(d.path) === dir)
+      ?? (elsewhere.length === 1 ? elsewhere[0]! : null);
+    if (own) return own;
+    // JS/TS and Python classes inherit their base's constructor: `new ZodAny()` with no constructor
+    // in ZodAny runs ZodType's, which is what the compiler resolves it to. (Java and C++ classes
+    // get an implicit constructor of their own; the class stands for it.)
+    if (family === 'ecmascript' || family === 'python') {
+      for (const base of (await this.chainOf(cls.name)).slice(1)) {
+        for (const b of await this.typeDefs(base, cls.path)) {
+          const bf = await this.file(b.extractionId);
+          const ctor = bf.entities.find((e) => e.parent_idx === b.idx && e.kind === 'constructor');
+          if (ctor) return this.def(b.path, b.extractionId, ctor);
+        }
+      }
+    }
+    return cls;
   }
 
   /** Entity indexes enclosing `idx` (itself included), innermost first. */
@@ -362,7 +451,7 @@ export class Resolver {
     const key = `${path}\0${name}`;
     if (seen.has(key) || seen.size > 16) return [];
     seen.add(key);
-    const x = this.extractionByPath.get(path);
+    const x = this.xOf(path);
     if (x === undefined) return [];
     const f = await this.file(x);
     const own = f.entities.filter((e) => e.name === name && e.parent_idx === 0 && e.kind !== 'import');
@@ -414,8 +503,8 @@ export class Resolver {
       const own = this.enclosingType(f, r.from_idx);
       if (own === null) return none('none');
       for (const base of (await this.chainOf(own)).slice(1)) {
-        const cls = (await this.named(base)).filter((d) => CLASS_LIKE.has(d.kind));
-        if (cls.length > 0) return ok([cls.find((d) => d.path === path) ?? cls[0]!], 'exact');
+        const cls = await this.typeDefs(base, path);
+        if (cls.length > 0) return ok([cls[0]!], 'exact');
       }
       return none('external');
     }
@@ -432,11 +521,19 @@ export class Resolver {
     }
 
     const simple = /^[A-Za-z_$][\w$]*$/.test(q);
-    // A local or parameter receiver (its type when known), or a field of known type (`this.x.m()`).
-    if (r.binding !== null && (simple || (r.binding !== '' && /^(this|self)\.[\w$#]+$/.test(q)))) {
+    // A local or parameter receiver (its type when known), or a receiver whose type the extractor
+    // wrote as a type expression (`this.x`, `makeStore()`, `this.#client.getQueryCache()`).
+    if (r.binding !== null && (simple || r.binding !== '')) {
       if (r.binding === '') return this.unknownReceiver(name, ok, none);
-      const hits = await this.memberIn(await this.chainOf(r.binding), name, path);
-      return hits.length > 0 ? ok(hits, 'receiver_type') : none('external');
+      const types = await this.typesOf(r.binding, path, x, r.from_idx, null);
+      if (types.length > 0) {
+        const hits = await this.memberOfTypes(types, name, path);
+        if (hits.length > 0) return ok(hits, 'receiver_type');
+        // A declared type (`x: Map<K, V>`), or a class of the tree without that member (it comes
+        // from an external base): not a definition of the tree.
+        if (PLAIN_TYPE.test(r.binding) || await this.anyClassNamed(types, path)) return none('external');
+      }
+      if (simple) return this.unknownReceiver(name, ok, none);
     }
 
     // ns.f(), pkg.F(), mod.f(), a::b::f()
@@ -463,8 +560,14 @@ export class Resolver {
           const out: Def[] = [];
           for (const c of visible.defs) out.push(...await memberOf(c));
           if (out.length > 0) return ok(out, visible.via);
-          // A variable or constant of unknown type (`export const manager = new Manager()`).
-          if (visible.defs.some((c) => c.kind === 'constant' || c.kind === 'variable')) return this.unknownReceiver(name, ok, none);
+          // A variable or constant (`export const manager = new Manager()`): its recorded type.
+          const values = visible.defs.filter((c) => c.kind === 'constant' || c.kind === 'variable');
+          if (values.length > 0) {
+            const hits: Def[] = [];
+            for (const v of values) hits.push(...await this.memberOfTypes(await this.valueTypes(v, null, 0), name, v.path));
+            if (hits.length > 0) return ok(hits, 'receiver_type');
+            return this.unknownReceiver(name, ok, none);
+          }
           return none('external');
         }
       }
@@ -472,6 +575,127 @@ export class Resolver {
       if (simple && (await this.named(q)).length === 0) return none('external');
     }
     return this.unknownReceiver(name, ok, none);
+  }
+
+  /** Callable members named `name` of the first type of each chain of `types`. */
+  private async memberOfTypes(types: string[], name: string, path: string): Promise<Def[]> {
+    const out: Def[] = [];
+    for (const t of types) {
+      for (const d of await this.memberIn(await this.chainOf(t), name, path)) if (!out.some((o) => keyOf(o) === keyOf(d))) out.push(d);
+    }
+    return out;
+  }
+
+  /** Is one of `types` a class-like definition of the tree, in `path`'s language family? */
+  private async anyClassNamed(types: string[], path: string): Promise<boolean> {
+    const family = familyOf(await this.languageOfPath(path));
+    for (const t of types) {
+      for (const d of await this.named(t)) {
+        if (CLASS_LIKE.has(d.kind) && familyOf((await this.file(d.extractionId)).language) === family) return true;
+      }
+    }
+    return false;
+  }
+
+  /** The `type` facts of entity `d` (what it returns or holds), evaluated: class-like names. `self`
+   * stands for `this` in them (a fluent method's `this` is its receiver's type). */
+  private async valueTypes(d: Def, self: string[] | null, depth: number): Promise<string[]> {
+    const f = await this.file(d.extractionId);
+    const out: string[] = [];
+    for (const t of f.types) {
+      if (t.from_idx !== d.idx || t.qualifier !== null) continue;
+      for (const n of await this.typesOf(t.name, d.path, d.extractionId, d.idx, self, depth + 1)) if (!out.includes(n)) out.push(n);
+    }
+    return out;
+  }
+
+  /** The types field `field` of type `type` (or of its nearest ancestor declaring it) holds. */
+  private async fieldTypes(type: string, field: string, path: string, depth: number): Promise<string[]> {
+    const family = familyOf(await this.languageOfPath(path));
+    for (const t of await this.chainOf(type)) {
+      const out: string[] = [];
+      for (const c of await this.named(t)) {
+        if (!CLASS_LIKE.has(c.kind)) continue;
+        const cf = await this.file(c.extractionId);
+        if (familyOf(cf.language) !== family) continue;
+        for (const fact of cf.types) {
+          if (fact.from_idx !== c.idx || fact.qualifier !== field) continue;
+          for (const n of await this.typesOf(fact.name, c.path, c.extractionId, c.idx, [type], depth + 1)) if (!out.includes(n)) out.push(n);
+        }
+      }
+      if (out.length > 0) return out;
+    }
+    return [];
+  }
+
+  /** Evaluates a type expression (indexer/scope.ts) written in `path` inside entity `fromIdx`: the
+   * class-like names it may denote, at most a few. `Foo` is itself; `this` the enclosing type (or
+   * `self`); `f()` what the function a bare call `f()` there resolves to returns (a class: itself);
+   * `.p` the type of field `p`; `.m()` what method `m` returns. Unknown: []. */
+  private async typesOf(expr: string, path: string, x: number, fromIdx: number, self: string[] | null, depth = 0): Promise<string[]> {
+    if (depth > MAX_TYPE_DEPTH) return [];
+    // The depth is part of the key: a recursive expression (a method returning `this.m()`) then
+    // meets a deeper key, never its own pending promise.
+    const key = `${depth}\0${path}\0${fromIdx}\0${expr}\0${self?.join(',') ?? ''}`;
+    let hit = this.typeCache.get(key);
+    if (!hit) {
+      hit = this.evalType(expr, path, x, fromIdx, self, depth);
+      this.typeCache.set(key, hit);
+    }
+    return hit;
+  }
+
+  private async evalType(expr: string, path: string, x: number, fromIdx: number, self: string[] | null, depth: number): Promise<string[]> {
+    const [head, ...steps] = expr.split('.');
+    if (head === undefined || head === '') return [];
+    let types: string[];
+    if (head === 'this') {
+      const own = self ?? [this.enclosingType(await this.file(x), fromIdx)].filter((t): t is string => t !== null);
+      types = own;
+    } else if (CALLBACK_PARAM.test(head)) {
+      // `f(i:k)`: parameter k of the callback passed as argument i of `f(...)` / `new f(...)`.
+      const [, fname, slot] = CALLBACK_PARAM.exec(head)!;
+      const ref: RefRow = { kind: 'call', name: fname!, qualifier: null, line: 0, from_idx: fromIdx, module: null, alias: null, binding: null };
+      const res = await this.resolveBare(path, x, await this.file(x), ref, async (t, via) => ({ targets: await Promise.all(t.map((d) => this.construct(d))), via }),
+        (why) => ({ targets: [], via: null, why }));
+      types = [];
+      for (const t of res.targets) {
+        const tf = await this.file(t.extractionId);
+        for (const fact of tf.types) {
+          if (fact.from_idx !== t.idx || fact.qualifier !== `(${slot})`) continue;
+          for (const n of await this.typesOf(fact.name, t.path, t.extractionId, t.idx, null, depth + 1)) if (!types.includes(n)) types.push(n);
+        }
+      }
+    } else if (head.endsWith('()')) {
+      const ref: RefRow = { kind: 'call', name: head.slice(0, -2), qualifier: null, line: 0, from_idx: fromIdx, module: null, alias: null, binding: null };
+      const f = await this.file(x);
+      const res = await this.resolveBare(path, x, f, ref, async (t, via) => ({ targets: t, via }), (why) => ({ targets: [], via: null, why }));
+      types = [];
+      for (const t of res.targets) {
+        const got = CLASS_LIKE.has(t.kind) ? [t.name] : CALLABLE.has(t.kind) ? await this.valueTypes(t, null, depth) : [];
+        for (const n of got) if (!types.includes(n)) types.push(n);
+      }
+    } else {
+      types = [head];
+    }
+    for (const step of steps) {
+      if (types.length === 0) return [];
+      const next: string[] = [];
+      for (const t of types.slice(0, MAX_TYPES)) {
+        let got: string[];
+        if (step.endsWith('()')) {
+          got = [];
+          for (const m of await this.memberIn(await this.chainOf(t), step.slice(0, -2), path)) {
+            for (const n of await this.valueTypes(m, [t], depth)) if (!got.includes(n)) got.push(n);
+          }
+        } else {
+          got = await this.fieldTypes(t, step, path, depth);
+        }
+        for (const n of got) if (!next.includes(n)) next.push(n);
+      }
+      types = next;
+    }
+    return types.slice(0, MAX_TYPES);
   }
 
   /** Is one of `defs` (named `name`) visible from `path`: same file, imported, or the only one? */
@@ -516,13 +740,18 @@ export class Resolver {
     }
     if (lexical.length > 0) return ok([this.def(path, x, lexical[0]!)], 'exact');
     // An imported name, followed through re-exports and aliases (`import { b }` of `export { a as b }`).
+    let imported = false;
     for (const imp of f.imports) {
       if (imp.module === null || imp.name === '*' || (imp.alias ?? imp.name) !== name) continue;
       const out: Def[] = [];
       for (const file of this.filesOf(imp.module, path)) out.push(...await this.exportsOf(file, imp.name));
       const targets = out.filter((d) => BARE_TARGET.has(d.kind) && d.kind !== 'constructor');
       if (targets.length > 0) return ok(targets, 'import');
+      if (out.length > 0) imported = true;
     }
+    // The name is this file's own value or type (`const ZodEnum = $constructor(...)` beside
+    // `interface ZodEnum`), or an import of one: not some other file's same-name function or class.
+    if (imported || f.entities.some((e) => e.name === name && e.parent_idx === 0 && e.kind !== 'import' && e.kind !== 'module')) return none('none');
     // Elsewhere, only what a file can export: top-level definitions (or a namespace's / package's).
     const topLevel: Def[] = [];
     for (const d of await this.named(name)) {
@@ -743,31 +972,76 @@ export class Resolver {
   /** File -> file import edges, with the same rule as importsResolved (candidates narrowed by name
    * first, so it stays near-linear in the number of imports). */
   private fileImports(specsByX: Map<number, Set<string>>): Array<{ from: string; to: string }> {
-    const files = [...this.extractionByPath.keys()].sort();
-    const byStem = new Map<string, string[]>();
-    const push = (k: string, f: string): void => {
-      const l = byStem.get(k);
-      if (l) l.push(f);
-      else byStem.set(k, [f]);
-    };
-    for (const f of files) {
-      const stem = posix.basename(f).replace(/\.[^.]+$/, '');
-      push(stem, f);
-      push(`dir:${posix.basename(posix.dirname(f))}`, f);
-    }
     const out: Array<{ from: string; to: string }> = [];
     for (const [path, x] of this.extractionByPath) {
-      for (const module of specsByX.get(x) ?? []) {
-        const last = module.replace(/\.[cm]?[jt]sx?$/, '').replace(/\/+$/, '').split(/\/|::|\./).filter((s) => s !== '').pop() ?? '';
-        // A bare relative package (`from . import x`) may name any file of its directory.
-        const cands = last === '' ? new Set(files) : new Set([...(byStem.get(last) ?? []), ...(byStem.get(`dir:${last}`) ?? []),
-          ...(byStem.get('index') ?? []), ...(byStem.get('__init__') ?? [])]);
-        const hits = [...cands].filter((f) => f !== path && importNames(module, path, f)).sort();
-        const want = module.replace(/^[./]+/, '').replace(/::|\./g, '/');
-        const exact = hits.find((f) => f.replace(/\.[^./]+$/, '').replace(/\/(index|__init__)$/, '').endsWith(want));
-        const target = exact ?? hits[0];
-        if (target !== undefined) out.push({ from: path, to: target });
+      for (const to of this.importEdgesOf(path, specsByX.get(x) ?? [])) out.push({ from: path, to });
+    }
+    return out;
+  }
+
+  /** The files of the tree that `path`'s import specifiers `modules` name (import edges, one per
+   * specifier that names a file). Depends on the set of paths only. */
+  importEdgesOf(path: string, modules: Iterable<string>): string[] {
+    if (!this.stems) {
+      const byStem = new Map<string, string[]>();
+      const push = (k: string, f: string): void => {
+        const l = byStem.get(k);
+        if (l) l.push(f);
+        else byStem.set(k, [f]);
+      };
+      this.sortedPaths ??= [...this.extractionByPath.keys()].sort();
+      for (const f of this.sortedPaths) {
+        const stem = posix.basename(f).replace(/\.[^.]+$/, '');
+        push(stem, f);
+        push(`dir:${posix.basename(posix.dirname(f))}`, f);
       }
+      this.stems = byStem;
+    }
+    const byStem = this.stems;
+    const files = this.sortedPaths!;
+    const out: string[] = [];
+    for (const module of modules) {
+      const last = module.replace(/\.[cm]?[jt]sx?$/, '').replace(/\/+$/, '').split(/\/|::|\./).filter((s) => s !== '').pop() ?? '';
+      // A bare relative package (`from . import x`) may name any file of its directory.
+      const cands = last === '' ? new Set(files) : new Set([...(byStem.get(last) ?? []), ...(byStem.get(`dir:${last}`) ?? []),
+        ...(byStem.get('index') ?? []), ...(byStem.get('__init__') ?? [])]);
+      const hits = [...cands].filter((f) => f !== path && importNames(module, path, f)).sort();
+      const want = module.replace(/^[./]+/, '').replace(/::|\./g, '/');
+      const exact = hits.find((f) => f.replace(/\.[^./]+$/, '').replace(/\/(index|__init__)$/, '').endsWith(want));
+      const target = exact ?? hits[0];
+      if (target !== undefined) out.push(target);
+    }
+    return out;
+  }
+
+  /** One file's calls and `extends` edges, resolved exactly as allEdges resolves them, with what
+   * the resolution read of the rest of the tree (the hot store's incremental update, store/hot). */
+  async resolveFile(path: string): Promise<FileEdges> {
+    const x = this.extractionByPath.get(path);
+    const trace: ResolveTrace = { names: new Set(), paths: new Set([path]), pathSet: false, bases: false };
+    const out: FileEdges = { calls: [], inherits: [], trace };
+    if (x === undefined) return out;
+    // Evaluated types are cached with no record of what they read: start each file without them,
+    // so the trace holds every read (a hit within the file was recorded when it was computed).
+    this.typeCache.clear();
+    this.trace = trace;
+    try {
+      const f = await this.file(x);
+      for (let k = 0; k < f.calls.length; k++) {
+        const r = f.calls[k]!;
+        const res = await this.resolveCall(path, x, r);
+        if (res.via !== null) out.calls.push({ k, fromIdx: r.from_idx, line: r.line, name: r.name, via: res.via, to: res.targets.map((t) => ({ path: t.path, idx: t.idx })) });
+      }
+      const { rows } = await this.q.query<{ name: string; line: number; from_idx: number }>(
+        `SELECT u.name, u.line, u.from_idx FROM extraction_refs r, unnest(r.kind, r.name, r.line, r.from_idx) AS u(kind, name, line, from_idx)
+         WHERE r.extraction_id = $1 AND u.kind = 'extends'`, [x]);
+      for (const r of rows) {
+        const bases = (await this.named(r.name)).filter((d) => CLASS_LIKE.has(d.kind));
+        const seen = bases.length > 0 ? await this.visible(path, f, r.name, bases) : null;
+        out.inherits.push({ fromIdx: r.from_idx, line: r.line, to: (seen?.defs ?? []).map((t) => ({ path: t.path, idx: t.idx })) });
+      }
+    } finally {
+      this.trace = null;
     }
     return out;
   }

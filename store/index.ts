@@ -10,6 +10,7 @@ import { Resolver, defRef, type Def } from './graph.ts';
 import { blame, entityHistory } from './lineage.ts';
 import { markAnnounced, startAnnouncing, unannounced } from './outbox.ts';
 import { SearchEngine } from './search/index.ts';
+import { HotStore } from './hot/index.ts';
 import { WriteCache, recordRefs, storeCommit, storeExtractions, type RefMove, type StoredCommit } from './write.ts';
 import type {
   BlameEntry, CallEdge, CommitInput, EntityChangeRecord, EntityDiff, EntityQuery, EntityRef, FileDeltaInput, ResolutionStats, SkipCounts,
@@ -29,6 +30,7 @@ export {
 } from './search/index.ts';
 export type * from './types.ts';
 export type { RefMove, StoredCommit } from './write.ts';
+export { HotStore, isTracked, HOT_FORMAT_VERSION, type UpdateStats } from './hot/index.ts';
 
 export interface ImpactEntry {
   entity: EntityRef;
@@ -54,6 +56,8 @@ export class HistoryStore {
   /** What the writer remembers between commits (store/write.ts). */
   private readonly writeCache = new WriteCache();
   private searchEngine: SearchEngine | null = null;
+  /** The hot working set at the ref tips (store/hot), once opened. */
+  hot: HotStore | null = null;
 
   /** `db` must be migrated (store/migrate.ts). */
   constructor(readonly db: Db) {}
@@ -61,8 +65,19 @@ export class HistoryStore {
   /** Search (TEXT, FUZZY, REGEX, VECTOR, HYBRID) and whole-graph queries (paths, neighbourhood,
    * PageRank, import cycles) at any indexed commit: store/search/. */
   get search(): SearchEngine {
-    this.searchEngine ??= new SearchEngine(this.db, (repoId, sha) => this.chainOf(repoId, sha));
+    if (!this.searchEngine) {
+      this.searchEngine = new SearchEngine(this.db, (repoId, sha) => this.chainOf(repoId, sha));
+      this.searchEngine.hot = (repoId, sha) => this.hot?.snapshot(repoId, sha);
+    }
     return this.searchEngine;
+  }
+
+  /** Opens the hot store at `location` (`<dataDir>/hot/graph`): graph and search queries at the
+   * tips it holds are answered from it. Fill it with `hot.sync(repoId, await refs(repoId))`. */
+  async openHot(location: string): Promise<HotStore> {
+    await this.hot?.close();
+    this.hot = await HotStore.open(location, this.db, (repoId, sha) => this.chainOf(repoId, sha));
+    return this.hot;
   }
 
   /** The id of the repository stored under `path`, created on first use. */
@@ -300,6 +315,8 @@ export class HistoryStore {
   async callers(
     repoId: number, sha: string, qualifiedName: string, depth = 1, minConfidence: CallEdge['via'] = 'name_only', opts: ReadOptions & { limit?: number } = {},
   ): Promise<CallEdge[]> {
+    const hot = this.hot?.walk(repoId, sha, qualifiedName, depth, 'up', minConfidence, opts.limit);
+    if (hot) return hot;
     const q = cancellable(this.db, opts.signal);
     const r = await Resolver.at(q, (await this.chainOf(repoId, sha, q)).chain);
     return r.walk(await r.find(qualifiedName), depth, 'up', minConfidence, opts.limit);
@@ -309,6 +326,8 @@ export class HistoryStore {
   async callees(
     repoId: number, sha: string, qualifiedName: string, depth = 1, minConfidence: CallEdge['via'] = 'name_only', opts: ReadOptions & { limit?: number } = {},
   ): Promise<CallEdge[]> {
+    const hot = this.hot?.walk(repoId, sha, qualifiedName, depth, 'down', minConfidence, opts.limit);
+    if (hot) return hot;
     const q = cancellable(this.db, opts.signal);
     const r = await Resolver.at(q, (await this.chainOf(repoId, sha, q)).chain);
     return r.walk(await r.find(qualifiedName), depth, 'down', minConfidence, opts.limit);

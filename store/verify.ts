@@ -1,11 +1,11 @@
 // Start-up integrity check of the history store (issue 8, item 4): a truncated table file, or rows
-// deleted behind the store's back, must stop the daemon rather than be served as truth.
+// removed without a counted DELETE, must stop the daemon rather than be served as truth.
 //
 // What is cheap and catches that: every INSERT on a graph table appends its row count to
 // `store_counts` in the same transaction (triggers, migrations/0003_outbox_and_counts.sql), and
-// rows are never deleted, so per table the sum of `store_counts` must equal `count(*)`. One SELECT
-// reads both (one snapshot, so an instance writing meanwhile on a shared server cannot cause a false
-// alarm). Cost: one sequential count per table, about what reading the table once costs (figures in
+// every DELETE appends minus its row count (0008_count_deletes.sql), so per table the sum of
+// `store_counts` must equal `count(*)`. One SELECT reads both (one snapshot, so an instance writing
+// meanwhile on a shared server cannot cause a false alarm). Cost: one sequential count per table, about what reading the table once costs (figures in
 // store/README.md). Page checksums (on in PGlite, optional on a server) catch flipped bits in pages
 // that are read, not pages that are gone, so they do not replace this.
 import { CodedError } from '../errors/index.ts';

@@ -9,6 +9,8 @@ import type { CommitInput, FileDeltaInput } from './types.ts';
 
 /** Files per bulk statement, so no statement nears the 65,535-parameter limit. */
 const CHUNK = 200;
+/** Entity rows per INSERT: bounds the main-thread time of encoding one statement's parameters. */
+const ENTITY_ROWS = 2_000;
 
 /** Fault injection for the crash test: CODEGRAPH_TEST_KILL_IN_COMMIT=k SIGKILLs the process in the
  * middle of the transaction of the k-th commit it stores (file deltas written, commit not ended). */
@@ -306,12 +308,15 @@ async function insertEntities(q: Queryable, fresh: Array<{ id: number; p: Parsed
       binding: refs.map((x) => x.binding ?? null),
     });
   }
-  if (e.x.length > 0) {
+  // Statements of at most ENTITY_ROWS rows: the parameters of one statement are encoded in one
+  // synchronous stretch of this thread, and 20,000 rows at once stalled the event loop (#9).
+  for (let i = 0; i < e.x.length; i += ENTITY_ROWS) {
+    const s = <T>(a: T[]): T[] => (e.x.length <= ENTITY_ROWS ? a : a.slice(i, i + ENTITY_ROWS));
     await q.query(
       `INSERT INTO entities (extraction_id, idx, parent_idx, kind, name, qname, start_line, end_line, start_byte, end_byte, signature, doc, exported, body_hash)
        SELECT * FROM unnest($1::int[], $2::int[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[], $9::int[], $10::int[],
                             $11::text[], $12::text[], $13::boolean[], $14::text[])`,
-      [e.x, e.idx, e.parent, e.kind, e.name, e.qname, e.sl, e.el, e.sb, e.eb, e.sig, e.doc, e.exp, e.hash],
+      [s(e.x), s(e.idx), s(e.parent), s(e.kind), s(e.name), s(e.qname), s(e.sl), s(e.el), s(e.sb), s(e.eb), s(e.sig), s(e.doc), s(e.exp), s(e.hash)],
     );
   }
   for (let i = 0; i < r.length; i += CHUNK) {
@@ -559,10 +564,8 @@ async function attachOrphans(q: Queryable, chains: ChainCache, cache: StagedCach
     const present = new Set(rows.map((r) => r.path_id));
     const gone = [...parentTree.keys()].filter((p) => !present.has(p));
     for (const p of gone) after.set(p, null);
-    const deleted = await q.query('DELETE FROM file_deltas WHERE commit_id = $1 AND path_id = ANY($2::int[])', [orphan.id, same]);
-    // store/verify.ts checks count(*) against the sum of store_counts at start: a delete must be
-    // counted in the same transaction, or the next start refuses the store as corrupt.
-    if ((deleted.rowCount ?? 0) > 0) await q.query("INSERT INTO store_counts (tbl, n) VALUES ('file_deltas', $1)", [-(deleted.rowCount ?? 0)]);
+    // The deleted rows are counted in store_counts by a trigger (migrations/0008_count_deletes.sql).
+    await q.query('DELETE FROM file_deltas WHERE commit_id = $1 AND path_id = ANY($2::int[])', [orphan.id, same]);
     if (gone.length > 0) {
       await q.query('INSERT INTO file_deltas (commit_id, path_id) SELECT $1, p FROM unnest($2::int[]) AS u(p)', [orphan.id, gone]);
     }

@@ -6,19 +6,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { StoreBackend } from '../daemon/backend.ts';
-import { indexHistory } from '../daemon/history.ts';
-import { GitRepo } from '../indexer/git/index.ts';
-import { openDatabase, type Db } from '../store/db.ts';
-import { cleanupAll, makeRepo, makeTempDir } from './helpers/gitrepo.ts';
-import { gql, startTestServer, type Harness } from './server-helpers.ts';
-import { openStore, withIndexer } from './store-fixtures.ts';
+import { cleanupAll, makeRepo } from './helpers/gitrepo.ts';
+import { gql, startStoreServer, type StoreHarness } from './server-helpers.ts';
 
 const GO = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'calls', 'go');
 
-let db: Db;
-let git: GitRepo;
-let h: Harness;
+let h: StoreHarness;
 
 before(async () => {
   const repo = await makeRepo();
@@ -27,16 +20,10 @@ before(async () => {
     'go/shape/shape.go': fs.readFileSync(path.join(GO, 'shape', 'shape.go'), 'utf8'),
   });
   await repo.commit('go fixture');
-  db = await openDatabase({ dataDir: await makeTempDir('cg-calls-gql-') });
-  const store = await openStore(db);
-  git = await GitRepo.open(repo.dir);
-  const repoId = await withIndexer(async (indexer) => (await indexHistory({ repo: git, store, indexer, history: 'all' })).repoId);
-  h = await startTestServer('', { backend: new StoreBackend(store, [{ name: 'demo', repo: git, repoId }]) });
+  h = await startStoreServer(repo.dir, 'cg-calls-gql-');
 });
 after(async () => {
-  await h?.server.close();
-  await git?.close();
-  await db?.close();
+  await h?.close();
   await cleanupAll();
 });
 

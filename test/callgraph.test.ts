@@ -75,12 +75,14 @@ await withBackends('call resolution by receiver and scope', (b) => {
     ]);
   });
 
-  it('Java: this, implicit this, super, static, typed locals, fields, built-in receiver', () => {
+  it('Java: this, implicit this, super, super(...), static, typed locals, fields, built-in receiver', () => {
     assert.deepEqual(under('java/'), [
       'java/com/ex/Base.java::Base.describe -> java/com/ex/Base.java::Base.area (exact)',
-      'java/com/ex/Base.java::Base.make -> java/com/ex/Base.java::Base (exact)',
+      'java/com/ex/Base.java::Base.make -> java/com/ex/Base.java::Base.Base (exact)',
       // A field initialiser (`new Helper()`) is a call made by the class itself.
       'java/com/ex/Square.java::Square -> java/com/ex/Helper.java::Helper (exact)',
+      // super(...) is the superclass's constructor: the Java Base, not the C++ geo::Base.
+      'java/com/ex/Square.java::Square.Square -> java/com/ex/Base.java::Base.Base (exact)',
       'java/com/ex/Square.java::Square.area -> java/com/ex/Base.java::Base.area (exact)',
       'java/com/ex/Square.java::Square.show -> java/com/ex/Base.java::Base.describe (receiver_type)',
       'java/com/ex/Square.java::Square.show -> java/com/ex/Base.java::Base.make (exact)',
@@ -177,13 +179,41 @@ await withBackends('call resolution by receiver and scope', (b) => {
     ]);
   });
 
+  it('receivers typed only by inference link: return types, fields, module instances, casts, callback parameters', () => {
+    assert.deepEqual(under('ts/infer/use.ts'), [
+      'ts/infer/use.ts::Observer.update -> ts/infer/cache.ts::Client.cache (receiver_type)',
+      'ts/infer/use.ts::Observer.update -> ts/infer/cache.ts::Client.getQueryCache (receiver_type)',
+      'ts/infer/use.ts::Observer.update -> ts/infer/cache.ts::Config.onError (receiver_type)',
+      'ts/infer/use.ts::Observer.update -> ts/infer/cache.ts::Query.cancel (receiver_type)',
+      'ts/infer/use.ts::Observer.update -> ts/infer/cache.ts::Query.fetch (receiver_type)',
+      'ts/infer/use.ts::Observer.update -> ts/infer/cache.ts::QueryCache.build (receiver_type)',
+      'ts/infer/use.ts::run -> ts/infer/cache.ts::Query.cancel (receiver_type)',
+      'ts/infer/use.ts::run -> ts/infer/cache.ts::Query.fetch (receiver_type)',
+      'ts/infer/use.ts::run -> ts/infer/cache.ts::QueryCache.notify (receiver_type)',
+      'ts/infer/use.ts::run -> ts/infer/cache.ts::Timer.schedule (receiver_type)',
+      'ts/infer/use.ts::run -> ts/infer/cache.ts::makeCache (import)',
+      'ts/infer/use.ts::run -> ts/infer/cache.ts::operate (import)',
+    ]);
+  });
+
+  it('new X() of a class without a constructor lands on the inherited constructor', () => {
+    assert.deepEqual(under('ts/ctor.ts'), ['ts/ctor.ts::AnySchema.create -> ts/ctor.ts::Schema.constructor (exact)']);
+  });
+
+  it('a bare call of a name the file defines as a value never links to another file\'s same-name class', () => {
+    assert.deepEqual(under('ts/values.ts'), [
+      'ts/values.ts::QueryCache -> ts/values.ts::makeCtor (exact)',
+      'ts/values.ts::setup.inst._zod.parse -> ts/values.ts::build (exact)',
+    ]);
+  });
+
   it('filters edges by minimum confidence and counts unresolved calls by reason', async () => {
     const all = (await store.callees(repoId, sha, 'go/main.go::run')).map(edge);
     const sure = (await store.callees(repoId, sha, 'go/main.go::run', 1, 'import')).map(edge);
     assert.deepEqual(all, ['go/main.go::run -> go/shape/shape.go::New (import)', 'go/main.go::run -> go/shape/shape.go::Shape.Area (name_only)']);
     assert.deepEqual(sure, ['go/main.go::run -> go/shape/shape.go::New (import)']);
     // Locals: the shadowing parameters of py, go, rust, cpp; built-ins: `items.append`, `arr.push`.
-    assert.deepEqual(stats, { resolved: 54, unresolved: 18, ambiguous: 0, byReason: { external: 6, none: 6, local: 4, builtin: 2 } });
+    assert.deepEqual(stats, { resolved: 80, unresolved: 20, ambiguous: 0, byReason: { external: 6, none: 7, local: 5, builtin: 2 } });
     assert.equal(stats.unresolved + stats.ambiguous, Object.values(stats.byReason).reduce((a, n) => a + (n ?? 0), 0));
   });
 

@@ -3,24 +3,16 @@
 // socket instead of failing with "database directory is in use"; a second `serve` is still refused
 // (exit 6). Real processes: a `serve` child, real CLI invocations, a real git repository.
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, it } from 'node:test';
+import { BIN, cli } from './helpers/cli.ts';
 import { cleanupAll, makeRepo } from './helpers/gitrepo.ts';
 
-const BIN = fileURLToPath(new URL('../bin/codegraph.js', import.meta.url));
 const ENV = { ...process.env, CODEGRAPH_DATABASE_URL: '', CODEGRAPH_DATA_DIR: '' };
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: ENV, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 let daemon: ChildProcess | null = null;
 after(async () => {

@@ -1,25 +1,16 @@
 // `codegraph diff` and `codegraph history` end to end: a real repository, the embedded database in
 // a temp dir, on-demand indexing, JSON output and exit codes.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, it } from 'node:test';
 import { ExitCode } from '../daemon/cli.ts';
+import { cli } from './helpers/cli.ts';
 import { cleanupAll } from './helpers/gitrepo.ts';
 import { buildFixture } from './store-fixtures.ts';
 
-const BIN = fileURLToPath(new URL('../bin/codegraph.js', import.meta.url));
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, CODEGRAPH_DATABASE_URL: '' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 after(cleanupAll);
 

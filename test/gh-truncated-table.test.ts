@@ -103,14 +103,48 @@ await withBackends('rows deleted behind the store', (b) => {
     try {
       await migrate(db);
       assert.equal((await verifyStore(db, 'test')).outcome, 'counted');
-      await db.query('DELETE FROM entities WHERE ctid IN (SELECT ctid FROM entities LIMIT 3)', []);
-      await db.query('DELETE FROM entity_changes WHERE ctid IN (SELECT ctid FROM entity_changes LIMIT 1)', []);
+      // Rows gone without a counted DELETE: triggers off (`replica`), as rows lost by damage are.
+      await db.transaction(async (tx) => {
+        await tx.query('SET LOCAL session_replication_role = replica', []);
+        await tx.query('DELETE FROM entities WHERE ctid IN (SELECT ctid FROM entities LIMIT 3)', []);
+        await tx.query('DELETE FROM entity_changes WHERE ctid IN (SELECT ctid FROM entity_changes LIMIT 1)', []);
+      });
       await assert.rejects(verifyStore(db, 'test'), (err: unknown) => {
         assert.ok(err instanceof StoreCorruptError);
         assert.equal(err.code, 'STORE_CORRUPT');
         assert.deepEqual(err.data.mismatches.map((m) => [m.table, m.expected - m.actual]), [['entities', 3], ['entity_changes', 1]]);
         return true;
       });
+    } finally {
+      await db.close();
+    }
+  });
+
+  // Review of issue 8: every DELETE on a counted table had to adjust store_counts by hand in the
+  // same transaction (one caller did); any other DELETE made the next start refuse a healthy store.
+  it('a DELETE from any code path is counted: the store still verifies', { timeout: 900_000 }, async () => {
+    const fx = await buildFixture();
+    const t = await b.fresh();
+    await indexInto(fx.repo.dir, t.options);
+    const db = await t.open();
+    try {
+      await migrate(db);
+      assert.equal((await verifyStore(db, 'test')).outcome, 'counted');
+      const del = await db.query('DELETE FROM entity_changes WHERE ctid IN (SELECT ctid FROM entity_changes LIMIT 2)', []);
+      assert.equal(del.rowCount, 2);
+      await db.transaction(async (tx) => {
+        await tx.query('DELETE FROM file_deltas WHERE ctid IN (SELECT ctid FROM file_deltas LIMIT 1)', []);
+        await tx.query('DELETE FROM entity_changes WHERE ctid IN (SELECT ctid FROM entity_changes LIMIT 1)', []);
+      });
+      // Rolled back: neither the rows nor their counts go.
+      await assert.rejects(db.transaction(async (tx) => {
+        await tx.query('DELETE FROM entities', []);
+        throw new Error('roll back');
+      }), /roll back/);
+      const r = await verifyStore(db, 'test');
+      assert.equal(r.outcome, 'counted');
+      const { rows: [n] } = await db.query<{ n: string }>('SELECT count(*) AS n FROM entity_changes', []);
+      assert.equal(r.rows.entity_changes, Number(n!.n));
     } finally {
       await db.close();
     }

@@ -431,30 +431,3 @@ test('diffTree: non-UTF-8 and leading-dash paths keep raw bytes on both sides of
     await repo.close();
   }
 });
-
-test('diffTrees: one git process answers like diffTree per pair (empty diffs, renames, a path that looks like a commit id)', async () => {
-  const r = await makeRepo();
-  const body = Array.from({ length: 40 }, (_, i) => `export const v${i} = ${i};`).join('\n') + '\n';
-  await r.writeFiles({ 'src/a.ts': body, 'src/b.ts': 'b\n' });
-  const c1 = await r.commit('c1');
-  await r.rename('src/a.ts', 'lib/renamed.ts');
-  // A file whose name is a commit id: it must not be taken for the next part's header.
-  await r.write(c1, 'x\n');
-  const c2 = await r.commit('c2');
-  const c3 = await r.commit('c3 (empty)', { allowEmpty: true });
-  await r.remove('src/b.ts');
-  const c4 = await r.commit('c4');
-  const repo = await GitRepo.open(r.dir);
-  try {
-    const pairs = [{ from: c1, to: c2 }, { from: c2, to: c3 }, { from: null, to: c4 }, { from: c3, to: c4 }, { from: c1, to: c4 }];
-    const batched = await repo.diffTrees(pairs);
-    const single = await Promise.all(pairs.map((p) => repo.diffTree(p.from, p.to)));
-    assert.deepEqual(batched, single);
-    assert.deepEqual(batched[1], []);
-    assert.ok(batched[0]!.some((ch) => ch.newPath === c1 && ch.status === 'A'));
-    assert.ok(batched[0]!.some((ch) => ch.status === 'R' && ch.newPath === 'lib/renamed.ts'));
-    assert.deepEqual(await repo.diffTrees([]), []);
-  } finally {
-    await repo.close();
-  }
-});

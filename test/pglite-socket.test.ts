@@ -12,6 +12,7 @@ import { after, before, it } from 'node:test';
 import pg from 'pg';
 import { openDatabase, type Db } from '../store/db.ts';
 import { socketConnection, socketDir } from '../store/embedded.ts';
+import { until } from './helpers/serve.ts';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'cg-pglite-socket-'));
 const dataDir = path.join(root, 'data');
@@ -32,17 +33,6 @@ async function client(): Promise<pg.Client> {
   return c;
 }
 
-function waitFor(pred: () => boolean, ms = 10_000): Promise<void> {
-  const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (pred()) resolve();
-      else if (Date.now() - t0 > ms) reject(new Error('timed out waiting'));
-      else setTimeout(tick, 10);
-    };
-    tick();
-  });
-}
 
 it('serves on a socket only its user may open, in the data directory', () => {
   const sock = path.join(socketDir(dataDir), '.s.PGSQL.5432');
@@ -193,14 +183,14 @@ it('delivers a notification to the connections that LISTEN, and UNLISTEN on one 
     await b.query('UNLISTEN "Ch"');
     await w.query("SELECT pg_notify('Ch', '1')");
     await w.query("SELECT pg_notify('barrier', '2')");
-    await waitFor(() => got.a!.length === 1 && got.b!.length === 1);
+    await until(() => got.a!.length === 1 && got.b!.length === 1, 'timed out waiting');
     // Per connection, notifications arrive in order: b got 'barrier' and not 'Ch' before it.
     assert.deepEqual(got, { a: ['Ch:1'], b: ['barrier:2'] });
     // The writer did not listen: it saw none.
     let writerGot = 0;
     w.on('notification', () => writerGot++);
     await w.query("SELECT pg_notify('Ch', '3')");
-    await waitFor(() => got.a!.length === 2);
+    await until(() => got.a!.length === 2, 'timed out waiting');
     assert.equal(writerGot, 0);
   } finally {
     await Promise.all([a.end(), b.end(), w.end()]);

@@ -2,33 +2,19 @@
 // the real store (PGlite) of a repository the test builds; the error codes clients see.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { StoreBackend } from '../daemon/backend.ts';
-import { indexHistory } from '../daemon/history.ts';
-import { GitRepo } from '../indexer/git/index.ts';
-import type { Db } from '../store/db.ts';
-import { cleanupAll, makeTempDir } from './helpers/gitrepo.ts';
+import { cleanupAll } from './helpers/gitrepo.ts';
 import { buildSearchFixture, type SearchFixture } from './search-fixtures.ts';
-import { gql, startTestServer, type Harness } from './server-helpers.ts';
-import { openStore, withIndexer } from './store-fixtures.ts';
-import { openDatabase } from '../store/db.ts';
+import { gql, startStoreServer, type StoreHarness } from './server-helpers.ts';
 
 let fx: SearchFixture;
-let db: Db;
-let git: GitRepo;
-let h: Harness;
+let h: StoreHarness;
 
 before(async () => {
   fx = await buildSearchFixture();
-  db = await openDatabase({ dataDir: await makeTempDir('cg-search-gql-') });
-  const store = await openStore(db);
-  git = await GitRepo.open(fx.repo.dir);
-  const repoId = await withIndexer(async (indexer) => (await indexHistory({ repo: git, store, indexer, history: 'all' })).repoId);
-  h = await startTestServer('', { backend: new StoreBackend(store, [{ name: 'demo', repo: git, repoId }]) });
+  h = await startStoreServer(fx.repo.dir, 'cg-search-gql-');
 });
 after(async () => {
-  await h?.server.close();
-  await git?.close();
-  await db?.close();
+  await h?.close();
   await cleanupAll();
 });
 

@@ -1,12 +1,19 @@
-// Shared setup for the server tests: a real server on 127.0.0.1:0 over the in-memory backend.
+// Shared setup for the server tests: a real server on 127.0.0.1:0 over the in-memory backend, or
+// over the real embedded store of a repository the test built (`startStoreServer`).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import WebSocket from 'ws';
+import { StoreBackend } from '../daemon/backend.ts';
 import { loadConfig, type Config } from '../daemon/config.ts';
+import { indexHistory } from '../daemon/history.ts';
 import { InProcessEvents, startServer, type RunningServer, type StartServerOptions } from '../daemon/server/index.ts';
+import { GitRepo } from '../indexer/git/index.ts';
+import { openDatabase } from '../store/db.ts';
+import { makeTempDir } from './helpers/gitrepo.ts';
 import { MemoryBackend } from './server-memory-backend.ts';
+import { openStore, withIndexer } from './store-fixtures.ts';
 
 export interface Harness {
   server: RunningServer;
@@ -62,3 +69,34 @@ export function rawWs(url: string, onOpen: (ws: WebSocket) => void, headers: Rec
 }
 
 export const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface StoreHarness extends Harness {
+  /** Closes the server, the repository and the database (test temp dirs stay for `cleanupAll`). */
+  close(): Promise<void>;
+}
+
+/**
+ * A real server over the real embedded store: indexes every commit of the repository at `repoDir`
+ * into a fresh PGlite directory, then serves it as repository "demo".
+ */
+export async function startStoreServer(repoDir: string, tmpPrefix: string): Promise<StoreHarness> {
+  const db = await openDatabase({ dataDir: await makeTempDir(tmpPrefix) });
+  const git = await GitRepo.open(repoDir);
+  try {
+    const store = await openStore(db);
+    const repoId = await withIndexer(async (indexer) => (await indexHistory({ repo: git, store, indexer, history: 'all' })).repoId);
+    const h = await startTestServer('', { backend: new StoreBackend(store, [{ name: 'demo', repo: git, repoId }]) });
+    return {
+      ...h,
+      close: async () => {
+        await h.server.close();
+        await git.close();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await git.close();
+    await db.close();
+    throw err;
+  }
+}

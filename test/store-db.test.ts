@@ -3,19 +3,9 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { it } from 'node:test';
 import { dropListenConnectionForTest, openDatabase, type Db, type DbError } from '../store/db.ts';
+import { until } from './helpers/serve.ts';
 import { withBackends } from './harness/pg.ts';
 
-function waitFor(pred: () => boolean, ms = 5_000): Promise<void> {
-  const t0 = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = (): void => {
-      if (pred()) resolve();
-      else if (Date.now() - t0 > ms) reject(new Error('timed out waiting'));
-      else setTimeout(tick, 10);
-    };
-    tick();
-  });
-}
 
 async function using<T>(open: Promise<Db>, fn: (db: Db) => Promise<T>): Promise<T> {
   const db = await open;
@@ -127,13 +117,13 @@ await withBackends('store/db', (b) => {
       const off = await db.listen('Graph.Changed', (p) => got.push(p));
       await db.listen('other', (p) => other.push(p));
       await db.notify('Graph.Changed', 'one');
-      await waitFor(() => got.length === 1);
+      await until(() => got.length === 1, 'timed out waiting');
       await db.transaction(async (tx) => {
         await tx.query("SELECT pg_notify('Graph.Changed', 'in-tx')");
         await new Promise((r) => setTimeout(r, 50));
         assert.deepEqual(got, ['one'], 'not delivered before COMMIT');
       });
-      await waitFor(() => got.length === 2);
+      await until(() => got.length === 2, 'timed out waiting');
       await assert.rejects(
         db.transaction(async (tx) => {
           await tx.query("SELECT pg_notify('Graph.Changed', 'rolled-back')");
@@ -146,13 +136,13 @@ await withBackends('store/db', (b) => {
         db.query<{ x: number }>('SELECT 42 AS x').then((r) => (handlerQuery = r.rows[0]?.x), (e: unknown) => (handlerQuery = e));
       });
       await db.transaction(async (tx) => void (await tx.query("SELECT pg_notify('q', '')")));
-      await waitFor(() => handlerQuery !== undefined);
+      await until(() => handlerQuery !== undefined, 'timed out waiting');
       assert.equal(handlerQuery, 42);
       await off2();
       await off();
       await db.notify('Graph.Changed', 'after-off');
       await db.notify('other', 'x');
-      await waitFor(() => other.length === 1);
+      await until(() => other.length === 1, 'timed out waiting');
       assert.deepEqual(got, ['one', 'in-tx']);
       await assert.rejects(db.listen('', () => undefined), /channel must be a non-empty identifier/);
     });
@@ -166,13 +156,13 @@ await withBackends('store/db', (b) => {
           const got: string[] = [];
           await a.listen('ch', (p) => got.push(p));
           await c.notify('ch', 'first');
-          await waitFor(() => got.includes('first'));
+          await until(() => got.includes('first'), 'timed out waiting');
           dropListenConnectionForTest(a);
           // Reconnect takes the first backoff step (250 ms); notify until one arrives.
-          await waitFor(() => {
+          await until(() => {
             void c.notify('ch', 'again');
             return got.includes('again');
-          }, 10_000);
+          }, 'no notification after the reconnect', 10_000);
         });
       });
     });

@@ -4,7 +4,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { SKIP_REASONS } from '../../indexer/types.ts';
 
 export const registry = new Registry();
-collectDefaultMetrics({ register: registry, prefix: 'codegraph_process_' });
+// prom-client's default names already start with process_ or nodejs_: the prefix gives
+// codegraph_process_resident_memory_bytes and codegraph_nodejs_eventloop_lag_p99_seconds.
+collectDefaultMetrics({ register: registry, prefix: 'codegraph_' });
 
 /** Seconds between a ref moving and its commit being indexed (set per repository). */
 export const indexLagSeconds = new Gauge({

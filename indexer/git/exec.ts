@@ -3,6 +3,7 @@
 // `ls-tree` is neither truncated by a maxBuffer nor decoded as a string before we parse its bytes.
 
 import { spawn } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { Buffer } from 'node:buffer';
 import { GitError } from './errors.ts';
@@ -51,6 +52,8 @@ export interface SpawnCounter {
   commands: number;
   catFile: number;
   catFileCheck: number;
+  /** `diff-tree --stdin` processes (diff-tree.ts). */
+  diffTree: number;
 }
 
 export function spawnGit(cwd: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
@@ -79,47 +82,190 @@ export interface RunOptions {
   counter?: SpawnCounter;
 }
 
-/** Runs one git command to completion. A non-OK exit becomes a GitError via `classifyFailure`. */
-export function runGit(cwd: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+/** What one finished git run left: its output, how it ended, or why it could not start. */
+interface Finished {
+  stdout: Buffer;
+  stderr: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The spawn failed (no git on the PATH, cwd gone). */
+  spawnError: Error | null;
+  timedOut: boolean;
+}
+
+/** Runs one git command to completion. A non-OK exit becomes a GitError via `classifyFailure`.
+ * The process is started by the spawner thread (below), not on this thread's event loop. */
+export async function runGit(cwd: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const okCodes = options.okCodes ?? [0];
   if (options.counter) options.counter.commands++;
-  return new Promise((resolve, reject) => {
-    const child = spawnGit(cwd, args);
+  const request: SpawnRequest = { cwd, args: [...GIT_GLOBAL_ARGS, ...args], env: gitEnv(), input: options.input ?? '', timeoutMs: options.timeoutMs ?? null };
+  let r: Finished;
+  try {
+    r = await spawner.run(request);
+  } catch {
+    // The spawner thread itself failed (it could not start, or died): run it here instead.
+    r = await execute(request);
+  }
+  if (r.spawnError !== null) throw spawnFailure(r.spawnError, args);
+  if (r.timedOut) {
+    throw new GitError('GIT_FAILED', `git ${args[0]} did not finish within ${options.timeoutMs} ms and was killed. ` +
+      'Check that the repository is reachable (network remotes) and not locked, then retry.', { args: [...args] });
+  }
+  const exitCode = r.code ?? -1;
+  if (!okCodes.includes(exitCode)) throw classifyFailure(args, exitCode, r.signal, r.stderr, cwd);
+  return { stdout: r.stdout, stderr: r.stderr, exitCode };
+}
+
+interface SpawnRequest {
+  cwd: string;
+  /** Full argv after `git` (global options included). */
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  input: string | Buffer;
+  timeoutMs: number | null;
+}
+
+/** Runs one request on the current thread. Also the body of the spawner thread (SPAWNER_SOURCE
+ * repeats it in plain JavaScript: keep the two in step). */
+function execute(req: SpawnRequest): Promise<Finished> {
+  return new Promise((resolve) => {
+    const child = spawn('git', req.args, { cwd: req.cwd, env: req.env, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let spawnError: Error | null = null;
     let timedOut = false;
-    const timer = options.timeoutMs === undefined ? null : setTimeout(() => {
+    const timer = req.timeoutMs === null ? null : setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
-    }, options.timeoutMs);
-    child.stdout!.on('data', (b: Buffer) => out.push(b));
-    child.stderr!.on('data', (b: Buffer) => err.push(b));
+    }, req.timeoutMs);
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', (e) => { spawnError = e; });
     // EPIPE when git exits before reading all input: the exit code tells the story.
-    child.stdin!.on('error', () => {});
-    child.stdin!.end(options.input ?? '');
+    child.stdin.on('error', () => {});
+    child.stdin.end(req.input);
     child.on('close', (code, signal) => {
       if (timer !== null) clearTimeout(timer);
-      const stderr = Buffer.concat(err).toString('utf8');
-      if (spawnError !== null) {
-        reject(spawnFailure(spawnError, args));
-        return;
-      }
-      if (timedOut) {
-        reject(new GitError('GIT_FAILED', `git ${args[0]} did not finish within ${options.timeoutMs} ms and was killed. ` +
-          'Check that the repository is reachable (network remotes) and not locked, then retry.', { args: [...args] }));
-        return;
-      }
-      const exitCode = code ?? -1;
-      if (!okCodes.includes(exitCode)) {
-        reject(classifyFailure(args, exitCode, signal, stderr, cwd));
-        return;
-      }
-      resolve({ stdout: Buffer.concat(out), stderr, exitCode });
+      resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8'), code, signal, spawnError, timedOut });
     });
   });
 }
+
+// The spawner thread (issue #9: event-loop lag). `child_process.spawn` is synchronous: it forks and
+// then blocks until the child has called exec, which on a loaded machine measured 100-600 ms of
+// frozen event loop per git command (HTTP, websockets and the watcher all wait). A small worker
+// thread makes the call instead, so only it waits; the output comes back as a transferred buffer.
+// It starts on first use and exits after SPAWNER_IDLE_MS without requests (no idle thread held);
+// while idle it does not keep the process alive. Its source is inline (no separate file to load,
+// from the sources or from the build).
+const SPAWNER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { spawn } = require('node:child_process');
+parentPort.on('message', (req) => {
+  const out = [];
+  const err = [];
+  let spawnError = null;
+  let timedOut = false;
+  let timer = null;
+  const done = (code, signal) => {
+    if (timer !== null) clearTimeout(timer);
+    const stdout = Buffer.concat(out);
+    const ab = stdout.buffer.slice(stdout.byteOffset, stdout.byteOffset + stdout.byteLength);
+    parentPort.postMessage({ id: req.id, stdout: ab, stderr: Buffer.concat(err).toString('utf8'), code, signal, timedOut,
+      spawnError: spawnError === null ? null : { message: spawnError.message, code: spawnError.code } }, [ab]);
+  };
+  let child;
+  try {
+    child = spawn('git', req.args, { cwd: req.cwd, env: req.env, stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+  } catch (e) {
+    spawnError = e;
+    done(null, null);
+    return;
+  }
+  if (req.timeoutMs !== null) timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, req.timeoutMs);
+  child.stdout.on('data', (b) => out.push(b));
+  child.stderr.on('data', (b) => err.push(b));
+  child.on('error', (e) => { spawnError = e; });
+  child.stdin.on('error', () => {});
+  child.stdin.end(typeof req.input === 'string' ? req.input : Buffer.from(req.input));
+  child.on('close', done);
+});
+`;
+
+/** Milliseconds without requests after which the spawner thread exits. */
+const SPAWNER_IDLE_MS = 10_000;
+
+interface SpawnerReply {
+  id: number;
+  stdout: ArrayBuffer;
+  stderr: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  spawnError: { message: string; code?: string } | null;
+}
+
+class Spawner {
+  #worker: Worker | null = null;
+  #pending = new Map<number, { resolve: (f: Finished) => void; reject: (e: Error) => void }>();
+  #nextId = 1;
+  #idle: NodeJS.Timeout | null = null;
+
+  run(req: SpawnRequest): Promise<Finished> {
+    const w = this.#worker ?? this.#start();
+    if (this.#idle !== null) {
+      clearTimeout(this.#idle);
+      this.#idle = null;
+    }
+    if (this.#pending.size === 0) w.ref();
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      w.postMessage({ id, ...req });
+    });
+  }
+
+  #start(): Worker {
+    const w = new Worker(SPAWNER_SOURCE, { eval: true });
+    this.#worker = w;
+    w.on('message', (m: SpawnerReply) => {
+      const p = this.#pending.get(m.id);
+      if (p === undefined) return;
+      this.#pending.delete(m.id);
+      let spawnError: Error | null = null;
+      if (m.spawnError !== null) {
+        spawnError = new Error(m.spawnError.message);
+        (spawnError as NodeJS.ErrnoException).code = m.spawnError.code;
+      }
+      p.resolve({ stdout: Buffer.from(m.stdout), stderr: m.stderr, code: m.code, signal: m.signal, timedOut: m.timedOut, spawnError });
+      if (this.#pending.size === 0) this.#rest(w);
+    });
+    const fail = (e: Error) => {
+      if (this.#worker === w) this.#worker = null;
+      const pending = [...this.#pending.values()];
+      this.#pending.clear();
+      for (const p of pending) p.reject(e);
+    };
+    w.on('error', fail);
+    w.on('exit', (code) => fail(new Error(`the git spawner thread exited with code ${code}`)));
+    return w;
+  }
+
+  /** No request pending: the thread no longer keeps the process alive, and exits when idle long enough. */
+  #rest(w: Worker): void {
+    w.unref();
+    this.#idle = setTimeout(() => {
+      this.#idle = null;
+      if (this.#worker === w && this.#pending.size === 0) {
+        this.#worker = null;
+        void w.terminate();
+      }
+    }, SPAWNER_IDLE_MS);
+    this.#idle.unref();
+  }
+}
+
+const spawner = new Spawner();
 
 export function spawnFailure(e: Error, args: readonly string[]): GitError {
   const code = (e as NodeJS.ErrnoException).code;

@@ -1,13 +1,16 @@
 // GitRepo: read access to one repository through the git CLI. Short commands are one process each;
-// object reads go through two long-lived `cat-file` processes (see cat-file.ts), never one per blob.
+// object reads go through two long-lived `cat-file` processes (see cat-file.ts), never one per blob,
+// and commit-to-commit diffs through one long-lived `diff-tree --stdin` (diff-tree.ts), never one
+// per commit.
 
 import { stat, realpath } from 'node:fs/promises';
 import type { Buffer } from 'node:buffer';
 import { CatFile } from './cat-file.ts';
 import { parseCommit, type CommitInfo } from './commit.ts';
+import { DiffTreeStream } from './diff-tree.ts';
 import { GitError } from './errors.ts';
 import { runGit, type RunOptions, type SpawnCounter } from './exec.ts';
-import { parseDiffTree, parseLsTree, splitStdinDiffTree, type FileChange, type TreeEntry } from './tree.ts';
+import { parseDiffTree, parseLsTree, type FileChange, type TreeEntry } from './tree.ts';
 
 /** Ids of the empty tree, which exists in every repository whether or not it is stored. */
 const EMPTY_TREE: Record<string, string> = {
@@ -65,9 +68,15 @@ export interface GitRepoStats {
   /** `cat-file --batch` processes spawned (1 unless one died and was restarted). */
   catFileSpawns: number;
   catFileCheckSpawns: number;
+  /** `diff-tree --stdin` processes spawned (1 unless one died). */
+  diffTreeSpawns: number;
+  /** Diffs answered by the one-shot `git diff-tree` (a base, a non-commit, or a fallback). */
+  diffTreeOneShot: number;
   /** pid of the running `cat-file --batch`, for fault-injection tests. */
   catFilePid: number | null;
 }
+
+const OID_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 function checkRev(rev: string, what = 'revision'): void {
   if (rev === '' || rev.startsWith('-') || /[\0\n\r]/.test(rev)) {
@@ -86,9 +95,11 @@ export class GitRepo {
   /** 'sha1' or 'sha256'. */
   readonly objectFormat: string;
 
-  private readonly counter: SpawnCounter = { commands: 0, catFile: 0, catFileCheck: 0 };
+  private readonly counter: SpawnCounter = { commands: 0, catFile: 0, catFileCheck: 0, diffTree: 0 };
+  private oneShotDiffs = 0;
   private readonly batch: CatFile;
   private readonly check: CatFile;
+  private readonly diffs: DiffTreeStream;
   private closed = false;
 
   private constructor(init: { path: string; gitDir: string; commonDir: string; isBare: boolean; objectFormat: string }) {
@@ -99,6 +110,7 @@ export class GitRepo {
     this.objectFormat = init.objectFormat;
     this.batch = new CatFile(this.path, 'contents', this.counter);
     this.check = new CatFile(this.path, 'info', this.counter);
+    this.diffs = new DiffTreeStream(this.path, this.counter);
   }
 
   /**
@@ -140,6 +152,8 @@ export class GitRepo {
       commands: this.counter.commands,
       catFileSpawns: this.counter.catFile,
       catFileCheckSpawns: this.counter.catFileCheck,
+      diffTreeSpawns: this.counter.diffTree,
+      diffTreeOneShot: this.oneShotDiffs,
       catFilePid: this.batch.pid,
     };
   }
@@ -188,48 +202,22 @@ export class GitRepo {
   async diffTree(from: string | null, to: string): Promise<FileChange[]> {
     if (from !== null) checkRev(from, 'commit');
     checkRev(to, 'commit');
+    if (from !== null && OID_RE.test(from) && OID_RE.test(to)) {
+      // Two commits: through the long-lived process (diff-tree.ts), no spawn on the event loop (#9).
+      const [a, b] = await Promise.all([this.readObjectHeader(from), this.readObjectHeader(to)]);
+      if (a?.type === 'commit' && b?.type === 'commit') {
+        try {
+          return parseDiffTree(await this.diffs.diff({ to, from }));
+        } catch {
+          // The process died or broke the protocol: the one-shot run below answers (or says why not).
+        }
+      }
+    }
+    this.oneShotDiffs++;
     const base = from ?? EMPTY_TREE[this.objectFormat];
     if (base === undefined) throw new GitError('GIT_FAILED', `Unsupported object format ${this.objectFormat}.`, { objectFormat: this.objectFormat });
-    // `--` after the revisions: a file in the work tree named like one of them (a commit id) made
-    // git refuse the argument as ambiguous (test git-repo "diffTrees").
     const { stdout } = await this.run(['diff-tree', '-r', '-z', '-M', '--no-commit-id', '--no-abbrev', '--no-ext-diff', '--end-of-options', base, to, '--']);
     return parseDiffTree(stdout);
-  }
-
-  /**
-   * `diffTree(from, to)` for many pairs with ONE git process (`diff-tree --stdin`): a history of
-   * small commits spent most of the main thread's time spawning one git per commit (#9; `spawn`
-   * forks a large process synchronously). Pairs with `from` null (whole tree) run `diffTree`.
-   */
-  async diffTrees(pairs: ReadonlyArray<{ from: string | null; to: string }>): Promise<FileChange[][]> {
-    const out: FileChange[][] = new Array<FileChange[]>(pairs.length);
-    const batch: number[] = [];
-    for (let i = 0; i < pairs.length; i++) {
-      const { from, to } = pairs[i]!;
-      checkRev(to, 'commit');
-      if (from === null) out[i] = await this.diffTree(null, to);
-      else {
-        checkRev(from, 'commit');
-        batch.push(i);
-      }
-    }
-    if (batch.length === 0) return out;
-    // Each line "<to> <from>": diff `to` against `from` as its only parent; --always prints the
-    // "<to> NUL" header even when nothing changed, so the output splits back into one part per line.
-    const input = batch.map((i) => `${pairs[i]!.to} ${pairs[i]!.from!}\n`).join('');
-    const { stdout } = await this.run(['diff-tree', '--stdin', '--always', '-r', '-z', '-M', '--no-abbrev', '--no-ext-diff'], { input });
-    const parts = splitStdinDiffTree(stdout);
-    if (parts.length !== batch.length) {
-      throw new GitError('GIT_FAILED', `git diff-tree --stdin answered ${parts.length} diffs for ${batch.length} commits.`, { commits: batch.length });
-    }
-    parts.forEach((part, k) => {
-      const i = batch[k]!;
-      if (part.commit !== pairs[i]!.to) {
-        throw new GitError('GIT_FAILED', `git diff-tree --stdin answered for ${part.commit} where ${pairs[i]!.to} was expected.`, { commit: part.commit });
-      }
-      out[i] = parseDiffTree(part.raw);
-    });
-    return out;
   }
 
   /** Contents of one blob. OBJECT_MISSING if absent, WRONG_OBJECT_TYPE if `sha` is not a blob. */
@@ -371,10 +359,10 @@ export class GitRepo {
     await this.run(['fetch', '--prune', '--quiet', '--no-write-fetch-head', remote, ...refspecs], { timeoutMs: options.timeoutMs ?? 300_000 });
   }
 
-  /** Ends the cat-file processes (after they answer what is pending). Further calls reject with CLOSED. */
+  /** Ends the cat-file and diff-tree processes (after they answer what is pending). Further calls reject with CLOSED. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([this.batch.close(), this.check.close()]);
+    await Promise.all([this.batch.close(), this.check.close(), this.diffs.close()]);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

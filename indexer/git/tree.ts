@@ -126,39 +126,3 @@ export function parseDiffTree(out: Buffer): FileChange[] {
   }
   return changes;
 }
-
-/** Splits `diff-tree --stdin --always -r -z` output into one part per input line: a
- * `<commit> NUL` header, then that commit's raw records (parseDiffTree's input). Records are walked
- * by their structure (a record has one path, two for renames and copies), so a path that looks like
- * a commit id is never taken for a header. */
-export function splitStdinDiffTree(out: Buffer): Array<{ commit: string; raw: Buffer }> {
-  const parts: Array<{ commit: string; start: number; end: number }> = [];
-  let pos = 0;
-  const skipField = (): void => {
-    const nul = out.indexOf(NUL, pos);
-    if (nul === -1) throw new TreeParseError(`truncated diff-tree --stdin output at byte ${pos}`);
-    pos = nul + 1;
-  };
-  while (pos < out.length) {
-    const nul = out.indexOf(NUL, pos);
-    if (nul === -1) throw new TreeParseError(`truncated diff-tree --stdin output at byte ${pos}`);
-    if (out[pos] !== 0x3a /* ':' */) {
-      const commit = out.toString('latin1', pos, nul);
-      if (!/^([0-9a-f]{40}|[0-9a-f]{64})$/.test(commit)) throw new TreeParseError(`unexpected diff-tree --stdin header ${JSON.stringify(commit)}`);
-      const last = parts[parts.length - 1];
-      if (last) last.end = pos;
-      pos = nul + 1;
-      parts.push({ commit, start: pos, end: out.length });
-      continue;
-    }
-    if (parts.length === 0) throw new TreeParseError('diff-tree --stdin output starts with a record, not a commit header');
-    // The status is the record's last word: a letter, then a score for R and C (`R100`).
-    const letter = String.fromCharCode(out[out.lastIndexOf(0x20, nul) + 1]!);
-    pos = nul + 1;
-    skipField();
-    if (letter === 'R' || letter === 'C') skipField();
-  }
-  const last = parts[parts.length - 1];
-  if (last) last.end = out.length;
-  return parts.map((p) => ({ commit: p.commit, raw: out.subarray(p.start, p.end) }));
-}

@@ -5,6 +5,8 @@
 // - `builtin` (default): store/embed.ts, feature hashing of identifier sub-tokens and character
 //   trigrams. Deterministic, weight-free, nothing downloaded. It captures lexical and naming
 //   similarity (shared words, small edits), NOT meaning: "fetch the user" is not near "load account".
+// - `onnx`: a local ONNX text encoder (model file + tokenizer.json by path), mean pooling +
+//   L2 normalisation (store/embedders/onnx.ts).
 // - `http`: any OpenAI-compatible `POST /v1/embeddings` endpoint, batched, with timeouts and retries.
 //   Today only the built-in provider is wired into the store's write path; the http provider is
 //   ready for it (its dimensions differ from the `vector(256)` column, so it needs its own column).
@@ -31,3 +33,4 @@ export class BuiltinEmbedder implements Embedder {
 }
 
 export { HttpEmbedder, type HttpEmbedderOptions } from './http.ts';
+export { OnnxEmbedder, type OnnxEmbedderOptions } from './onnx.ts';

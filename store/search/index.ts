@@ -15,6 +15,9 @@ import { exactNames, fuse, rankFuzzy, rankText, rankVector, type AnnSearch, type
 import { compile, RegexScanner } from './regex.ts';
 import { Snapshot, type SnapEntity, type SnapGraph } from './snapshot.ts';
 
+export { Snapshot, type SnapEntity, type SnapGraph } from './snapshot.ts';
+export { Digraph, pageRank } from './algorithms.ts';
+
 export { SearchError, type SearchErrorCode } from './errors.ts';
 export type { SearchMatch, MatchField } from './rank.ts';
 
@@ -98,6 +101,9 @@ export interface SearchEngineOptions {
   cacheSize?: number;
 }
 
+/** The snapshot of a commit the hot store holds (a ref tip), or undefined: load it from the store. */
+export type HotSnapshots = (repoId: number, sha: string) => Snapshot | undefined;
+
 /** Reads a git blob's bytes (REGEX over bodies). */
 export type BlobReader = (blobSha: string) => Promise<Buffer>;
 
@@ -128,9 +134,17 @@ export class SearchEngine {
     if (!Number.isInteger(this.cacheSize) || this.cacheSize < 1) throw new SearchError('INVALID_ARGUMENT', 'options.cacheSize must be a positive integer');
   }
 
-  /** The snapshot of the tree at `sha` (cached; least recently used dropped first). */
+  /** Where snapshots of ref tips come from (store/hot), ahead of the database. */
+  hot: HotSnapshots | null = null;
+
+  /** The snapshot of the tree at `sha`: the hot store's at a ref tip, else loaded from the store
+   * (cached; least recently used dropped first). */
   async snapshot(repoId: number, sha: string): Promise<Snapshot> {
+    const direct = this.hot?.(repoId, sha);
+    if (direct) return direct;
     const { sha: full, chain } = await this.chainOf(repoId, sha);
+    const hot = full === sha ? undefined : this.hot?.(repoId, full);
+    if (hot) return hot;
     const key = `${repoId}:${full}`;
     let hit = this.cache.get(key);
     if (hit) {

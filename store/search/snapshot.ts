@@ -87,6 +87,14 @@ export class Snapshot {
     }
   }
 
+  /** A snapshot over entities and a graph the hot store (store/hot) already holds: nothing is read
+   * from the database but body embeddings (VECTOR, HYBRID). */
+  static fromParts(q: Queryable, chain: Chain, entities: SnapEntity[], graph: SnapGraph): Snapshot {
+    const s = new Snapshot(q, chain, entities);
+    s.graphP = Promise.resolve(graph);
+    return s;
+  }
+
   static async load(q: Queryable, chain: Chain): Promise<Snapshot> {
     const { rows } = await q.query<{
       path: string; language: string; blob_sha: string; idx: number; parent_idx: number; kind: EntityKind; name: string; qname: string;

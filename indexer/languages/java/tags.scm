@@ -85,6 +85,11 @@
   type: (generic_type
     (scoped_type_identifier (_) @qualifier . "." . (type_identifier) @name .))) @reference.call
 
+; super(...) in a constructor calls the base class's constructor (issue 10): a call named `super`,
+; resolved like the TypeScript one. `this(...)` (another constructor of the same class, which shares
+; the caller's qualified name) is not a reference.
+(explicit_constructor_invocation constructor: (super) @name) @reference.call
+
 ; Foo::bar, this::bar (a method reference names the method it will call)
 (method_reference (_) @qualifier . "::" . (identifier) @name) @reference.call
 

@@ -122,6 +122,23 @@
   ]
   (#not-eq? @receiver "exports")
   (#not-eq? @receiver "module")) @definition.function
+; A function stored in a nested member (`inst._zod.parse = (payload, ctx) => ...`, the pattern of
+; schema libraries that build objects in closures): method `inst._zod.parse`, so the calls in it
+; belong to it rather than to the enclosing definition (issue 10). `prototype` chains and CommonJS
+; exports are matched above or are not members.
+(assignment_expression
+  left: (member_expression
+    object: (member_expression object: (identifier) @_root property: (property_identifier) @_mid) @receiver
+    property: (property_identifier) @name)
+  right: [
+    (arrow_function parameters: (_) @params)
+    (arrow_function parameter: (_) @params)
+    (function_expression parameters: (_) @params)
+    (generator_function parameters: (_) @params)
+  ]
+  (#not-eq? @_mid "prototype")
+  (#not-eq? @_root "module")
+  (#not-eq? @_root "exports")) @definition.function
 
 ; Plain (re)assignments of functions to module-level names: `handler = function () {}`.
 (expression_statement

@@ -92,6 +92,22 @@
   ]
   (#not-eq? @receiver "exports")
   (#not-eq? @receiver "module")) @definition.function
+; A function stored in a nested member (`inst._zod.parse = (payload, ctx) => ...`, the pattern of
+; schema libraries that build objects in closures): method `inst._zod.parse`, so the calls in it
+; belong to it rather than to the enclosing definition (issue 10). `prototype` chains and CommonJS
+; exports are matched above or are not members.
+(assignment_expression
+  left: (member_expression
+    object: (member_expression object: (identifier) @_root property: (property_identifier) @_mid) @receiver
+    property: (property_identifier) @name)
+  right: [
+    (arrow_function parameters: (_) @params return_type: (_)? @returns)
+    (arrow_function parameter: (_) @params)
+    (function_expression !name parameters: (_) @params return_type: (_)? @returns)
+  ]
+  (#not-eq? @_mid "prototype")
+  (#not-eq? @_root "module")
+  (#not-eq? @_root "exports")) @definition.function
 
 ; ---- module-level variables --------------------------------------------------------------------
 (lexical_declaration kind: "const" (variable_declarator name: (identifier) @name) @definition.constant)

@@ -1,0 +1,321 @@
+// One tip's graph in memory, assembled from its segments: the entity table (in the history store
+// snapshot's order), symbol lookups, call / inheritance / containment / import adjacency in both
+// directions (CSR), lazily its PageRank, and a search Snapshot over it. Callers/callees walks
+// answer here exactly as store/graph.ts `Resolver.walk` answers from PostgreSQL (same order, same
+// `via` filter, same cut-off), which the equality tests check.
+import { qualify } from '../../indexer/types.ts';
+import type { Chain } from '../chain.ts';
+import type { Queryable } from '../db.ts';
+import { StoreError } from '../errors.ts';
+import { VIA_ORDER, type Via } from '../graph.ts';
+import { Digraph, pageRank, Snapshot, type SnapEntity, type SnapGraph } from '../search/index.ts';
+import type { CallEdge, EntityRef, StoredEntity } from '../types.ts';
+import type { FileSeg, OutSeg } from './segments.ts';
+
+export interface HotFile {
+  seg: FileSeg;
+  out: OutSeg;
+  /** Files this file imports (import edges). */
+  imports: string[];
+}
+
+const CALLABLE = new Set(['function', 'method', 'constructor']);
+const CLASS_LIKE = new Set(['class', 'struct', 'interface', 'trait', 'enum']);
+const containerOf = (qn: string): string => {
+  const parts = qn.split('.');
+  return parts.length >= 2 ? parts[parts.length - 2]! : '';
+};
+
+/** What an incremental update needs of the previous image: who read what. */
+export interface DepIndex {
+  byName: Map<string, string[]>;
+  byPath: Map<string, string[]>;
+  pathSetUsers: string[];
+  basesUsers: string[];
+}
+
+export class TipImage {
+  readonly entities: SnapEntity[] = [];
+  readonly byPath = new Map<string, HotFile>();
+  /** Per file: entity idx -> position in `entities` (-1: none). */
+  private readonly posOf = new Map<string, Int32Array>();
+  private readonly fileOfEntity: Int32Array;
+  private readonly byQn = new Map<string, number[]>();
+  /** Call edges: caller, callee, line, `via` (VIA_ORDER index), call name. */
+  private readonly cFrom: Int32Array;
+  private readonly cTo: Int32Array;
+  private readonly cLine: Int32Array;
+  private readonly cVia: Uint8Array;
+  private readonly cName: string[];
+  private readonly outStart: Int32Array;
+  private readonly outEdges: Int32Array;
+  private readonly inStart: Int32Array;
+  private readonly inEdges: Int32Array;
+  readonly graph: SnapGraph;
+  /** Files indexed by an extractor older than call bindings (callers/callees then go to the store,
+   * which refuses them with REINDEX_REQUIRED). */
+  readonly stale: number;
+  private snap: Snapshot | null = null;
+  private deps: DepIndex | null = null;
+  private rank: Float64Array | null;
+
+  constructor(readonly repoId: number, readonly sha: string, readonly chain: Chain, readonly files: HotFile[], rank: Float64Array | null = null) {
+    this.rank = rank;
+    const starts: number[] = [];
+    let stale = 0;
+    for (const file of files) {
+      const { seg } = file;
+      if (seg.extractorVersion < 4) stale++;
+      this.byPath.set(seg.path, file);
+      starts.push(this.entities.length);
+      let max = -1;
+      for (const e of seg.entities) if (e[0] > max) max = e[0];
+      const pos = new Int32Array(max + 1).fill(-1);
+      for (const e of seg.entities) {
+        const i = this.entities.length;
+        pos[e[0]] = i;
+        this.entities.push({
+          i, kind: e[2], name: e[3], qualifiedName: qualify(seg.path, e[4]), path: seg.path, startLine: e[5], endLine: e[6],
+          signature: e[9], doc: e[10], exported: e[11], bodyHash: e[12], language: seg.language, localName: e[4],
+          blobSha: seg.blobSha, idx: e[0], parentIdx: e[1], startByte: e[7], endByte: e[8],
+        });
+      }
+      this.posOf.set(seg.path, pos);
+    }
+    this.stale = stale;
+    const n = this.entities.length;
+    this.fileOfEntity = new Int32Array(n);
+    starts.push(n);
+    for (let f = 0; f < files.length; f++) this.fileOfEntity.fill(f, starts[f]!, starts[f + 1]!);
+    for (const e of this.entities) {
+      if (e.kind === 'import') continue;
+      const list = this.byQn.get(e.qualifiedName);
+      if (list) list.push(e.i);
+      else this.byQn.set(e.qualifiedName, [e.i]);
+    }
+
+    // Call edges in file order, then call order: the order calleesOf reads them.
+    const from: number[] = [];
+    const to: number[] = [];
+    const line: number[] = [];
+    const via: number[] = [];
+    const k: number[] = [];
+    const name: string[] = [];
+    const inherits: number[] = [];
+    for (const { seg, out } of files) {
+      for (const c of out.calls) {
+        const a = this.at(seg.path, c[1]);
+        const b = this.at(c[5], c[6]);
+        if (a < 0 || b < 0) continue;
+        from.push(a); to.push(b); line.push(c[2]); via.push(VIA_ORDER.indexOf(c[4])); k.push(c[0]); name.push(c[3]);
+      }
+      for (const h of out.inherits) {
+        const a = this.at(seg.path, h[0]);
+        const b = this.at(h[2], h[3]);
+        if (a >= 0 && b >= 0) inherits.push(a, b);
+      }
+    }
+    const m = from.length;
+    this.cFrom = Int32Array.from(from);
+    this.cTo = Int32Array.from(to);
+    this.cLine = Int32Array.from(line);
+    this.cVia = Uint8Array.from(via);
+    this.cName = name;
+    [this.outStart, this.outEdges] = bucket(n, m, this.cFrom);
+    [this.inStart, this.inEdges] = bucket(n, m, this.cTo);
+    // Callers in the order Resolver.callersOf finds them: by the caller file's extraction id, then
+    // call order in that file, then path.
+    const xOf = (e: number): number => files[this.fileOfEntity[this.cFrom[e]!]!]!.seg.extractionId;
+    for (let v = 0; v < n; v++) {
+      const s = this.inStart[v]!;
+      const t = this.inStart[v + 1]!;
+      if (t - s > 1) {
+        const list = Array.from(this.inEdges.subarray(s, t)).sort((a, b) => xOf(a) - xOf(b) || k[a]! - k[b]! || this.fileOfEntity[this.cFrom[a]!]! - this.fileOfEntity[this.cFrom[b]!]! || a - b);
+        this.inEdges.set(list, s);
+      }
+    }
+
+    const pairs = new Int32Array(m * 2);
+    for (let e = 0; e < m; e++) { pairs[2 * e] = this.cFrom[e]!; pairs[2 * e + 1] = this.cTo[e]!; }
+    const contains: number[] = [];
+    const moduleOf = new Map<string, number>();
+    for (const e of this.entities) {
+      if (e.kind === 'module') moduleOf.set(e.path, e.i);
+      if (e.parentIdx < 0 || e.parentIdx === e.idx) continue;
+      const p = this.at(e.path, e.parentIdx);
+      if (p >= 0) contains.push(p, e.i);
+    }
+    const imports: number[] = [];
+    for (const { seg, imports: targets } of files) {
+      const a = moduleOf.get(seg.path);
+      for (const t of targets) {
+        const b = moduleOf.get(t);
+        if (a !== undefined && b !== undefined) imports.push(a, b);
+      }
+    }
+    const calls = new Digraph(n, pairs);
+    // PageRank is whole-graph power iteration: computed on first use (HYBRID, topEntities), not on
+    // every ref move.
+    const rankOf = (): Float64Array => (this.rank ??= pageRank(calls));
+    this.graph = {
+      calls, inherits: new Digraph(n, inherits), contains: new Digraph(n, contains), imports: new Digraph(n, imports),
+      get rank(): Float64Array {
+        return rankOf();
+      },
+    };
+  }
+
+  /** PageRank if computed (to persist it). */
+  rankIfComputed(): Float64Array | null {
+    return this.rank;
+  }
+
+  /** Position of the entity `idx` of `path`, or -1. */
+  at(path: string, idx: number): number {
+    const pos = this.posOf.get(path);
+    return pos === undefined || idx < 0 || idx >= pos.length ? -1 : pos[idx]!;
+  }
+
+  /** The search snapshot over this image (built on first use). */
+  snapshot(q: Queryable): Snapshot {
+    this.snap ??= Snapshot.fromParts(q, this.chain, this.entities, this.graph);
+    return this.snap;
+  }
+
+  /** Who read what (built on first use: only an image that is the base of an update needs it). */
+  depIndex(): DepIndex {
+    if (this.deps) return this.deps;
+    const byName = new Map<string, string[]>();
+    const byPath = new Map<string, string[]>();
+    const pathSetUsers: string[] = [];
+    const basesUsers: string[] = [];
+    const add = (m: Map<string, string[]>, k: string, v: string): void => {
+      const l = m.get(k);
+      if (l) l.push(v);
+      else m.set(k, [v]);
+    };
+    for (const { seg, out } of this.files) {
+      for (const n of out.trace.names) add(byName, n, seg.path);
+      for (const p of out.trace.paths) add(byPath, p, seg.path);
+      if (out.trace.pathSet) pathSetUsers.push(seg.path);
+      if (out.trace.bases) basesUsers.push(seg.path);
+    }
+    this.deps = { byName, byPath, pathSetUsers, basesUsers };
+    return this.deps;
+  }
+
+  private firstOfQn: Map<string, number> | null = null;
+
+  /** The first entity (in path and position order, any kind) of a qualified name, as a store
+   * query by path finds it; undefined when none. */
+  entity(qualifiedName: string): StoredEntity | undefined {
+    if (!this.firstOfQn) {
+      this.firstOfQn = new Map();
+      for (const e of this.entities) if (!this.firstOfQn.has(e.qualifiedName)) this.firstOfQn.set(e.qualifiedName, e.i);
+    }
+    const i = this.firstOfQn.get(qualifiedName);
+    if (i === undefined) return undefined;
+    const e = this.entities[i]!;
+    return {
+      kind: e.kind, name: e.name, qualifiedName: e.qualifiedName, path: e.path, startLine: e.startLine, endLine: e.endLine,
+      signature: e.signature, doc: e.doc, exported: e.exported, bodyHash: e.bodyHash, language: e.language, localName: e.localName,
+    };
+  }
+
+  /** Resolver.find: of the entities sharing a qualified name, the callable one with the longest body. */
+  find(qualifiedName: string): number {
+    const hits = this.byQn.get(qualifiedName) ?? [];
+    const rank = (i: number): number => {
+      const e = this.entities[i]!;
+      return (CALLABLE.has(e.kind) ? 0 : CLASS_LIKE.has(e.kind) ? 1 : 2) * 1e6 - (e.endLine - e.startLine);
+    };
+    // Resolver.find sorts the file's entities in idx order, stably.
+    const best = [...hits].sort((a, b) => this.entities[a]!.idx - this.entities[b]!.idx).sort((a, b) => rank(a) - rank(b))[0];
+    if (best === undefined) {
+      throw new StoreError('ENTITY_NOT_FOUND', `No entity ${JSON.stringify(qualifiedName)} at this commit. Qualified names look like \`src/a.ts::Parser.parse\`; list them with entities().`, { qualifiedName });
+    }
+    return best;
+  }
+
+  private ref(i: number): EntityRef {
+    const e = this.entities[i]!;
+    return { kind: e.kind, name: e.name, qualifiedName: e.qualifiedName, path: e.path, startLine: e.startLine, endLine: e.endLine };
+  }
+
+  /** Resolver.calleesOf: calls made in the body of `d` and of the entities sharing its qualified
+   * name (overloads), in the file's call order. */
+  private calleeEdges(d: number): number[] {
+    const e = this.entities[d]!;
+    const f = this.fileOfEntity[d]!;
+    const same: number[] = [d];
+    for (const r of this.files[f]!.seg.entities) {
+      if (r[4] === e.localName && CALLABLE.has(r[2]) && r[0] !== e.idx) {
+        const i = this.at(e.path, r[0]);
+        if (i >= 0) same.push(i);
+      }
+    }
+    const out: number[] = [];
+    for (const v of same) for (let p = this.outStart[v]!; p < this.outStart[v + 1]!; p++) out.push(this.outEdges[p]!);
+    return same.length > 1 ? out.sort((a, b) => a - b) : out;
+  }
+
+  /** Resolver.callNames: call names that can land on `d`. */
+  private callNames(d: number): string[] {
+    const e = this.entities[d]!;
+    if (e.kind === 'constructor' || CLASS_LIKE.has(e.kind)) {
+      const clsI = e.kind === 'constructor' ? this.at(e.path, e.parentIdx) : d;
+      const cls = clsI >= 0 ? this.entities[clsI] : undefined;
+      const own = e.kind === 'constructor' ? containerOf(e.localName) : e.name;
+      return [...new Set([e.name, own, cls?.name ?? own, 'super'].filter((n) => n !== ''))];
+    }
+    return [e.name];
+  }
+
+  private callerEdges(d: number): number[] {
+    const names = this.callNames(d);
+    const out: number[] = [];
+    for (let p = this.inStart[d]!; p < this.inStart[d + 1]!; p++) {
+      const edge = this.inEdges[p]!;
+      if (names.includes(this.cName[edge]!)) out.push(edge);
+    }
+    return out;
+  }
+
+  /** Resolver.walk over this image. */
+  walk(qualifiedName: string, depth: number, direction: 'up' | 'down', minVia: Via = 'name_only', limit = Infinity): CallEdge[] {
+    const floor = VIA_ORDER.indexOf(minVia);
+    const start = this.find(qualifiedName);
+    const edges: CallEdge[] = [];
+    const seen = new Set([start]);
+    let frontier = [start];
+    for (let level = 1; level <= depth && frontier.length > 0; level++) {
+      const next: number[] = [];
+      for (const d of frontier) {
+        if (seen.size > limit + 1) return edges;
+        const steps = direction === 'up' ? this.callerEdges(d) : this.calleeEdges(d);
+        for (const s of steps) {
+          const other = direction === 'up' ? this.cFrom[s]! : this.cTo[s]!;
+          if (this.cVia[s]! < floor) continue;
+          edges.push({ from: this.ref(this.cFrom[s]!), to: this.ref(this.cTo[s]!), line: this.cLine[s]!, via: VIA_ORDER[this.cVia[s]!]!, depth: level });
+          if (!seen.has(other)) {
+            seen.add(other);
+            next.push(other);
+          }
+        }
+      }
+      frontier = next;
+    }
+    return edges;
+  }
+}
+
+/** CSR of edge ids by `key[e]`, edge ids ascending within a bucket. */
+function bucket(n: number, m: number, key: Int32Array): [Int32Array, Int32Array] {
+  const start = new Int32Array(n + 1);
+  for (let e = 0; e < m; e++) start[key[e]! + 1]!++;
+  for (let v = 0; v < n; v++) start[v + 1]! += start[v]!;
+  const fill = start.slice(0, n);
+  const list = new Int32Array(m);
+  for (let e = 0; e < m; e++) list[fill[key[e]!]!++] = e;
+  return [start, list];
+}

@@ -1,0 +1,149 @@
+// A repository whose history exercises what the hot store's incremental update must get right
+// (issue #12): body-only edits, renamed and removed callees (callers elsewhere lose edges), added
+// and deleted files (import resolution), changed base classes (ancestor chains), aliased imports,
+// Python classes. Seeded, so every run builds the same history.
+import { makeRepo, type TestRepo } from './helpers/gitrepo.ts';
+
+export interface HotFixture {
+  repo: TestRepo;
+  /** Commits, oldest first, each a tip the test moves `main` to. */
+  commits: string[];
+}
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+interface Fn { name: string; calls: string[]; body: number }
+interface Mod { fns: Fn[]; cls: { name: string; base: string | null; methods: string[] } | null }
+
+function render(mods: Map<string, Mod>, file: string): string {
+  const m = mods.get(file)!;
+  const imports = new Map<string, Set<string>>();
+  const local = new Set(m.fns.map((f) => f.name));
+  const owner = new Map<string, string>();
+  for (const [p, o] of mods) for (const f of o.fns) if (!owner.has(f.name)) owner.set(f.name, p);
+  for (const [p, o] of mods) if (o.cls && !owner.has(o.cls.name)) owner.set(o.cls.name, p);
+  const need = (name: string): void => {
+    if (local.has(name) || m.cls?.name === name) return;
+    const p = owner.get(name);
+    if (!p || p === file) return;
+    let s = imports.get(p);
+    if (!s) imports.set(p, (s = new Set()));
+    s.add(name);
+  };
+  for (const f of m.fns) for (const c of f.calls) need(c);
+  if (m.cls?.base) need(m.cls.base);
+  const lines: string[] = [];
+  for (const [p, names] of [...imports].sort()) {
+    const spec = `./${p.replace(/^src\//, '').replace(/\.ts$/, '')}`;
+    lines.push(`import { ${[...names].sort().join(', ')} } from '${spec}';`);
+  }
+  lines.push('');
+  for (const f of m.fns) {
+    lines.push(`export function ${f.name}(x: number): number {`);
+    for (let b = 0; b < f.body; b++) lines.push(`  x = x + ${b};`);
+    for (const c of f.calls) lines.push(`  x = x + Number(${c}(x));`);
+    lines.push('  return x;', '}', '');
+  }
+  if (m.cls) {
+    lines.push(`export class ${m.cls.name}${m.cls.base ? ` extends ${m.cls.base}` : ''} {`);
+    for (const meth of m.cls.methods) lines.push(`  ${meth}(): number {`, `    return this.helper() + ${m.fns[0]?.name ?? 'Number'}(1);`, '  }');
+    lines.push('  helper(): number {', '    return 1;', '  }', '}', '');
+  }
+  return lines.join('\n');
+}
+
+const PY = (name: string, extra: string): string => `class Base:
+    def run(self):
+        return self.step()
+
+    def step(self):
+        return 1
+
+
+class ${name}(Base):
+    def step(self):
+        return helper() + ${extra}
+
+
+def helper():
+    return 2
+
+
+def main():
+    return ${name}().run()
+`;
+
+export async function buildHotFixture(steps = 10, seed = 7): Promise<HotFixture> {
+  const rand = rng(seed);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const repo = await makeRepo();
+  const mods = new Map<string, Mod>();
+  let counter = 0;
+  const fresh = (): string => `fn${counter++}`;
+  for (let i = 0; i < 5; i++) {
+    const fns: Fn[] = [];
+    for (let j = 0; j < 4; j++) fns.push({ name: fresh(), calls: [], body: 1 });
+    mods.set(`src/m${i}.ts`, { fns, cls: i % 2 === 0 ? { name: `C${i}`, base: i >= 2 ? `C${i - 2}` : null, methods: ['run', 'stop'] } : null });
+  }
+  const allFns = (): string[] => [...mods.values()].flatMap((m) => m.fns.map((f) => f.name));
+  for (const m of mods.values()) for (const f of m.fns) f.calls = [pick(allFns()), pick(allFns())].filter((c) => c !== f.name);
+  const write = async (): Promise<void> => {
+    const files: Record<string, string> = {};
+    for (const p of mods.keys()) files[p] = render(mods, p);
+    await repo.writeFiles(files);
+  };
+  await write();
+  await repo.writeFiles({
+    'src/alias.ts': `import { fn0 as first } from './m0';\n\nexport function viaAlias(): number {\n  return first(1);\n}\n`,
+    'py/app.py': PY('Worker', '1'),
+  });
+  const commits = [await repo.commit('start')];
+  for (let s = 0; s < steps; s++) {
+    const paths = [...mods.keys()];
+    const op = s % 6;
+    let msg: string;
+    if (op === 0) {
+      // Body-only edit: lines shift, nothing else changes.
+      const m = mods.get(pick(paths))!;
+      pick(m.fns).body += 2;
+      msg = 'body edit';
+    } else if (op === 1) {
+      // Rename a function, leaving its callers elsewhere calling the old name.
+      const m = mods.get(pick(paths))!;
+      const f = pick(m.fns);
+      f.name = fresh();
+      msg = 'rename';
+    } else if (op === 2) {
+      // A new file with functions calling existing ones.
+      const p = `src/new${s}.ts`;
+      mods.set(p, { fns: [{ name: fresh(), calls: [pick(allFns()), pick(allFns())], body: 1 }], cls: null });
+      msg = 'add file';
+    } else if (op === 3) {
+      // A caller elsewhere gains a call.
+      const m = mods.get(pick(paths))!;
+      pick(m.fns).calls.push(pick(allFns()));
+      msg = 'new call';
+    } else if (op === 4) {
+      // Delete a file (its callers keep calling).
+      const p = pick(paths.filter((x) => !/m[0-2]\.ts$/.test(x)));
+      mods.delete(p);
+      await repo.remove(p);
+      msg = 'delete file';
+    } else {
+      // A class changes its base; the Python subclass too.
+      const m = mods.get('src/m4.ts')!;
+      m.cls!.base = m.cls!.base === 'C2' ? 'C0' : 'C2';
+      await repo.write('py/app.py', PY(s % 12 === 5 ? 'Runner' : 'Worker', String(s)));
+      msg = 'change base';
+    }
+    await write();
+    commits.push(await repo.commit(`step ${s}: ${msg}`));
+  }
+  return { repo, commits };
+}
