@@ -12,6 +12,7 @@ import { Indexer } from '../indexer/index.ts';
 import { describeTarget, type Db } from '../store/db.ts';
 import { StoreError, verifyStore, type HistoryStore, type HotStore, type RefMove } from '../store/index.ts';
 import { StoreBackend, type BackendRepo } from './backend.ts';
+import { sizeBytes } from './cli.ts';
 import type { Config } from './config.ts';
 import { sendNotice, startEventBridge, type EventBridge } from './events.ts';
 import { indexCommit, indexHistory, openHistoryStore } from './history.ts';
@@ -325,6 +326,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const { db, store } = await openHistoryStore({
     dataDir: config.dataDir, ...(config.databaseUrl !== undefined ? { databaseUrl: config.databaseUrl } : {}),
     ...(config.pgliteSharedBuffers !== undefined ? { pgliteSettings: { shared_buffers: config.pgliteSharedBuffers } } : {}),
+    ...(config.pgliteMaxMemory !== undefined ? { pgliteMaxMemoryBytes: sizeBytes(config.pgliteMaxMemory) } : {}),
   });
   const cleanup: Array<() => Promise<void>> = [() => db.close()];
   const undo = async () => {
