@@ -12,6 +12,7 @@ import { loadConfig } from '../daemon/config.ts';
 import { indexHistory } from '../daemon/history.ts';
 import { startService } from '../daemon/service.ts';
 import type { Db } from '../store/db.ts';
+import { fromStoredEmbedding } from '../store/embed.ts';
 import { AnnError, cosine, embed, type AnnHit, type HistoryStore } from '../store/index.ts';
 import { cleanupAll, makeRepo, makeTempDir } from './helpers/gitrepo.ts';
 import { untilReady } from './helpers/serve.ts';
@@ -62,8 +63,8 @@ await withBackends('ann', (b) => {
       for (let j = 1; j < hits.length; j++) assert.ok(hits[j]!.distance >= hits[j - 1]!.distance - 1e-6, 'nearest first');
     }
     // The exact order, computed from the stored vectors.
-    const vecs = await db.query<{ body_hash: string; embedding: string }>('SELECT body_hash, embedding::text AS embedding FROM bodies');
-    const byHash = new Map(vecs.rows.map((r) => [r.body_hash, Float32Array.from(r.embedding.slice(1, -1).split(','), Number)]));
+    const vecs = await db.query<{ body_hash: string; embedding: Buffer }>('SELECT body_hash, embedding FROM bodies');
+    const byHash = new Map(vecs.rows.map((r) => [r.body_hash, fromStoredEmbedding(r.embedding)]));
     for (const q of QUERIES) {
       const v = embed(q);
       const want = [...new Set(ents.map((e) => e.bodyHash))].map((h) => ({ h, d: 1 - cosine(v, byHash.get(h)!) })).sort((x, y) => x.d - y.d);

@@ -5,7 +5,7 @@ import { qualify, type EntityKind } from '../../indexer/types.ts';
 import { chainParams, treeSql, type Chain } from '../chain.ts';
 import type { Queryable } from '../db.ts';
 import type { VectorSource } from '../ann/source.ts';
-import { fromVectorLiteral } from '../embed.ts';
+import { fromStoredEmbedding } from '../embed.ts';
 import usearch from 'usearch';
 import { Resolver } from '../graph.ts';
 import { isTypeSpaceKind, parseEntityId, type StoredEntity } from '../types.ts';
@@ -226,8 +226,8 @@ export class Snapshot {
     const hashes = [...new Set(this.entities.filter((e) => e.kind !== 'module' && e.kind !== 'import').map((e) => e.bodyHash))];
     const rows = source
       ? [...(await source.read(this.q, hashes))].map(([body_hash, v]) => ({ body_hash, v }))
-      : (await this.q.query<{ body_hash: string; embedding: string }>(
-        'SELECT body_hash, embedding::text AS embedding FROM bodies WHERE body_hash = ANY($1::text[])', [hashes])).rows.map((r) => ({ body_hash: r.body_hash, v: fromVectorLiteral(r.embedding) }));
+      : (await this.q.query<{ body_hash: string; embedding: Buffer }>(
+        'SELECT body_hash, embedding FROM bodies WHERE body_hash = ANY($1::text[])', [hashes])).rows.map((r) => ({ body_hash: r.body_hash, v: fromStoredEmbedding(r.embedding) }));
     const row = new Map<string, number>();
     const vecs = rows.map((r, k) => {
       row.set(r.body_hash, k);
