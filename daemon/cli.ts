@@ -49,12 +49,39 @@ export function parseCommand<const O extends NonNullable<ParseArgsConfig['option
 }
 
 /** Where the store lives: flag > environment > default (<repo>/.codegraph), like daemon/config.ts. */
-export function storeLocation(repoPath: string, flags: { data?: string | undefined; 'database-url'?: string | undefined }): { dataDir?: string; databaseUrl?: string; attach?: boolean } {
+/** Bytes of a size written `<n>kB`, `<n>MB` or `<n>GB` (PostgreSQL's units: 1024-based). */
+export function sizeBytes(v: string): number {
+  const m = /^([1-9][0-9]*)(kB|MB|GB)$/.exec(v);
+  if (m === null) return NaN;
+  return Number(m[1]) * { kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[m[2] as 'kB' | 'MB' | 'GB'];
+}
+
+/** The embedded database's memory settings from the environment (the same variables as `serve`'s
+ * `pgliteSharedBuffers` and `pgliteMaxMemory`), for the CLI commands that open the store. */
+function pgliteEnv(): { pgliteSettings?: Record<string, string>; pgliteMaxMemoryBytes?: number } {
+  const out: { pgliteSettings?: Record<string, string>; pgliteMaxMemoryBytes?: number } = {};
+  const shared = process.env.CODEGRAPH_PGLITE_SHARED_BUFFERS;
+  if (shared !== undefined && shared !== '') {
+    if (!/^[1-9][0-9]*(kB|MB|GB)$/.test(shared)) throw new CliError('CONFIG', `CODEGRAPH_PGLITE_SHARED_BUFFERS must be a PostgreSQL size such as 32MB, got ${JSON.stringify(shared)}`);
+    out.pgliteSettings = { shared_buffers: shared };
+  }
+  const max = process.env.CODEGRAPH_PGLITE_MAX_MEMORY;
+  if (max !== undefined && max !== '') {
+    const bytes = sizeBytes(max);
+    if (!(bytes >= 128 * 1024 * 1024) || /kB$/.test(max)) throw new CliError('CONFIG', `CODEGRAPH_PGLITE_MAX_MEMORY must be a size of at least 128MB such as 512MB, got ${JSON.stringify(max)}`);
+    out.pgliteMaxMemoryBytes = bytes;
+  }
+  return out;
+}
+
+export function storeLocation(repoPath: string, flags: { data?: string | undefined; 'database-url'?: string | undefined }): {
+  dataDir?: string; databaseUrl?: string; attach?: boolean; pgliteSettings?: Record<string, string>; pgliteMaxMemoryBytes?: number;
+} {
   const databaseUrl = flags['database-url'] ?? process.env.CODEGRAPH_DATABASE_URL;
   if (databaseUrl !== undefined && databaseUrl !== '') return { databaseUrl };
   // attach: beside a running `codegraph serve` on this data directory, use its database through
   // its socket (one session, so still one writer) instead of failing with LOCKED (#9).
-  return { dataDir: flags.data ?? process.env.CODEGRAPH_DATA_DIR ?? path.join(repoPath, '.codegraph'), attach: true };
+  return { dataDir: flags.data ?? process.env.CODEGRAPH_DATA_DIR ?? path.join(repoPath, '.codegraph'), attach: true, ...pgliteEnv() };
 }
 
 interface CommandModule {

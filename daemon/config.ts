@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
-import { CliError } from './cli.ts';
+import { CliError, sizeBytes } from './cli.ts';
 import { DEFAULT_EXCLUDES } from '../indexer/index.ts';
 
 const hex64 = /^[0-9a-f]{64}$/;
@@ -104,6 +104,10 @@ const configSchema = z.object({
   /** PostgreSQL `shared_buffers` of the embedded database (held in memory for the daemon's life).
    * @default PGLITE_SETTINGS.shared_buffers (store/db.ts) */
   pgliteSharedBuffers: z.string().regex(/^[1-9][0-9]*(kB|MB|GB)$/, 'must be a PostgreSQL size such as 32MB').optional(),
+  /** Cap on the embedded database's WASM heap, which grows and never shrinks (at the cap a statement
+   * needing more fails with `out of memory`). At least 128MB. @default none (PGlite's own 2GB) */
+  pgliteMaxMemory: z.string().regex(/^[1-9][0-9]*(MB|GB)$/, 'must be a size such as 512MB')
+    .refine((v) => !(sizeBytes(v) < 128 * 1024 * 1024), 'must be at least 128MB (PGlite\'s initial heap)').optional(),
   /** Files larger than this are skipped (and counted as `too_large`). @default 2_097_152 */
   maxFileBytes: z.int({ error: 'must be a positive integer (bytes)' }).min(1, 'must be a positive integer (bytes)').default(2_097_152),
   /** Globs of paths not parsed (counted as `excluded`); setting it replaces the defaults.
@@ -153,6 +157,7 @@ const ENV: Record<string, { key: string; kind: 'string' | 'int' | 'list' | 'path
   CODEGRAPH_MAX_FILE_BYTES: { key: 'maxFileBytes', kind: 'int' },
   CODEGRAPH_WORKER_IDLE_MS: { key: 'workerIdleMs', kind: 'int' },
   CODEGRAPH_PGLITE_SHARED_BUFFERS: { key: 'pgliteSharedBuffers', kind: 'string' },
+  CODEGRAPH_PGLITE_MAX_MEMORY: { key: 'pgliteMaxMemory', kind: 'string' },
   CODEGRAPH_EXCLUDE: { key: 'exclude', kind: 'list' },
   CODEGRAPH_POLL_INTERVAL_MS: { key: 'pollIntervalMs', kind: 'int' },
   CODEGRAPH_WEBHOOK_SECRET: { key: 'webhookSecret', kind: 'string' },

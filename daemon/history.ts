@@ -320,6 +320,8 @@ export interface OpenHistoryOptions {
   attach?: boolean;
   /** `OpenDatabaseOptions.pgliteSettings`. */
   pgliteSettings?: Readonly<Record<string, string>>;
+  /** `OpenDatabaseOptions.pgliteMaxMemoryBytes`. */
+  pgliteMaxMemoryBytes?: number;
 }
 
 /** Opens and migrates the database and wraps it in a store (for CLI commands). */
@@ -329,6 +331,7 @@ export async function openHistoryStore(opts: OpenHistoryOptions): Promise<{ db: 
     ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
     ...(opts.attach !== undefined ? { attach: opts.attach } : {}),
     ...(opts.pgliteSettings !== undefined ? { pgliteSettings: opts.pgliteSettings } : {}),
+    ...(opts.pgliteMaxMemoryBytes !== undefined ? { pgliteMaxMemoryBytes: opts.pgliteMaxMemoryBytes } : {}),
   });
   try {
     await migrate(db);

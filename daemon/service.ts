@@ -12,6 +12,7 @@ import { Indexer } from '../indexer/index.ts';
 import { describeTarget, type Db } from '../store/db.ts';
 import { StoreError, verifyStore, type HistoryStore, type HotStore, type RefMove } from '../store/index.ts';
 import { StoreBackend, type BackendRepo } from './backend.ts';
+import { sizeBytes } from './cli.ts';
 import type { Config } from './config.ts';
 import { sendNotice, startEventBridge, type EventBridge } from './events.ts';
 import { indexCommit, indexHistory, openHistoryStore } from './history.ts';
@@ -218,9 +219,15 @@ class RepoRunner {
     const phase = initial ? 'initial' : 'incremental';
     // Commits a previous process stored but did not announce (kill -9) go out before the catch-up.
     if (initial) await this.announce(changes);
+    // A first index takes minutes: say how far it got every 10 s, not only when it is done.
+    let lastLog = Date.now();
     const result = await indexHistory({
       repo: this.r.repo, store, indexer: this.svc.indexer(), repoId: this.r.repoId, history: this.svc.config.history,
       onProgress: (p) => {
+        if (Date.now() - lastLog >= 10_000 && p.done < p.total) {
+          lastLog = Date.now();
+          logger.info({ repo: this.r.name, phase, done: p.done, total: p.total }, 'indexing');
+        }
         commitsIndexed.inc({ repository: this.r.name });
         for (const [language, n] of Object.entries(p.parsedByLanguage)) filesIndexed.inc({ repository: this.r.name, language }, n);
         for (const [language, n] of Object.entries(p.syntaxErrorFiles)) parseErrors.inc({ language }, n);
@@ -319,6 +326,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const { db, store } = await openHistoryStore({
     dataDir: config.dataDir, ...(config.databaseUrl !== undefined ? { databaseUrl: config.databaseUrl } : {}),
     ...(config.pgliteSharedBuffers !== undefined ? { pgliteSettings: { shared_buffers: config.pgliteSharedBuffers } } : {}),
+    ...(config.pgliteMaxMemory !== undefined ? { pgliteMaxMemoryBytes: sizeBytes(config.pgliteMaxMemory) } : {}),
   });
   const cleanup: Array<() => Promise<void>> = [() => db.close()];
   const undo = async () => {

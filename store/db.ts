@@ -25,6 +25,8 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { CodedError } from '../errors/index.ts';
 import { socketConnection, socketDir, startEmbedded, type EmbeddedServer } from './embedded.ts';
+
+export { embeddedMemoryBytes } from './embedded.ts';
 import { acquireLock, isProcessAlive, type Lock } from './lock.ts';
 import { encodeParams } from './params.ts';
 
@@ -127,6 +129,14 @@ export interface OpenDatabaseOptions {
    */
   pgliteSettings?: Readonly<Record<string, string>>;
   /**
+   * PGlite only: cap on the embedded database's WASM heap, in bytes. The heap grows with what
+   * PostgreSQL holds at once (shared_buffers, sorts and hashes up to work_mem, index builds up to
+   * maintenance_work_mem, large statements and results) and never shrinks; at the cap a statement
+   * that needs more fails with `out of memory` instead of the process growing. At least 128 MiB
+   * (PGlite's initial heap). @default no cap (PGlite's 2 GiB)
+   */
+  pgliteMaxMemoryBytes?: number;
+  /**
    * Milliseconds to wait for a server connection before failing with `CONNECT_FAILED`.
    * @default 10_000
    */
@@ -149,6 +159,9 @@ export const PGLITE_SETTINGS: Readonly<Record<string, string>> = {
   // Per-session temp-table buffers; the store uses no temp tables.
   temp_buffers: '2MB',
 };
+
+/** PGlite's initial WASM heap (2048 pages of 64 KiB): a lower cap could never be honoured. */
+const PGLITE_MIN_MEMORY = 128 * 1024 * 1024;
 
 const SETTING_NAME = /^[a-z_][a-z0-9_.]*$/;
 
@@ -187,6 +200,9 @@ function validateOptions(opts: OpenDatabaseOptions): void {
   }
   if (opts.connectTimeoutMs !== undefined && (!Number.isInteger(opts.connectTimeoutMs) || opts.connectTimeoutMs < 1)) {
     throw new DbError('INVALID_OPTIONS', 'options.connectTimeoutMs must be a positive integer');
+  }
+  if (opts.pgliteMaxMemoryBytes !== undefined && (!Number.isInteger(opts.pgliteMaxMemoryBytes) || opts.pgliteMaxMemoryBytes < PGLITE_MIN_MEMORY)) {
+    throw new DbError('INVALID_OPTIONS', 'options.pgliteMaxMemoryBytes must be an integer of at least 134217728 (128 MiB, PGlite\'s initial heap)');
   }
   for (const [k, v] of Object.entries(opts.pgliteSettings ?? {})) {
     if (!SETTING_NAME.test(k) || typeof v !== 'string' || /[\0\n]/.test(v)) {
@@ -663,7 +679,7 @@ async function openPglite(opts: OpenDatabaseOptions, dataDir: string): Promise<D
   let server: EmbeddedServer | undefined;
   try {
     try {
-      server = await startEmbedded({ pgDir, dataDir: root, settings: pgliteSettings(opts.pgliteSettings), log });
+      server = await startEmbedded({ pgDir, dataDir: root, settings: pgliteSettings(opts.pgliteSettings), log, maxMemoryBytes: opts.pgliteMaxMemoryBytes ?? null });
     } catch (err) {
       throw new DbError(
         'PGLITE_OPEN_FAILED',

@@ -10,6 +10,7 @@
 // directory's absolute path, so every process finds the same one). Mode 0600: only the owner's user
 // may connect, and no password is asked.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,6 +44,8 @@ export function socketConnection(dir: string): { host: string; port: number; use
 
 export interface EmbeddedServer {
   readonly socketDir: string;
+  /** Bytes of PGlite's WASM heap now (it grows and never shrinks). */
+  readonly wasmMemoryBytes: number;
   /** Stops the server and shuts PGlite down cleanly (checkpoint). Idempotent. */
   close(): Promise<void>;
 }
@@ -54,6 +57,18 @@ export interface StartEmbeddedOptions {
   log?: Logger | undefined;
   /** Milliseconds to wait for a clean PGlite shutdown before terminating the thread. @default 60_000 */
   closeTimeoutMs?: number;
+  /** Cap on PGlite's WASM heap, in bytes (pglite-worker.ts). @default null (PGlite's own: 2 GiB) */
+  maxMemoryBytes?: number | null;
+}
+
+/** The embedded servers of this process, for `embeddedMemoryBytes`. */
+const live = new Set<EmbeddedServer>();
+
+/** Bytes of WASM heap held by the embedded databases this process runs (0 when none). */
+export function embeddedMemoryBytes(): number {
+  let n = 0;
+  for (const s of live) n += s.wasmMemoryBytes;
+  return n;
 }
 
 export class EmbeddedStartError extends Error {
@@ -61,13 +76,22 @@ export class EmbeddedStartError extends Error {
 }
 
 export async function startEmbedded(opts: StartEmbeddedOptions): Promise<EmbeddedServer> {
+  // A fresh data directory is created by PGlite's initdb, which runs inside the same WASM instance
+  // and grows its heap from 128 to ~317 MiB; the heap never shrinks, so that would be held for the
+  // daemon's life (issue #9: memory). The directory is therefore created by a first thread that is
+  // then stopped, and served by a second one that starts from the minimal heap.
+  if (!existsSync(path.join(opts.pgDir, 'PG_VERSION'))) await (await serve(opts)).close();
+  return serve(opts);
+}
+
+async function serve(opts: StartEmbeddedOptions): Promise<EmbeddedServer> {
   const dir = socketDir(opts.dataDir);
   if (dir !== path.resolve(opts.dataDir)) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
   }
   const socketPath = path.join(dir, SOCKET_NAME);
-  const input: WorkerInput = { pgDir: opts.pgDir, socketPath, settings: opts.settings };
+  const input: WorkerInput = { pgDir: opts.pgDir, socketPath, settings: opts.settings, maxMemoryBytes: opts.maxMemoryBytes ?? null };
   const worker = new Worker(WORKER_URL, { workerData: input });
   let exited = false;
   const exit = new Promise<number>((resolve) => worker.once('exit', (code) => {
@@ -84,14 +108,20 @@ export async function startEmbedded(opts: StartEmbeddedOptions): Promise<Embedde
     throw new EmbeddedStartError(first.type === 'error' || first.type === 'fatal' ? first.message : 'unexpected message from the database thread');
   }
   await chmod(socketPath, 0o600);
+  let wasmBytes = first.wasmBytes;
   worker.on('message', (m: WorkerMessage) => {
+    if (m.type === 'memory') wasmBytes = m.wasmBytes;
     if (m.type === 'fatal') opts.log?.error({ reason: m.message }, 'embedded database failed; connections were closed');
   });
   worker.on('error', (err) => opts.log?.error({ err }, 'embedded database thread failed'));
   let closing: Promise<void> | null = null;
-  return {
+  const server: EmbeddedServer = {
     socketDir: dir,
+    get wasmMemoryBytes() {
+      return wasmBytes;
+    },
     close() {
+      live.delete(server);
       closing ??= (async () => {
         if (exited) return;
         const done = new Promise<void>((resolve) => worker.on('message', (m: WorkerMessage) => {
@@ -112,4 +142,6 @@ export async function startEmbedded(opts: StartEmbeddedOptions): Promise<Embedde
       return closing;
     },
   };
+  live.add(server);
+  return server;
 }

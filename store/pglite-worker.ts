@@ -13,10 +13,14 @@ export interface WorkerInput {
   socketPath: string;
   /** `name=value` lines for postgresql.conf (shared_buffers, work_mem, ...). */
   settings: string[];
+  /** Cap on PGlite's WASM heap in bytes (null: PGlite's own, 2 GiB). */
+  maxMemoryBytes: number | null;
 }
 
 export type WorkerMessage =
-  | { type: 'ready' }
+  | { type: 'ready'; wasmBytes: number }
+  /** The WASM heap grew (it never shrinks). */
+  | { type: 'memory'; wasmBytes: number }
   | { type: 'error'; message: string }
   | { type: 'fatal'; message: string }
   | { type: 'closed' };
@@ -25,6 +29,37 @@ const port = parentPort!;
 const input = workerData as WorkerInput;
 const post = (m: WorkerMessage) => port.postMessage(m);
 const text = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** WASM page size. */
+const PAGE = 65_536;
+
+// PGlite creates its WASM memory itself (`new WebAssembly.Memory({ initial: 2048, maximum: 32768 })`,
+// 128 MiB growing up to 2 GiB) and offers no option for the maximum, so the constructor is wrapped,
+// in this thread only, before PGlite loads: the memory is recorded (its size is reported to the
+// parent, `codegraph_pglite_wasm_memory_bytes`) and its maximum lowered to `maxMemoryBytes`. A
+// heap that cannot grow makes PostgreSQL's allocation fail, which it reports as an `out of memory`
+// error of that statement; the session goes on.
+const memories: WebAssembly.Memory[] = [];
+const NativeMemory = WebAssembly.Memory;
+const maxPages = input.maxMemoryBytes === null ? null : Math.max(1, Math.floor(input.maxMemoryBytes / PAGE));
+WebAssembly.Memory = new Proxy(NativeMemory, {
+  construct(target, args: [WebAssembly.MemoryDescriptor]) {
+    const desc = { ...args[0] };
+    if (maxPages !== null) desc.maximum = Math.max(desc.initial, Math.min(desc.maximum ?? maxPages, maxPages));
+    const m = new target(desc);
+    memories.push(m);
+    return m;
+  },
+});
+const wasmBytes = (): number => memories.reduce((n, m) => n + m.buffer.byteLength, 0);
+let reported = 0;
+/** Posts the heap size when it grew since the last report. */
+function reportGrowth(): void {
+  const now = wasmBytes();
+  if (now === reported) return;
+  reported = now;
+  post({ type: 'memory', wasmBytes: now });
+}
 
 async function start(): Promise<void> {
   // Loaded here, not in the main thread: the WASM modules are ~10 MB.
@@ -46,7 +81,16 @@ async function start(): Promise<void> {
     return;
   }
   const server = new SessionServer({
-    session: { execProtocolRaw: (m) => pglite.execProtocolRaw(m), isInTransaction: () => pglite.isInTransaction() },
+    session: {
+      execProtocolRaw: async (m) => {
+        try {
+          return await pglite.execProtocolRaw(m);
+        } finally {
+          reportGrowth();
+        }
+      },
+      isInTransaction: () => pglite.isInTransaction(),
+    },
     onFatal: (err) => post({ type: 'fatal', message: text(err) }),
   });
   // A socket file left by a killed process (the parent holds the data-dir lock, so it is stale).
@@ -71,7 +115,8 @@ async function start(): Promise<void> {
       port.close();
     });
   });
-  post({ type: 'ready' });
+  reported = wasmBytes();
+  post({ type: 'ready', wasmBytes: reported });
 }
 
 start().catch((err: unknown) => post({ type: 'error', message: text(err) }));

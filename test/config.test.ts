@@ -135,3 +135,12 @@ test('memory settings: CODEGRAPH_WORKER_IDLE_MS and CODEGRAPH_PGLITE_SHARED_BUFF
   assert.deepEqual(problems(() => loadConfig({ argv: ['--repo', '/r'], env: { CODEGRAPH_WORKER_IDLE_MS: '-1' } })),
     ['workerIdleMs: must be a non-negative integer (ms) (from CODEGRAPH_WORKER_IDLE_MS)']);
 });
+
+test('memory settings: CODEGRAPH_PGLITE_MAX_MEMORY caps the embedded heap, at least 128MB (#9)', () => {
+  assert.equal(loadConfig({ argv: ['--repo', '/r'], env: { CODEGRAPH_PGLITE_MAX_MEMORY: '512MB' } }).pgliteMaxMemory, '512MB');
+  assert.equal(loadConfig({ argv: ['--repo', '/r'], env: {} }).pgliteMaxMemory, undefined, 'no cap by default');
+  assert.deepEqual(problems(() => loadConfig({ argv: ['--repo', '/r'], env: { CODEGRAPH_PGLITE_MAX_MEMORY: '64MB' } })),
+    ["pgliteMaxMemory: must be at least 128MB (PGlite's initial heap) (from CODEGRAPH_PGLITE_MAX_MEMORY)"]);
+  assert.deepEqual(problems(() => loadConfig({ argv: ['--repo', '/r'], env: { CODEGRAPH_PGLITE_MAX_MEMORY: '1 GB' } })),
+    ['pgliteMaxMemory: must be a size such as 512MB (from CODEGRAPH_PGLITE_MAX_MEMORY)']);
+});

@@ -2,10 +2,19 @@
 // and updates them; the server owns only the GraphQL and subscription ones.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { SKIP_REASONS } from '../../indexer/types.ts';
+import { embeddedMemoryBytes } from '../../store/db.ts';
 
 export const registry = new Registry();
-collectDefaultMetrics({ register: registry, prefix: 'codegraph_process_' });
+// prom-client's default names already start with process_ or nodejs_: the prefix gives
+// codegraph_process_resident_memory_bytes and codegraph_nodejs_eventloop_lag_p99_seconds.
+collectDefaultMetrics({ register: registry, prefix: 'codegraph_' });
 
+/** The embedded database's WASM heap (store/pglite-worker.ts): part of the resident memory that
+ * grows with the largest work PostgreSQL did and never shrinks (cap: `pgliteMaxMemory`). */
+export const pgliteMemory = new Gauge({
+  name: 'codegraph_pglite_wasm_memory_bytes', help: 'Bytes of the embedded database\'s WASM heap (never shrinks); 0 with a PostgreSQL server',
+  registers: [registry], collect() { this.set(embeddedMemoryBytes()); },
+});
 /** Seconds between a ref moving and its commit being indexed (set per repository). */
 export const indexLagSeconds = new Gauge({
   name: 'codegraph_index_lag_seconds', help: 'Seconds from a ref update to its commit being indexed', labelNames: ['repository'], registers: [registry],
