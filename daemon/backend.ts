@@ -1,9 +1,10 @@
 // The GraphBackend the GraphQL layer calls, over the history store (store/) and the repositories'
 // git (for revisions the store cannot name: branch names unknown to it, short shas, `HEAD~2`).
-// Entity ids are the qualified names (`path::Container.name`), unique within a commit's tree.
+// Entity ids are the qualified names (`path::Container.name`), with `#interface` / `#type` after
+// a type-space entity's (store/types.ts entityId), unique within a commit's tree.
 import picomatch from 'picomatch';
 import type { GitRepo } from '../indexer/git/index.ts';
-import { Checkpoint, StoreError, type CallEdge, type EntityDiff, type EntityRef, type HistoryStore, type StoredEntity } from '../store/index.ts';
+import { Checkpoint, entityId, StoreError, type CallEdge, type EntityDiff, type EntityRef, type HistoryStore, type StoredEntity } from '../store/index.ts';
 import { UNRESOLVED_REASONS } from '../resolvers/context.ts';
 import type {
   CallOptions, CallResolutionRecord, CommitRecord, DiffRecord, EntityFilter, EntityRecord, GraphBackend, HistoryRecord, ImpactRecord, Page, PageArgs, RefRecord,
@@ -29,14 +30,14 @@ const SHORT_SHA = /^[0-9a-f]{4,39}$/;
 
 function toRecord(e: StoredEntity): EntityRecord {
   return {
-    id: e.qualifiedName, kind: e.kind, name: e.name, qualifiedName: e.qualifiedName, path: e.path, language: e.language,
+    id: entityId(e.qualifiedName, e.kind), kind: e.kind, name: e.name, qualifiedName: e.qualifiedName, path: e.path, language: e.language,
     startLine: e.startLine, endLine: e.endLine, signature: e.signature, doc: e.doc,
   };
 }
 
 /** A ref-only entity (diff, call edges) when its full row is not found (should not happen). */
 function bareRecord(e: EntityRef): EntityRecord {
-  return { id: e.qualifiedName, kind: e.kind, name: e.name, qualifiedName: e.qualifiedName, path: e.path, language: '', startLine: e.startLine, endLine: e.endLine, signature: null, doc: null };
+  return { id: entityId(e.qualifiedName, e.kind), kind: e.kind, name: e.name, qualifiedName: e.qualifiedName, path: e.path, language: '', startLine: e.startLine, endLine: e.endLine, signature: null, doc: null };
 }
 
 /** `p`, or the signal's reason as soon as it aborts. */
@@ -227,16 +228,17 @@ export class StoreBackend implements GraphBackend {
   async entitiesByQualifiedName(repo: string, commitSha: string, qualifiedNames: string[]): Promise<Array<EntityRecord | null>> {
     const r = this.get(repo);
     const byQn = await this.loadByPath(r, commitSha, qualifiedNames.map((q) => q.split('::')[0]!), undefined, qualifiedNames);
-    return qualifiedNames.map((q) => byQn.get(q) ?? null);
+    // A value's id is its qualified name; a name only a type-space entity has is found by its id.
+    return qualifiedNames.map((q) => byQn.get(q) ?? byQn.get(entityId(q, 'interface')) ?? byQn.get(entityId(q, 'type')) ?? null);
   }
 
-  /** Entities of the given paths at `sha`, one store query per distinct path, keyed by qualified name. */
+  /** Entities of the given paths at `sha`, one store query per distinct path, keyed by entity id. */
   private async loadByPath(r: BackendRepo, sha: string, paths: string[], signal?: AbortSignal, qualifiedNames?: string[]): Promise<Map<string, EntityRecord>> {
     const out = new Map<string, EntityRecord>();
     // At a tip the hot store holds (store/hot), the entities are in memory.
     const hot = qualifiedNames && this.store.hot?.entities(r.repoId, sha, qualifiedNames);
     if (hot) {
-      hot.forEach((e) => e && out.set(e.qualifiedName, toRecord(e)));
+      hot.forEach((e) => e && out.set(entityId(e.qualifiedName, e.kind), toRecord(e)));
       return out;
     }
     // One path after the other, with the event loop given turns and the signal checked between
@@ -245,7 +247,7 @@ export class StoreBackend implements GraphBackend {
     for (const p of new Set(paths)) {
       await checkpoint.tick();
       for (const e of await this.store.entities(r.repoId, sha, { pathPrefix: p, limit: 10_000 })) {
-        if (e.path === p && !out.has(e.qualifiedName)) out.set(e.qualifiedName, toRecord(e));
+        if (e.path === p && !out.has(entityId(e.qualifiedName, e.kind))) out.set(entityId(e.qualifiedName, e.kind), toRecord(e));
       }
     }
     return out;
@@ -254,7 +256,7 @@ export class StoreBackend implements GraphBackend {
   private async enrich(r: BackendRepo, sha: string, refs: EntityRef[], signal?: AbortSignal): Promise<EntityRecord[]> {
     if (refs.length === 0) return [];
     const byQn = await this.loadByPath(r, sha, refs.map((e) => e.path), signal, refs.map((e) => e.qualifiedName));
-    return refs.map((e) => byQn.get(e.qualifiedName) ?? bareRecord(e));
+    return refs.map((e) => byQn.get(entityId(e.qualifiedName, e.kind)) ?? bareRecord(e));
   }
 
   async diff(repo: string, from: string | null, to: string, opts: CallOptions = {}): Promise<DiffRecord> {
@@ -310,7 +312,7 @@ export class StoreBackend implements GraphBackend {
       const out: EntityRef[] = [];
       for (const e of list) {
         const ref = dir === 'callers' ? e.from : e.to;
-        if (!seen.has(ref.qualifiedName)) { seen.add(ref.qualifiedName); out.push(ref); }
+        if (!seen.has(entityId(ref.qualifiedName, ref.kind))) { seen.add(entityId(ref.qualifiedName, ref.kind)); out.push(ref); }
       }
       return capped(out, opts.maxResults);
     });

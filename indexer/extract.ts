@@ -558,6 +558,7 @@ function build(
     return p < 0 ? 'module' : defs[p]!.kind;
   };
 
+  const mergeTarget = new Map<string, number>();
   for (const i of order) {
     if (Date.now() > deadline) throw new ParseTimeoutError('extract', budgetMs);
     const d = defs[i]!;
@@ -580,6 +581,15 @@ function build(
     const qn = prefix ? `${prefix}.${d.name}` : d.name;
     qualified.set(i, qn);
     if (d.scope || stubs.has(i)) continue;
+    // Declaration merging (issue 10): a second `interface A {}` block, or a method signature an
+    // interface (or a merged block) declares again, is the same entity as the first one, so its
+    // qualified name and id stay unique; its members and references belong to the first.
+    const merged = mergeTarget.get(`${kind}\0${qn}`);
+    if (merged !== undefined && (kind === 'interface' || (kind === 'method' && isSignature(d.node) && isSignature(defs[merged]!.node)))) {
+      d.entityIndex = defs[merged]!.entityIndex;
+      continue;
+    }
+    mergeTarget.set(`${kind}\0${qn}`, i);
 
     // Parent entity: nearest non-scope ancestor that became an entity.
     let p = d.parent;
@@ -620,6 +630,8 @@ function build(
     d.entityIndex = entities.length;
     entities.push(entity);
   }
+
+  mergeSignatures(entities, defs);
 
   // References: attribute each to the innermost enclosing entity with a second sweep.
   // A reference in a scope but in none of its entities (`impl Trait for Foo`, the `implements`
@@ -692,6 +704,38 @@ function overloadStubs(defs: Def[]): Set<number> {
     if (stub.length > 0 && stub.length < g.length) for (const i of stub) out.add(i);
   }
   return out;
+}
+
+/** An interface merged with a class of the same name (`interface X { run(): void }` beside `class
+ * X { run() {...} }`) declares the class's members again: each such method signature is the same
+ * entity as the implementation (issue 10: unique ids), so it is dropped and its references go to
+ * the implementation. Indexes are renumbered in place (before references are attributed). */
+function mergeSignatures(entities: Entity[], defs: Def[]): void {
+  const impl = new Map<string, number>();
+  for (const d of defs) {
+    const e = d.entityIndex >= 0 ? entities[d.entityIndex] : undefined;
+    if (e && e.kind === 'method' && !isSignature(d.node)) impl.set(e.qualifiedName, d.entityIndex);
+  }
+  const drop = new Map<number, number>();
+  for (const d of defs) {
+    const e = d.entityIndex >= 0 ? entities[d.entityIndex] : undefined;
+    const kept = e && e.kind === 'method' && isSignature(d.node) ? impl.get(e.qualifiedName) : undefined;
+    if (kept !== undefined && kept !== d.entityIndex) drop.set(d.entityIndex, kept);
+  }
+  if (drop.size === 0) return;
+  const renumber: number[] = [];
+  let n = 0;
+  for (let i = 0; i < entities.length; i++) renumber.push(drop.has(i) ? -1 : n++);
+  for (const [i, kept] of drop) renumber[i] = renumber[kept]!;
+  const out = entities.filter((_, i) => !drop.has(i)).map((e) => (e.parent >= 0 ? { ...e, parent: renumber[e.parent]! } : e));
+  entities.length = 0;
+  entities.push(...out);
+  for (const d of defs) if (d.entityIndex >= 0) d.entityIndex = renumber[d.entityIndex]!;
+}
+
+/** A bodiless method declaration (interface member, abstract or overload signature). */
+function isSignature(node: Node): boolean {
+  return node.type === 'method_signature' || node.type === 'abstract_method_signature' || node.type === 'property_signature';
 }
 
 function isOverloadStub(node: Node): boolean {

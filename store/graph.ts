@@ -35,7 +35,7 @@ import { EXTRACTOR_VERSION, qualify } from '../indexer/types.ts';
 import { chainParams, treeSql, type Chain } from './chain.ts';
 import type { Queryable } from './db.ts';
 import { StoreError } from './errors.ts';
-import type { CallEdge, EntityRef, ResolutionStats } from './types.ts';
+import { isTypeSpaceKind, parseEntityId, type CallEdge, type EntityRef, type ResolutionStats } from './types.ts';
 
 export interface Def {
   path: string;
@@ -780,21 +780,23 @@ export class Resolver {
     return roots.length === 1 ? ok(roots, 'name_only') : none('ambiguous');
   }
 
-  /** The entity at `qualifiedName` (`path::Local.name`, or a path for the module). Of several
-   * entities sharing it (a type and a value, overloads), the callable one with a body wins. */
-  async find(qualifiedName: string): Promise<Def> {
+  /** The entity at `id`: a qualified name (`path::Local.name`, or a path for the module), or an
+   * entity id (`path::Foo#type`, store/types.ts entityId). Of several entities sharing a qualified
+   * name and no kind given, the callable one with a body wins, a type-space one last. */
+  async find(id: string): Promise<Def> {
+    const { qualifiedName, kind } = parseEntityId(id);
     const cut = qualifiedName.indexOf('::');
     const path = cut < 0 ? qualifiedName : qualifiedName.slice(0, cut);
     const qname = cut < 0 ? '' : qualifiedName.slice(cut + 2);
     const x = this.extractionByPath.get(path);
     if (x !== undefined) {
       const f = await this.file(x);
-      const hits = f.entities.filter((e) => e.qname === qname && e.kind !== 'import');
-      const rank = (e: EntityRow): number => (CALLABLE.has(e.kind) ? 0 : CLASS_LIKE.has(e.kind) ? 1 : 2) * 1e6 - (e.end_line - e.start_line);
+      const hits = f.entities.filter((e) => e.qname === qname && e.kind !== 'import' && (kind === null || e.kind === kind));
+      const rank = (e: EntityRow): number => (CALLABLE.has(e.kind) ? 0 : isTypeSpaceKind(e.kind) ? 3 : CLASS_LIKE.has(e.kind) ? 1 : 2) * 1e6 - (e.end_line - e.start_line);
       const best = hits.sort((a, b) => rank(a) - rank(b))[0];
       if (best) return this.def(path, x, best);
     }
-    throw new StoreError('ENTITY_NOT_FOUND', `No entity ${JSON.stringify(qualifiedName)} at this commit. Qualified names look like \`src/a.ts::Parser.parse\`; list them with entities().`, { qualifiedName });
+    throw new StoreError('ENTITY_NOT_FOUND', `No entity ${JSON.stringify(id)} at this commit. Qualified names look like \`src/a.ts::Parser.parse\`; list them with entities().`, { qualifiedName });
   }
 
   private async entityAt(path: string, extractionId: number, idx: number): Promise<Def | null> {

@@ -29,6 +29,7 @@ export {
   type SearchErrorCode,
 } from './search/index.ts';
 export type * from './types.ts';
+export { entityId, parseEntityId } from './types.ts';
 export type { RefMove, StoredCommit } from './write.ts';
 export { HotStore, isTracked, HOT_FORMAT_VERSION, type UpdateStats } from './hot/index.ts';
 

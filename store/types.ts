@@ -144,3 +144,27 @@ export interface ResolutionStats {
 }
 
 export type SkipCounts = Partial<Record<SkipReason, number>>;
+
+/** Kinds that live only in the type space. An entity of one of them has an id of its own,
+ * `<qualifiedName>#<kind>`, so a type and a value sharing a name (`type Foo` + `const Foo`,
+ * `interface X` + `class X`) have distinct ids (issue 10); every other entity's id is its qualified
+ * name. Qualified names are unchanged, so history and diffs pair entities as before. */
+const TYPE_ONLY_KINDS: ReadonlySet<string> = new Set(['interface', 'type']);
+/** `<qualifiedName>#<kind>`: the `#` never follows a `.` (a private member `X.#type` is a name). */
+const TYPED_ID = /^(.*[^.])#(interface|type)$/;
+
+/** Does an entity of `kind` live only in the type space (an interface, a type alias)? */
+export function isTypeSpaceKind(kind: string): boolean {
+  return TYPE_ONLY_KINDS.has(kind);
+}
+
+/** The id of the entity `qualifiedName` of kind `kind` (unique within a commit's tree). */
+export function entityId(qualifiedName: string, kind: string): string {
+  return TYPE_ONLY_KINDS.has(kind) ? `${qualifiedName}#${kind}` : qualifiedName;
+}
+
+/** The qualified name and, for a type-space entity's id, the kind an entity id names. */
+export function parseEntityId(id: string): { qualifiedName: string; kind: string | null } {
+  const m = TYPED_ID.exec(id);
+  return m ? { qualifiedName: m[1]!, kind: m[2]! } : { qualifiedName: id, kind: null };
+}

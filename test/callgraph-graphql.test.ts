@@ -18,6 +18,18 @@ before(async () => {
   await repo.writeFiles({
     'go/main.go': fs.readFileSync(path.join(GO, 'main.go'), 'utf8'),
     'go/shape/shape.go': fs.readFileSync(path.join(GO, 'shape', 'shape.go'), 'utf8'),
+    // A type and a value sharing a name, an interface merged with a class, and an interface that
+    // redeclares a method in two merged blocks (issue 10: these shared one id).
+    'ts/ids.ts': [
+      'export type Foo = { a: number };',
+      'export const Foo = (): number => helper();',
+      'export function helper(): number { return 1; }',
+      'export interface Store { get(k: string): string; get(k: number): string; }',
+      'export interface Store { get(k: boolean): string; set(k: string): void; }',
+      'export interface Thing { run(): void; }',
+      'export class Thing { run(): void { helper(); } }',
+      '',
+    ].join('\n'),
   });
   await repo.commit('go fixture');
   h = await startStoreServer(repo.dir, 'cg-calls-gql-');
@@ -56,12 +68,36 @@ it('counts unresolved calls per commit in GraphQL and /metrics', async () => {
   const body = await q('{ repository(name: "demo") { commit(rev: "HEAD") { callResolution { resolved unresolved ambiguous byReason { reason count } } } } }');
   assert.equal(body.errors, undefined, JSON.stringify(body.errors));
   const r = body.data.repository.commit.callResolution;
-  // fmt.Sprint, fmt.Println: external; format(1) with `format` a parameter: local.
+  // fmt.Sprint, fmt.Println: external; format(1) with `format` a parameter: local; ts/ids.ts: two calls of helper().
   assert.deepEqual(r, {
-    resolved: 4, unresolved: 3, ambiguous: 0,
+    resolved: 6, unresolved: 3, ambiguous: 0,
     byReason: [{ reason: 'local', count: 1 }, { reason: 'builtin', count: 0 }, { reason: 'external', count: 2 }, { reason: 'ambiguous', count: 0 }, { reason: 'none', count: 0 }],
   });
   const metrics = await (await fetch(`${h.server.url}/metrics`)).text();
   assert.match(metrics, /codegraph_calls\{repository="demo",outcome="local"\} 1/);
-  assert.match(metrics, /codegraph_calls\{repository="demo",outcome="resolved"\} 4/);
+  assert.match(metrics, /codegraph_calls\{repository="demo",outcome="resolved"\} 6/);
+});
+
+it('gh: a type and a value sharing a name, and merged interface declarations, have distinct ids', async () => {
+  const body = (await gql(h.server.url, `{ repository(name: "demo") { commit(rev: "HEAD") { entities(path: "ts/ids.ts", first: 50) {
+    edges { node { id kind qualifiedName } } } } } }`, {})).body as { data: { repository: { commit: { entities: { edges: Array<{ node: { id: string; kind: string; qualifiedName: string } }> } } } }; errors?: unknown };
+  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+  const nodes = body.data.repository.commit.entities.edges.map((e) => e.node).filter((n) => n.kind !== 'module');
+  assert.deepEqual(nodes.map((n) => `${n.id} ${n.kind}`).sort(), [
+    'ts/ids.ts::Foo function',
+    'ts/ids.ts::Foo#type type',
+    'ts/ids.ts::Store#interface interface',
+    'ts/ids.ts::Store.get method',
+    'ts/ids.ts::Store.set method',
+    'ts/ids.ts::Thing class',
+    'ts/ids.ts::Thing#interface interface',
+    'ts/ids.ts::Thing.run method',
+    'ts/ids.ts::helper function',
+  ]);
+  // Qualified names are unchanged: the pair still shares `ts/ids.ts::Foo`, and the value's
+  // callees are read through its id.
+  assert.deepEqual(nodes.filter((n) => n.qualifiedName === 'ts/ids.ts::Foo').map((n) => n.kind).sort(), ['function', 'type']);
+  const callees = (await q(`{ repository(name: "demo") { commit(rev: "HEAD") { entity(qualifiedName: "ts/ids.ts::Foo") {
+    callees { nodes { qualifiedName } truncated } } } } }`)).data.repository.commit.entity['callees']!.nodes.map((e) => e.qualifiedName);
+  assert.deepEqual(callees, ['ts/ids.ts::helper']);
 });

@@ -9,7 +9,7 @@ import type { Queryable } from '../db.ts';
 import { StoreError } from '../errors.ts';
 import { VIA_ORDER, type Via } from '../graph.ts';
 import { Digraph, pageRank, Snapshot, type SnapEntity, type SnapGraph } from '../search/index.ts';
-import type { CallEdge, EntityRef, StoredEntity } from '../types.ts';
+import { isTypeSpaceKind, parseEntityId, type CallEdge, type EntityRef, type StoredEntity } from '../types.ts';
 import type { FileSeg, OutSeg } from './segments.ts';
 
 export interface HotFile {
@@ -223,16 +223,18 @@ export class TipImage {
   }
 
   /** Resolver.find: of the entities sharing a qualified name, the callable one with the longest body. */
-  find(qualifiedName: string): number {
-    const hits = this.byQn.get(qualifiedName) ?? [];
+  find(id: string): number {
+    // An entity id (store/types.ts entityId) names the kind of a type-space entity.
+    const { qualifiedName, kind } = parseEntityId(id);
+    const hits = (this.byQn.get(qualifiedName) ?? []).filter((i) => kind === null || this.entities[i]!.kind === kind);
     const rank = (i: number): number => {
       const e = this.entities[i]!;
-      return (CALLABLE.has(e.kind) ? 0 : CLASS_LIKE.has(e.kind) ? 1 : 2) * 1e6 - (e.endLine - e.startLine);
+      return (CALLABLE.has(e.kind) ? 0 : isTypeSpaceKind(e.kind) ? 3 : CLASS_LIKE.has(e.kind) ? 1 : 2) * 1e6 - (e.endLine - e.startLine);
     };
     // Resolver.find sorts the file's entities in idx order, stably.
     const best = [...hits].sort((a, b) => this.entities[a]!.idx - this.entities[b]!.idx).sort((a, b) => rank(a) - rank(b))[0];
     if (best === undefined) {
-      throw new StoreError('ENTITY_NOT_FOUND', `No entity ${JSON.stringify(qualifiedName)} at this commit. Qualified names look like \`src/a.ts::Parser.parse\`; list them with entities().`, { qualifiedName });
+      throw new StoreError('ENTITY_NOT_FOUND', `No entity ${JSON.stringify(id)} at this commit. Qualified names look like \`src/a.ts::Parser.parse\`; list them with entities().`, { qualifiedName });
     }
     return best;
   }

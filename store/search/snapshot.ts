@@ -7,7 +7,7 @@ import type { Queryable } from '../db.ts';
 import { fromVectorLiteral } from '../embed.ts';
 import usearch from 'usearch';
 import { Resolver } from '../graph.ts';
-import type { StoredEntity } from '../types.ts';
+import { isTypeSpaceKind, parseEntityId, type StoredEntity } from '../types.ts';
 import { Digraph, pageRank } from './algorithms.ts';
 import { trigrams, words } from './tokens.ts';
 
@@ -82,8 +82,10 @@ export class Snapshot {
   private constructor(private readonly q: Queryable, private readonly chain: Chain, readonly entities: SnapEntity[]) {
     for (const e of entities) {
       this.byKey.set(`${e.path}\0${e.idx}`, e.i);
-      // The first entity of a qualified name (overloads share one) names it, as Resolver.find does.
-      if (e.kind !== 'import' && !this.byQn.has(e.qualifiedName)) this.byQn.set(e.qualifiedName, e.i);
+      // The first entity of a qualified name names it, a value before a type-space entity of the
+      // same name (whose id is `<qualifiedName>#<kind>`), as Resolver.find does.
+      const had = this.byQn.get(e.qualifiedName);
+      if (e.kind !== 'import' && (had === undefined || (isTypeSpaceKind(entities[had]!.kind) && !isTypeSpaceKind(e.kind)))) this.byQn.set(e.qualifiedName, e.i);
     }
   }
 
@@ -114,7 +116,10 @@ export class Snapshot {
   }
 
   /** The entity of a qualified name (`path::Local.name`, or a path for the module). */
-  find(qualifiedName: string): SnapEntity | undefined {
+  /** The entity a qualified name or an entity id (store/types.ts entityId) names. */
+  find(id: string): SnapEntity | undefined {
+    const { qualifiedName, kind } = parseEntityId(id);
+    if (kind !== null) return this.entities.find((e) => e.qualifiedName === qualifiedName && e.kind === kind);
     const i = this.byQn.get(qualifiedName);
     return i === undefined ? undefined : this.entities[i];
   }
