@@ -91,7 +91,7 @@ function dirBytes(dir: string): number {
 const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function indexFigures(bins: Record<keyof typeof PEERS, string>, tmp: string): Promise<Array<Record<string, unknown>>> {
+async function indexFigures(bins: Record<keyof typeof PEERS, string>, tmp: string, emit: (row: Record<string, unknown>) => void): Promise<void> {
   const big = await ensureCorpus('big');
   const load = os.loadavg()[0] ?? 0;
   process.stderr.write('[peers] codegraph index --data\n');
@@ -99,34 +99,35 @@ async function indexFigures(bins: Record<keyof typeof PEERS, string>, tmp: strin
   const data = path.join(tmp, 'ours-data');
   const ours = await timed(process.execPath, [BIN, 'index', oursTree, '--data', data], oursTree);
   const storeBytes = dirBytes(data);
-  const peers: Array<{ peer: string; t: Timed }> = [];
-  process.stderr.write('[peers] @optave/codegraph build\n');
-  const optaveTree = copyTree(big.path, tmp, 'optave');
-  peers.push({ peer: `${PEERS.optave.pkg}@${PEERS.optave.version} build --no-ast --no-complexity --no-dataflow --no-cfg`,
-    t: await timed(process.execPath, [bins.optave, 'build', optaveTree, '--no-ast', '--no-complexity', '--no-dataflow', '--no-cfg'], optaveTree) });
-  process.stderr.write('[peers] @colbymchenry/codegraph init -y\n');
-  const colbyTree = copyTree(big.path, tmp, 'colbymchenry');
-  peers.push({ peer: `${PEERS.colbymchenry.pkg}@${PEERS.colbymchenry.version} init -y`,
-    t: await timed(process.execPath, [bins.colbymchenry, 'init', '-y', colbyTree], colbyTree, { ...process.env, CODEGRAPH_TELEMETRY: '0' }) });
-  process.stderr.write('[peers] ctags -R\n');
-  peers.push({ peer: 'ctags -R', t: await timed('ctags', ['-R', '-o', path.join(tmp, 'tags'), '.'], copyTree(big.path, tmp, 'ctags')) });
-  const rows: Array<Record<string, unknown>> = [{
+  emit({
     figure: 'peers.index', tool: 'codegraph index --data', corpus: 'big', lines: big.lines, files: big.files,
     wallSeconds: ours.wallSeconds, cpuSeconds: round(ours.cpuSeconds, 2), peakRssMb: round(ours.maxRssKb / 1024, 1),
     linesPerSecond: Math.round(big.lines / ours.wallSeconds), storeBytes, storeBytesPerLine: round(storeBytes / big.lines, 1),
     loadAverage1m: round(load, 2),
-  }];
-  for (const { peer, t } of peers) {
-    rows.push({
-      figure: 'peers.index', tool: peer, corpus: 'big', wallSeconds: t.wallSeconds, cpuSeconds: round(t.cpuSeconds, 2),
-      peakRssMb: round(t.maxRssKb / 1024, 1), wallRatio: round(ours.wallSeconds / t.wallSeconds), rssRatio: round(ours.maxRssKb / t.maxRssKb, 2),
+  });
+  fs.rmSync(data, { recursive: true, force: true });
+  const peer = async (label: string, cmd: string, args: (tree: string) => string[], dir: string, env?: NodeJS.ProcessEnv): Promise<void> => {
+    process.stderr.write(`[peers] ${label}\n`);
+    const tree = copyTree(big.path, tmp, dir);
+    const peerLoad = os.loadavg()[0] ?? 0;
+    const t = await timed(cmd, args(tree), tree, env);
+    emit({
+      figure: 'peers.index', tool: label, corpus: 'big', wallSeconds: t.wallSeconds, cpuSeconds: round(t.cpuSeconds, 2),
+      peakRssMb: round(t.maxRssKb / 1024, 1), wallRatio: round(ours.wallSeconds / t.wallSeconds), cpuRatio: round(ours.cpuSeconds / t.cpuSeconds),
+      rssRatio: round(ours.maxRssKb / t.maxRssKb, 2), loadAverage1m: round(peerLoad, 2),
     });
-  }
-  return rows;
+    fs.rmSync(tree, { recursive: true, force: true });
+  };
+  await peer(`${PEERS.optave.pkg}@${PEERS.optave.version} build --no-ast --no-complexity --no-dataflow --no-cfg`, process.execPath,
+    (tree) => [bins.optave, 'build', tree, '--no-ast', '--no-complexity', '--no-dataflow', '--no-cfg'], 'optave');
+  await peer(`${PEERS.colbymchenry.pkg}@${PEERS.colbymchenry.version} init -y`, process.execPath,
+    (tree) => [bins.colbymchenry, 'init', '-y', tree], 'colbymchenry', { ...process.env, CODEGRAPH_TELEMETRY: '0' });
+  await peer('ctags -R', 'ctags', () => ['-R', '-o', path.join(tmp, 'tags'), '.'], 'ctags');
 }
 
 async function historyFigure(tmp: string): Promise<Record<string, unknown>> {
   const hist = await ensureCorpus('history');
+  const load = os.loadavg()[0] ?? 0;
   process.stderr.write('[peers] codegraph index --history all\n');
   const tree = copyTree(hist.path, tmp, 'history');
   const ours = await timed(process.execPath, [BIN, 'index', tree, '--history', 'all', '--data', path.join(tmp, 'history-data')], tree);
@@ -134,7 +135,7 @@ async function historyFigure(tmp: string): Promise<Record<string, unknown>> {
   return {
     figure: 'peers.history', corpus: 'history', commits: hist.commits, wallSeconds: ours.wallSeconds, peakRssMb: round(ours.maxRssKb / 1024, 1),
     commitsPerSecond: round(hist.commits / ours.wallSeconds, 1), gitLogPatchSeconds: git.wallSeconds,
-    wallRatio: round(ours.wallSeconds / Math.max(git.wallSeconds, 0.01)),
+    cpuSeconds: round(ours.cpuSeconds, 2), wallRatio: round(ours.wallSeconds / Math.max(git.wallSeconds, 0.01)), loadAverage1m: round(load, 2),
   };
 }
 
@@ -158,17 +159,22 @@ function startupFigure(): Record<string, unknown> {
   };
 }
 
-export async function measure(): Promise<Array<Record<string, unknown>>> {
+export async function measure(emit: (row: Record<string, unknown>) => void = () => {}): Promise<Array<Record<string, unknown>>> {
+  // Corpora first: building `history` (minutes) must not run between two timed tools.
+  await ensureCorpus('big');
+  await ensureCorpus('history');
   // The bin runs the compiled build; build it so the figures are those of what `npm ci` ships.
   process.stderr.write('[peers] npm run build\n');
   await run('npm', ['run', 'build'], { cwd: ROOT, maxBuffer: 1 << 26 });
   const bins = await ensurePeers();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cg-peers-'));
+  // Each figure is printed as soon as it is measured: a run stopped midway (the machine is shared,
+  // the whole bench takes many minutes) keeps what it measured.
   try {
-    const rows = [startupFigure()];
-    rows.push(...await indexFigures(bins, tmp));
-    rows.push(await historyFigure(tmp));
-    return rows;
+    emit(startupFigure());
+    await indexFigures(bins, tmp, emit);
+    emit(await historyFigure(tmp));
+    return [];
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

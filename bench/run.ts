@@ -8,8 +8,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export interface BenchModule {
   /** Short name, the `bench` field of each figure unless the figure sets its own. */
   name: string;
-  /** Runs the measurement; each element becomes one JSON line. */
-  measure(): Promise<Array<Record<string, unknown>>>;
+  /** Runs the measurement; each element becomes one JSON line. A long bench may also pass figures
+   * to `emit` as it measures them: they are printed at once, so a run stopped midway keeps them. */
+  measure(emit?: (row: Record<string, unknown>) => void): Promise<Array<Record<string, unknown>>>;
   /** Run only when named on the command line (e.g. `peers`: installs packages, takes minutes). */
   optIn?: boolean;
 }
@@ -45,7 +46,8 @@ for (const file of files) {
     // A module without `measure` is a script that prints its own lines when imported.
     const mod: unknown = await import(pathToFileURL(path.join(HERE, file)).href);
     if (isBenchModule(mod)) {
-      for (const row of await mod.measure()) console.log(JSON.stringify({ bench: mod.name, ...row }));
+      const print = (row: Record<string, unknown>): void => console.log(JSON.stringify({ bench: mod.name, ...row }));
+      for (const row of await mod.measure(print)) print(row);
     }
   } catch (err) {
     failed = true;

@@ -135,12 +135,43 @@ interface PreparedCommit {
   counts: CommitCounts;
 }
 
-/** Reads, diffs and parses one commit (no store write): the part that can run ahead of the store. */
-async function prepareOne(ctx: HistoryContext, info: CommitInfo, baseSha: string | null): Promise<PreparedCommit> {
-  const { deleted, files } = deltaOf(await ctx.repo.diffTree(baseSha, info.sha));
-  const cached = await ctx.store.cachedExtractions([...new Set(files.map((f) => f.sha))]);
+/** Commits prepared together: their diff-trees, ONE lookup of stored extractions and ONE extraction
+ * run over all their files, so a history of small commits keeps every parser thread busy and costs
+ * one store round trip per batch instead of one per commit (#9). Bounded by files too, so a batch
+ * of large commits does not hold many results in memory. */
+const BATCH_COMMITS = 64;
+const BATCH_FILES = 2_000;
+
+/** Reads, diffs and parses a run of commits (no store write): the part that runs ahead of the
+ * store. `parsed` holds the `${sha}\0${language}` keys of blobs parsed by earlier batches of this
+ * run: their commits are stored before these, so they count as cached. Keys of the blobs this batch
+ * parses are added to it. */
+async function prepareBatch(ctx: HistoryContext, items: Array<{ info: CommitInfo; baseSha: string | null }>, parsed: Set<string>): Promise<PreparedCommit[]> {
+  const deltas: Array<{ deleted: string[]; files: FileToIndex[] }> = [];
+  // One after another: they share the repository's long-lived diff-tree process (indexer/git).
+  for (const it of items) deltas.push(deltaOf(await ctx.repo.diffTree(it.baseSha, it.info.sha)));
+  const all = deltas.flatMap((d) => d.files);
+  const cached = await ctx.store.cachedExtractions([...new Set(all.map((f) => f.sha))]);
   // Bodies are embedded in the workers, so no blob bytes come back to this thread (#9).
-  const outcomes = await ctx.indexer.extractFiles(ctx.repo, files, { isCached: (sha, language) => cached.has(`${sha}\0${language}`), embedBodies: true });
+  const outcomes = await ctx.indexer.extractFiles(ctx.repo, all, {
+    isCached: (sha, language) => cached.has(`${sha}\0${language}`) || parsed.has(`${sha}\0${language}`),
+    embedBodies: true,
+  });
+  const byFile = new Map<string, ExtractOutcome>();
+  for (const o of outcomes) {
+    byFile.set(`${o.path}\0${o.sha}`, o);
+    // Only parsed blobs are stored; a skipped one (timeout, crash) must be tried again.
+    if (o.status === 'parsed') parsed.add(`${o.sha}\0${o.language}`);
+  }
+  return items.map((it, k) => {
+    const { deleted, files } = deltas[k]!;
+    const mine = files.map((f) => byFile.get(`${f.path}\0${f.sha}`)!);
+    return prepared(it.info, it.baseSha, deleted, mine);
+  });
+}
+
+/** A commit's delta rows and counts from its extraction outcomes. */
+function prepared(info: CommitInfo, baseSha: string | null, deleted: string[], outcomes: ExtractOutcome[]): PreparedCommit {
   const delta: FileDeltaInput[] = deleted.map((path) => ({ path, status: 'deleted' as const }));
   for (const o of outcomes) {
     if (o.status === 'parsed') delta.push({ path: o.path, status: 'parsed', blobSha: o.sha, language: o.language, extraction: o.result, bodies: o.bodies ?? [] });
@@ -177,7 +208,8 @@ async function writeOne(ctx: HistoryContext, repoId: number, p: PreparedCommit):
 }
 
 async function storeOne(ctx: HistoryContext, repoId: number, info: CommitInfo, baseSha: string | null): Promise<CommitCounts> {
-  return writeOne(ctx, repoId, await prepareOne(ctx, info, baseSha));
+  const [p] = await prepareBatch(ctx, [{ info, baseSha }], new Set());
+  return writeOne(ctx, repoId, p!);
 }
 
 /** Writes the parsed outcomes of a first extraction to the store in batches while the workers keep
@@ -228,11 +260,6 @@ export class ExtractionWriter {
   }
 }
 
-/** Commits read and parsed ahead of the one being stored: git and the workers work on the next
- * commits while the store writes this one (#9). A blob first seen in a commit still being stored
- * may be parsed twice; the store keeps one copy (extractions are content-addressed). */
-const LOOKAHEAD = 2;
-
 /** Indexes the last N commits of every branch (or all), refs first. Idempotent and resumable. */
 export async function indexHistory(opts: IndexHistoryOptions): Promise<IndexHistoryResult> {
   const { repo, store, history } = opts;
@@ -269,27 +296,44 @@ export async function indexHistory(opts: IndexHistoryOptions): Promise<IndexHist
     willStore.add(info.sha);
     return p1 !== undefined && willStore.has(p1) && p1 !== info.sha ? p1 : null;
   });
-  const ahead: Array<Promise<PreparedCommit>> = [];
-  // Prepares run one after another (they share the repository's git reader processes, which serve
-  // one request stream at a time); only preparing and storing overlap.
+  // Batches of commits, parents first; git and the workers prepare the next batch while the store
+  // writes this one. A blob first seen in a batch still being prepared when the next one starts is
+  // parsed once: batches are prepared one after another (they share the repository's git reader
+  // processes, which serve one request stream at a time), so each knows what the earlier ones parsed.
+  const batches: Array<Array<{ info: CommitInfo; baseSha: string | null }>> = [];
+  let files = 0;
+  ordered.forEach((info, i) => {
+    const last = batches[batches.length - 1];
+    // A commit with no stored parent carries its whole tree: it starts a batch of its own.
+    if (!last || last.length >= BATCH_COMMITS || files >= BATCH_FILES || bases[i] === null) {
+      batches.push([]);
+      files = 0;
+    }
+    batches[batches.length - 1]!.push({ info, baseSha: bases[i]! });
+    files += bases[i] === null ? BATCH_FILES : 3;
+  });
+  const parsed = new Set<string>();
+  const ahead: Array<Promise<PreparedCommit[]>> = [];
   let previous: Promise<unknown> = Promise.resolve();
-  const prepare = (i: number): void => {
-    if (i >= ordered.length) return;
-    const p = previous.then(() => prepareOne(ctx, ordered[i]!, bases[i]!));
+  const prepare = (b: number): void => {
+    if (b >= batches.length) return;
+    const p = previous.then(() => prepareBatch(ctx, batches[b]!, parsed));
     p.catch(() => {}); // awaited in order below; a rejection is handled there
     previous = p.catch(() => {});
     ahead.push(p);
   };
-  for (let i = 0; i < LOOKAHEAD && i < ordered.length; i++) prepare(i);
+  prepare(0);
   try {
-    for (let i = 0; i < ordered.length; i++) {
-      const prepared = await ahead.shift()!;
-      prepare(i + LOOKAHEAD);
-      const r = await writeOne(ctx, repoId, prepared);
-      stored.add(prepared.info.sha);
-      indexed.push(prepared.info.sha);
-      opts.onProgress?.({ done: indexed.length, total: ordered.length, sha: prepared.info.sha, ...r });
-      if (KILL_AFTER > 0 && indexed.length === KILL_AFTER) process.kill(process.pid, 'SIGKILL');
+    for (let b = 0; b < batches.length; b++) {
+      const batch = await ahead.shift()!;
+      prepare(b + 1);
+      for (const prepared of batch) {
+        const r = await writeOne(ctx, repoId, prepared);
+        stored.add(prepared.info.sha);
+        indexed.push(prepared.info.sha);
+        opts.onProgress?.({ done: indexed.length, total: ordered.length, sha: prepared.info.sha, ...r });
+        if (KILL_AFTER > 0 && indexed.length === KILL_AFTER) process.kill(process.pid, 'SIGKILL');
+      }
     }
   } finally {
     // Work still in flight after a failure must settle before the caller closes the pool and store.

@@ -12,7 +12,7 @@
 /** Entity kinds that get no embedding: a module's body is its whole file, an import is one line. */
 export const EMBEDDED_KINDS_EXCLUDED: readonly string[] = ['module', 'import'];
 
-/** Dimensions of `bodies.embedding` (migrations/0001_history.sql declares `vector(256)`). */
+/** Dimensions of the built-in embedder (stored as that many bytes in `bodies.embedding`). */
 export const EMBEDDING_DIMS = 256;
 
 function fnv1a(s: string): number {
@@ -56,15 +56,35 @@ export function embed(text: string): Float32Array {
   return out;
 }
 
-/** pgvector's text form, `[0.1,-0.2,...]`, with 4 significant digits (ample for cosine
- * ranking, and a quarter less text to parse). */
-export function toVectorLiteral(v: Float32Array): string {
-  return `[${Array.from(v, (x) => (x === 0 ? '0' : x.toPrecision(4))).join(',')}]`;
+/**
+ * The stored form of an embedding (`bodies.embedding`, a `bytea`; migrations/0007_bodies_int8.sql):
+ * one signed byte per dimension, `round(127 * x[i] / max|x|)`, so the byte length is the number of
+ * dimensions and any embedder's vectors fit (h-embed's providers store theirs the same way). No
+ * scale is stored: cosine similarity does not depend on it (`fromStoredEmbedding` returns the
+ * L2-normalised direction). 1 byte per dimension instead of pgvector's 4 keeps a first snapshot
+ * near 40 bytes per line of source with embeddings (#12); the quantisation error (at most 1/254
+ * of the largest component per dimension) moves cosines by about 0.005 on 256 dimensions, far
+ * below what ranking or the 0.85 rename threshold (store/match.ts) can tell apart.
+ */
+export function toStoredEmbedding(v: Float32Array): Uint8Array {
+  let max = 0;
+  for (const x of v) max = Math.max(max, Math.abs(x));
+  const out = new Int8Array(v.length);
+  if (max > 0) for (let i = 0; i < v.length; i++) out[i] = Math.round((127 * v[i]!) / max);
+  return new Uint8Array(out.buffer);
 }
 
-/** Parses pgvector's text form back. */
-export function fromVectorLiteral(s: string): Float32Array {
-  return Float32Array.from(s.slice(1, -1).split(','), Number);
+/** Decodes `toStoredEmbedding`'s bytes: the L2-normalised vector (all zeros stays all zeros). */
+export function fromStoredEmbedding(b: Uint8Array): Float32Array {
+  const q = new Int8Array(b.buffer, b.byteOffset, b.byteLength);
+  let norm = 0;
+  for (const x of q) norm += x * x;
+  const out = new Float32Array(q.length);
+  if (norm > 0) {
+    const k = 1 / Math.sqrt(norm);
+    for (let i = 0; i < q.length; i++) out[i] = q[i]! * k;
+  }
+  return out;
 }
 
 export function cosine(a: Float32Array, b: Float32Array): number {
@@ -79,17 +99,17 @@ export function cosine(a: Float32Array, b: Float32Array): number {
   return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
 }
 
-/** The embeddings of the distinct entity bodies of one file, as [body hash, pgvector literal]
- * pairs: what the store's `bodies` table receives. `content` is the file's bytes (entity byte
+/** The embeddings of the distinct entity bodies of one file, as [body hash, stored form
+ * (`toStoredEmbedding`)] pairs: what the store's `bodies` table receives. `content` is the file's bytes (entity byte
  * ranges index into it). */
-export function embedBodies(entities: ReadonlyArray<{ kind: string; bodyHash: string; startByte: number; endByte: number }>, content: Uint8Array): Array<[string, string]> {
+export function embedBodies(entities: ReadonlyArray<{ kind: string; bodyHash: string; startByte: number; endByte: number }>, content: Uint8Array): Array<[string, Uint8Array]> {
   const decoder = new TextDecoder();
   const seen = new Set<string>();
-  const out: Array<[string, string]> = [];
+  const out: Array<[string, Uint8Array]> = [];
   for (const en of entities) {
     if (EMBEDDED_KINDS_EXCLUDED.includes(en.kind) || seen.has(en.bodyHash)) continue;
     seen.add(en.bodyHash);
-    out.push([en.bodyHash, toVectorLiteral(embed(decoder.decode(content.subarray(en.startByte, en.endByte))))]);
+    out.push([en.bodyHash, toStoredEmbedding(embed(decoder.decode(content.subarray(en.startByte, en.endByte))))]);
   }
   return out;
 }

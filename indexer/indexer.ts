@@ -36,7 +36,7 @@ export interface FileToIndex {
 }
 
 export type ExtractOutcome =
-  | { path: string; sha: string; language: LanguageId; status: 'parsed'; result: FileExtraction; content?: Uint8Array; bodies?: Array<[string, string]> }
+  | { path: string; sha: string; language: LanguageId; status: 'parsed'; result: FileExtraction; content?: Uint8Array; bodies?: Array<[string, Uint8Array]> }
   | { path: string; sha: string; language: LanguageId; status: 'cached' }
   | { path: string; sha: string; language: LanguageId | null; status: 'skipped'; reason: SkipReason; detail: string };
 
@@ -49,8 +49,8 @@ export interface ExtractFilesOptions {
   /** Attach the blob bytes to parsed outcomes (`content`), so a caller that stores them need not
    * read the blob from git a second time. @default false */
   keepContent?: boolean;
-  /** Embed entity bodies in the workers (`bodies` on parsed outcomes: [body hash, pgvector
-   * literal]), for the history store. @default false */
+  /** Embed entity bodies in the workers (`bodies` on parsed outcomes: [body hash, stored embedding
+   * (indexer/embed.ts toStoredEmbedding)]), for the history store. @default false */
   embedBodies?: boolean;
 }
 

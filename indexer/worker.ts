@@ -13,7 +13,7 @@ export interface ExtractTask {
 }
 
 export type ExtractTaskResult =
-  | { ok: true; result: FileExtraction; bodies?: Array<[string, string]> }
+  | { ok: true; result: FileExtraction; bodies?: Array<[string, Uint8Array]> }
   | { ok: false; reason: 'parse_timeout' | 'extract_error'; detail: string };
 
 export default async function extractTask(task: ExtractTask): Promise<ExtractTaskResult> {

@@ -158,6 +158,13 @@ export const PGLITE_SETTINGS: Readonly<Record<string, string>> = {
   shared_buffers: '32MB',
   // Per-session temp-table buffers; the store uses no temp tables.
   temp_buffers: '2MB',
+  // WAL kept on disk (#9/#12 store size). PostgreSQL keeps up to max_wal_size (1GB) of WAL between
+  // checkpoints and recycles old segments instead of deleting them, so a first index of a large tree
+  // left hundreds of MB of WAL in the data directory, more than the data itself. A checkpoint every
+  // 64MB of WAL and 32MB kept (two 16MB segments, the minimum) bound it; an embedded store has no
+  // replica to keep WAL for.
+  max_wal_size: '64MB',
+  min_wal_size: '32MB',
 };
 
 /** PGlite's initial WASM heap (2048 pages of 64 KiB): a lower cap could never be honoured. */

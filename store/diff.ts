@@ -6,7 +6,7 @@
 import { qualify } from '../indexer/types.ts';
 import { pathNames, versionsAt, touchedBetween, type Chain, type Version } from './chain.ts';
 import type { Queryable } from './db.ts';
-import { cosine, fromVectorLiteral } from './embed.ts';
+import { cosine, fromStoredEmbedding } from './embed.ts';
 import { matchExact, matchSimilar, sortResult, type MatchEntity, type MatchResult } from './match.ts';
 import type { EntityDiff, EntityRef } from './types.ts';
 
@@ -17,7 +17,7 @@ export interface DiffEntity extends MatchEntity {
   pathId: number;
 }
 
-interface EntityRow {
+export interface EntityRow {
   extraction_id: number;
   kind: string;
   name: string;
@@ -31,8 +31,16 @@ interface EntityRow {
 }
 
 /** Matches the entities of two versions of a set of paths (null = absent on that side). */
+/** What the writer already holds in memory (store/write.ts WriteCache), so storing a commit need not
+ * read it back: entity rows per extraction (DIFF_EXCLUDED_KINDS left out) and path names. */
+export interface DiffSources {
+  entities(extractionId: number): EntityRow[] | undefined;
+  remember(extractionId: number, rows: EntityRow[]): void;
+  pathName(pathId: number): string | undefined;
+}
+
 export async function diffVersions(
-  q: Queryable, before: Map<number, Version | null>, after: Map<number, Version | null>,
+  q: Queryable, before: Map<number, Version | null>, after: Map<number, Version | null>, sources?: DiffSources,
 ): Promise<MatchResult<DiffEntity>> {
   const changed: number[] = [];
   for (const pathId of new Set([...before.keys(), ...after.keys()])) {
@@ -48,19 +56,30 @@ export async function diffVersions(
     if (a != null) xids.add(a);
   }
   const byExtraction = new Map<number, EntityRow[]>();
-  if (xids.size > 0) {
+  const unknown: number[] = [];
+  for (const x of xids) {
+    const known = sources?.entities(x);
+    if (known) byExtraction.set(x, known);
+    else unknown.push(x);
+  }
+  if (unknown.length > 0) {
     const { rows } = await q.query<EntityRow>(
       `SELECT extraction_id, kind, name, qname, start_line, end_line, body_hash, signature, end_byte - start_byte AS bytes, exported FROM entities
        WHERE extraction_id = ANY($1::int[]) AND kind <> ALL($2::text[])`,
-      [[...xids], DIFF_EXCLUDED_KINDS],
+      [unknown, DIFF_EXCLUDED_KINDS],
     );
-    for (const r of rows) {
-      const list = byExtraction.get(r.extraction_id);
-      if (list) list.push(r);
-      else byExtraction.set(r.extraction_id, [r]);
-    }
+    for (const x of unknown) byExtraction.set(x, []);
+    for (const r of rows) byExtraction.get(r.extraction_id)!.push(r);
+    if (sources) for (const x of unknown) sources.remember(x, byExtraction.get(x)!);
   }
-  const names = await pathNames(q, changed);
+  const names = new Map<number, string>();
+  const unnamed: number[] = [];
+  for (const p of changed) {
+    const n = sources?.pathName(p);
+    if (n === undefined) unnamed.push(p);
+    else names.set(p, n);
+  }
+  for (const [id, n] of await pathNames(q, unnamed)) names.set(id, n);
   const side = (versions: Map<number, Version | null>): DiffEntity[] => changed.flatMap((pathId) => {
     const x = versions.get(pathId)?.extractionId;
     if (x == null) return [];
@@ -82,9 +101,9 @@ export async function diffVersions(
   if (candidates.length > 0) {
     const addedKeys = new Set(candidates.map((e) => `${e.path}\0${e.kind}`));
     const hashes = new Set([...candidates, ...res.removed.filter((e) => addedKeys.has(`${e.path}\0${e.kind}`))].map((e) => e.bodyHash));
-    const { rows } = await q.query<{ body_hash: string; embedding: string }>(
-      'SELECT body_hash, embedding::text AS embedding FROM bodies WHERE body_hash = ANY($1::text[])', [[...hashes]]);
-    const vec = new Map(rows.map((r) => [r.body_hash, fromVectorLiteral(r.embedding)]));
+    const { rows } = await q.query<{ body_hash: string; embedding: Buffer }>(
+      'SELECT body_hash, embedding FROM bodies WHERE body_hash = ANY($1::text[])', [[...hashes]]);
+    const vec = new Map(rows.map((r) => [r.body_hash, fromStoredEmbedding(r.embedding)]));
     matchSimilar(res, (a, b) => {
       const va = vec.get(a.bodyHash);
       const vb = vec.get(b.bodyHash);

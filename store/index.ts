@@ -3,7 +3,7 @@ import { EXTRACTOR_VERSION, qualify, type EntityKind } from '../indexer/types.ts
 import { ChainCache, chainParams, treeSql, type Chain } from './chain.ts';
 import type { Db, Queryable } from './db.ts';
 import { DIFF_EXCLUDED_KINDS, diffChains } from './diff.ts';
-import { embed, toVectorLiteral } from './embed.ts';
+import { cosine, embed, fromStoredEmbedding } from './embed.ts';
 import { StoreError } from './errors.ts';
 import { cancellable, type ReadOptions } from './abort.ts';
 import { Resolver, defRef, type Def } from './graph.ts';
@@ -11,7 +11,7 @@ import { blame, entityHistory } from './lineage.ts';
 import { markAnnounced, startAnnouncing, unannounced } from './outbox.ts';
 import { SearchEngine } from './search/index.ts';
 import { HotStore } from './hot/index.ts';
-import { recordRefs, storeCommit, storeExtractions, type RefMove, type StoredCommit } from './write.ts';
+import { WriteCache, recordRefs, storeCommit, storeExtractions, type RefMove, type StoredCommit } from './write.ts';
 import type {
   BlameEntry, CallEdge, CommitInput, EntityChangeRecord, EntityDiff, EntityQuery, EntityRef, FileDeltaInput, ResolutionStats, SkipCounts,
   StoredEntity, TreeFile,
@@ -54,6 +54,8 @@ function escapeLike(s: string): string {
 /** The versioned code graph of any number of repositories, over one database. */
 export class HistoryStore {
   private readonly chains = new ChainCache();
+  /** What the writer remembers between commits (store/write.ts). */
+  private readonly writeCache = new WriteCache();
   private searchEngine: SearchEngine | null = null;
   /** The hot working set at the ref tips (store/hot), once opened. */
   hot: HotStore | null = null;
@@ -105,12 +107,18 @@ export class HistoryStore {
   /** Stores extraction results (entities, references, body embeddings) ahead of the commits that
    * will use them, in one transaction; those commits then find them cached. Idempotent. */
   async storeExtractions(files: Array<Extract<FileDeltaInput, { status: 'parsed' }>>): Promise<void> {
-    if (files.length > 0) await this.db.transaction((tx) => storeExtractions(tx, files, []));
+    if (files.length === 0) return;
+    const staged = this.writeCache.stage();
+    await this.db.transaction((tx) => storeExtractions(tx, files, [], staged, false));
+    staged.commit();
   }
 
   /** Stores one commit in one transaction (idempotent: a stored commit is left alone). */
   async storeCommit(repoId: number, input: CommitInput): Promise<StoredCommit> {
-    return this.db.transaction((tx) => storeCommit(tx, this.chains, repoId, input));
+    const staged = this.writeCache.stage();
+    const stored = await this.db.transaction((tx) => storeCommit(tx, this.chains, staged, repoId, input));
+    staged.commit();
+    return stored;
   }
 
   /** Brings the stored refs to `refs`, logging every move; `isForced(old, new)` says whether
@@ -229,26 +237,26 @@ export class HistoryStore {
     }));
   }
 
-  /** Entities at `sha` whose bodies are nearest to `text` (HNSW over the body embeddings). */
+  /** Entities at `sha` whose bodies are nearest to `text`: an exact cosine scan over the bodies of
+   * the tree at `sha` (embeddings are stored as bytes, indexer/embed.ts `toStoredEmbedding`, with
+   * no index in the database; the search engine's ANN index serves large trees, store/search/). */
   async similar(repoId: number, sha: string, text: string, limit = 10): Promise<Array<StoredEntity & { score: number }>> {
     const { chain } = await this.chainOf(repoId, sha);
-    const { rows } = await this.db.query<{ body_hash: string; score: number }>(
-      `SELECT body_hash, 1 - (embedding <=> $1::vector) AS score FROM bodies ORDER BY embedding <=> $1::vector LIMIT $2`,
-      [toVectorLiteral(embed(text)), limit * 20]);
-    if (rows.length === 0) return [];
-    const score = new Map(rows.map((r) => [r.body_hash, Number(r.score)]));
+    const query = embed(text);
     const { rows: ents } = await this.db.query<{
       path: string; language: string; kind: EntityKind; name: string; qname: string; start_line: number; end_line: number;
-      signature: string | null; doc: string | null; exported: boolean; body_hash: string;
+      signature: string | null; doc: string | null; exported: boolean; body_hash: string; embedding: Buffer;
     }>(
-      `SELECT p.path, t.language, e.kind, e.name, e.qname, e.start_line, e.end_line, e.signature, e.doc, e.exported, e.body_hash
+      `SELECT p.path, t.language, e.kind, e.name, e.qname, e.start_line, e.end_line, e.signature, e.doc, e.exported, e.body_hash, b.embedding
        FROM (${treeSql()}) t JOIN paths p ON p.id = t.path_id JOIN entities e ON e.extraction_id = t.extraction_id
-       WHERE e.body_hash = ANY($3::text[]) ORDER BY p.path, e.start_line`, [...chainParams(chain), [...score.keys()]]);
+       JOIN bodies b ON b.body_hash = e.body_hash`, [...chainParams(chain)]);
+    const score = new Map<string, number>();
+    for (const r of ents) if (!score.has(r.body_hash)) score.set(r.body_hash, cosine(query, fromStoredEmbedding(r.embedding)));
     return ents.map((r) => ({
       kind: r.kind, name: r.name, qualifiedName: qualify(r.path, r.qname), path: r.path, startLine: r.start_line, endLine: r.end_line,
       signature: r.signature, doc: r.doc, exported: r.exported, bodyHash: r.body_hash, language: r.language, localName: r.qname,
       score: score.get(r.body_hash) ?? 0,
-    })).sort((a, b) => b.score - a.score).slice(0, limit);
+    })).sort((a, b) => b.score - a.score || (a.path < b.path ? -1 : a.path > b.path ? 1 : a.startLine - b.startLine)).slice(0, limit);
   }
 
   /** Entity-level diff between any two indexed commits. */

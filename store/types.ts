@@ -56,9 +56,9 @@ export type FileDeltaInput =
       /** The blob content, used to embed entity bodies; without it bodies are embedded from name,
        * signature and doc only. */
       content?: Buffer;
-      /** The body embeddings the extraction worker computed ([body hash, pgvector literal],
+      /** The body embeddings the extraction worker computed ([body hash, stored form (toStoredEmbedding)],
        * indexer/embed.ts `embedBodies`); when given, `content` is not needed. */
-      bodies?: ReadonlyArray<readonly [string, string]>;
+      bodies?: ReadonlyArray<readonly [string, Uint8Array]>;
     }
   | { path: string; status: 'cached'; blobSha: string; language: LanguageId }
   | { path: string; status: 'skipped'; blobSha: string; language: LanguageId | null; reason: SkipReason; detail: string };

@@ -2,8 +2,8 @@
 import { EXTRACTOR_VERSION, type FileExtraction } from '../indexer/types.ts';
 import { versionsAt, type ChainCache, type Chain, type Version } from './chain.ts';
 import type { Queryable } from './db.ts';
-import { diffVersions } from './diff.ts';
-import { EMBEDDED_KINDS_EXCLUDED, embed, toVectorLiteral } from './embed.ts';
+import { DIFF_EXCLUDED_KINDS, diffVersions, type DiffSources, type EntityRow } from './diff.ts';
+import { EMBEDDED_KINDS_EXCLUDED, embed, toStoredEmbedding } from './embed.ts';
 import { StoreError } from './errors.ts';
 import type { CommitInput, FileDeltaInput } from './types.ts';
 
@@ -24,13 +24,184 @@ export interface StoredCommit {
   created: boolean;
 }
 
-async function internPaths(q: Queryable, repoId: number, paths: string[]): Promise<Map<string, number>> {
-  const uniq = [...new Set(paths)];
+/** Bounds of the writer's memory (entries, not bytes). */
+const PATH_CACHE_LIMIT = 500_000;
+const TREE_CACHE_ENTRIES = 400_000;
+const ENTITY_CACHE_ROWS = 100_000;
+const EXTRACTION_ID_LIMIT = 200_000;
+
+/**
+ * What the writer of one process remembers between commits, so a commit touching a few files costs
+ * a few statements instead of reading back what it just wrote (#9: history at >= 50 commits/s).
+ * Everything here is immutable once stored, so another process writing the same database (the CLI
+ * beside `serve`) cannot make it stale: a path's id, an extraction's id and entities, and the tree
+ * (path -> version) at a commit. Trees are handed from a commit to its first child (linear history
+ * needs no copy); a commit whose parent's tree is not held reads the versions of its delta's paths.
+ */
+export class WriteCache implements DiffSources {
+  private readonly pathIds = new Map<number, Map<string, number>>();
+  private readonly names = new Map<number, string>();
+  private pathCount = 0;
+  private readonly trees = new Map<number, Map<number, Version>>();
+  private treeEntries = 0;
+  private readonly rows = new Map<number, EntityRow[]>();
+  private rowCount = 0;
+  private readonly extractionIds = new Map<string, number>();
+
+  pathId(repoId: number, path: string): number | undefined {
+    return this.pathIds.get(repoId)?.get(path);
+  }
+
+  addPath(repoId: number, path: string, id: number): void {
+    if (this.pathCount >= PATH_CACHE_LIMIT) {
+      this.pathIds.clear();
+      this.names.clear();
+      this.pathCount = 0;
+    }
+    let m = this.pathIds.get(repoId);
+    if (!m) this.pathIds.set(repoId, (m = new Map()));
+    if (!m.has(path)) this.pathCount++;
+    m.set(path, id);
+    this.names.set(id, path);
+  }
+
+  pathName(pathId: number): string | undefined {
+    return this.names.get(pathId);
+  }
+
+  extractionId(key: string): number | undefined {
+    return this.extractionIds.get(key);
+  }
+
+  addExtractionId(key: string, id: number): void {
+    if (this.extractionIds.size >= EXTRACTION_ID_LIMIT) this.extractionIds.clear();
+    this.extractionIds.set(key, id);
+  }
+
+  entities(extractionId: number): EntityRow[] | undefined {
+    const r = this.rows.get(extractionId);
+    if (r) {
+      // Most recently used last.
+      this.rows.delete(extractionId);
+      this.rows.set(extractionId, r);
+    }
+    return r;
+  }
+
+  remember(extractionId: number, rows: EntityRow[]): void {
+    if (this.rows.has(extractionId)) return;
+    this.rows.set(extractionId, rows);
+    this.rowCount += rows.length + 1;
+    for (const [x, r] of this.rows) {
+      if (this.rowCount <= ENTITY_CACHE_ROWS) break;
+      this.rows.delete(x);
+      this.rowCount -= r.length + 1;
+    }
+  }
+
+  /** Takes the tree held for `commitId` out of the cache (its new owner is a child commit). */
+  takeTree(commitId: number): Map<number, Version> | undefined {
+    const t = this.trees.get(commitId);
+    if (t) {
+      this.trees.delete(commitId);
+      this.treeEntries -= t.size;
+    }
+    return t;
+  }
+
+  putTree(commitId: number, tree: Map<number, Version>): void {
+    if (tree.size > TREE_CACHE_ENTRIES) return;
+    this.trees.set(commitId, tree);
+    this.treeEntries += tree.size;
+    for (const [id, t] of this.trees) {
+      if (this.treeEntries <= TREE_CACHE_ENTRIES) break;
+      this.trees.delete(id);
+      this.treeEntries -= t.size;
+    }
+  }
+
+  /** A view for one transaction: reads fall through to this cache, additions wait for `commit()`,
+   * so ids of rows a rolled-back transaction inserted never reach the cache. */
+  stage(): StagedCache {
+    return new StagedCache(this);
+  }
+}
+
+/** WriteCache additions of one transaction, applied by `commit()` once it committed. */
+export class StagedCache implements DiffSources {
+  private readonly paths: Array<[number, string, number]> = [];
+  private readonly pathIds = new Map<string, number>();
+  private readonly names = new Map<number, string>();
+  private readonly xids = new Map<string, number>();
+  private readonly rows = new Map<number, EntityRow[]>();
+  private readonly trees = new Map<number, Map<number, Version>>();
+
+  constructor(private readonly base: WriteCache) {}
+
+  pathId(repoId: number, path: string): number | undefined {
+    return this.base.pathId(repoId, path) ?? this.pathIds.get(`${repoId}\0${path}`);
+  }
+
+  addPath(repoId: number, path: string, id: number): void {
+    this.paths.push([repoId, path, id]);
+    this.pathIds.set(`${repoId}\0${path}`, id);
+    this.names.set(id, path);
+  }
+
+  pathName(pathId: number): string | undefined {
+    return this.base.pathName(pathId) ?? this.names.get(pathId);
+  }
+
+  extractionId(key: string): number | undefined {
+    return this.base.extractionId(key) ?? this.xids.get(key);
+  }
+
+  addExtractionId(key: string, id: number): void {
+    this.xids.set(key, id);
+  }
+
+  entities(extractionId: number): EntityRow[] | undefined {
+    return this.base.entities(extractionId) ?? this.rows.get(extractionId);
+  }
+
+  remember(extractionId: number, rows: EntityRow[]): void {
+    this.rows.set(extractionId, rows);
+  }
+
+  takeTree(commitId: number): Map<number, Version> | undefined {
+    return this.trees.get(commitId) ?? this.base.takeTree(commitId);
+  }
+
+  putTree(commitId: number, tree: Map<number, Version>): void {
+    this.trees.set(commitId, tree);
+  }
+
+  commit(): void {
+    for (const [repoId, path, id] of this.paths) this.base.addPath(repoId, path, id);
+    for (const [k, id] of this.xids) this.base.addExtractionId(k, id);
+    for (const [x, r] of this.rows) this.base.remember(x, r);
+    for (const [id, t] of this.trees) this.base.putTree(id, t);
+  }
+}
+
+async function internPaths(q: Queryable, cache: StagedCache, repoId: number, paths: string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  if (uniq.length === 0) return out;
-  await q.query('INSERT INTO paths (repo_id, path) SELECT $1, p FROM unnest($2::text[]) AS u(p) ON CONFLICT DO NOTHING', [repoId, uniq]);
-  const { rows } = await q.query<{ id: number; path: string }>('SELECT id, path FROM paths WHERE repo_id = $1 AND path = ANY($2::text[])', [repoId, uniq]);
-  for (const r of rows) out.set(r.path, r.id);
+  const unknown: string[] = [];
+  for (const p of new Set(paths)) {
+    const id = cache.pathId(repoId, p);
+    if (id === undefined) unknown.push(p);
+    else out.set(p, id);
+  }
+  if (unknown.length === 0) return out;
+  // One statement: the rows inserted now and the rows that were there (a CTE's inserts are not
+  // visible to the rest of its statement, so the two sets do not overlap).
+  const { rows } = await q.query<{ id: number; path: string }>(
+    `WITH ins AS (INSERT INTO paths (repo_id, path) SELECT $1, p FROM unnest($2::text[]) AS u(p) ON CONFLICT DO NOTHING RETURNING id, path)
+     SELECT id, path FROM ins UNION ALL SELECT id, path FROM paths WHERE repo_id = $1 AND path = ANY($2::text[])`, [repoId, unknown]);
+  for (const r of rows) {
+    out.set(r.path, r.id);
+    cache.addPath(repoId, r.path, r.id);
+  }
   return out;
 }
 
@@ -40,11 +211,18 @@ type Parsed = Extract<FileDeltaInput, { status: 'parsed' }>;
  * returns the extraction id of every (sha, language) asked for. Extractions are content-addressed
  * and belong to no commit, so they may be written ahead of the commits that use them (a first index
  * writes them while the workers still parse; #9). */
-export async function storeExtractions(q: Queryable, parsed: Parsed[], cachedKeys: Array<{ sha: string; language: string }>): Promise<Map<string, number>> {
+export async function storeExtractions(
+  q: Queryable, parsed: Parsed[], cachedKeys: Array<{ sha: string; language: string }>, cache?: StagedCache, rememberRows = true,
+): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
   const key = (sha: string, language: string): string => `${sha}\0${language}`;
   const uniq = new Map<string, Parsed>();
-  for (const p of parsed) uniq.set(key(p.blobSha, p.language), p);
+  for (const p of parsed) {
+    const k = key(p.blobSha, p.language);
+    const known = cache?.extractionId(k);
+    if (known !== undefined) ids.set(k, known);
+    else uniq.set(k, p);
+  }
   const list = [...uniq.values()];
   for (let i = 0; i < list.length; i += CHUNK) {
     const chunk = list.slice(i, i + CHUNK);
@@ -57,21 +235,44 @@ export async function storeExtractions(q: Queryable, parsed: Parsed[], cachedKey
     );
     const fresh: Array<{ id: number; p: Parsed }> = [];
     for (const r of rows) {
-      ids.set(key(r.blob_sha, r.language), r.id);
-      fresh.push({ id: r.id, p: uniq.get(key(r.blob_sha, r.language))! });
+      const k = key(r.blob_sha, r.language);
+      ids.set(k, r.id);
+      const p = uniq.get(k)!;
+      fresh.push({ id: r.id, p });
+      if (cache) {
+        cache.addExtractionId(k, r.id);
+        // A commit's entity changes compare these rows with the next version of the file.
+        if (rememberRows) cache.remember(r.id, diffRows(r.id, p.extraction));
+      }
     }
     await insertEntities(q, fresh);
   }
-  const missing = [...cachedKeys, ...list.map((p) => ({ sha: p.blobSha, language: p.language }))].filter((k) => !ids.has(key(k.sha, k.language)));
+  const missing = [...cachedKeys, ...list.map((p) => ({ sha: p.blobSha, language: p.language }))].filter((k) => {
+    if (ids.has(key(k.sha, k.language))) return false;
+    const known = cache?.extractionId(key(k.sha, k.language));
+    if (known !== undefined) ids.set(key(k.sha, k.language), known);
+    return known === undefined;
+  });
   if (missing.length > 0) {
     const { rows } = await q.query<{ id: number; blob_sha: string; language: string }>(
       `SELECT x.id, x.blob_sha, x.language FROM extractions x JOIN unnest($1::text[], $2::text[]) AS t(s, l)
          ON x.blob_sha = t.s AND x.language = t.l WHERE x.extractor_version = $3`,
       [missing.map((m) => m.sha), missing.map((m) => m.language), EXTRACTOR_VERSION],
     );
-    for (const r of rows) ids.set(key(r.blob_sha, r.language), r.id);
+    for (const r of rows) {
+      ids.set(key(r.blob_sha, r.language), r.id);
+      cache?.addExtractionId(key(r.blob_sha, r.language), r.id);
+    }
   }
   return ids;
+}
+
+/** The rows `diffVersions` reads for an extraction, built from the extraction in memory. */
+function diffRows(id: number, ex: FileExtraction): EntityRow[] {
+  return ex.entities.filter((en) => !DIFF_EXCLUDED_KINDS.includes(en.kind)).map((en) => ({
+    extraction_id: id, kind: en.kind, name: en.name, qname: en.qualifiedName, start_line: en.startLine, end_line: en.endLine,
+    body_hash: en.bodyHash, signature: en.signature, bytes: en.endByte - en.startByte, exported: en.exported,
+  }));
 }
 
 async function insertEntities(q: Queryable, fresh: Array<{ id: number; p: Parsed }>): Promise<void> {
@@ -85,8 +286,8 @@ async function insertEntities(q: Queryable, fresh: Array<{ id: number; p: Parsed
     id: number; kind: string[]; name: string[]; qual: Array<string | null>; line: number[]; from: number[];
     module: Array<string | null>; alias: Array<string | null>; binding: Array<string | null>;
   }> = [];
-  /** Body hash -> its text to embed, or its embedding already computed by the worker (a pgvector literal). */
-  const bodies = new Map<string, { text: string } | { vector: string }>();
+  /** Body hash -> its text to embed, or its embedding already computed by the worker (stored form). */
+  const bodies = new Map<string, { text: string } | { vector: Uint8Array }>();
   for (const { id, p } of fresh) {
     const ex: FileExtraction = p.extraction;
     for (const [hash, vector] of p.bodies ?? []) if (!bodies.has(hash)) bodies.set(hash, { vector });
@@ -131,9 +332,10 @@ async function insertEntities(q: Queryable, fresh: Array<{ id: number; p: Parsed
 
 /** Embeds and stores bodies not stored yet: once per distinct body hash, across all repositories.
  * Embeddings the workers computed are inserted as they are; the rest are computed here, only for
- * hashes the store does not hold. The literals travel as ONE text parameter split in SQL: as a
- * text[] parameter, node-postgres would escape every character of every literal (#9). */
-async function insertBodies(q: Queryable, bodies: Map<string, { text: string } | { vector: string }>): Promise<void> {
+ * hashes the store does not hold. Stored form: `toStoredEmbedding` (one byte per dimension,
+ * indexer/embed.ts). The embeddings travel as ONE binary parameter (node-postgres sends a Buffer in
+ * binary format), cut in SQL: no text to escape or parse (#9). */
+async function insertBodies(q: Queryable, bodies: Map<string, { text: string } | { vector: Uint8Array }>): Promise<void> {
   if (bodies.size === 0) return;
   let todo = [...bodies.keys()];
   const toEmbed = todo.filter((h) => 'text' in bodies.get(h)!);
@@ -142,34 +344,52 @@ async function insertBodies(q: Queryable, bodies: Map<string, { text: string } |
     const have = new Set(rows.map((r) => r.body_hash));
     todo = todo.filter((h) => !have.has(h));
   }
-  const vector = (h: string): string => {
+  const vector = (h: string): Uint8Array => {
     const b = bodies.get(h)!;
-    return 'vector' in b ? b.vector : toVectorLiteral(embed(b.text));
+    return 'vector' in b ? b.vector : toStoredEmbedding(embed(b.text));
   };
-  for (let i = 0; i < todo.length; i += 2000) {
-    const chunk = todo.slice(i, i + 2000);
-    await q.query(
-      `INSERT INTO bodies (body_hash, embedding)
-       SELECT h, v::vector FROM unnest($1::text[], string_to_array($2, ' ')) AS t(h, v) ON CONFLICT DO NOTHING`,
-      [chunk, chunk.map(vector).join(' ')],
-    );
+  // One statement per dimension count (one embedder: one group), each body a fixed-size slice.
+  const byDims = new Map<number, Array<{ h: string; v: Uint8Array }>>();
+  for (const h of todo) {
+    const v = vector(h);
+    const g = byDims.get(v.length);
+    if (g) g.push({ h, v });
+    else byDims.set(v.length, [{ h, v }]);
+  }
+  for (const [dims, group] of byDims) {
+    for (let i = 0; i < group.length; i += 5000) {
+      const chunk = group.slice(i, i + 5000);
+      await q.query(
+        `INSERT INTO bodies (body_hash, embedding)
+         SELECT h, substring($2::bytea FROM (n - 1)::int * $3 + 1 FOR $3) FROM unnest($1::text[]) WITH ORDINALITY AS t(h, n)
+         ON CONFLICT DO NOTHING`,
+        [chunk.map((x) => x.h), Buffer.concat(chunk.map((x) => x.v)), dims],
+      );
+    }
   }
 }
 
 /** Stores one commit (metadata, file delta, new extractions, entity-level changes) in ONE
- * transaction; a no-op when the commit is already stored. */
-export async function storeCommit(q: Queryable, chains: ChainCache, repoId: number, input: CommitInput): Promise<StoredCommit> {
+ * transaction; a no-op when the commit is already stored. Round trips for a commit changing a few
+ * files (#9): one lookup (the commit itself, its base, stored bases that wait for it), the new
+ * extractions, and one statement writing the commit, its delta and its entity changes. */
+export async function storeCommit(q: Queryable, chains: ChainCache, cache: StagedCache, repoId: number, input: CommitInput): Promise<StoredCommit> {
   const c = input.commit;
-  const existing = await q.query<{ id: number }>('SELECT id FROM commits WHERE repo_id = $1 AND sha = $2', [repoId, c.sha]);
-  if (existing.rows[0]) return { id: existing.rows[0].id, sha: c.sha, created: false };
+  const { rows: found } = await q.query<{ k: 'self' | 'base' | 'orphan'; id: number; depth: number; line_id: number }>(
+    `SELECT 'self' AS k, id, depth, line_id FROM commits WHERE repo_id = $1 AND sha = $2
+     UNION ALL SELECT 'base', id, depth, line_id FROM commits WHERE repo_id = $1 AND sha = $3
+     UNION ALL SELECT 'orphan', id, depth, line_id FROM commits WHERE repo_id = $1 AND base_id IS NULL AND parents[1] = $2`,
+    [repoId, c.sha, input.baseSha]);
+  const self = found.find((r) => r.k === 'self');
+  if (self) return { id: self.id, sha: c.sha, created: false };
+  const orphans = found.filter((r) => r.k === 'orphan').sort((a, b) => a.id - b.id);
 
   let base: { id: number; depth: number; line_id: number } | null = null;
   if (input.baseSha !== null) {
-    const { rows } = await q.query<{ id: number; depth: number; line_id: number }>('SELECT id, depth, line_id FROM commits WHERE repo_id = $1 AND sha = $2', [repoId, input.baseSha]);
-    if (!rows[0]) {
+    base = found.find((r) => r.k === 'base') ?? null;
+    if (!base) {
       throw new StoreError('BASE_NOT_INDEXED', `Cannot store ${c.sha} as a delta: its first parent ${input.baseSha} is not indexed. Index the parent first, or pass baseSha null to store the whole tree.`, { sha: c.sha, base: input.baseSha });
     }
-    base = rows[0];
   }
   const seen = new Set<string>();
   for (const f of input.files) {
@@ -177,28 +397,12 @@ export async function storeCommit(q: Queryable, chains: ChainCache, repoId: numb
     seen.add(f.path);
   }
 
-  const pathIds = await internPaths(q, repoId, input.files.map((f) => f.path));
+  const pathIds = await internPaths(q, cache, repoId, input.files.map((f) => f.path));
   const parsed = input.files.filter((f): f is Parsed => f.status === 'parsed');
   const cached = input.files.flatMap((f) => (f.status === 'cached' ? [{ sha: f.blobSha, language: f.language }] : []));
-  const extractionIds = await storeExtractions(q, parsed, cached);
+  const extractionIds = await storeExtractions(q, parsed, cached, cache);
 
   const depth = base ? base.depth + 1 : 0;
-  const { rows: [idRow] } = await q.query<{ id: number }>("SELECT nextval(pg_get_serial_sequence('commits', 'id'))::int AS id", []);
-  const commitId = idRow!.id;
-  // Continue the base's first-parent line unless another child already did (migrations/0002).
-  let line = commitId;
-  if (base) {
-    const taken = await q.query('SELECT 1 FROM commits WHERE line_id = $1 AND depth = $2', [base.line_id, depth]);
-    if (taken.rows.length === 0) line = base.line_id;
-  }
-  await q.query(
-    `INSERT INTO commits (id, repo_id, sha, parents, tree, author_name, author_email, author_date, committer_name, committer_email,
-                          committer_date, message, base_id, depth, line_id)
-     VALUES ($1, $2, $3, $4::text[], $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-    [commitId, repoId, c.sha, c.parents, c.tree, c.author.name, c.author.email, c.author.date, c.committer.name, c.committer.email,
-      c.committer.date, c.message, base?.id ?? null, depth, line],
-  );
-
   const after = new Map<number, Version | null>();
   const d = {
     path: [] as number[], sha: [] as Array<string | null>, lang: [] as Array<string | null>, x: [] as Array<number | null>,
@@ -224,36 +428,79 @@ export async function storeCommit(q: Queryable, chains: ChainCache, repoId: numb
     d.path.push(pathId); d.sha.push(v?.blobSha ?? null); d.lang.push(v?.language ?? null); d.x.push(v?.extractionId ?? null);
     d.reason.push(v?.skipReason ?? null); d.detail.push(v?.skipDetail ?? null);
   }
-  for (let i = 0; i < d.path.length; i += 5000) {
-    const s = (a: unknown[]): unknown[] => a.slice(i, i + 5000);
+
+  // The tree of the first parent: handed over from the parent when this process stored it (then
+  // it becomes this commit's tree), else the versions of the delta's paths are read.
+  const baseChain: Chain | null = base ? await chains.get(q, base.id, base.depth) : null;
+  const tree: Map<number, Version> | undefined = base ? cache.takeTree(base.id) : new Map();
+  let ch: EntityChanges | null = null;
+  if (base && baseChain) {
+    const beforeVersions = tree ?? await versionsAt(q, baseChain, [...after.keys()]);
+    const before = new Map<number, Version | null>([...after.keys()].map((p) => [p, beforeVersions.get(p) ?? null]));
+    ch = await entityChanges(q, before, after, cache);
+  }
+
+  // The commit, its delta and its entity changes in one statement. Its line continues the base's
+  // line unless another child already did (migrations/0002); otherwise it starts its own (its id).
+  const FIRST = 5000;
+  const s = (a: unknown[], from: number, to: number): unknown[] => a.slice(from, to);
+  const { rows: [ins] } = await q.query<{ id: number; line_id: number }>(
+    `WITH n AS (SELECT nextval(pg_get_serial_sequence('commits', 'id'))::int AS id),
+     c AS (
+       INSERT INTO commits (id, repo_id, sha, parents, tree, author_name, author_email, author_date, committer_name, committer_email,
+                            committer_date, message, base_id, depth, line_id)
+       SELECT n.id, $1, $2, $3::text[], $4, $5, $6, $7, $8, $9, $10, $11, $12::int, $13::int,
+              CASE WHEN $14::int IS NULL OR EXISTS (SELECT 1 FROM commits WHERE line_id = $14 AND depth = $13) THEN n.id ELSE $14 END
+       FROM n RETURNING id, line_id),
+     d AS (
+       INSERT INTO file_deltas (commit_id, path_id, blob_sha, language, extraction_id, skip_reason, skip_detail)
+       SELECT c.id, u.* FROM c, unnest($15::int[], $16::text[], $17::text[], $18::int[], $19::text[], $20::text[]) AS u),
+     e AS (
+       INSERT INTO entity_changes (commit_id, change, kind, path_id, qname, old_path_id, old_qname, signature_changed, visibility_changed)
+       SELECT c.id, u.* FROM c, unnest($21::text[], $22::text[], $23::int[], $24::text[], $25::int[], $26::text[], $27::boolean[], $28::boolean[]) AS u)
+     SELECT id, line_id FROM c`,
+    [repoId, c.sha, c.parents, c.tree, c.author.name, c.author.email, c.author.date, c.committer.name, c.committer.email,
+      c.committer.date, c.message, base?.id ?? null, depth, base?.line_id ?? null,
+      s(d.path, 0, FIRST), s(d.sha, 0, FIRST), s(d.lang, 0, FIRST), s(d.x, 0, FIRST), s(d.reason, 0, FIRST), s(d.detail, 0, FIRST),
+      ch?.change ?? [], ch?.kind ?? [], ch?.path ?? [], ch?.qname ?? [], ch?.oldPath ?? [], ch?.oldQname ?? [], ch?.sig ?? [], ch?.vis ?? []],
+  );
+  const commitId = ins!.id;
+  const line = ins!.line_id;
+  for (let i = FIRST; i < d.path.length; i += 5000) {
     await q.query(
       `INSERT INTO file_deltas (commit_id, path_id, blob_sha, language, extraction_id, skip_reason, skip_detail)
        SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[])`,
-      [commitId, s(d.path), s(d.sha), s(d.lang), s(d.x), s(d.reason), s(d.detail)],
+      [commitId, s(d.path, i, i + 5000), s(d.sha, i, i + 5000), s(d.lang, i, i + 5000), s(d.x, i, i + 5000), s(d.reason, i, i + 5000), s(d.detail, i, i + 5000)],
     );
   }
 
   if (KILL_IN_COMMIT > 0 && ++commitsWritten === KILL_IN_COMMIT) process.kill(process.pid, 'SIGKILL');
 
-  const baseChain: Chain | null = base ? await chains.get(q, base.id, base.depth) : null;
   const chain = chains.extend(commitId, depth, line, baseChain);
-  if (baseChain) await storeEntityChanges(q, commitId, baseChain, after);
+  // This commit's tree, for its first child: the parent's tree with this delta applied.
+  if (tree) {
+    for (const [p, v] of after) {
+      if (v) tree.set(p, v);
+      else tree.delete(p);
+    }
+    cache.putTree(commitId, tree);
+  }
   // Commits stored earlier whose first parent is this one (the indexed window grew below them):
   // they become deltas on top of it, so lineage runs through (issue 11).
-  await attachOrphans(q, chains, repoId, { id: commitId, sha: c.sha, depth, line, chain });
+  if (orphans.length > 0) await attachOrphans(q, chains, cache, repoId, { id: commitId, sha: c.sha, depth, line, chain }, orphans);
   return { id: commitId, sha: c.sha, created: true };
 }
 
-/** Stores the entity-level change list of a commit against its first parent (function-level
- * `git log` and blame): `after` holds the commit's delta, `baseChain` is its first parent's chain. */
-async function storeEntityChanges(q: Queryable, commitId: number, baseChain: Chain, after: Map<number, Version | null>): Promise<void> {
-  const beforeVersions = await versionsAt(q, baseChain, [...after.keys()]);
-  const before = new Map<number, Version | null>([...after.keys()].map((p) => [p, beforeVersions.get(p) ?? null]));
-  const res = await diffVersions(q, before, after);
-  const ch = {
-    change: [] as string[], kind: [] as string[], path: [] as Array<number | null>, qname: [] as Array<string | null>,
-    oldPath: [] as Array<number | null>, oldQname: [] as Array<string | null>, sig: [] as boolean[], vis: [] as boolean[],
-  };
+interface EntityChanges {
+  change: string[]; kind: string[]; path: Array<number | null>; qname: Array<string | null>;
+  oldPath: Array<number | null>; oldQname: Array<string | null>; sig: boolean[]; vis: boolean[];
+}
+
+/** The entity-level change list of a commit against its first parent (function-level `git log`
+ * and blame), from the versions of the delta's paths before and after. */
+async function entityChanges(q: Queryable, before: Map<number, Version | null>, after: Map<number, Version | null>, sources?: DiffSources): Promise<EntityChanges> {
+  const res = await diffVersions(q, before, after, sources);
+  const ch: EntityChanges = { change: [], kind: [], path: [], qname: [], oldPath: [], oldQname: [], sig: [], vis: [] };
   const push = (change: string, kind: string, a: { pathId: number; qname: string } | null, b: { pathId: number; qname: string } | null, sig = false, vis = false): void => {
     ch.change.push(change); ch.kind.push(kind); ch.path.push(a?.pathId ?? null); ch.qname.push(a?.qname ?? null);
     ch.oldPath.push(b?.pathId ?? null); ch.oldQname.push(b?.qname ?? null); ch.sig.push(sig); ch.vis.push(vis);
@@ -263,6 +510,14 @@ async function storeEntityChanges(q: Queryable, commitId: number, baseChain: Cha
   for (const m of res.modified) push('modified', m.after.kind, m.after, m.before, m.signatureChanged, m.visibilityChanged);
   for (const m of res.renamed) push('renamed', m.after.kind, m.after, m.before);
   for (const m of res.moved) push('moved', m.after.kind, m.after, m.before);
+  return ch;
+}
+
+/** Stores the entity changes of `commitId` against the tree at `baseChain` (attachOrphans). */
+async function storeEntityChanges(q: Queryable, commitId: number, baseChain: Chain, after: Map<number, Version | null>, sources?: DiffSources): Promise<void> {
+  const beforeVersions = await versionsAt(q, baseChain, [...after.keys()]);
+  const before = new Map<number, Version | null>([...after.keys()].map((p) => [p, beforeVersions.get(p) ?? null]));
+  const ch = await entityChanges(q, before, after, sources);
   if (ch.change.length > 0) {
     await q.query(
       `INSERT INTO entity_changes (commit_id, change, kind, path_id, qname, old_path_id, old_qname, signature_changed, visibility_changed)
@@ -292,11 +547,7 @@ interface Parent {
  * every function's history stopped there (issue 11). The result equals a one-step index except
  * for line ids (storage order) and file rows whose only change was the file mode (git reports
  * them, a tree comparison cannot see them; the store keeps no mode). */
-async function attachOrphans(q: Queryable, chains: ChainCache, repoId: number, parent: Parent): Promise<void> {
-  const { rows: orphans } = await q.query<{ id: number; line_id: number }>(
-    'SELECT id, line_id FROM commits WHERE repo_id = $1 AND base_id IS NULL AND parents[1] = $2 AND id <> $3 ORDER BY id',
-    [repoId, parent.sha, parent.id]);
-  if (orphans.length === 0) return;
+async function attachOrphans(q: Queryable, chains: ChainCache, cache: StagedCache, repoId: number, parent: Parent, orphans: Array<{ id: number; line_id: number }>): Promise<void> {
   const parentTree = await versionsAt(q, parent.chain);
   for (const orphan of orphans) {
     // 1. Its delta against the parent: rows that differ from the parent's tree, deletions of the rest.
@@ -334,7 +585,7 @@ async function attachOrphans(q: Queryable, chains: ChainCache, repoId: number, p
     // Chains of the moved commits changed: forget every cached chain.
     chains.clear();
     // 3. Its entity changes against the parent, as any non-base commit has.
-    await storeEntityChanges(q, orphan.id, parent.chain, after);
+    await storeEntityChanges(q, orphan.id, parent.chain, after, cache);
   }
 }
 

@@ -4,7 +4,7 @@
 import { qualify, type EntityKind } from '../../indexer/types.ts';
 import { chainParams, treeSql, type Chain } from '../chain.ts';
 import type { Queryable } from '../db.ts';
-import { fromVectorLiteral } from '../embed.ts';
+import { fromStoredEmbedding } from '../embed.ts';
 import usearch from 'usearch';
 import { Resolver } from '../graph.ts';
 import { isTypeSpaceKind, parseEntityId, type StoredEntity } from '../types.ts';
@@ -208,12 +208,12 @@ export class Snapshot {
 
   private async loadEmbeddings(): Promise<Embeddings> {
     const hashes = [...new Set(this.entities.filter((e) => e.kind !== 'module' && e.kind !== 'import').map((e) => e.bodyHash))];
-    const { rows } = await this.q.query<{ body_hash: string; embedding: string }>(
-      'SELECT body_hash, embedding::text AS embedding FROM bodies WHERE body_hash = ANY($1::text[])', [hashes]);
+    const { rows } = await this.q.query<{ body_hash: string; embedding: Buffer }>(
+      'SELECT body_hash, embedding FROM bodies WHERE body_hash = ANY($1::text[])', [hashes]);
     const row = new Map<string, number>();
     const vecs = rows.map((r, k) => {
       row.set(r.body_hash, k);
-      return fromVectorLiteral(r.embedding);
+      return fromStoredEmbedding(r.embedding);
     });
     const dims = vecs[0]?.length ?? 0;
     const matrix = new Float32Array(vecs.length * dims);
