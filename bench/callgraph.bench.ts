@@ -222,6 +222,12 @@ function oracle(root: string, files: string[], index: EntityIndex): Site[] {
       const impl = sym?.declarations?.find((d) => (ts.isFunctionDeclaration(d) || ts.isMethodDeclaration(d)) && d.body !== undefined);
       if (impl) decl = impl;
     }
+    // Interface method overloads (no implementation) are one entity, the first signature (README).
+    if (ts.isMethodSignature(decl)) {
+      const sym = checker.getSymbolAtLocation(decl.name);
+      const first = sym?.declarations?.find((d) => ts.isMethodSignature(d));
+      if (first) decl = first;
+    }
     // `foo: (x) => void` in an interface: the property signature is the entity.
     if (ts.isFunctionTypeNode(decl) && decl.parent && ts.isPropertySignature(decl.parent)) decl = decl.parent;
     return decl;
