@@ -248,7 +248,11 @@ class RepoRunner {
     if (initial) await store.startAnnouncing(this.r.repoId);
     await this.announce(changes);
     if (since > 0 && changes.length > 0) indexLagSeconds.set({ repository: this.r.name }, (Date.now() - since) / 1000);
-    await this.syncHot();
+    // Not awaited: a tip's first build resolves the whole tree (minutes on a large repository) and
+    // must not hold back readiness or the next indexing run. Meanwhile the history store answers at
+    // the tips the hot store does not hold; HotStore runs its syncs one at a time, and its close()
+    // waits for the one in flight.
+    void this.syncHot();
     if (initial) {
       this.initialDone = true;
       logger.info({ repo: this.r.name, indexed: result.indexed.length, alreadyIndexed: result.alreadyIndexed }, 'initial index done');
