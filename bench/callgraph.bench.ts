@@ -118,6 +118,11 @@ class EntityIndex {
     }
   }
 
+  /** The entity of `file` with this qualified name (the first, when several share it). */
+  byQualifiedName(file: string, name: string, qualifiedName: string): StoredEntity | null {
+    return (this.byPathName.get(`${file}\0${name}`) ?? []).find((e) => e.qualifiedName === qualifiedName) ?? null;
+  }
+
   /** The innermost entity named `name` in `file` whose lines contain `line`. */
   at(file: string, name: string, line: number): StoredEntity | null {
     let best: StoredEntity | null = null;
@@ -205,7 +210,16 @@ function oracle(root: string, files: string[], index: EntityIndex): Site[] {
   const qnameOf = (n: ts.Node, nameNode: ts.Node): string | null => {
     const sf = n.getSourceFile();
     const text = ts.isConstructorDeclaration(n) ? 'constructor' : nameNode.getText(sf).replace(/^['"]|['"]$/g, '');
-    return index.at(rel(sf), text, lineOf(nameNode))?.qualifiedName ?? null;
+    const found = index.at(rel(sf), text, lineOf(nameNode));
+    if (found) return found.qualifiedName;
+    // A method signature of an interface merged with a same-name value that implements it (zod's
+    // `interface ZodType { check(): this }` beside `const ZodType = $constructor(..., { check() {...} })`)
+    // has no entity of its own: CodeGraph folds it into the implementation, which carries the same
+    // qualified name (README, "how an overload set appears"). Map the compiler's target there.
+    if (ts.isMethodSignature(n) && ts.isInterfaceDeclaration(n.parent)) {
+      return index.byQualifiedName(rel(sf), text, `${rel(sf)}::${n.parent.name.text}.${text}`)?.qualifiedName ?? null;
+    }
+    return null;
   };
 
   /** The declaration a call lands on, normalised: an overload signature stands for its implementation. */
