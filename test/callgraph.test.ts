@@ -207,13 +207,21 @@ await withBackends('call resolution by receiver and scope', (b) => {
     ]);
   });
 
+  it('gh: a function behind a type assertion (const f = ((x) => ...) as F) is a function, and calls to it link', () => {
+    assert.deepEqual(under('ts/cast/'), [
+      'ts/cast/react.ts::createImpl -> ts/cast/vanilla.ts::createStore (import)',
+      'ts/cast/react.ts::createImpl -> ts/cast/vanilla.ts::twice (import)',
+      'ts/cast/vanilla.ts::createStore -> ts/cast/vanilla.ts::createStoreImpl (exact)',
+    ]);
+  });
+
   it('filters edges by minimum confidence and counts unresolved calls by reason', async () => {
     const all = (await store.callees(repoId, sha, 'go/main.go::run')).map(edge);
     const sure = (await store.callees(repoId, sha, 'go/main.go::run', 1, 'import')).map(edge);
     assert.deepEqual(all, ['go/main.go::run -> go/shape/shape.go::New (import)', 'go/main.go::run -> go/shape/shape.go::Shape.Area (name_only)']);
     assert.deepEqual(sure, ['go/main.go::run -> go/shape/shape.go::New (import)']);
-    // Locals: the shadowing parameters of py, go, rust, cpp; built-ins: `items.append`, `arr.push`.
-    assert.deepEqual(stats, { resolved: 80, unresolved: 20, ambiguous: 0, byReason: { external: 6, none: 7, local: 5, builtin: 2 } });
+    // Locals: the shadowing parameters of py, go, rust, cpp and the called parameter in ts/cast; built-ins: `items.append`, `arr.push`.
+    assert.deepEqual(stats, { resolved: 83, unresolved: 21, ambiguous: 0, byReason: { external: 6, none: 7, local: 6, builtin: 2 } });
     assert.equal(stats.unresolved + stats.ambiguous, Object.values(stats.byReason).reduce((a, n) => a + (n ?? 0), 0));
   });
 

@@ -35,6 +35,18 @@
     (function_expression parameters: (_) @params return_type: (_)? @returns)
     (generator_function parameters: (_) @params return_type: (_)? @returns)
   ]) @definition.function
+; the same behind a type assertion: const f = ((a) => ...) as F, or (...) satisfies F
+(variable_declarator
+  name: (identifier) @name
+  value: [(as_expression . (parenthesized_expression [
+      (arrow_function parameters: (_) @params return_type: (_)? @returns)
+      (arrow_function parameter: (_) @params)
+      (function_expression parameters: (_) @params return_type: (_)? @returns)]))
+    (satisfies_expression . (parenthesized_expression [
+      (arrow_function parameters: (_) @params return_type: (_)? @returns)
+      (arrow_function parameter: (_) @params)
+      (function_expression parameters: (_) @params return_type: (_)? @returns)]))
+  ]) @definition.function
 
 ; class fields holding functions: handler = () => {...}
 (public_field_definition
