@@ -12,10 +12,9 @@
 // forgotten close() does not hang a test runner or a CLI run (close() is still the way to end it).
 
 import type { ChildProcess } from 'node:child_process';
-import type { Socket } from 'node:net';
 import { BatchParser, type BatchRecord } from './batch-parser.ts';
 import { GitError } from './errors.ts';
-import { spawnFailure, spawnGit, type SpawnCounter } from './exec.ts';
+import { refChild, spawnFailure, spawnGit, type SpawnCounter } from './exec.ts';
 
 export interface CatFileObject {
   sha: string;
@@ -176,7 +175,7 @@ export class CatFile {
 
   /** Once closing, the child stays ref'd until it exits, so `await close()` completes. */
   private ref(proc: Proc, on: boolean): void {
-    ref(proc.child, on || this.closed);
+    refChild(proc.child, on || this.closed);
   }
 
   /** Ends the process after it has answered every pending request. Later requests reject with CLOSED. */
@@ -204,13 +203,3 @@ function closedError(): GitError {
   return new GitError('CLOSED', 'This GitRepo was closed; open a new one with GitRepo.open().');
 }
 
-/** ref/unref the child and its pipes together: any one of them ref'd keeps the event loop alive. */
-function ref(child: ChildProcess, on: boolean): void {
-  for (const s of [child.stdin, child.stdout, child.stderr] as unknown as Array<Socket | null>) {
-    if (s === null) continue;
-    if (on) s.ref?.();
-    else s.unref?.();
-  }
-  if (on) child.ref();
-  else child.unref();
-}

@@ -18,8 +18,7 @@
 //
 // While requests are pending the child keeps the event loop alive; while idle it is unref'd.
 import type { ChildProcess } from 'node:child_process';
-import type { Socket } from 'node:net';
-import { spawnGit, type SpawnCounter } from './exec.ts';
+import { refChild, spawnGit, type SpawnCounter } from './exec.ts';
 
 export interface DiffTreeRequest {
   to: string;
@@ -73,7 +72,7 @@ export class DiffTreeStream {
           return;
         }
       }
-      if (proc.queue.length === 0) ref(proc.child, true);
+      if (proc.queue.length === 0) refChild(proc.child, true);
       proc.queue.push({ ...req, resolve, fail: (why) => reject(new Error(why)) });
       proc.child.stdin!.write(`${req.to} ${req.from}\n${req.from} ${req.from}\n`);
     });
@@ -93,7 +92,7 @@ export class DiffTreeStream {
       if (err !== null) this.kill(proc, `protocol error: ${err}`);
     });
     child.on('close', (code, signal) => this.kill(proc, signal !== null ? `git diff-tree --stdin was killed by ${signal}` : `git diff-tree --stdin exited with code ${code}`));
-    ref(child, false);
+    refChild(child, false);
     return proc;
   }
 
@@ -134,7 +133,7 @@ export class DiffTreeStream {
       proc.body = [];
       proc.expect = 'header';
       proc.queue.shift();
-      if (proc.queue.length === 0) ref(proc.child, this.closed);
+      if (proc.queue.length === 0) refChild(proc.child, this.closed);
       p.resolve(body);
     }
     return null;
@@ -159,7 +158,7 @@ export class DiffTreeStream {
     this.closed = true;
     const proc = this.proc;
     if (proc === null || proc.dead) return;
-    ref(proc.child, true);
+    refChild(proc.child, true);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => proc.child.kill('SIGKILL'), 10_000);
       timer.unref();
@@ -169,13 +168,3 @@ export class DiffTreeStream {
   }
 }
 
-/** ref/unref the child and its pipes together: any one of them ref'd keeps the event loop alive. */
-function ref(child: ChildProcess, on: boolean): void {
-  for (const s of [child.stdin, child.stdout, child.stderr] as unknown as Array<Socket | null>) {
-    if (s === null) continue;
-    if (on) s.ref?.();
-    else s.unref?.();
-  }
-  if (on) child.ref();
-  else child.unref();
-}

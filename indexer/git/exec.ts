@@ -3,6 +3,7 @@
 // `ls-tree` is neither truncated by a maxBuffer nor decoded as a string before we parse its bytes.
 
 import { spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { Buffer } from 'node:buffer';
@@ -299,4 +300,15 @@ function classifyFailure(args: readonly string[], exitCode: number, signal: Node
   }
   const how = signal !== null ? `was killed by ${signal}` : `exited with code ${exitCode}`;
   return new GitError('GIT_FAILED', `git ${args[0]} ${how}: ${firstLine || '(no message)'}. Run the same command in the repository to see the full error.`, data);
+}
+
+/** ref/unref the child and its pipes together: any one of them ref'd keeps the event loop alive. */
+export function refChild(child: ChildProcess, on: boolean): void {
+  for (const s of [child.stdin, child.stdout, child.stderr] as unknown as Array<Socket | null>) {
+    if (s === null) continue;
+    if (on) s.ref?.();
+    else s.unref?.();
+  }
+  if (on) child.ref();
+  else child.unref();
 }
