@@ -18,15 +18,12 @@ import path from 'node:path';
 import { embed, EMBEDDING_DIMS } from '../indexer/embed.ts';
 import { newGraph } from '../store/ann/index.ts';
 import { ensureCorpus } from './corpus.ts';
+import { pct } from './stats.ts';
 
 export const name = 'ann';
 
 const round = (x: number, d = 3): number => Number(x.toFixed(d));
 const log = (m: string): void => void process.stderr.write(`[ann] ${m}\n`);
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))]!;
-};
 const cpu = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;

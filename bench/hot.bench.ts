@@ -25,6 +25,7 @@ import { loadConfig } from '../daemon/config.ts';
 import { startService } from '../daemon/service.ts';
 import { HistoryStore, type SearchMode, type StoredEntity } from '../store/index.ts';
 import { ensureCorpus } from './corpus.ts';
+import { pct, times } from './stats.ts';
 
 const run = promisify(execFile);
 export const name = 'hot';
@@ -32,21 +33,6 @@ export const name = 'hot';
 const round = (x: number, d = 2): number => Number(x.toFixed(d));
 const log = (m: string): void => void process.stderr.write(`[hot] ${m}\n`);
 const load = (): number => round(os.loadavg()[0]!, 1);
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))]!;
-}
-
-async function times<T>(items: T[], fn: (q: T) => Promise<unknown>): Promise<number[]> {
-  const out: number[] = [];
-  for (const q of items) {
-    const s = performance.now();
-    await fn(q);
-    out.push(performance.now() - s);
-  }
-  return out;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const git = (dir: string, args: string[]) => run('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.com', ...args], { cwd: dir, maxBuffer: 64 << 20 });

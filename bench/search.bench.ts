@@ -27,27 +27,13 @@ import { openDatabase } from '../store/db.ts';
 import { HistoryStore, type SearchMode, type StoredEntity } from '../store/index.ts';
 import { migrate } from '../store/migrate.ts';
 import { ensureCorpus } from './corpus.ts';
+import { pct, times } from './stats.ts';
 
 const run = promisify(execFile);
 export const name = 'search';
 
 const round = (x: number, d = 2): number => Number(x.toFixed(d));
 const log = (m: string): void => void process.stderr.write(`[search] ${m}\n`);
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))]!;
-}
-
-async function times(items: string[], fn: (q: string) => Promise<unknown>): Promise<number[]> {
-  const out: number[] = [];
-  for (const q of items) {
-    const s = performance.now();
-    await fn(q);
-    out.push(performance.now() - s);
-  }
-  return out;
-}
 
 /** Deterministic sample: every k-th entity of the kinds, by position. */
 function sample(ents: StoredEntity[], n: number): StoredEntity[] {

@@ -11,16 +11,12 @@ import { pino } from 'pino';
 import WebSocket from 'ws';
 import { loadConfig } from '../daemon/config.ts';
 import { startService } from '../daemon/service.ts';
+import { pct } from './stats.ts';
 
 export const name = 'serve';
 
 const exec = promisify(execFile);
 const ROUNDS = Number(process.env.CODEGRAPH_BENCH_SERVE_ROUNDS ?? '15');
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
 
 export async function measure(): Promise<Array<Record<string, unknown>>> {
   const root = await mkdtemp(path.join(tmpdir(), 'cg-bench-serve-'));
