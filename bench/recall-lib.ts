@@ -172,7 +172,9 @@ export function sampleFiles(language: RecallLanguage, options: SampleOptions): S
   const maxFiles = options.maxFiles ?? 400;
   const maxLines = options.maxLines ?? 200_000;
   const maxFileBytes = options.maxFileBytes ?? 512 * 1024;
-  const candidates: string[] = [];
+  // Sorted by a hash of the path relative to its root, so every checkout (CI's, a developer's)
+  // samples the same files: a hash of the absolute path gave CI a different sample.
+  const candidates: { file: string; key: string }[] = [];
   for (const root of options.roots) {
     if (!fs.existsSync(root)) continue;
     const stack = [root];
@@ -185,16 +187,15 @@ export function sampleFiles(language: RecallLanguage, options: SampleOptions): S
         if (e.isDirectory()) {
           if (!EXCLUDED_DIRS.has(e.name)) stack.push(full);
         } else if (e.isFile() && isSampleFile(language, full)) {
-          candidates.push(full);
+          candidates.push({ file: full, key: createHash('sha1').update(path.relative(root, full)).digest('hex') });
         }
       }
     }
   }
-  const key = (p: string): string => createHash('sha1').update(p).digest('hex');
-  candidates.sort((a, b) => (key(a) < key(b) ? -1 : 1));
+  candidates.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.file < b.file ? -1 : 1));
   const out: SampleFile[] = [];
   let lines = 0;
-  for (const file of candidates) {
+  for (const { file } of candidates) {
     if (out.length >= maxFiles || lines >= maxLines) break;
     const stat = fs.statSync(file);
     if (stat.size === 0 || stat.size > maxFileBytes) continue;

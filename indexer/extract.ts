@@ -586,7 +586,19 @@ function build(
     // qualified name and id stay unique; its members and references belong to the first.
     const merged = mergeTarget.get(`${kind}\0${qn}`);
     if (merged !== undefined && (kind === 'interface' || (kind === 'method' && isSignature(d.node) && isSignature(defs[merged]!.node)))) {
-      d.entityIndex = defs[merged]!.entityIndex;
+      const first = defs[merged]!;
+      d.entityIndex = first.entityIndex;
+      // Overload signatures in the same body (`fetch(a: A): R; fetch(b: B): R;`): the entity spans
+      // them all, so its lines cover every overload and its body hash sees an edit to any of them.
+      // A method declared again in another merged block is elsewhere; it keeps the first span.
+      if (kind === 'method' && d.node.parent !== null && first.node.parent !== null && d.node.parent.id === first.node.parent.id) {
+        const e = entities[first.entityIndex]!;
+        const ep = d.node.endPosition;
+        e.endLine = ep.row + 1;
+        e.endByte = bytes.toByte(d.end, ep.row, ep.column);
+        const cut = first.nameNode && first.nameNode.startIndex >= first.start && first.nameNode.endIndex <= first.end;
+        e.bodyHash = cut ? bodyHash(first.start, d.end, first.nameNode!.startIndex, first.nameNode!.endIndex) : bodyHash(first.start, d.end, 0, 0);
+      }
       continue;
     }
     mergeTarget.set(`${kind}\0${qn}`, i);

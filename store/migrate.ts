@@ -152,6 +152,8 @@ async function applyPending(c: Queryable, files: MigrationFile[], dir: string, l
       const again = await c.query('SELECT 1 FROM schema_migrations WHERE version = $1', [f.version]);
       if (again.rows.length > 0) {
         await c.query('COMMIT');
+        // Applied by the other migrator meanwhile: it counts for the version this call reports.
+        done.add(f.version);
         continue;
       }
       // No params: simple query protocol, so a file may hold many statements.
