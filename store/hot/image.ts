@@ -11,6 +11,7 @@ import { VIA_ORDER, type Via } from '../graph.ts';
 import { Digraph, pageRank, Snapshot, type SnapEntity, type SnapGraph } from '../search/index.ts';
 import { isTypeSpaceKind, parseEntityId, type CallEdge, type EntityRef, type StoredEntity } from '../types.ts';
 import type { FileSeg, OutSeg } from './segments.ts';
+import type { TreeMemo } from './tree.ts';
 
 export interface HotFile {
   seg: FileSeg;
@@ -25,14 +26,6 @@ const containerOf = (qn: string): string => {
   const parts = qn.split('.');
   return parts.length >= 2 ? parts[parts.length - 2]! : '';
 };
-
-/** What an incremental update needs of the previous image: who read what. */
-export interface DepIndex {
-  byName: Map<string, string[]>;
-  byPath: Map<string, string[]>;
-  pathSetUsers: string[];
-  basesUsers: string[];
-}
 
 export class TipImage {
   readonly entities: SnapEntity[] = [];
@@ -56,8 +49,9 @@ export class TipImage {
    * which refuses them with REINDEX_REQUIRED). */
   readonly stale: number;
   private snap: Snapshot | null = null;
-  private deps: DepIndex | null = null;
   private rank: Float64Array | null;
+  /** The resolver's lookups over this tree (tree.ts), kept for the next update from this tip. */
+  memo: TreeMemo | null = null;
 
   constructor(readonly repoId: number, readonly sha: string, readonly chain: Chain, readonly files: HotFile[], rank: Float64Array | null = null) {
     this.rank = rank;
@@ -180,28 +174,6 @@ export class TipImage {
   snapshot(q: Queryable): Snapshot {
     this.snap ??= Snapshot.fromParts(q, this.chain, this.entities, this.graph);
     return this.snap;
-  }
-
-  /** Who read what (built on first use: only an image that is the base of an update needs it). */
-  depIndex(): DepIndex {
-    if (this.deps) return this.deps;
-    const byName = new Map<string, string[]>();
-    const byPath = new Map<string, string[]>();
-    const pathSetUsers: string[] = [];
-    const basesUsers: string[] = [];
-    const add = (m: Map<string, string[]>, k: string, v: string): void => {
-      const l = m.get(k);
-      if (l) l.push(v);
-      else m.set(k, [v]);
-    };
-    for (const { seg, out } of this.files) {
-      for (const n of out.trace.names) add(byName, n, seg.path);
-      for (const p of out.trace.paths) add(byPath, p, seg.path);
-      if (out.trace.pathSet) pathSetUsers.push(seg.path);
-      if (out.trace.bases) basesUsers.push(seg.path);
-    }
-    this.deps = { byName, byPath, pathSetUsers, basesUsers };
-    return this.deps;
   }
 
   private firstOfQn: Map<string, number> | null = null;
