@@ -51,7 +51,7 @@ export async function measure(): Promise<Array<Record<string, unknown>>> {
   const old = corpus.head;
 
   // The service's log lines, parsed: hot store updates are read from them.
-  const hotLog: Array<{ sha: string; how: string; ms: number; changedFiles: number; resolvedFiles: number }> = [];
+  const hotLog: Array<{ sha: string; how: string; ms: number; changedFiles: number; resolvedFiles: number; phases?: Record<string, number> }> = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
       for (const line of chunk.toString().split('\n')) {
@@ -77,7 +77,7 @@ export async function measure(): Promise<Array<Record<string, unknown>>> {
     log(`hot store built in ${((performance.now() - t0) / 1000).toFixed(0)} s from the start`);
     const build = hotLog.find((h) => h.sha === tip);
     const img = store.hot!.image(repoId, tip)!;
-    rows.push({ figure: 'hot.build', entities: img.entities.length, files: img.files.length, ms: round(build?.ms ?? NaN), load: load() });
+    rows.push({ figure: 'hot.build', entities: img.entities.length, files: img.files.length, ms: round(build?.ms ?? NaN), phasesMs: build?.phases, load: load() });
     const cold = new HistoryStore(svc.db);
 
     const g = img.graph;
@@ -144,16 +144,22 @@ export async function measure(): Promise<Array<Record<string, unknown>>> {
     for (const f of img.files) for (const t of f.imports) importers.set(t, (importers.get(t) ?? 0) + 1);
     const hub = [...importers].filter(([p]) => files.includes(p)).sort((a, b) => b[1] - a[1])[0]!;
     const hubText = (): string => fs.readFileSync(path.join(dir, hub[0]), 'utf8');
-    const called = img.entities.find((e) => e.path === hub[0] && e.kind === 'function' && g.calls.in(e.i).length > 0
-      && e.endLine > e.startLine + 1 && hubText().split('\n')[e.endLine - 1]?.trim() === '}');
-    const other = files[(97 + 3) % files.length]!;
+    const hubLines = hubText().split('\n');
+    // A called declaration spanning lines: a comment line goes in after its first line (lines of
+    // everything after it move; nothing else changes).
+    const called = img.entities.find((e) => e.path === hub[0] && e.kind !== 'module' && g.calls.in(e.i).length > 0
+      && e.endLine > e.startLine + 1 && /[{(,]\s*$/.test(hubLines[e.startLine - 1] ?? ''));
+    // Another imported file whose text ends with a newline (appending to a file that does not can
+    // change how its last statement parses, and so its entities).
+    const other = [...importers].filter(([p]) => p !== hub[0] && files.includes(p) && fs.readFileSync(path.join(dir, p), 'utf8').endsWith('\n'))
+      .sort((a, b) => b[1] - a[1])[0]?.[0] ?? files[0]!;
     const moves: Array<[string, string, () => void]> = [
       ['add a function', hub[0], () => fs.appendFileSync(path.join(dir, hub[0]), '\nexport function benchAdded(x: number): number {\n  return x + 1;\n}\n')],
       ['edit its body', hub[0], () => fs.writeFileSync(path.join(dir, hub[0]), hubText().replace('return x + 1;', 'return x + 2 * x;'))],
       ['rename it', hub[0], () => fs.writeFileSync(path.join(dir, hub[0]), hubText().replace('function benchAdded(', 'function benchRenamed('))],
       ['edit a called function\'s body', hub[0], () => {
         const lines = hubText().split('\n');
-        if (called) lines.splice(called.endLine - 1, 0, '  void 0;');
+        if (called) lines.splice(called.startLine, 0, '  // bench edit');
         fs.writeFileSync(path.join(dir, hub[0]), lines.join('\n'));
       }],
       ['add a function elsewhere', other, () => fs.appendFileSync(path.join(dir, other), '\nexport function benchElsewhere(x: number): number {\n  return x - 1;\n}\n')],
@@ -161,7 +167,12 @@ export async function measure(): Promise<Array<Record<string, unknown>>> {
     const probe = img.entities.filter((e) => e.kind === 'function' && g.calls.in(e.i).length > 0).slice(0, 1)[0]?.qualifiedName;
     for (const [what, file, change] of moves) {
       change();
-      await git(dir, ['commit', '-qam', what]);
+      try {
+        await git(dir, ['commit', '-qam', what]);
+      } catch (err) {
+        rows.push({ figure: 'hot.update', change: what, error: `no commit: ${String(err)}`, load: load() });
+        continue;
+      }
       const sha = (await git(dir, ['rev-parse', 'HEAD'])).stdout.trim();
       const end = Date.now() + 300_000;
       while (!hotLog.some((h) => h.sha === sha) && Date.now() < end) await sleep(50);
@@ -183,10 +194,11 @@ export async function measure(): Promise<Array<Record<string, unknown>>> {
       const [textFirst, textSecond] = await first(() => store.search.search(repoId, sha, { query: queries.text[0]!, mode: 'text' }));
       const cpu = process.cpuUsage(cpu0);
       rows.push({
-        figure: 'hot.update', change: what, file, importers: importers.get(file) ?? 0, how: h.how, ms: round(h.ms), changedFiles: h.changedFiles, resolvedFiles: h.resolvedFiles,
+        figure: 'hot.update', change: what, file, importers: importers.get(file) ?? 0, how: h.how, ms: round(h.ms), phasesMs: h.phases, changedFiles: h.changedFiles, resolvedFiles: h.resolvedFiles,
         firstCallersMs: round(callersFirst), secondCallersMs: round(callersSecond), firstTextMs: round(textFirst), secondTextMs: round(textSecond),
         firstQueriesCpuMs: round((cpu.user + cpu.system) / 1000), peer: 'hot.build', ratio: round(h.ms / (build?.ms ?? NaN), 5), load: load(),
       });
+      log(JSON.stringify(rows[rows.length - 1]));
     }
     const mem = process.memoryUsage();
     rows.push({ figure: 'hot.rss', rssMB: round(mem.rss / 2 ** 20, 1), heapUsedMB: round(mem.heapUsed / 2 ** 20, 1), load: load() });

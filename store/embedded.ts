@@ -9,11 +9,13 @@
 // socket address, a per-data-directory directory under the system temp dir (derived from the data
 // directory's absolute path, so every process finds the same one). Mode 0600: only the owner's user
 // may connect, and no password is asked.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { WorkerInput, WorkerMessage } from './pglite-worker.ts';
@@ -78,10 +80,35 @@ export class EmbeddedStartError extends Error {
 export async function startEmbedded(opts: StartEmbeddedOptions): Promise<EmbeddedServer> {
   // A fresh data directory is created by PGlite's initdb, which runs inside the same WASM instance
   // and grows its heap from 128 to ~317 MiB; the heap never shrinks, so that would be held for the
-  // daemon's life (issue #9: memory). The directory is therefore created by a first thread that is
-  // then stopped, and served by a second one that starts from the minimal heap.
-  if (!existsSync(path.join(opts.pgDir, 'PG_VERSION'))) await (await serve(opts)).close();
+  // daemon's life (issue #9: memory). The directory is therefore created by a child process that
+  // then exits (in a thread of this process it still set the process's peak RSS), and served by a
+  // thread that starts from the minimal heap.
+  if (!existsSync(path.join(opts.pgDir, 'PG_VERSION'))) await initdb(opts.pgDir);
   return serve(opts);
+}
+
+const INITDB_ENTRY = import.meta.url.endsWith('.ts')
+  ? new URL('./pglite-initdb-entry.mjs', import.meta.url)
+  : new URL('./pglite-initdb.js', import.meta.url);
+
+/** Creates the cluster in `<pgDir>.init` and renames it into place, so a first start killed
+ * midway leaves no half-made directory that a later start would take for a database. */
+async function initdb(pgDir: string): Promise<void> {
+  const tmp = `${pgDir}.init`;
+  await rm(tmp, { recursive: true, force: true });
+  const child = spawn(process.execPath, [fileURLToPath(INITDB_ENTRY), tmp], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { err = (err + d).slice(-4000); });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (c, signal) => resolve(c ?? (signal === null ? null : -1)));
+  });
+  if (code !== 0) {
+    await rm(tmp, { recursive: true, force: true });
+    throw new EmbeddedStartError(`creating the database in ${pgDir} failed (initdb exited with ${code}): ${err.trim() || 'no message'}`);
+  }
+  // rename(2) replaces an empty directory (the caller may have created `pgDir` already).
+  await rename(tmp, pgDir);
 }
 
 async function serve(opts: StartEmbeddedOptions): Promise<EmbeddedServer> {

@@ -402,13 +402,19 @@ export class Resolver {
   }
 
   private async named(name: string): Promise<Def[]> {
+    if (this.mem) {
+      this.dep(DEP.name(name));
+      let hit = this.defsCache.get(name);
+      if (!hit) this.defsCache.set(name, (hit = this.mem.defsNamed(name)));
+      return hit;
+    }
     return (await this.defsNamed([name])).get(name)!;
   }
 
   async importsOf(path: string): Promise<string[]> {
     const x = this.xOf(path);
     if (x === undefined) return [];
-    return [...new Set((await this.file(x)).imports.map((r) => r.module).filter((m): m is string => m !== null))];
+    return [...new Set((this.mem?.file(x) ?? await this.file(x)).imports.map((r) => r.module).filter((m): m is string => m !== null))];
   }
 
   /** Files of the tree an import specifier written in `fromPath` names (a file before a package directory). */
@@ -480,7 +486,7 @@ export class Resolver {
     const family = familyOf(await this.languageOfPath(prefer));
     const cands: Def[] = [];
     for (const d of await this.named(name)) {
-      if (CALLABLE.has(d.kind) && familyOf((await this.file(d.extractionId)).language) === family) cands.push(d);
+      if (CALLABLE.has(d.kind) && familyOf((this.mem?.file(d.extractionId) ?? await this.file(d.extractionId)).language) === family) cands.push(d);
     }
     for (const t of types) {
       const hits = cands.filter((d) => containerOf(d.qname) === t);
@@ -507,7 +513,7 @@ export class Resolver {
     const family = familyOf(await this.languageOfPath(path));
     const all: Def[] = [];
     for (const d of await this.named(name)) {
-      if (CLASS_LIKE.has(d.kind) && familyOf((await this.file(d.extractionId)).language) === family) all.push(d);
+      if (CLASS_LIKE.has(d.kind) && familyOf((this.mem?.file(d.extractionId) ?? await this.file(d.extractionId)).language) === family) all.push(d);
     }
     const x = this.xOf(path);
     if (all.length <= 1 || x === undefined) return all;
@@ -517,7 +523,7 @@ export class Resolver {
   private async languageOfPath(path: string): Promise<string> {
     this.dep(DEP.lang(path), path);
     const x = this.xOf(path);
-    return x === undefined ? '' : (await this.file(x)).language;
+    return x === undefined ? '' : (this.mem?.file(x) ?? await this.file(x)).language;
   }
 
   /** A class-like definition as a call target: its constructor when it declares one. */
@@ -526,14 +532,14 @@ export class Resolver {
     const x = cls.extractionId;
     this.dep(DEP.ctors(cls.path, cls.idx), cls.path);
     this.dep(DEP.lang(cls.path), cls.path);
-    const ctor = (await this.file(x)).entities.find((e) => e.parent_idx === cls.idx && e.kind === 'constructor');
+    const ctor = (this.mem?.file(x) ?? await this.file(x)).entities.find((e) => e.parent_idx === cls.idx && e.kind === 'constructor');
     if (ctor) return this.def(cls.path, x, ctor);
     // Out-of-line (C++ `Foo::Foo`) or in another file, in the class's language family: a Python
     // `Base` without `__init__` is not a Java `Base` that has a constructor.
-    const family = familyOf((await this.file(x)).language);
+    const family = familyOf((this.mem?.file(x) ?? await this.file(x)).language);
     const elsewhere: Def[] = [];
     for (const d of await this.named(cls.name)) {
-      if (d.kind === 'constructor' && containerOf(d.qname) === cls.name && familyOf((await this.file(d.extractionId)).language) === family) elsewhere.push(d);
+      if (d.kind === 'constructor' && containerOf(d.qname) === cls.name && familyOf((this.mem?.file(d.extractionId) ?? await this.file(d.extractionId)).language) === family) elsewhere.push(d);
     }
     const dir = posix.dirname(cls.path);
     const own = elsewhere.find((d) => d.path === cls.path) ?? elsewhere.find((d) => posix.dirname(d.path) === dir)
@@ -545,7 +551,7 @@ export class Resolver {
     if (family === 'ecmascript' || family === 'python') {
       for (const base of (await this.chainOf(cls.name)).slice(1)) {
         for (const b of await this.typeDefs(base, cls.path)) {
-          const bf = await this.file(b.extractionId);
+          const bf = this.mem?.file(b.extractionId) ?? await this.file(b.extractionId);
           this.dep(DEP.ctors(b.path, b.idx), b.path);
           const ctor = bf.entities.find((e) => e.parent_idx === b.idx && e.kind === 'constructor');
           if (ctor) return this.def(b.path, b.extractionId, ctor);
@@ -585,7 +591,7 @@ export class Resolver {
     seen.add(key);
     const x = this.xOf(path);
     if (x === undefined) return [];
-    const f = await this.file(x);
+    const f = this.mem?.file(x) ?? await this.file(x);
     this.dep(DEP.ents(path, name), path);
     const own = f.entities.filter((e) => e.name === name && e.parent_idx === 0 && e.kind !== 'import');
     if (own.length > 0) return own.map((e) => this.def(path, x, e));
@@ -627,7 +633,7 @@ export class Resolver {
 
   /** Resolves one call. */
   async resolveCall(path: string, x: number, r: RefRow): Promise<Resolution> {
-    const f = await this.file(x);
+    const f = this.mem?.file(x) ?? await this.file(x);
     const name = r.name;
     const q = r.qualifier;
     const lang = f.language;
@@ -688,7 +694,7 @@ export class Resolver {
         const visible = await this.visible(path, f, head, containers);
         if (visible) {
           const memberOf = async (c: Def): Promise<Def[]> => {
-            const cf = await this.file(c.extractionId);
+            const cf = this.mem?.file(c.extractionId) ?? await this.file(c.extractionId);
             this.dep(DEP.ents(c.path, name), c.path);
             const kids = cf.entities.filter((e) => e.parent_idx === c.idx && e.name === name && (CALLABLE.has(e.kind) || CLASS_LIKE.has(e.kind)));
             if (kids.length > 0) return kids.map((e) => this.def(c.path, c.extractionId, e));
@@ -728,7 +734,7 @@ export class Resolver {
     const family = familyOf(await this.languageOfPath(path));
     for (const t of types) {
       for (const d of await this.named(t)) {
-        if (CLASS_LIKE.has(d.kind) && familyOf((await this.file(d.extractionId)).language) === family) return true;
+        if (CLASS_LIKE.has(d.kind) && familyOf((this.mem?.file(d.extractionId) ?? await this.file(d.extractionId)).language) === family) return true;
       }
     }
     return false;
@@ -737,7 +743,7 @@ export class Resolver {
   /** The `type` facts of entity `d` (what it returns or holds), evaluated: class-like names. `self`
    * stands for `this` in them (a fluent method's `this` is its receiver's type). */
   private async valueTypes(d: Def, self: string[] | null, depth: number): Promise<string[]> {
-    const f = await this.file(d.extractionId);
+    const f = this.mem?.file(d.extractionId) ?? await this.file(d.extractionId);
     this.dep(DEP.types(d.path, d.idx), d.path);
     const out: string[] = [];
     for (const t of f.types) {
@@ -754,7 +760,7 @@ export class Resolver {
       const out: string[] = [];
       for (const c of await this.named(t)) {
         if (!CLASS_LIKE.has(c.kind)) continue;
-        const cf = await this.file(c.extractionId);
+        const cf = this.mem?.file(c.extractionId) ?? await this.file(c.extractionId);
         if (familyOf(cf.language) !== family) continue;
         this.dep(DEP.types(c.path, c.idx), c.path);
         for (const fact of cf.types) {
@@ -796,11 +802,11 @@ export class Resolver {
       // `f(i:k)`: parameter k of the callback passed as argument i of `f(...)` / `new f(...)`.
       const [, fname, slot] = CALLBACK_PARAM.exec(head)!;
       const ref: RefRow = { kind: 'call', name: fname!, qualifier: null, line: 0, from_idx: fromIdx, module: null, alias: null, binding: null };
-      const res = await this.resolveBare(path, x, await this.file(x), ref, async (t, via) => ({ targets: await Promise.all(t.map((d) => this.construct(d))), via }),
+      const res = await this.resolveBare(path, x, this.mem?.file(x) ?? await this.file(x), ref, async (t, via) => ({ targets: await Promise.all(t.map((d) => this.construct(d))), via }),
         (why) => ({ targets: [], via: null, why }));
       types = [];
       for (const t of res.targets) {
-        const tf = await this.file(t.extractionId);
+        const tf = this.mem?.file(t.extractionId) ?? await this.file(t.extractionId);
         this.dep(DEP.types(t.path, t.idx), t.path);
         for (const fact of tf.types) {
           if (fact.from_idx !== t.idx || fact.qualifier !== `(${slot})`) continue;
@@ -809,7 +815,7 @@ export class Resolver {
       }
     } else if (head.endsWith('()')) {
       const ref: RefRow = { kind: 'call', name: head.slice(0, -2), qualifier: null, line: 0, from_idx: fromIdx, module: null, alias: null, binding: null };
-      const f = await this.file(x);
+      const f = this.mem?.file(x) ?? await this.file(x);
       const res = await this.resolveBare(path, x, f, ref, async (t, via) => ({ targets: t, via }), (why) => ({ targets: [], via: null, why }));
       types = [];
       for (const t of res.targets) {
@@ -900,7 +906,7 @@ export class Resolver {
     const topLevel: Def[] = [];
     for (const d of await this.named(name)) {
       if (!BARE_TARGET.has(d.kind) || d.kind === 'constructor' || d.path === path) continue;
-      const parent = (await this.file(d.extractionId)).entities[d.parentIdx];
+      const parent = (this.mem?.file(d.extractionId) ?? await this.file(d.extractionId)).entities[d.parentIdx];
       if (parent && (parent.kind === 'module' || parent.kind === 'namespace')) topLevel.push(d);
     }
     if (topLevel.length === 0) return none('none');
@@ -934,7 +940,7 @@ export class Resolver {
     const qname = cut < 0 ? '' : qualifiedName.slice(cut + 2);
     const x = this.extractionByPath.get(path);
     if (x !== undefined) {
-      const f = await this.file(x);
+      const f = this.mem?.file(x) ?? await this.file(x);
       const hits = f.entities.filter((e) => e.qname === qname && e.kind !== 'import' && (kind === null || e.kind === kind));
       const rank = (e: EntityRow): number => (CALLABLE.has(e.kind) ? 0 : isTypeSpaceKind(e.kind) ? 3 : CLASS_LIKE.has(e.kind) ? 1 : 2) * 1e6 - (e.end_line - e.start_line);
       const best = hits.sort((a, b) => rank(a) - rank(b))[0];
@@ -944,14 +950,14 @@ export class Resolver {
   }
 
   private async entityAt(path: string, extractionId: number, idx: number): Promise<Def | null> {
-    const e = (await this.file(extractionId)).entities[idx];
+    const e = (this.mem?.file(extractionId) ?? await this.file(extractionId)).entities[idx];
     return e ? this.def(path, extractionId, e) : null;
   }
 
   /** Direct callees of `d`: the calls made in its own body (not in nested named entities). */
   async calleesOf(d: Def): Promise<Array<{ target: Def; line: number; via: Via }>> {
     this.assertCurrent();
-    const f = await this.file(d.extractionId);
+    const f = this.mem?.file(d.extractionId) ?? await this.file(d.extractionId);
     // Entities sharing d's qualified name (overload signatures and their implementation) are one.
     const same = new Set(f.entities.filter((e) => e.qname === d.qname && CALLABLE.has(e.kind)).map((e) => e.idx));
     same.add(d.idx);
@@ -967,7 +973,7 @@ export class Resolver {
   /** Call names that can land on `d`: its name; a constructor also its class's name and `super`. */
   private async callNames(d: Def): Promise<string[]> {
     if (d.kind === 'constructor' || CLASS_LIKE.has(d.kind)) {
-      const f = await this.file(d.extractionId);
+      const f = this.mem?.file(d.extractionId) ?? await this.file(d.extractionId);
       const cls = d.kind === 'constructor' ? f.entities[d.parentIdx] : f.entities[d.idx];
       const own = d.kind === 'constructor' ? containerOf(d.qname) : d.name;
       return [...new Set([d.name, own, cls?.name ?? own, 'super'].filter((n) => n !== ''))];
@@ -984,7 +990,7 @@ export class Resolver {
        WHERE r.extraction_id = ANY($1::int[]) AND u.kind = 'call' AND u.name = ANY($2::text[]) ORDER BY 1`, [this.xids, names]);
     const out: Array<{ caller: Def; line: number; via: Via }> = [];
     for (const { extraction_id: x } of rows) {
-      const f = await this.file(x);
+      const f = this.mem?.file(x) ?? await this.file(x);
       for (const r of f.calls) {
         if (!names.includes(r.name)) continue;
         for (const path of this.pathsByExtraction.get(x) ?? []) {
@@ -1007,7 +1013,7 @@ export class Resolver {
     const out: Def[] = [];
     const seen = new Set<string>();
     for (const { extraction_id: x } of rows) {
-      for (const r of (await this.file(x)).calls) {
+      for (const r of (this.mem?.file(x) ?? await this.file(x)).calls) {
         if (r.name !== name) continue;
         for (const path of this.pathsByExtraction.get(x) ?? []) {
           const res = await this.resolveCall(path, x, r);
@@ -1073,7 +1079,7 @@ export class Resolver {
 
   private async eachCall(fn: (path: string, x: number, f: FileData, r: RefRow, res: Resolution) => void): Promise<void> {
     for (const x of this.xids) {
-      const f = await this.file(x);
+      const f = this.mem?.file(x) ?? await this.file(x);
       for (const r of f.calls) {
         for (const path of this.pathsByExtraction.get(x) ?? []) fn(path, x, f, r, await this.resolveCall(path, x, r));
       }
@@ -1104,7 +1110,7 @@ export class Resolver {
         set.add(r.module);
         continue;
       }
-      const f = await this.file(r.extraction_id);
+      const f = this.mem?.file(r.extraction_id) ?? await this.file(r.extraction_id);
       for (const path of this.pathsByExtraction.get(r.extraction_id) ?? []) {
         const bases = (await this.named(r.name)).filter((d) => CLASS_LIKE.has(d.kind));
         const seen = bases.length > 0 ? await this.visible(path, f, r.name, bases) : null;
@@ -1173,7 +1179,7 @@ export class Resolver {
     this.trace = trace;
     this.traceOwner = path;
     try {
-      const f = await this.file(x);
+      const f = this.mem?.file(x) ?? await this.file(x);
       const calls = this.mem ? this.mem.calls(x) : f.calls;
       if (!calls) throw new Error(`resolveFile(${path}): its calls were not loaded into the tree held in memory`);
       for (let k = 0; k < calls.length; k++) {

@@ -21,6 +21,9 @@ export interface HotFile {
 }
 
 const CALLABLE = new Set(['function', 'method', 'constructor']);
+/** Search tokens of a segment's entities (in its order): segments are shared by the tips holding
+ * the file, so a ref move tokenizes only the files it changed. */
+const tokensOfSeg = new WeakMap<FileSeg, string[][][]>();
 const CLASS_LIKE = new Set(['class', 'struct', 'interface', 'trait', 'enum']);
 const containerOf = (qn: string): string => {
   const parts = qn.split('.');
@@ -33,6 +36,8 @@ export class TipImage {
   /** Per file: entity idx -> position in `entities` (-1: none). */
   private readonly posOf = new Map<string, Int32Array>();
   private readonly fileOfEntity: Int32Array;
+  /** Position of each file's first entity. */
+  private readonly starts: number[];
   private readonly byQn = new Map<string, number[]>();
   /** Call edges: caller, callee, line, `via` (VIA_ORDER index), call name. */
   private readonly cFrom: Int32Array;
@@ -44,6 +49,10 @@ export class TipImage {
   private readonly outEdges: Int32Array;
   private readonly inStart: Int32Array;
   private readonly inEdges: Int32Array;
+  /** Position of each call among its file's calls (Resolver's call order). */
+  private readonly cK: Int32Array;
+  /** Whether an entity's callers are sorted yet (sortCallers). */
+  private readonly inSorted: Uint8Array;
   readonly graph: SnapGraph;
   /** Files indexed by an extractor older than call bindings (callers/callees then go to the store,
    * which refuses them with REINDEX_REQUIRED). */
@@ -80,6 +89,7 @@ export class TipImage {
     const n = this.entities.length;
     this.fileOfEntity = new Int32Array(n);
     starts.push(n);
+    this.starts = starts;
     for (let f = 0; f < files.length; f++) this.fileOfEntity.fill(f, starts[f]!, starts[f + 1]!);
     for (const e of this.entities) {
       if (e.kind === 'import') continue;
@@ -117,42 +127,55 @@ export class TipImage {
     this.cName = name;
     [this.outStart, this.outEdges] = bucket(n, m, this.cFrom);
     [this.inStart, this.inEdges] = bucket(n, m, this.cTo);
-    // Callers in the order Resolver.callersOf finds them: by the caller file's extraction id, then
-    // call order in that file, then path.
-    const xOf = (e: number): number => files[this.fileOfEntity[this.cFrom[e]!]!]!.seg.extractionId;
-    for (let v = 0; v < n; v++) {
-      const s = this.inStart[v]!;
-      const t = this.inStart[v + 1]!;
-      if (t - s > 1) {
-        const list = Array.from(this.inEdges.subarray(s, t)).sort((a, b) => xOf(a) - xOf(b) || k[a]! - k[b]! || this.fileOfEntity[this.cFrom[a]!]! - this.fileOfEntity[this.cFrom[b]!]! || a - b);
-        this.inEdges.set(list, s);
-      }
-    }
+    this.cK = Int32Array.from(k);
+    this.inSorted = new Uint8Array(n);
 
     const pairs = new Int32Array(m * 2);
     for (let e = 0; e < m; e++) { pairs[2 * e] = this.cFrom[e]!; pairs[2 * e + 1] = this.cTo[e]!; }
-    const contains: number[] = [];
-    const moduleOf = new Map<string, number>();
-    for (const e of this.entities) {
-      if (e.kind === 'module') moduleOf.set(e.path, e.i);
-      if (e.parentIdx < 0 || e.parentIdx === e.idx) continue;
-      const p = this.at(e.path, e.parentIdx);
-      if (p >= 0) contains.push(p, e.i);
-    }
-    const imports: number[] = [];
-    for (const { seg, imports: targets } of files) {
-      const a = moduleOf.get(seg.path);
-      for (const t of targets) {
-        const b = moduleOf.get(t);
-        if (a !== undefined && b !== undefined) imports.push(a, b);
+    const containsPairs = (): number[] => {
+      const contains: number[] = [];
+      for (const e of this.entities) {
+        if (e.parentIdx < 0 || e.parentIdx === e.idx) continue;
+        const p = this.at(e.path, e.parentIdx);
+        if (p >= 0) contains.push(p, e.i);
       }
-    }
-    const calls = new Digraph(n, pairs);
-    // PageRank is whole-graph power iteration: computed on first use (HYBRID, topEntities), not on
-    // every ref move.
-    const rankOf = (): Float64Array => (this.rank ??= pageRank(calls));
+      return contains;
+    };
+    const importPairs = (): number[] => {
+      const moduleOf = new Map<string, number>();
+      for (const e of this.entities) if (e.kind === 'module') moduleOf.set(e.path, e.i);
+      const imports: number[] = [];
+      for (const { seg, imports: targets } of files) {
+        const a = moduleOf.get(seg.path);
+        for (const t of targets) {
+          const b = moduleOf.get(t);
+          if (a !== undefined && b !== undefined) imports.push(a, b);
+        }
+      }
+      return imports;
+    };
+    // The search graphs (deduplicated CSR in both directions) and PageRank (whole-graph power
+    // iteration) are built on first use (search, HYBRID, topEntities), not on every ref move:
+    // callers / callees walks use the adjacency above.
+    let calls: Digraph | null = null;
+    let inh: Digraph | null = null;
+    let con: Digraph | null = null;
+    let imp: Digraph | null = null;
+    const callsOf = (): Digraph => (calls ??= new Digraph(n, pairs));
+    const rankOf = (): Float64Array => (this.rank ??= pageRank(callsOf()));
     this.graph = {
-      calls, inherits: new Digraph(n, inherits), contains: new Digraph(n, contains), imports: new Digraph(n, imports),
+      get calls(): Digraph {
+        return callsOf();
+      },
+      get inherits(): Digraph {
+        return (inh ??= new Digraph(n, inherits));
+      },
+      get contains(): Digraph {
+        return (con ??= new Digraph(n, containsPairs()));
+      },
+      get imports(): Digraph {
+        return (imp ??= new Digraph(n, importPairs()));
+      },
       get rank(): Float64Array {
         return rankOf();
       },
@@ -172,7 +195,13 @@ export class TipImage {
 
   /** The search snapshot over this image (built on first use). */
   snapshot(q: Queryable): Snapshot {
-    this.snap ??= Snapshot.fromParts(q, this.chain, this.entities, this.graph);
+    this.snap ??= Snapshot.fromParts(q, this.chain, this.entities, this.graph, (e) => {
+      const f = this.fileOfEntity[e.i]!;
+      const seg = this.files[f]!.seg;
+      let list = tokensOfSeg.get(seg);
+      if (!list) tokensOfSeg.set(seg, (list = []));
+      return (list[e.i - this.starts[f]!] ??= Snapshot.fieldTokens(e));
+    });
     return this.snap;
   }
 
@@ -245,7 +274,23 @@ export class TipImage {
     return [e.name];
   }
 
+  /** Callers in the order Resolver.callersOf finds them: by the caller file's extraction id, then
+   * call order in that file, then path. Sorted per entity on first use, not for the whole tip at
+   * every ref move. */
+  private sortCallers(v: number): void {
+    if (this.inSorted[v]) return;
+    this.inSorted[v] = 1;
+    const s = this.inStart[v]!;
+    const t = this.inStart[v + 1]!;
+    if (t - s < 2) return;
+    const fileOf = (e: number): number => this.fileOfEntity[this.cFrom[e]!]!;
+    const xOf = (e: number): number => this.files[fileOf(e)]!.seg.extractionId;
+    const list = Array.from(this.inEdges.subarray(s, t)).sort((a, b) => xOf(a) - xOf(b) || this.cK[a]! - this.cK[b]! || fileOf(a) - fileOf(b) || a - b);
+    this.inEdges.set(list, s);
+  }
+
   private callerEdges(d: number): number[] {
+    this.sortCallers(d);
     const names = this.callNames(d);
     const out: number[] = [];
     for (let p = this.inStart[d]!; p < this.inStart[d + 1]!; p++) {

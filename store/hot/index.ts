@@ -49,6 +49,10 @@ export interface UpdateStats {
   changedFiles: number;
   resolvedFiles: number;
   ms: number;
+  /** Milliseconds per phase: `list` (the store's tree listing), `segs` (changed files' segments),
+   * `dirty` (which files to resolve), `view` (the resolver's lookups), `calls` (calls read),
+   * `resolve` (files resolved), `image` (the tip's graph in memory), `persist`. */
+  phases: Record<string, number>;
 }
 
 interface Manifest {
@@ -173,10 +177,11 @@ export class HotStore {
   private async ensure(repoId: number, sha: string, chain: Chain, hint: TipImage | undefined): Promise<UpdateStats> {
     const t0 = performance.now();
     const listing = await listTree(this.q, chain);
+    const phases: Record<string, number> = { list: performance.now() - t0 };
     const loaded = await this.load(repoId, sha, chain, listing).catch(() => null);
     if (loaded) {
       this.images.set(`${repoId}:${sha}`, loaded);
-      return { sha, how: 'load', changedFiles: 0, resolvedFiles: 0, ms: performance.now() - t0 };
+      return { sha, how: 'load', changedFiles: 0, resolvedFiles: 0, ms: performance.now() - t0, phases };
     }
     let base = hint;
     let best = base ? changedCount(base, listing) : Infinity;
@@ -185,9 +190,9 @@ export class HotStore {
       const c = changedCount(img, listing);
       if (c < best) { best = c; base = img; }
     }
-    const { image, changedFiles, resolvedFiles } = await this.update(repoId, sha, chain, base, listing);
+    const { image, changedFiles, resolvedFiles } = await this.update(repoId, sha, chain, base, listing, phases);
     this.images.set(`${repoId}:${sha}`, image);
-    return { sha, how: base ? 'update' : 'build', changedFiles, resolvedFiles, ms: performance.now() - t0 };
+    return { sha, how: base ? 'update' : 'build', changedFiles, resolvedFiles, ms: performance.now() - t0, phases };
   }
 
   /** The tip as RocksDB holds it, when every segment is there and it is the store's tree. */
@@ -220,7 +225,13 @@ export class HotStore {
    * specifier an added or removed path can answer (specMayName). Every other file's edges are what
    * a full resolution would give, so the result equals a rebuild (test/hot.test.ts).
    */
-  private async update(repoId: number, sha: string, chain: Chain, base: TipImage | undefined, listing: Listed[]): Promise<{ image: TipImage; changedFiles: number; resolvedFiles: number }> {
+  private async update(repoId: number, sha: string, chain: Chain, base: TipImage | undefined, listing: Listed[], phases: Record<string, number>): Promise<{ image: TipImage; changedFiles: number; resolvedFiles: number }> {
+    let t = performance.now();
+    const lap = (name: string): void => {
+      const n = performance.now();
+      phases[name] = (phases[name] ?? 0) + n - t;
+      t = n;
+    };
     const old = base?.byPath ?? new Map<string, HotFile>();
     const now = new Map(listing.map((l) => [l.path, l]));
     const changed: Listed[] = [];
@@ -236,6 +247,7 @@ export class HotStore {
     const segs = new Map<string, FileSeg>();
     for (const s of await this.fileSegs(changed)) segs.set(s.path, s);
     this.checkOpen();
+    lap('segs');
     const dirty = new Set(changed.map((l) => l.path));
     if (base) {
       const keys = new Set<string>();
@@ -253,6 +265,7 @@ export class HotStore {
       }
     }
 
+    lap('dirty');
     const order = pathSetChanged || !base ? await sortPaths(this.q, listing.map((l) => l.path)) : base.files.map((f) => f.seg.path);
     const treeSegs = order.map((p) => segs.get(p) ?? old.get(p)!.seg);
     const oldSegs = new Map<string, FileSeg | undefined>();
@@ -260,6 +273,7 @@ export class HotStore {
     for (const f of removed) oldSegs.set(f.seg.path, f.seg);
     const view = new TreeView(this.q, treeSegs, base?.memo ? { memo: base.memo, old: oldSegs } : undefined);
     const resolver = Resolver.inMemory(this.q, treeSegs, view);
+    lap('view');
     const outs = new Map<string, OutSeg>();
     const todo = order.filter((p) => dirty.has(p));
     for (let i = 0; i < todo.length; i += RESOLVE_BATCH) {
@@ -268,7 +282,9 @@ export class HotStore {
       const batch = todo.slice(i, i + RESOLVE_BATCH);
       const segOf = (p: string): FileSeg => segs.get(p) ?? old.get(p)!.seg;
       view.setCalls(await loadCalls(this.q, [...new Set(batch.map((p) => segOf(p).extractionId))]));
+      lap('calls');
       for (const p of batch) outs.set(p, outSegOf(await resolver.resolveFile(p)));
+      lap('resolve');
     }
     view.setCalls(new Map());
     const files: HotFile[] = [];
@@ -282,7 +298,9 @@ export class HotStore {
     this.checkOpen();
     const image = new TipImage(repoId, sha, chain, files);
     image.memo = view.memo;
+    lap('image');
     await this.persist(image, files.filter((f) => segs.has(f.seg.path)), files.filter((f) => outs.has(f.seg.path)));
+    lap('persist');
     return { image, changedFiles: changed.length + removed.length, resolvedFiles: dirty.size };
   }
 

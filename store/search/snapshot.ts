@@ -97,12 +97,16 @@ export class Snapshot {
   }
 
   /** A snapshot over entities and a graph the hot store (store/hot) already holds: nothing is read
-   * from the database but body embeddings (VECTOR, HYBRID). */
-  static fromParts(q: Queryable, chain: Chain, entities: SnapEntity[], graph: SnapGraph): Snapshot {
+   * from the database but body embeddings (VECTOR, HYBRID). `tokensOf`: `fieldTokens` memoized by
+   * the holder (per unchanged file across tips), so a ref move does not tokenize the whole tree. */
+  static fromParts(q: Queryable, chain: Chain, entities: SnapEntity[], graph: SnapGraph, tokensOf?: (e: SnapEntity) => string[][]): Snapshot {
     const s = new Snapshot(q, chain, entities);
     s.graphP = Promise.resolve(graph);
+    if (tokensOf) s.tokensOf = tokensOf;
     return s;
   }
+
+  private tokensOf: (e: SnapEntity) => string[][] = (e) => Snapshot.fieldTokens(e);
 
   static async load(q: Queryable, chain: Chain): Promise<Snapshot> {
     const { rows } = await q.query<{
@@ -163,7 +167,7 @@ export class Snapshot {
     const postings = new Map<string, number[]>();
     const nameTokens: string[][] = [];
     for (const e of this.entities) {
-      const fields = Snapshot.fieldTokens(e);
+      const fields = this.tokensOf(e);
       nameTokens.push(fields[0]!);
       fields.forEach((tokens, f) => {
         for (const t of tokens) {
