@@ -2,7 +2,7 @@
 import type { VectorSource } from '../ann/source.ts';
 import type { Embedder } from '../embedders/index.ts';
 import { SearchError } from './errors.ts';
-import { FIELDS, Snapshot, type Field, type TextIndex } from './snapshot.ts';
+import { FIELDS, type Field, type Snapshot, type TextIndex } from './snapshot.ts';
 import { editDistance, maxEdits, trigrams, words } from './tokens.ts';
 
 export type MatchField = Field | 'body' | 'embedding';
@@ -173,7 +173,7 @@ class LazyHit implements Ranked {
 /** TEXT's reasons for one entity: per field, its tokens each query word reached, in the order the
  * words and their expansions were tried (the order a per-posting scan records them in). */
 function textMatches(snap: Snapshot, e: number, reach: string[][]): SearchMatch[] {
-  const fields = Snapshot.fieldTokens(snap.entities[e]!).map((t) => new Set(t));
+  const fields = snap.tokens(e).map((t) => new Set(t));
   const found = new Map<Field, Set<string>>();
   for (const tokens of reach) {
     for (const t of tokens) {
@@ -243,7 +243,7 @@ export async function rankVector(snap: Snapshot, query: string, allowed: (i: num
   const qWords = new Set(words(query));
   const out: Ranked[] = [];
   const why = (i: number): SearchMatch[] => {
-    const shared = Snapshot.fieldTokens(snap.entities[i]!).flat().filter((t) => qWords.has(t));
+    const shared = snap.tokens(i).flat().filter((t) => qWords.has(t));
     return [{ field: 'embedding', tokens: [...new Set(shared)] }];
   };
   const push = (i: number, score: number): void => {

@@ -108,6 +108,11 @@ export class Snapshot {
 
   private tokensOf: (e: SnapEntity) => string[][] = (e) => Snapshot.fieldTokens(e);
 
+  /** `fieldTokens` of the entity at position `i` (memoized when the holder memoizes them). */
+  tokens(i: number): string[][] {
+    return this.tokensOf(this.entities[i]!);
+  }
+
   static async load(q: Queryable, chain: Chain): Promise<Snapshot> {
     const { rows } = await q.query<{
       path: string; language: string; blob_sha: string; idx: number; parent_idx: number; kind: EntityKind; name: string; qname: string;
