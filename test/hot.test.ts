@@ -41,6 +41,11 @@ async function answers(s: HistoryStore, repoId: number, sha: string): Promise<Re
     out[`neighbourhood ${e.qualifiedName}`] = await settle(s.search.neighbourhood(repoId, sha, e.qualifiedName, { depth: 2 }));
   }
   out['callers missing'] = await settle(s.callers(repoId, sha, 'src/nope.ts::x', 1));
+  // Entity pages at a tip come from the hot image's table, in the statement's order.
+  out.entities = await settle(s.entities(repoId, sha, { limit: 10_000 }));
+  out['entities page'] = await settle(s.entities(repoId, sha, { kind: ['function', 'method'], limit: 3, offset: 2 }));
+  out['entities prefix'] = await settle(s.entities(repoId, sha, { pathPrefix: 'src/', kind: 'function', name: 'fn', nameMatch: 'prefix' }));
+  out['entities name'] = await settle(s.entities(repoId, sha, { name: ents[0]?.name ?? 'x' }));
   const queries: Array<[string, SearchMode]> = [['fn1', 'text'], ['fn run', 'text'], ['helper', 'text'], ['fn1O', 'fuzzy'], ['hlper', 'fuzzy'], ['^fn[0-9]$', 'regex'], ['/^c\\d/i', 'regex'], ['fn2', 'hybrid'], ['worker step', 'hybrid']];
   for (const [q, mode] of queries) out[`search ${mode} ${q}`] = await settle(s.search.search(repoId, sha, { query: q, mode, first: 50 }));
   out['search text kinds'] = await settle(s.search.search(repoId, sha, { query: 'run', mode: 'text', kinds: ['method'], path: 'src/' }));

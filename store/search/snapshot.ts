@@ -79,12 +79,16 @@ export class Snapshot {
   private annIndex: AnnIndex | null = null;
   private annSource: string | null = null;
   private graphP: Promise<SnapGraph> | null = null;
-  private readonly byKey = new Map<string, number>();
+  /** Per path: entity idx -> position (holes: none). */
+  private readonly posOf = new Map<string, number[]>();
+  private lowerNames: Map<string, number[]> | null = null;
   private readonly byQn = new Map<string, number>();
 
   private constructor(private readonly q: Queryable, private readonly chain: Chain, readonly entities: SnapEntity[]) {
     for (const e of entities) {
-      this.byKey.set(`${e.path}\0${e.idx}`, e.i);
+      let pos = this.posOf.get(e.path);
+      if (!pos) this.posOf.set(e.path, (pos = []));
+      pos[e.idx] = e.i;
       // The first entity of a qualified name names it, a value before a type-space entity of the
       // same name (whose id is `<qualifiedName>#<kind>`), as Resolver.find does.
       const had = this.byQn.get(e.qualifiedName);
@@ -103,6 +107,11 @@ export class Snapshot {
   }
 
   private tokensOf: (e: SnapEntity) => string[][] = (e) => Snapshot.fieldTokens(e);
+
+  /** `fieldTokens` of the entity at position `i` (memoized when the holder memoizes them). */
+  tokens(i: number): string[][] {
+    return this.tokensOf(this.entities[i]!);
+  }
 
   static async load(q: Queryable, chain: Chain): Promise<Snapshot> {
     const { rows } = await q.query<{
@@ -132,8 +141,23 @@ export class Snapshot {
   }
 
   at(path: string, idx: number): SnapEntity | undefined {
-    const i = this.byKey.get(`${path}\0${idx}`);
+    const i = this.posOf.get(path)?.[idx];
     return i === undefined ? undefined : this.entities[i];
+  }
+
+  /** Entities by lower-cased name (names not empty), in entity order (HYBRID's exact-name list). */
+  byLowerName(): Map<string, number[]> {
+    if (this.lowerNames) return this.lowerNames;
+    const m = new Map<string, number[]>();
+    for (const e of this.entities) {
+      if (e.name === '') continue;
+      const k = e.name.toLowerCase();
+      const list = m.get(k);
+      if (list) list.push(e.i);
+      else m.set(k, [e.i]);
+    }
+    this.lowerNames = m;
+    return m;
   }
 
   /** The tokens of each field of an entity. */
