@@ -24,6 +24,9 @@ const CALLABLE = new Set(['function', 'method', 'constructor']);
 /** Search tokens of a segment's entities (in its order): segments are shared by the tips holding
  * the file, so a ref move tokenizes only the files it changed. */
 const tokensOfSeg = new WeakMap<FileSeg, string[][][]>();
+/** Offsets (in the segment's order) of its entities by local qualified name: all of them, and all
+ * but imports. */
+const qnsOfSeg = new WeakMap<FileSeg, { all: Map<string, number[]>; values: Map<string, number[]> }>();
 const CLASS_LIKE = new Set(['class', 'struct', 'interface', 'trait', 'enum']);
 const containerOf = (qn: string): string => {
   const parts = qn.split('.');
@@ -38,7 +41,8 @@ export class TipImage {
   private readonly fileOfEntity: Int32Array;
   /** Position of each file's first entity. */
   private readonly starts: number[];
-  private readonly byQn = new Map<string, number[]>();
+  /** File number of each path. */
+  private readonly fileNo = new Map<string, number>();
   /** Call edges: caller, callee, line, `via` (VIA_ORDER index), call name. */
   private readonly cFrom: Int32Array;
   private readonly cTo: Int32Array;
@@ -91,27 +95,34 @@ export class TipImage {
     starts.push(n);
     this.starts = starts;
     for (let f = 0; f < files.length; f++) this.fileOfEntity.fill(f, starts[f]!, starts[f + 1]!);
-    for (const e of this.entities) {
-      if (e.kind === 'import') continue;
-      const list = this.byQn.get(e.qualifiedName);
-      if (list) list.push(e.i);
-      else this.byQn.set(e.qualifiedName, [e.i]);
-    }
+    files.forEach((f, i) => this.fileNo.set(f.seg.path, i));
 
-    // Call edges in file order, then call order: the order calleesOf reads them.
-    const from: number[] = [];
-    const to: number[] = [];
-    const line: number[] = [];
-    const via: number[] = [];
-    const k: number[] = [];
-    const name: string[] = [];
+    // Call edges in file order, then call order: the order calleesOf reads them. Typed arrays
+    // sized once: this runs at every ref move.
+    let total = 0;
+    for (const { out } of files) total += out.calls.length;
+    let cFrom = new Int32Array(total);
+    let cTo = new Int32Array(total);
+    let cLine = new Int32Array(total);
+    let cVia = new Uint8Array(total);
+    let cK = new Int32Array(total);
+    const cName: string[] = [];
     const inherits: number[] = [];
+    let m = 0;
+    let lastPath = '';
+    let lastPos: Int32Array | undefined;
+    const atTarget = (path: string, idx: number): number => {
+      if (path !== lastPath) { lastPath = path; lastPos = this.posOf.get(path); }
+      return lastPos === undefined || idx < 0 || idx >= lastPos.length ? -1 : lastPos[idx]!;
+    };
     for (const { seg, out } of files) {
+      const own = this.posOf.get(seg.path)!;
       for (const c of out.calls) {
-        const a = this.at(seg.path, c[1]);
-        const b = this.at(c[5], c[6]);
+        const a = c[1] >= 0 && c[1] < own.length ? own[c[1]]! : -1;
+        const b = atTarget(c[5], c[6]);
         if (a < 0 || b < 0) continue;
-        from.push(a); to.push(b); line.push(c[2]); via.push(VIA_ORDER.indexOf(c[4])); k.push(c[0]); name.push(c[3]);
+        cFrom[m] = a; cTo[m] = b; cLine[m] = c[2]; cVia[m] = VIA_ORDER.indexOf(c[4]); cK[m] = c[0]; cName.push(c[3]);
+        m++;
       }
       for (const h of out.inherits) {
         const a = this.at(seg.path, h[0]);
@@ -119,15 +130,17 @@ export class TipImage {
         if (a >= 0 && b >= 0) inherits.push(a, b);
       }
     }
-    const m = from.length;
-    this.cFrom = Int32Array.from(from);
-    this.cTo = Int32Array.from(to);
-    this.cLine = Int32Array.from(line);
-    this.cVia = Uint8Array.from(via);
-    this.cName = name;
+    if (m < total) {
+      cFrom = cFrom.slice(0, m); cTo = cTo.slice(0, m); cLine = cLine.slice(0, m); cVia = cVia.slice(0, m); cK = cK.slice(0, m);
+    }
+    this.cFrom = cFrom;
+    this.cTo = cTo;
+    this.cLine = cLine;
+    this.cVia = cVia;
+    this.cK = cK;
+    this.cName = cName;
     [this.outStart, this.outEdges] = bucket(n, m, this.cFrom);
     [this.inStart, this.inEdges] = bucket(n, m, this.cTo);
-    this.cK = Int32Array.from(k);
     this.inSorted = new Uint8Array(n);
 
     const pairs = new Int32Array(m * 2);
@@ -205,16 +218,33 @@ export class TipImage {
     return this.snap;
   }
 
-  private firstOfQn: Map<string, number> | null = null;
+  /** Positions of the entities of a qualified name (all in one file), any kind or not imports. */
+  private positionsOf(qualifiedName: string, withImports: boolean): number[] {
+    const cut = qualifiedName.indexOf('::');
+    const path = cut < 0 ? qualifiedName : qualifiedName.slice(0, cut);
+    const f = this.fileNo.get(path);
+    if (f === undefined) return [];
+    const seg = this.files[f]!.seg;
+    let memo = qnsOfSeg.get(seg);
+    if (!memo) {
+      memo = { all: new Map(), values: new Map() };
+      seg.entities.forEach((e, o) => {
+        for (const m of e[2] === 'import' ? [memo!.all] : [memo!.all, memo!.values]) {
+          const l = m.get(e[4]);
+          if (l) l.push(o);
+          else m.set(e[4], [o]);
+        }
+      });
+      qnsOfSeg.set(seg, memo);
+    }
+    const start = this.starts[f]!;
+    return ((withImports ? memo.all : memo.values).get(cut < 0 ? '' : qualifiedName.slice(cut + 2)) ?? []).map((o) => start + o);
+  }
 
   /** The first entity (in path and position order, any kind) of a qualified name, as a store
    * query by path finds it; undefined when none. */
   entity(qualifiedName: string): StoredEntity | undefined {
-    if (!this.firstOfQn) {
-      this.firstOfQn = new Map();
-      for (const e of this.entities) if (!this.firstOfQn.has(e.qualifiedName)) this.firstOfQn.set(e.qualifiedName, e.i);
-    }
-    const i = this.firstOfQn.get(qualifiedName);
+    const i = this.positionsOf(qualifiedName, true)[0];
     if (i === undefined) return undefined;
     const e = this.entities[i]!;
     return {
@@ -227,7 +257,7 @@ export class TipImage {
   find(id: string): number {
     // An entity id (store/types.ts entityId) names the kind of a type-space entity.
     const { qualifiedName, kind } = parseEntityId(id);
-    const hits = (this.byQn.get(qualifiedName) ?? []).filter((i) => kind === null || this.entities[i]!.kind === kind);
+    const hits = this.positionsOf(qualifiedName, false).filter((i) => kind === null || this.entities[i]!.kind === kind);
     const rank = (i: number): number => {
       const e = this.entities[i]!;
       return (CALLABLE.has(e.kind) ? 0 : isTypeSpaceKind(e.kind) ? 3 : CLASS_LIKE.has(e.kind) ? 1 : 2) * 1e6 - (e.endLine - e.startLine);

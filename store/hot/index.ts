@@ -13,7 +13,7 @@ import type { Snapshot } from '../search/index.ts';
 import type { CallEdge, StoredEntity } from '../types.ts';
 import { TipImage, type HotFile } from './image.ts';
 import { HotStoreError, Kv, type KvOp } from './kv.ts';
-import { fileKeyOf, listTree, loadCalls, loadFileSegs, outSegOf, sortPaths, type FileSeg, type Listed, type OutSeg } from './segments.ts';
+import { fileKeyOf, listFrom, listTree, loadCalls, loadFileSegs, outSegOf, sortPaths, type FileSeg, type Listed, type OutSeg } from './segments.ts';
 import { changedKeys, TreeView } from './tree.ts';
 
 /** Files resolved per batch: their calls are read in one statement, and close() is checked
@@ -176,7 +176,11 @@ export class HotStore {
    * tree, else derived from the nearest held tip, else built from nothing. */
   private async ensure(repoId: number, sha: string, chain: Chain, hint: TipImage | undefined): Promise<UpdateStats> {
     const t0 = performance.now();
-    const listing = await listTree(this.q, chain);
+    // From the tip the ref held (its chain read again: indexing older history moves commits down
+    // their chains), only the paths changed between the two are read.
+    const listing = hint
+      ? await listFrom(this.q, (await this.chainOf(repoId, hint.sha)).chain, hint.files.map((f) => f.seg), chain)
+      : await listTree(this.q, chain);
     const phases: Record<string, number> = { list: performance.now() - t0 };
     const loaded = await this.load(repoId, sha, chain, listing).catch(() => null);
     if (loaded) {

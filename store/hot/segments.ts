@@ -5,7 +5,7 @@
 // Both are content-addressed, so tips that share files share segments (on disk and in memory).
 import { createHash } from 'node:crypto';
 import type { EntityKind } from '../../indexer/types.ts';
-import { chainParams, treeSql, type Chain } from '../chain.ts';
+import { chainParams, touchedBetween, treeSql, type Chain } from '../chain.ts';
 import type { Queryable } from '../db.ts';
 import { callOrder, type FileEdges, type RefRow, type Via } from '../graph.ts';
 
@@ -68,6 +68,26 @@ export async function listTree(q: Queryable, chain: Chain): Promise<Listed[]> {
      FROM (${treeSql()}) t JOIN paths p ON p.id = t.path_id JOIN extractions x ON x.id = t.extraction_id
      WHERE t.extraction_id IS NOT NULL AND t.blob_sha IS NOT NULL`, chainParams(chain));
   return rows.map((r) => ({ path: r.path, extractionId: r.extraction_id, blobSha: r.blob_sha, language: r.language, extractorVersion: r.extractor_version }));
+}
+
+/**
+ * The tree at `chain` from a tree held at `from` (its listing `held`): only the paths the deltas
+ * between the two chains touch are read (`touchedBetween`), so a 1-file move reads one row, not
+ * the tree. Same rows as `listTree`, in no particular order.
+ */
+export async function listFrom(q: Queryable, from: Chain, held: Listed[], chain: Chain): Promise<Listed[]> {
+  const ids = await touchedBetween(q, from, chain);
+  const out = new Map(held.map((l) => [l.path, l]));
+  if (ids.length === 0) return [...out.values()];
+  const { rows } = await q.query<{ path: string; extraction_id: number | null; blob_sha: string | null; language: string | null; extractor_version: number | null }>(
+    `SELECT p.path, t.extraction_id, t.blob_sha, t.language, x.extractor_version
+     FROM paths p LEFT JOIN (${treeSql('d.path_id = ANY($3::int[])')}) t ON t.path_id = p.id LEFT JOIN extractions x ON x.id = t.extraction_id
+     WHERE p.id = ANY($3::int[])`, [...chainParams(chain), ids]);
+  for (const r of rows) {
+    if (r.extraction_id === null || r.blob_sha === null || r.language === null || r.extractor_version === null) out.delete(r.path);
+    else out.set(r.path, { path: r.path, extractionId: r.extraction_id, blobSha: r.blob_sha, language: r.language, extractorVersion: r.extractor_version });
+  }
+  return [...out.values()];
 }
 
 /** Paths sorted as the database sorts them (its collation), so entity order equals the order the
