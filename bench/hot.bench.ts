@@ -11,8 +11,10 @@
 // - `hot.graphql_callees_page`: `entities(first: 100) { callees }` over HTTP at the tip vs at `old`.
 // - `hot.search`: p50/p99 per mode at the tip (hot snapshot) and at `old` (snapshot loaded from the
 //   store); the first query at each (index build) reported apart.
-// - `hot.update`: ref moves of 1-file commits, each adding a function that calls an existing
-//   one: time from the commit being stored to the tip being held (log), files resolved again.
+// - `hot.update`: ref moves of 1-file commits (add a function to the most imported file, edit its
+//   body, rename it, edit the body of a called function there, add a function elsewhere), each
+//   apart: time from the commit being stored to the tip being held (log), files resolved again,
+//   and the first callers(depth 2) / TEXT query at the new tip against the second.
 // - `hot.rss`: resident set size at the end.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -49,7 +51,7 @@ export async function measure(): Promise<Array<Record<string, unknown>>> {
   const old = corpus.head;
 
   // The service's log lines, parsed: hot store updates are read from them.
-  const hotLog: Array<{ sha: string; how: string; ms: number; changedFiles: number; resolvedFiles: number }> = [];
+  const hotLog: Array<{ sha: string; how: string; ms: number; changedFiles: number; resolvedFiles: number; phases?: Record<string, number> }> = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
       for (const line of chunk.toString().split('\n')) {
@@ -75,37 +77,10 @@ export async function measure(): Promise<Array<Record<string, unknown>>> {
     log(`hot store built in ${((performance.now() - t0) / 1000).toFixed(0)} s from the start`);
     const build = hotLog.find((h) => h.sha === tip);
     const img = store.hot!.image(repoId, tip)!;
-    rows.push({ figure: 'hot.build', entities: img.entities.length, files: img.files.length, ms: round(build?.ms ?? NaN), load: load() });
+    rows.push({ figure: 'hot.build', entities: img.entities.length, files: img.files.length, ms: round(build?.ms ?? NaN), phasesMs: build?.phases, load: load() });
     const cold = new HistoryStore(svc.db);
 
-    // callers(depth 2) at the tip on entities that have callers.
     const g = img.graph;
-    const withCallers = img.entities.filter((e) => e.kind !== 'import' && g.calls.in(e.i).length > 0);
-    const step = Math.max(1, Math.floor(withCallers.length / 40));
-    const targets = withCallers.filter((_, i) => i % step === 0).slice(0, 40).map((e) => e.qualifiedName);
-    await store.callers(repoId, tip, targets[0]!, 2);
-    const hot = await times(targets, (qn) => store.callers(repoId, tip, qn, 2));
-    const sql = await times(targets.slice(0, 15), (qn) => cold.callers(repoId, tip, qn, 2));
-    rows.push({
-      figure: 'hot.callers_depth2', entities: targets.length, p50Ms: round(pct(hot, 50), 3), p99Ms: round(pct(hot, 99), 3),
-      peer: 'HistoryStore.callers without hot store', peerEntities: sql.length, peerP50Ms: round(pct(sql, 50)), peerP99Ms: round(pct(sql, 99)), ratio: round(pct(hot, 50) / pct(sql, 50), 5), load: load(),
-    });
-
-    // A GraphQL page of 100 entities with their callees, over HTTP.
-    const repoName = path.basename(dir);
-    const page = (sha: string) => async (): Promise<void> => {
-      const res = await fetch(`${svc.server.url}/graphql`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: `{ repository(name: "${repoName}") { commit(rev: "${sha}") { entities(first: 100, kind: [function]) { edges { node { name callees { nodes { name } } } } } } } }` }),
-      });
-      const body = (await res.json()) as { errors?: unknown };
-      if (body.errors) throw new Error(JSON.stringify(body.errors));
-    };
-    await page(tip)();
-    const gqlHot = await times([...Array(15).keys()], page(tip));
-    const gqlOld = await times([...Array(2).keys()], page(old));
-    rows.push({ figure: 'hot.graphql_callees_page', requests: gqlHot.length, p50Ms: round(pct(gqlHot, 50)), p99Ms: round(pct(gqlHot, 99)), peer: 'same page at old (history store)', peerP50Ms: round(pct(gqlOld, 50)), ratio: round(pct(gqlHot, 50) / pct(gqlOld, 50), 4), load: load() });
-
     // Search per mode, at the tip (hot) and at the old commit (the store's snapshot path).
     const sample = (ents: StoredEntity[]): StoredEntity[] => {
       const pool = ents.filter((e) => (e.kind === 'function' || e.kind === 'method' || e.kind === 'class') && e.name.length >= 6);
@@ -120,35 +95,111 @@ export async function measure(): Promise<Array<Record<string, unknown>>> {
       vector: picked.map((e) => `${e.name}${e.signature ?? ''}`),
       hybrid: picked.map((e) => e.name),
     };
-    for (const [label, sha] of [['tip', tip], ['old', old]] as const) {
-      for (const mode of ['text', 'fuzzy', 'regex', 'vector', 'hybrid'] as const) {
-        const s = performance.now();
-        await store.search.search(repoId, sha, { query: queries[mode][0]!, mode });
-        const firstMs = performance.now() - s;
-        const t = await times(queries[mode], (q) => store.search.search(repoId, sha, { query: q, mode }));
-        rows.push({ figure: 'hot.search', mode, commit: label, source: label === 'tip' ? 'hot store' : 'history store snapshot', queries: t.length, firstMs: round(firstMs), p50Ms: round(pct(t, 50)), p99Ms: round(pct(t, 99)), load: load() });
+    // CODEGRAPH_BENCH_HOT_UPDATES_ONLY=1: only the build and the updates (while working on them).
+    if (process.env.CODEGRAPH_BENCH_HOT_UPDATES_ONLY !== '1') {
+      // callers(depth 2) at the tip on entities that have callers.
+      const withCallers = img.entities.filter((e) => e.kind !== 'import' && g.calls.in(e.i).length > 0);
+      const step = Math.max(1, Math.floor(withCallers.length / 40));
+      const targets = withCallers.filter((_, i) => i % step === 0).slice(0, 40).map((e) => e.qualifiedName);
+      await store.callers(repoId, tip, targets[0]!, 2);
+      const hot = await times(targets, (qn) => store.callers(repoId, tip, qn, 2));
+      const sql = await times(targets.slice(0, 15), (qn) => cold.callers(repoId, tip, qn, 2));
+      rows.push({
+        figure: 'hot.callers_depth2', entities: targets.length, p50Ms: round(pct(hot, 50), 3), p99Ms: round(pct(hot, 99), 3),
+        peer: 'HistoryStore.callers without hot store', peerEntities: sql.length, peerP50Ms: round(pct(sql, 50)), peerP99Ms: round(pct(sql, 99)), ratio: round(pct(hot, 50) / pct(sql, 50), 5), load: load(),
+      });
+
+      // A GraphQL page of 100 entities with their callees, over HTTP.
+      const repoName = path.basename(dir);
+      const page = (sha: string) => async (): Promise<void> => {
+        const res = await fetch(`${svc.server.url}/graphql`, {
+          method: 'POST', headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: `{ repository(name: "${repoName}") { commit(rev: "${sha}") { entities(first: 100, kind: [function]) { edges { node { name callees { nodes { name } } } } } } } }` }),
+        });
+        const body = (await res.json()) as { errors?: unknown };
+        if (body.errors) throw new Error(JSON.stringify(body.errors));
+      };
+      await page(tip)();
+      const gqlHot = await times([...Array(15).keys()], page(tip));
+      const gqlOld = await times([...Array(2).keys()], page(old));
+      rows.push({ figure: 'hot.graphql_callees_page', requests: gqlHot.length, p50Ms: round(pct(gqlHot, 50)), p99Ms: round(pct(gqlHot, 99)), peer: 'same page at old (history store)', peerP50Ms: round(pct(gqlOld, 50)), ratio: round(pct(gqlHot, 50) / pct(gqlOld, 50), 4), load: load() });
+
+      for (const [label, sha] of [['tip', tip], ['old', old]] as const) {
+        for (const mode of ['text', 'fuzzy', 'regex', 'vector', 'hybrid'] as const) {
+          const s = performance.now();
+          await store.search.search(repoId, sha, { query: queries[mode][0]!, mode });
+          const firstMs = performance.now() - s;
+          const t = await times(queries[mode], (q) => store.search.search(repoId, sha, { query: q, mode }));
+          rows.push({ figure: 'hot.search', mode, commit: label, source: label === 'tip' ? 'hot store' : 'history store snapshot', queries: t.length, firstMs: round(firstMs), p50Ms: round(pct(t, 50)), p99Ms: round(pct(t, 99)), load: load() });
+        }
       }
+
     }
 
-    // Ref moves of 1-file commits.
-    const callee = img.entities.find((e) => e.kind === 'function' && e.exported && e.name.length > 4 && e.path === files[1])
-      ?? img.entities.find((e) => e.kind === 'function' && e.exported && e.path === files[1]);
-    const updates: typeof hotLog = [];
-    for (let k = 0; k < 5; k++) {
-      const f = files[(k * 97 + 3) % files.length]!;
-      const call = callee && callee.path === f ? `${callee.name}(x as never)` : 'x + 1';
-      fs.appendFileSync(path.join(dir, f), `\nexport function benchEdit${k}(x: number): unknown {\n  return ${call};\n}\n`);
-      await git(dir, ['commit', '-qam', `edit ${k}`]);
+    // Ref moves of 1-file commits on the most imported file: add a function, edit its body, rename
+    // it, edit the body of a function other files call; then add a function to another file. Each:
+    // the update (log: from the stored commit to the tip held), files resolved, and the first
+    // callers / TEXT queries at the new tip (what the move left to rebuild in memory) vs the second.
+    const importers = new Map<string, number>();
+    for (const f of img.files) for (const t of f.imports) importers.set(t, (importers.get(t) ?? 0) + 1);
+    const hub = [...importers].filter(([p]) => files.includes(p)).sort((a, b) => b[1] - a[1])[0]!;
+    const hubText = (): string => fs.readFileSync(path.join(dir, hub[0]), 'utf8');
+    const hubLines = hubText().split('\n');
+    // A called declaration spanning lines: a comment line goes in after its first line (lines of
+    // everything after it move; nothing else changes).
+    const called = img.entities.find((e) => e.path === hub[0] && e.kind !== 'module' && g.calls.in(e.i).length > 0
+      && e.endLine > e.startLine + 1 && /[{(,]\s*$/.test(hubLines[e.startLine - 1] ?? ''));
+    // Another imported file whose text ends with a newline (appending to a file that does not can
+    // change how its last statement parses, and so its entities).
+    const other = [...importers].filter(([p]) => p !== hub[0] && files.includes(p) && fs.readFileSync(path.join(dir, p), 'utf8').endsWith('\n'))
+      .sort((a, b) => b[1] - a[1])[0]?.[0] ?? files[0]!;
+    const moves: Array<[string, string, () => void]> = [
+      ['add a function', hub[0], () => fs.appendFileSync(path.join(dir, hub[0]), '\nexport function benchAdded(x: number): number {\n  return x + 1;\n}\n')],
+      ['edit its body', hub[0], () => fs.writeFileSync(path.join(dir, hub[0]), hubText().replace('return x + 1;', 'return x + 2 * x;'))],
+      ['rename it', hub[0], () => fs.writeFileSync(path.join(dir, hub[0]), hubText().replace('function benchAdded(', 'function benchRenamed('))],
+      ['edit a called function\'s body', hub[0], () => {
+        const lines = hubText().split('\n');
+        if (called) lines.splice(called.startLine, 0, '  // bench edit');
+        fs.writeFileSync(path.join(dir, hub[0]), lines.join('\n'));
+      }],
+      ['add a function elsewhere', other, () => fs.appendFileSync(path.join(dir, other), '\nexport function benchElsewhere(x: number): number {\n  return x - 1;\n}\n')],
+    ];
+    const probe = img.entities.filter((e) => e.kind === 'function' && g.calls.in(e.i).length > 0).slice(0, 1)[0]?.qualifiedName;
+    for (const [what, file, change] of moves) {
+      change();
+      try {
+        await git(dir, ['commit', '-qam', what]);
+      } catch (err) {
+        rows.push({ figure: 'hot.update', change: what, error: `no commit: ${String(err)}`, load: load() });
+        continue;
+      }
       const sha = (await git(dir, ['rev-parse', 'HEAD'])).stdout.trim();
       const end = Date.now() + 300_000;
-      while (!hotLog.some((h) => h.sha === sha) && Date.now() < end) await sleep(100);
+      while (!hotLog.some((h) => h.sha === sha) && Date.now() < end) await sleep(50);
       const h = hotLog.find((x) => x.sha === sha);
-      if (h) updates.push(h);
+      if (!h) {
+        rows.push({ figure: 'hot.update', change: what, error: 'the tip was not held within 300 s', load: load() });
+        continue;
+      }
+      const first = async (f: () => Promise<unknown>): Promise<[number, number]> => {
+        let s = performance.now();
+        await f();
+        const a = performance.now() - s;
+        s = performance.now();
+        await f();
+        return [a, performance.now() - s];
+      };
+      const cpu0 = process.cpuUsage();
+      const [callersFirst, callersSecond] = probe ? await first(() => store.callers(repoId, sha, probe, 2)) : [NaN, NaN];
+      const [textFirst, textSecond] = await first(() => store.search.search(repoId, sha, { query: queries.text[0]!, mode: 'text' }));
+      const cpu = process.cpuUsage(cpu0);
+      rows.push({
+        figure: 'hot.update', change: what, file, importers: importers.get(file) ?? 0, how: h.how, ms: round(h.ms), phasesMs: h.phases, changedFiles: h.changedFiles, resolvedFiles: h.resolvedFiles,
+        firstCallersMs: round(callersFirst), secondCallersMs: round(callersSecond), firstTextMs: round(textFirst), secondTextMs: round(textSecond),
+        firstQueriesCpuMs: round((cpu.user + cpu.system) / 1000), peer: 'hot.build', ratio: round(h.ms / (build?.ms ?? NaN), 5), load: load(),
+      });
+      log(JSON.stringify(rows[rows.length - 1]));
     }
-    rows.push({
-      figure: 'hot.update', commits: updates.length, how: [...new Set(updates.map((u) => u.how))], msEach: updates.map((u) => round(u.ms)),
-      resolvedFiles: updates.map((u) => u.resolvedFiles), p50Ms: round(pct(updates.map((u) => u.ms), 50)), peer: 'hot.build', ratio: round(pct(updates.map((u) => u.ms), 50) / (build?.ms ?? NaN), 4), load: load(),
-    });
     const mem = process.memoryUsage();
     rows.push({ figure: 'hot.rss', rssMB: round(mem.rss / 2 ** 20, 1), heapUsedMB: round(mem.heapUsed / 2 ** 20, 1), load: load() });
   } finally {

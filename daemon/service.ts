@@ -266,7 +266,7 @@ class RepoRunner {
     if (!store.hot) return;
     try {
       for (const st of await store.hot.sync(this.r.repoId, await store.refs(this.r.repoId))) {
-        logger.info({ repo: this.r.name, sha: st.sha, how: st.how, changedFiles: st.changedFiles, resolvedFiles: st.resolvedFiles, ms: Math.round(st.ms) }, 'hot store tip ready');
+        logger.info({ repo: this.r.name, sha: st.sha, how: st.how, changedFiles: st.changedFiles, resolvedFiles: st.resolvedFiles, ms: Math.round(st.ms), phases: Object.fromEntries(Object.entries(st.phases).map(([k, v]) => [k, Math.round(v)])) }, 'hot store tip ready');
       }
     } catch (err) {
       logger.warn({ err, repo: this.r.name }, 'hot store update failed; the history store answers at the tips');

@@ -92,6 +92,8 @@ export const CODES = {
   INVALID_ARGUMENT: row(USAGE, 'BAD_USER_INPUT'),
   // store/hot (HotStoreError): another process has the hot store's RocksDB open.
   HOT_LOCKED: row(LOCKED, 'UNAVAILABLE'),
+  // store/hot: a build or update stopped because the hot store was closed (the tip is not held).
+  HOT_CLOSED: row(FAILURE, 'UNAVAILABLE'),
   // store/embedders (EmbedderError); INVALID_OPTIONS below
   EMBEDDING_FAILED: row(FAILURE),
   EMBEDDING_BAD_RESPONSE: row(FAILURE),

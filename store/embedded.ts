@@ -9,12 +9,14 @@
 // socket address, a per-data-directory directory under the system temp dir (derived from the data
 // directory's absolute path, so every process finds the same one). Mode 0600: only the owner's user
 // may connect, and no password is asked.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { WorkerInput, WorkerMessage } from './pglite-worker.ts';
@@ -79,8 +81,9 @@ export class EmbeddedStartError extends Error {
 export async function startEmbedded(opts: StartEmbeddedOptions): Promise<EmbeddedServer> {
   // A fresh data directory is created by PGlite's initdb, which runs inside the same WASM instance
   // and grows its heap from 128 to ~317 MiB; the heap never shrinks, so that would be held for the
-  // daemon's life (issue #9: memory). The directory is therefore created by a first thread that is
-  // then stopped, and served by a second one that starts from the minimal heap.
+  // daemon's life (issue #9: memory). The directory is therefore created by a child process that
+  // then exits (in a thread of this process it still set the process's peak RSS), and served by a
+  // thread that starts from the minimal heap.
   // A template copy (createDataDir) skips initdb altogether after the first store of a machine.
   if (!existsSync(path.join(opts.pgDir, 'PG_VERSION'))) await createDataDir(opts);
   return serve(opts);
@@ -105,7 +108,7 @@ function templateDir(): string | null {
 
 /**
  * Makes `opts.pgDir` a fresh PostgreSQL data directory. initdb inside PGlite costs ~7 CPU-seconds
- * (more than a first index of a 10k-line repository; #9), so it runs once per PGlite version: its
+ * (as much as the rest of a 355-commit history index; #9), so it runs once per PGlite version: its
  * result is kept as a template (templateDir) and later stores are copies of it (~0.1 s for 40 MB).
  * The copy goes to a sibling directory first and is renamed into place, so a crash never leaves a
  * half-copied store.
@@ -117,9 +120,8 @@ async function createDataDir(opts: StartEmbeddedOptions): Promise<void> {
     if (template !== null && !existsSync(path.join(template, TEMPLATE_MARK))) {
       await mkdir(path.dirname(template), { recursive: true, mode: 0o700 });
       const tmp = `${template}.${process.pid}.${Date.now()}`;
-      await mkdir(tmp, { mode: 0o700 });
       try {
-        await (await serve({ ...opts, pgDir: tmp })).close();
+        await initdb(tmp);
         await writeFile(path.join(tmp, TEMPLATE_MARK), '');
         // Another process may have made it meanwhile: theirs is as good, ours is dropped.
         await rename(tmp, template).catch(() => undefined);
@@ -132,14 +134,38 @@ async function createDataDir(opts: StartEmbeddedOptions): Promise<void> {
     template = null;
   }
   if (template === null || !existsSync(path.join(template, TEMPLATE_MARK))) {
-    await (await serve(opts)).close();
+    await initdb(opts.pgDir);
     return;
   }
   const staging = `${opts.pgDir}.new`;
   await rm(staging, { recursive: true, force: true });
   await cp(template, staging, { recursive: true, filter: (src) => path.basename(src) !== TEMPLATE_MARK });
-  await rm(opts.pgDir, { recursive: true, force: true });
+  // rename(2) replaces an empty directory (the caller may have created `pgDir` already).
   await rename(staging, opts.pgDir);
+}
+
+const INITDB_ENTRY = import.meta.url.endsWith('.ts')
+  ? new URL('./pglite-initdb-entry.mjs', import.meta.url)
+  : new URL('./pglite-initdb.js', import.meta.url);
+
+/** Creates the cluster in `<pgDir>.init` and renames it into place, so a first start killed
+ * midway leaves no half-made directory that a later start would take for a database. */
+async function initdb(pgDir: string): Promise<void> {
+  const tmp = `${pgDir}.init`;
+  await rm(tmp, { recursive: true, force: true });
+  const child = spawn(process.execPath, [fileURLToPath(INITDB_ENTRY), tmp], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { err = (err + d).slice(-4000); });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (c, signal) => resolve(c ?? (signal === null ? null : -1)));
+  });
+  if (code !== 0) {
+    await rm(tmp, { recursive: true, force: true });
+    throw new EmbeddedStartError(`creating the database in ${pgDir} failed (initdb exited with ${code}): ${err.trim() || 'no message'}`);
+  }
+  // rename(2) replaces an empty directory (the caller may have created `pgDir` already).
+  await rename(tmp, pgDir);
 }
 
 async function serve(opts: StartEmbeddedOptions): Promise<EmbeddedServer> {

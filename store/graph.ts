@@ -92,9 +92,31 @@ const BUILTIN_METHODS = new Set([
   'unsubscribe', 'dispatch', 'send', 'handle', 'run', 'start', 'stop', 'wait', 'lock', 'unlock', 'Lock', 'Unlock',
 ]);
 
-interface EntityRow { idx: number; parent_idx: number; kind: string; name: string; qname: string; start_line: number; end_line: number }
-interface RefRow { kind: string; name: string; qualifier: string | null; line: number; from_idx: number; module: string | null; alias: string | null; binding: string | null }
-interface FileData { entities: EntityRow[]; calls: RefRow[]; imports: RefRow[]; types: RefRow[]; language: string }
+export interface EntityRow { idx: number; parent_idx: number; kind: string; name: string; qname: string; start_line: number; end_line: number }
+export interface RefRow { kind: string; name: string; qualifier: string | null; line: number; from_idx: number; module: string | null; alias: string | null; binding: string | null }
+/** One extraction as the resolver reads it: entities in idx order (`entities[idx]`), calls in
+ * `callOrder`, imports and type facts in the extraction's order; `bases` (extends / implements /
+ * embeds references) only when the tree is held in memory (`TreeMemory`). */
+export interface FileData { entities: EntityRow[]; calls: RefRow[]; imports: RefRow[]; types: RefRow[]; language: string; bases?: RefRow[] }
+
+/** The order of a file's calls (its `k`s): by line, then name, else the extraction's order. */
+export const callOrder = (a: RefRow, b: RefRow): number => a.line - b.line || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/**
+ * A tree held in memory (the hot store's tip, store/hot): what the resolver would otherwise read
+ * from the database, without a round trip per file. Calls are only asked of the files being
+ * resolved (`resolveFile`), which the holder loads in batches beforehand.
+ */
+export interface TreeMemory {
+  /** The extraction `x` without its calls. */
+  file(x: number): FileData;
+  /** The calls of `x` (callOrder), when loaded. */
+  calls(x: number): RefRow[] | undefined;
+  /** Definitions named `name` (not module or import), sorted by (path, idx). */
+  defsNamed(name: string): Def[];
+  /** Base-type names of each class-like name, as `Resolver.bases` reads them from the database. */
+  bases(): Promise<Map<string, string[]>>;
+}
 
 /** One call of the tree as the resolver sees it. */
 export interface CallSite { path: string; extractionId: number; ref: RefRow }
@@ -107,17 +129,92 @@ export interface EntityAt {
   idx: number;
 }
 
-/** The resolved graph of a whole tree (Resolver.allEdges). */
-/** What resolving one file's references read of the rest of the tree: the names looked up, the
- * paths whose contents were read, whether the set of paths (import specifiers) or the base-type
- * map (ancestor chains) was consulted. The hot store (store/hot) re-resolves a file after an edit
- * elsewhere only when the edit touches one of these. */
+/** What resolving one file's references read of the rest of the tree, as dependency keys (`DEP`;
+ * the value each file gives a key is `fileDeps`), and the import specifiers it resolved against
+ * the set of paths (`fromPath\0module`; `specMayName` says whether an added or removed path can
+ * change their answer). Reads of the file's own content are not recorded: a changed file is
+ * resolved again anyway. The hot store (store/hot) re-resolves a file after an edit elsewhere only
+ * when a key it recorded has a new value, or a path it could import came or went. */
 export interface ResolveTrace {
-  names: Set<string>;
-  paths: Set<string>;
-  pathSet: boolean;
-  bases: boolean;
+  keys: Set<string>;
+  specs: Set<string>;
 }
+
+/**
+ * Dependency keys: one per thing resolution reads of another file, fine enough that adding or
+ * editing one function changes only the keys of its own name (and, when it shifts entity indexes,
+ * those of the entities after it). `fileDeps` gives each key's value in one file; a key's value
+ * in the tree is the set of its files' values.
+ */
+export const DEP = {
+  /** Definitions named n anywhere (defsNamed): their idx, parent, kind, qname, parent kind, language. */
+  name: (n: string): string => `n\0${n}`,
+  /** The entities of `path` named n (exports, members, lexical scope of another file). */
+  ents: (path: string, n: string): string => `e\0${path}\0${n}`,
+  /** The imports of `path` (re-exports followed, visibility from another file). */
+  imports: (path: string): string => `i\0${path}`,
+  /** The type facts of entity idx of `path`. */
+  types: (path: string, idx: number): string => `t\0${path}\0${idx}`,
+  /** The constructors among the children of entity idx of `path`. */
+  ctors: (path: string, idx: number): string => `c\0${path}\0${idx}`,
+  /** The chain of entities enclosing entity idx of `path` (scope, enclosing type). */
+  scope: (path: string, idx: number): string => `a\0${path}\0${idx}`,
+  /** The language of `path`. */
+  lang: (path: string): string => `l\0${path}`,
+  /** The base types of the class-like name n. */
+  bases: (n: string): string => `b\0${n}`,
+} as const;
+
+/** The value `path` (holding `f`) gives each dependency key (DEP) it contributes to. Two versions
+ * of a file differ on a key exactly when a resolution reading that key may see a difference. */
+export function fileDeps(path: string, f: FileData): Map<string, string> {
+  const out = new Map<string, string>();
+  const push = (m: Map<string, unknown[]>, k: string, v: unknown): void => {
+    const l = m.get(k);
+    if (l) l.push(v);
+    else m.set(k, [v]);
+  };
+  const lists = new Map<string, unknown[]>();
+  for (const e of f.entities) {
+    const parent = f.entities[e.parent_idx];
+    if (e.kind !== 'module' && e.kind !== 'import') push(lists, DEP.name(e.name), [path, e.idx, e.parent_idx, e.kind, e.qname, parent?.kind ?? null]);
+    push(lists, DEP.ents(path, e.name), [e.idx, e.parent_idx, e.kind, e.qname]);
+    if (e.kind === 'constructor' && parent) push(lists, DEP.ctors(path, e.parent_idx), e.idx);
+    const chain: unknown[] = [];
+    for (let i = e.idx; i >= 0 && chain.length < 256; i = f.entities[i]?.parent_idx ?? -1) {
+      const a = f.entities[i];
+      chain.push(a ? [i, a.kind, a.name, a.qname] : [i]);
+    }
+    out.set(DEP.scope(path, e.idx), JSON.stringify(chain));
+  }
+  for (const t of f.types) push(lists, DEP.types(path, t.from_idx), [t.name, t.qualifier]);
+  for (const r of f.bases ?? []) {
+    const owner = f.entities[r.from_idx];
+    if (r.kind !== 'extends' && r.kind !== 'implements' && r.kind !== 'embeds') continue;
+    if (owner && CLASS_LIKE.has(owner.kind) && owner.name !== r.name) push(lists, DEP.bases(owner.name), r.name);
+  }
+  for (const [k, v] of lists) out.set(k, JSON.stringify(k.startsWith('n\0') ? [f.language, v] : k.startsWith('b\0') ? [...new Set(v as string[])].sort() : v));
+  out.set(DEP.imports(path), JSON.stringify(f.imports.map((r) => [r.name, r.module, r.alias])));
+  out.set(DEP.lang(path), f.language);
+  return out;
+}
+
+/** Can the path `candidate`, added to or removed from the tree, change which files the import
+ * specifier `module` written in `fromPath` names (Resolver.filesOf)? */
+export function specMayName(fromPath: string, module: string, candidate: string): boolean {
+  if (importNames(module, fromPath, candidate)) return true;
+  // Go's fallback: the longest tail of the import path that is a directory of the tree.
+  if (!module.includes('/') || module.startsWith('.')) return false;
+  const dir = posix.dirname(candidate);
+  const segs = module.split('/');
+  for (let k = segs.length - 1; k >= 1; k--) {
+    const tailDir = segs.slice(segs.length - k).join('/');
+    if (dir === tailDir || dir.endsWith(`/${tailDir}`)) return true;
+  }
+  return false;
+}
+
+/** The resolved graph of a whole tree (Resolver.allEdges). */
 
 /** One file's outgoing graph (Resolver.resolveFile): resolved calls in the file's call order
  * (`k`: position of the call among the file's calls), and `extends` edges. */
@@ -181,9 +278,34 @@ export class Resolver {
   private stems: Map<string, string[]> | null = null;
   /** Set while resolveFile runs: what the resolution reads is recorded in it. */
   private trace: ResolveTrace | null = null;
+  /** The path resolveFile is resolving (its own reads are not recorded). */
+  private traceOwner = '';
   private typeCache = new Map<string, Promise<string[]>>();
+  /** The tree held in memory, when the resolver reads it instead of the database. */
+  private mem: TreeMemory | null = null;
 
   private constructor(private readonly q: Queryable) {}
+
+  /** A resolver over a tree held in memory (`files`: its paths), which reads no file, definition
+   * or base type from the database. `q` still answers the whole-tree queries (callersOf,
+   * allEdges), which a holder of memory does not ask. */
+  static inMemory(q: Queryable, files: Iterable<{ path: string; extractionId: number; extractorVersion: number }>, mem: TreeMemory): Resolver {
+    const r = new Resolver(q);
+    r.mem = mem;
+    for (const f of files) {
+      r.extractionByPath.set(f.path, f.extractionId);
+      r.versionByExtraction.set(f.extractionId, f.extractorVersion);
+      const list = r.pathsByExtraction.get(f.extractionId);
+      if (list) list.push(f.path);
+      else r.pathsByExtraction.set(f.extractionId, [f.path]);
+    }
+    return r;
+  }
+
+  /** Records a read of another file (DEP) in the trace of the file being resolved. */
+  private dep(key: string, path: string | null = null): void {
+    if (this.trace && path !== this.traceOwner) this.trace.keys.add(key);
+  }
 
   static async at(q: Queryable, chain: Chain): Promise<Resolver> {
     const r = new Resolver(q);
@@ -218,15 +340,18 @@ export class Resolver {
     }
   }
 
-  /** The extraction of a path of the tree (recorded in the trace). */
+  /** The extraction of a path of the tree. */
   private xOf(path: string): number | undefined {
-    this.trace?.paths.add(path);
     return this.extractionByPath.get(path);
   }
 
+  /** An extraction's data. Reads of another file's data are recorded (DEP) where they are made. */
   private file(x: number): Promise<FileData> {
-    if (this.trace) for (const p of this.pathsByExtraction.get(x) ?? []) this.trace.paths.add(p);
     let p = this.files.get(x);
+    if (!p && this.mem) {
+      p = Promise.resolve(this.mem.file(x));
+      this.files.set(x, p);
+    }
     if (!p) {
       p = (async () => {
         const [{ rows: entities }, { rows: refs }, lang] = await Promise.all([
@@ -240,7 +365,7 @@ export class Resolver {
         ]);
         return {
           entities,
-          calls: refs.filter((r) => r.kind === 'call').sort((a, b) => a.line - b.line || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+          calls: refs.filter((r) => r.kind === 'call').sort(callOrder),
           imports: refs.filter((r) => r.kind === 'import'),
           types: refs.filter((r) => r.kind === 'type'),
           language: lang[0]?.language ?? '',
@@ -257,9 +382,11 @@ export class Resolver {
 
   /** Definitions (any kind but module and import) named one of `names`, anywhere in the tree. */
   async defsNamed(names: string[]): Promise<Map<string, Def[]>> {
-    if (this.trace) for (const n of names) this.trace.names.add(n);
+    for (const n of names) this.dep(DEP.name(n));
     const todo = [...new Set(names)].filter((n) => !this.defsCache.has(n));
-    if (todo.length > 0) {
+    if (todo.length > 0 && this.mem) {
+      for (const n of todo) this.defsCache.set(n, this.mem.defsNamed(n));
+    } else if (todo.length > 0) {
       const { rows } = await this.q.query<EntityRow & { extraction_id: number }>(
         `SELECT extraction_id, idx, parent_idx, kind, name, qname, start_line, end_line FROM entities
          WHERE extraction_id = ANY($1::int[]) AND name = ANY($2::text[]) AND kind NOT IN ('module', 'import')`,
@@ -275,19 +402,25 @@ export class Resolver {
   }
 
   private async named(name: string): Promise<Def[]> {
+    if (this.mem) {
+      this.dep(DEP.name(name));
+      let hit = this.defsCache.get(name);
+      if (!hit) this.defsCache.set(name, (hit = this.mem.defsNamed(name)));
+      return hit;
+    }
     return (await this.defsNamed([name])).get(name)!;
   }
 
   async importsOf(path: string): Promise<string[]> {
     const x = this.xOf(path);
     if (x === undefined) return [];
-    return [...new Set((await this.file(x)).imports.map((r) => r.module).filter((m): m is string => m !== null))];
+    return [...new Set((this.mem?.file(x) ?? await this.file(x)).imports.map((r) => r.module).filter((m): m is string => m !== null))];
   }
 
   /** Files of the tree an import specifier written in `fromPath` names (a file before a package directory). */
   private filesOf(module: string, fromPath: string): string[] {
-    if (this.trace) this.trace.pathSet = true;
     const key = `${fromPath}\0${module}`;
+    this.trace?.specs.add(key);
     let hit = this.importTargets.get(key);
     if (!hit) {
       this.sortedPaths ??= [...this.extractionByPath.keys()].sort();
@@ -316,7 +449,7 @@ export class Resolver {
 
   /** Base-type names of each class-like name in the tree. */
   private bases(): Promise<Map<string, string[]>> {
-    if (this.trace) this.trace.bases = true;
+    if (this.mem) return (this.basesCache ??= this.mem.bases());
     this.basesCache ??= (async () => {
       const { rows } = await this.q.query<{ base: string; owner: string }>(
         `SELECT DISTINCT u.name AS base, e.name AS owner
@@ -341,6 +474,7 @@ export class Resolver {
     const bases = await this.bases();
     const out = [type];
     for (let i = 0; i < out.length && out.length < 64; i++) {
+      this.dep(DEP.bases(out[i]!));
       for (const b of bases.get(out[i]!) ?? []) if (!out.includes(b)) out.push(b);
     }
     return out;
@@ -352,7 +486,7 @@ export class Resolver {
     const family = familyOf(await this.languageOfPath(prefer));
     const cands: Def[] = [];
     for (const d of await this.named(name)) {
-      if (CALLABLE.has(d.kind) && familyOf((await this.file(d.extractionId)).language) === family) cands.push(d);
+      if (CALLABLE.has(d.kind) && familyOf((this.mem?.file(d.extractionId) ?? await this.file(d.extractionId)).language) === family) cands.push(d);
     }
     for (const t of types) {
       const hits = cands.filter((d) => containerOf(d.qname) === t);
@@ -379,7 +513,7 @@ export class Resolver {
     const family = familyOf(await this.languageOfPath(path));
     const all: Def[] = [];
     for (const d of await this.named(name)) {
-      if (CLASS_LIKE.has(d.kind) && familyOf((await this.file(d.extractionId)).language) === family) all.push(d);
+      if (CLASS_LIKE.has(d.kind) && familyOf((this.mem?.file(d.extractionId) ?? await this.file(d.extractionId)).language) === family) all.push(d);
     }
     const x = this.xOf(path);
     if (all.length <= 1 || x === undefined) return all;
@@ -387,22 +521,25 @@ export class Resolver {
   }
 
   private async languageOfPath(path: string): Promise<string> {
+    this.dep(DEP.lang(path), path);
     const x = this.xOf(path);
-    return x === undefined ? '' : (await this.file(x)).language;
+    return x === undefined ? '' : (this.mem?.file(x) ?? await this.file(x)).language;
   }
 
   /** A class-like definition as a call target: its constructor when it declares one. */
   private async construct(cls: Def): Promise<Def> {
     if (!CLASS_LIKE.has(cls.kind)) return cls;
     const x = cls.extractionId;
-    const ctor = (await this.file(x)).entities.find((e) => e.parent_idx === cls.idx && e.kind === 'constructor');
+    this.dep(DEP.ctors(cls.path, cls.idx), cls.path);
+    this.dep(DEP.lang(cls.path), cls.path);
+    const ctor = (this.mem?.file(x) ?? await this.file(x)).entities.find((e) => e.parent_idx === cls.idx && e.kind === 'constructor');
     if (ctor) return this.def(cls.path, x, ctor);
     // Out-of-line (C++ `Foo::Foo`) or in another file, in the class's language family: a Python
     // `Base` without `__init__` is not a Java `Base` that has a constructor.
-    const family = familyOf((await this.file(x)).language);
+    const family = familyOf((this.mem?.file(x) ?? await this.file(x)).language);
     const elsewhere: Def[] = [];
     for (const d of await this.named(cls.name)) {
-      if (d.kind === 'constructor' && containerOf(d.qname) === cls.name && familyOf((await this.file(d.extractionId)).language) === family) elsewhere.push(d);
+      if (d.kind === 'constructor' && containerOf(d.qname) === cls.name && familyOf((this.mem?.file(d.extractionId) ?? await this.file(d.extractionId)).language) === family) elsewhere.push(d);
     }
     const dir = posix.dirname(cls.path);
     const own = elsewhere.find((d) => d.path === cls.path) ?? elsewhere.find((d) => posix.dirname(d.path) === dir)
@@ -414,7 +551,8 @@ export class Resolver {
     if (family === 'ecmascript' || family === 'python') {
       for (const base of (await this.chainOf(cls.name)).slice(1)) {
         for (const b of await this.typeDefs(base, cls.path)) {
-          const bf = await this.file(b.extractionId);
+          const bf = this.mem?.file(b.extractionId) ?? await this.file(b.extractionId);
+          this.dep(DEP.ctors(b.path, b.idx), b.path);
           const ctor = bf.entities.find((e) => e.parent_idx === b.idx && e.kind === 'constructor');
           if (ctor) return this.def(b.path, b.extractionId, ctor);
         }
@@ -453,9 +591,11 @@ export class Resolver {
     seen.add(key);
     const x = this.xOf(path);
     if (x === undefined) return [];
-    const f = await this.file(x);
+    const f = this.mem?.file(x) ?? await this.file(x);
+    this.dep(DEP.ents(path, name), path);
     const own = f.entities.filter((e) => e.name === name && e.parent_idx === 0 && e.kind !== 'import');
     if (own.length > 0) return own.map((e) => this.def(path, x, e));
+    this.dep(DEP.imports(path), path);
     const out: Def[] = [];
     for (const imp of f.imports) {
       if (imp.module === null) continue;
@@ -471,6 +611,8 @@ export class Resolver {
   /** Files a namespace-like qualifier `q` of `path` names: `import * as q`, Python `import a.b as q`
    * / `import a.b` / `from pkg import q`, a Go package, a Rust `use a::q`. */
   private namespaceFiles(f: FileData, path: string, q: string): string[] {
+    this.dep(DEP.lang(path), path);
+    this.dep(DEP.imports(path), path);
     // Rust `module::f()` / `crate::a::f()` and Python `pkg.mod.f()` name files of the tree directly.
     if ((f.language === 'rust' && !/^[A-Z]/.test(q)) || (f.language === 'python' && q.includes('.'))) {
       const direct = this.filesOf(q.replace(/^(crate|self)::/, ''), path);
@@ -491,7 +633,7 @@ export class Resolver {
 
   /** Resolves one call. */
   async resolveCall(path: string, x: number, r: RefRow): Promise<Resolution> {
-    const f = await this.file(x);
+    const f = this.mem?.file(x) ?? await this.file(x);
     const name = r.name;
     const q = r.qualifier;
     const lang = f.language;
@@ -552,7 +694,8 @@ export class Resolver {
         const visible = await this.visible(path, f, head, containers);
         if (visible) {
           const memberOf = async (c: Def): Promise<Def[]> => {
-            const cf = await this.file(c.extractionId);
+            const cf = this.mem?.file(c.extractionId) ?? await this.file(c.extractionId);
+            this.dep(DEP.ents(c.path, name), c.path);
             const kids = cf.entities.filter((e) => e.parent_idx === c.idx && e.name === name && (CALLABLE.has(e.kind) || CLASS_LIKE.has(e.kind)));
             if (kids.length > 0) return kids.map((e) => this.def(c.path, c.extractionId, e));
             return CLASS_LIKE.has(c.kind) || c.kind === 'namespace' ? this.memberIn(await this.chainOf(c.name), name, c.path) : [];
@@ -591,7 +734,7 @@ export class Resolver {
     const family = familyOf(await this.languageOfPath(path));
     for (const t of types) {
       for (const d of await this.named(t)) {
-        if (CLASS_LIKE.has(d.kind) && familyOf((await this.file(d.extractionId)).language) === family) return true;
+        if (CLASS_LIKE.has(d.kind) && familyOf((this.mem?.file(d.extractionId) ?? await this.file(d.extractionId)).language) === family) return true;
       }
     }
     return false;
@@ -600,7 +743,8 @@ export class Resolver {
   /** The `type` facts of entity `d` (what it returns or holds), evaluated: class-like names. `self`
    * stands for `this` in them (a fluent method's `this` is its receiver's type). */
   private async valueTypes(d: Def, self: string[] | null, depth: number): Promise<string[]> {
-    const f = await this.file(d.extractionId);
+    const f = this.mem?.file(d.extractionId) ?? await this.file(d.extractionId);
+    this.dep(DEP.types(d.path, d.idx), d.path);
     const out: string[] = [];
     for (const t of f.types) {
       if (t.from_idx !== d.idx || t.qualifier !== null) continue;
@@ -616,8 +760,9 @@ export class Resolver {
       const out: string[] = [];
       for (const c of await this.named(t)) {
         if (!CLASS_LIKE.has(c.kind)) continue;
-        const cf = await this.file(c.extractionId);
+        const cf = this.mem?.file(c.extractionId) ?? await this.file(c.extractionId);
         if (familyOf(cf.language) !== family) continue;
+        this.dep(DEP.types(c.path, c.idx), c.path);
         for (const fact of cf.types) {
           if (fact.from_idx !== c.idx || fact.qualifier !== field) continue;
           for (const n of await this.typesOf(fact.name, c.path, c.extractionId, c.idx, [type], depth + 1)) if (!out.includes(n)) out.push(n);
@@ -650,17 +795,19 @@ export class Resolver {
     if (head === undefined || head === '') return [];
     let types: string[];
     if (head === 'this') {
+      if (self === null) this.dep(DEP.scope(path, fromIdx), path);
       const own = self ?? [this.enclosingType(await this.file(x), fromIdx)].filter((t): t is string => t !== null);
       types = own;
     } else if (CALLBACK_PARAM.test(head)) {
       // `f(i:k)`: parameter k of the callback passed as argument i of `f(...)` / `new f(...)`.
       const [, fname, slot] = CALLBACK_PARAM.exec(head)!;
       const ref: RefRow = { kind: 'call', name: fname!, qualifier: null, line: 0, from_idx: fromIdx, module: null, alias: null, binding: null };
-      const res = await this.resolveBare(path, x, await this.file(x), ref, async (t, via) => ({ targets: await Promise.all(t.map((d) => this.construct(d))), via }),
+      const res = await this.resolveBare(path, x, this.mem?.file(x) ?? await this.file(x), ref, async (t, via) => ({ targets: await Promise.all(t.map((d) => this.construct(d))), via }),
         (why) => ({ targets: [], via: null, why }));
       types = [];
       for (const t of res.targets) {
-        const tf = await this.file(t.extractionId);
+        const tf = this.mem?.file(t.extractionId) ?? await this.file(t.extractionId);
+        this.dep(DEP.types(t.path, t.idx), t.path);
         for (const fact of tf.types) {
           if (fact.from_idx !== t.idx || fact.qualifier !== `(${slot})`) continue;
           for (const n of await this.typesOf(fact.name, t.path, t.extractionId, t.idx, null, depth + 1)) if (!types.includes(n)) types.push(n);
@@ -668,7 +815,7 @@ export class Resolver {
       }
     } else if (head.endsWith('()')) {
       const ref: RefRow = { kind: 'call', name: head.slice(0, -2), qualifier: null, line: 0, from_idx: fromIdx, module: null, alias: null, binding: null };
-      const f = await this.file(x);
+      const f = this.mem?.file(x) ?? await this.file(x);
       const res = await this.resolveBare(path, x, f, ref, async (t, via) => ({ targets: t, via }), (why) => ({ targets: [], via: null, why }));
       types = [];
       for (const t of res.targets) {
@@ -700,6 +847,8 @@ export class Resolver {
 
   /** Is one of `defs` (named `name`) visible from `path`: same file, imported, or the only one? */
   private async visible(path: string, f: FileData, name: string, defs: Def[]): Promise<{ defs: Def[]; via: Via } | null> {
+    this.dep(DEP.imports(path), path);
+    this.dep(DEP.lang(path), path);
     const same = defs.filter((d) => d.path === path);
     if (same.length > 0) return { defs: same, via: 'exact' };
     for (const imp of f.imports) {
@@ -721,6 +870,7 @@ export class Resolver {
     ok: (t: Def[], via: Via) => Promise<Resolution>, none: (why: Unresolved) => Resolution,
   ): Promise<Resolution> {
     const name = r.name;
+    for (const k of [DEP.scope(path, r.from_idx), DEP.ents(path, name), DEP.lang(path), DEP.imports(path)]) this.dep(k, path);
     const scope = new Set(this.ancestors(f, r.from_idx));
     const lexical = f.entities.filter((e) => e.name === name && scope.has(e.parent_idx) && BARE_TARGET.has(e.kind))
       .sort((a, b) => b.parent_idx - a.parent_idx);
@@ -756,7 +906,7 @@ export class Resolver {
     const topLevel: Def[] = [];
     for (const d of await this.named(name)) {
       if (!BARE_TARGET.has(d.kind) || d.kind === 'constructor' || d.path === path) continue;
-      const parent = (await this.file(d.extractionId)).entities[d.parentIdx];
+      const parent = (this.mem?.file(d.extractionId) ?? await this.file(d.extractionId)).entities[d.parentIdx];
       if (parent && (parent.kind === 'module' || parent.kind === 'namespace')) topLevel.push(d);
     }
     if (topLevel.length === 0) return none('none');
@@ -790,7 +940,7 @@ export class Resolver {
     const qname = cut < 0 ? '' : qualifiedName.slice(cut + 2);
     const x = this.extractionByPath.get(path);
     if (x !== undefined) {
-      const f = await this.file(x);
+      const f = this.mem?.file(x) ?? await this.file(x);
       const hits = f.entities.filter((e) => e.qname === qname && e.kind !== 'import' && (kind === null || e.kind === kind));
       const rank = (e: EntityRow): number => (CALLABLE.has(e.kind) ? 0 : isTypeSpaceKind(e.kind) ? 3 : CLASS_LIKE.has(e.kind) ? 1 : 2) * 1e6 - (e.end_line - e.start_line);
       const best = hits.sort((a, b) => rank(a) - rank(b))[0];
@@ -800,14 +950,14 @@ export class Resolver {
   }
 
   private async entityAt(path: string, extractionId: number, idx: number): Promise<Def | null> {
-    const e = (await this.file(extractionId)).entities[idx];
+    const e = (this.mem?.file(extractionId) ?? await this.file(extractionId)).entities[idx];
     return e ? this.def(path, extractionId, e) : null;
   }
 
   /** Direct callees of `d`: the calls made in its own body (not in nested named entities). */
   async calleesOf(d: Def): Promise<Array<{ target: Def; line: number; via: Via }>> {
     this.assertCurrent();
-    const f = await this.file(d.extractionId);
+    const f = this.mem?.file(d.extractionId) ?? await this.file(d.extractionId);
     // Entities sharing d's qualified name (overload signatures and their implementation) are one.
     const same = new Set(f.entities.filter((e) => e.qname === d.qname && CALLABLE.has(e.kind)).map((e) => e.idx));
     same.add(d.idx);
@@ -823,7 +973,7 @@ export class Resolver {
   /** Call names that can land on `d`: its name; a constructor also its class's name and `super`. */
   private async callNames(d: Def): Promise<string[]> {
     if (d.kind === 'constructor' || CLASS_LIKE.has(d.kind)) {
-      const f = await this.file(d.extractionId);
+      const f = this.mem?.file(d.extractionId) ?? await this.file(d.extractionId);
       const cls = d.kind === 'constructor' ? f.entities[d.parentIdx] : f.entities[d.idx];
       const own = d.kind === 'constructor' ? containerOf(d.qname) : d.name;
       return [...new Set([d.name, own, cls?.name ?? own, 'super'].filter((n) => n !== ''))];
@@ -840,7 +990,7 @@ export class Resolver {
        WHERE r.extraction_id = ANY($1::int[]) AND u.kind = 'call' AND u.name = ANY($2::text[]) ORDER BY 1`, [this.xids, names]);
     const out: Array<{ caller: Def; line: number; via: Via }> = [];
     for (const { extraction_id: x } of rows) {
-      const f = await this.file(x);
+      const f = this.mem?.file(x) ?? await this.file(x);
       for (const r of f.calls) {
         if (!names.includes(r.name)) continue;
         for (const path of this.pathsByExtraction.get(x) ?? []) {
@@ -863,7 +1013,7 @@ export class Resolver {
     const out: Def[] = [];
     const seen = new Set<string>();
     for (const { extraction_id: x } of rows) {
-      for (const r of (await this.file(x)).calls) {
+      for (const r of (this.mem?.file(x) ?? await this.file(x)).calls) {
         if (r.name !== name) continue;
         for (const path of this.pathsByExtraction.get(x) ?? []) {
           const res = await this.resolveCall(path, x, r);
@@ -929,7 +1079,7 @@ export class Resolver {
 
   private async eachCall(fn: (path: string, x: number, f: FileData, r: RefRow, res: Resolution) => void): Promise<void> {
     for (const x of this.xids) {
-      const f = await this.file(x);
+      const f = this.mem?.file(x) ?? await this.file(x);
       for (const r of f.calls) {
         for (const path of this.pathsByExtraction.get(x) ?? []) fn(path, x, f, r, await this.resolveCall(path, x, r));
       }
@@ -960,7 +1110,7 @@ export class Resolver {
         set.add(r.module);
         continue;
       }
-      const f = await this.file(r.extraction_id);
+      const f = this.mem?.file(r.extraction_id) ?? await this.file(r.extraction_id);
       for (const path of this.pathsByExtraction.get(r.extraction_id) ?? []) {
         const bases = (await this.named(r.name)).filter((d) => CLASS_LIKE.has(d.kind));
         const seen = bases.length > 0 ? await this.visible(path, f, r.name, bases) : null;
@@ -1020,23 +1170,26 @@ export class Resolver {
    * the resolution read of the rest of the tree (the hot store's incremental update, store/hot). */
   async resolveFile(path: string): Promise<FileEdges> {
     const x = this.extractionByPath.get(path);
-    const trace: ResolveTrace = { names: new Set(), paths: new Set([path]), pathSet: false, bases: false };
+    const trace: ResolveTrace = { keys: new Set(), specs: new Set() };
     const out: FileEdges = { calls: [], inherits: [], trace };
     if (x === undefined) return out;
     // Evaluated types are cached with no record of what they read: start each file without them,
     // so the trace holds every read (a hit within the file was recorded when it was computed).
     this.typeCache.clear();
     this.trace = trace;
+    this.traceOwner = path;
     try {
-      const f = await this.file(x);
-      for (let k = 0; k < f.calls.length; k++) {
-        const r = f.calls[k]!;
+      const f = this.mem?.file(x) ?? await this.file(x);
+      const calls = this.mem ? this.mem.calls(x) : f.calls;
+      if (!calls) throw new Error(`resolveFile(${path}): its calls were not loaded into the tree held in memory`);
+      for (let k = 0; k < calls.length; k++) {
+        const r = calls[k]!;
         const res = await this.resolveCall(path, x, r);
         if (res.via !== null) out.calls.push({ k, fromIdx: r.from_idx, line: r.line, name: r.name, via: res.via, to: res.targets.map((t) => ({ path: t.path, idx: t.idx })) });
       }
-      const { rows } = await this.q.query<{ name: string; line: number; from_idx: number }>(
+      const rows = this.mem ? (f.bases ?? []).filter((r) => r.kind === 'extends') : (await this.q.query<{ name: string; line: number; from_idx: number }>(
         `SELECT u.name, u.line, u.from_idx FROM extraction_refs r, unnest(r.kind, r.name, r.line, r.from_idx) AS u(kind, name, line, from_idx)
-         WHERE r.extraction_id = $1 AND u.kind = 'extends'`, [x]);
+         WHERE r.extraction_id = $1 AND u.kind = 'extends'`, [x])).rows;
       for (const r of rows) {
         const bases = (await this.named(r.name)).filter((d) => CLASS_LIKE.has(d.kind));
         const seen = bases.length > 0 ? await this.visible(path, f, r.name, bases) : null;
@@ -1044,6 +1197,7 @@ export class Resolver {
       }
     } finally {
       this.trace = null;
+      this.traceOwner = '';
     }
     return out;
   }

@@ -8,6 +8,9 @@ export interface HotFixture {
   repo: TestRepo;
   /** Commits, oldest first, each a tip the test moves `main` to. */
   commits: string[];
+  /** Commit index -> the files an update from the previous commit must resolve, at most (the
+   * changed file plus those that read exactly what changed; issue #12). */
+  resolvedAtMost: Map<number, number>;
 }
 
 function rng(seed: number): () => number {
@@ -93,15 +96,23 @@ export async function buildHotFixture(steps = 10, seed = 7): Promise<HotFixture>
   }
   const allFns = (): string[] => [...mods.values()].flatMap((m) => m.fns.map((f) => f.name));
   for (const m of mods.values()) for (const f of m.fns) f.calls = [pick(allFns()), pick(allFns())].filter((c) => c !== f.name);
+  // Text appended to a rendered module (functions added after everything else, so no entity index moves).
+  const tails = new Map<string, string>();
   const write = async (): Promise<void> => {
     const files: Record<string, string> = {};
-    for (const p of mods.keys()) files[p] = render(mods, p);
+    for (const p of mods.keys()) files[p] = render(mods, p) + (tails.get(p) ?? '');
     await repo.writeFiles(files);
   };
   await write();
+  const barrel = (alias: string, star: boolean): string => `export * from './m0';\nexport { fn5 as ${alias} } from './m1';\n${star ? "export * from './m2';\n" : ''}`;
   await repo.writeFiles({
     'src/alias.ts': `import { fn0 as first } from './m0';\n\nexport function viaAlias(): number {\n  return first(1);\n}\n`,
     'py/app.py': PY('Worker', '1'),
+    // A barrel (re-exports, an aliased re-export) and a file reading through it, a namespace
+    // import and a typed receiver.
+    'src/index.ts': barrel('five', false),
+    'src/use.ts': `import { fn1, five, fn9 } from './index';\nimport * as ns from './m3';\nimport { C0 } from './m0';\n\n`
+      + `export function useAll(): number {\n  const c = new C0();\n  return fn1(1) + five(2) + fn9(3) + ns.fn13(4) + c.run();\n}\n`,
   });
   const commits = [await repo.commit('start')];
   for (let s = 0; s < steps; s++) {
@@ -145,5 +156,41 @@ export async function buildHotFixture(steps = 10, seed = 7): Promise<HotFixture>
     await write();
     commits.push(await repo.commit(`step ${s}: ${msg}`));
   }
-  return { repo, commits };
+
+  // 1-file commits whose update must stay O(1) (issue #12), then wider ones.
+  const resolvedAtMost = new Map<number, number>();
+  const step = async (msg: string, atMost: number | null, change: () => Promise<void>): Promise<void> => {
+    await change();
+    if (atMost !== null) resolvedAtMost.set(commits.length, atMost);
+    commits.push(await repo.commit(msg));
+  };
+  const fnText = (name: string, body: string): string => `\nexport function ${name}(x: number): number {\n  return ${body};\n}\n`;
+  await step('add a function to a widely imported file', 1, async () => {
+    tails.set('src/m0.ts', fnText('addedLater', 'x + 1'));
+    await write();
+  });
+  await step('edit that function\'s body', 1, async () => {
+    tails.set('src/m0.ts', fnText('addedLater', 'x + 2 * x'));
+    await write();
+  });
+  await step('add a function to a namespace-imported file', 1, async () => {
+    tails.set('src/m3.ts', fnText('alsoLater', 'x - 1'));
+    await write();
+  });
+  await step('rename an aliased re-export', 2, () => repo.write('src/index.ts', barrel('cinco', false)));
+  await step('add an export *', 2, () => repo.write('src/index.ts', barrel('cinco', true)));
+  await step('rename a function of the widely imported file', null, async () => {
+    const f = mods.get('src/m0.ts')!.fns[1]!;
+    f.name = fresh();
+    await write();
+  });
+  await step('change a base class', null, async () => {
+    mods.get('src/m2.ts')!.cls!.base = null;
+    await write();
+  });
+  await step('remove the added function', null, async () => {
+    tails.delete('src/m0.ts');
+    await write();
+  });
+  return { repo, commits, resolvedAtMost };
 }

@@ -1,9 +1,9 @@
 // `codegraph serve <repo...>`: index the repositories' history, watch their refs, and serve the code
 // graph over GraphQL (HTTP, SSE, WebSocket). Runs until SIGTERM/SIGINT, then shuts down gracefully
 // (the commit being indexed finishes or rolls back; it is one transaction) and exits 0.
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { ExitCode } from '../cli.ts';
-import { loadConfig } from '../config.ts';
+import { ConfigError, loadConfig } from '../config.ts';
 import { notifyReady, notifyStopping, startWatchdog } from '../server/sdnotify.ts';
 import { startService, type Service } from '../service.ts';
 
@@ -18,6 +18,21 @@ const USAGE = `usage: codegraph serve <repo...> [--host H] [--port N] [--data DI
                        instances may share one: one indexes each repository, all serve
   --config FILE        TOML config file (flags > CODEGRAPH_* environment > file > defaults)
   --history N          commits indexed per branch at start (default 200)`;
+
+/**
+ * The daemon's log on stderr: JSON lines (one object per line, for journald, log shippers and
+ * scripts), or, on a terminal, readable lines (`07:41:02 INFO: ref moved {...}`) through
+ * pino-pretty in this thread (no transport worker). `CODEGRAPH_LOG_FORMAT` = `json` | `pretty`
+ * overrides the choice.
+ */
+export async function makeLogger(format: string | undefined, level: string): Promise<Logger> {
+  if (format !== undefined && format !== 'json' && format !== 'pretty') {
+    throw new ConfigError([`CODEGRAPH_LOG_FORMAT (environment): must be json or pretty, got '${format}'`]);
+  }
+  if ((format ?? (process.stderr.isTTY ? 'pretty' : 'json')) === 'json') return pino({ level }, pino.destination(2));
+  const { default: pretty } = await import('pino-pretty');
+  return pino({ level }, pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' }));
+}
 
 /** Our positionals and `--data` become loadConfig's `--repo` and `--data-dir`. */
 export function toConfigArgv(argv: string[]): string[] {
@@ -48,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
     return ExitCode.OK;
   }
   const config = loadConfig({ argv: toConfigArgv(argv) });
-  const logger = pino({ level: process.env.CODEGRAPH_LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const logger = await makeLogger(process.env.CODEGRAPH_LOG_FORMAT, process.env.CODEGRAPH_LOG_LEVEL ?? 'info');
   let stopWatchdog = () => undefined as void;
   // Set once startService resolves; the readiness callback may run before that.
   let service: Service | undefined = undefined;

@@ -177,12 +177,15 @@ export class AnnIndex {
     const out: AnnHit[] = [];
     if (size === 0 || k < 1) return out;
     // Other tips' bodies share the graph: widen the search until k of this tip's entities are found.
-    for (let want = Math.min(size, Math.max(2 * k, 32)); ; want = Math.min(size, want * 4)) {
+    // With one tip held every body in the graph is one of its own, so k bodies give k entities: a
+    // wider first search only costs time (VECTOR asks for 1000, #12).
+    const first = this.tips.size === 1 ? k : Math.max(2 * k, 32);
+    for (let want = Math.min(size, first); ; want = Math.min(size, want * 4)) {
       const { keys, distances } = this.graph.search(vector, want, 1);
       out.length = 0;
       for (let j = 0; j < keys.length && out.length < k; j++) {
         for (const e of state.byKey.get(Number(keys[j])) ?? []) {
-          out.push({ ...e, distance: distances[j]! });
+          out.push({ path: e.path, idx: e.idx, bodyHash: e.bodyHash, distance: distances[j]! });
           if (out.length >= k) break;
         }
       }

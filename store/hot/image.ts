@@ -11,6 +11,7 @@ import { VIA_ORDER, type Via } from '../graph.ts';
 import { Digraph, pageRank, Snapshot, type SnapEntity, type SnapGraph } from '../search/index.ts';
 import { isTypeSpaceKind, parseEntityId, type CallEdge, type EntityRef, type StoredEntity } from '../types.ts';
 import type { FileSeg, OutSeg } from './segments.ts';
+import type { TreeMemo } from './tree.ts';
 
 export interface HotFile {
   seg: FileSeg;
@@ -20,19 +21,17 @@ export interface HotFile {
 }
 
 const CALLABLE = new Set(['function', 'method', 'constructor']);
+/** Search tokens of a segment's entities (in its order): segments are shared by the tips holding
+ * the file, so a ref move tokenizes only the files it changed. */
+const tokensOfSeg = new WeakMap<FileSeg, string[][][]>();
+/** Offsets (in the segment's order) of its entities by local qualified name: all of them, and all
+ * but imports. */
+const qnsOfSeg = new WeakMap<FileSeg, { all: Map<string, number[]>; values: Map<string, number[]> }>();
 const CLASS_LIKE = new Set(['class', 'struct', 'interface', 'trait', 'enum']);
 const containerOf = (qn: string): string => {
   const parts = qn.split('.');
   return parts.length >= 2 ? parts[parts.length - 2]! : '';
 };
-
-/** What an incremental update needs of the previous image: who read what. */
-export interface DepIndex {
-  byName: Map<string, string[]>;
-  byPath: Map<string, string[]>;
-  pathSetUsers: string[];
-  basesUsers: string[];
-}
 
 export class TipImage {
   readonly entities: SnapEntity[] = [];
@@ -40,7 +39,10 @@ export class TipImage {
   /** Per file: entity idx -> position in `entities` (-1: none). */
   private readonly posOf = new Map<string, Int32Array>();
   private readonly fileOfEntity: Int32Array;
-  private readonly byQn = new Map<string, number[]>();
+  /** Position of each file's first entity. */
+  private readonly starts: number[];
+  /** File number of each path. */
+  private readonly fileNo = new Map<string, number>();
   /** Call edges: caller, callee, line, `via` (VIA_ORDER index), call name. */
   private readonly cFrom: Int32Array;
   private readonly cTo: Int32Array;
@@ -51,13 +53,18 @@ export class TipImage {
   private readonly outEdges: Int32Array;
   private readonly inStart: Int32Array;
   private readonly inEdges: Int32Array;
+  /** Position of each call among its file's calls (Resolver's call order). */
+  private readonly cK: Int32Array;
+  /** Whether an entity's callers are sorted yet (sortCallers). */
+  private readonly inSorted: Uint8Array;
   readonly graph: SnapGraph;
   /** Files indexed by an extractor older than call bindings (callers/callees then go to the store,
    * which refuses them with REINDEX_REQUIRED). */
   readonly stale: number;
   private snap: Snapshot | null = null;
-  private deps: DepIndex | null = null;
   private rank: Float64Array | null;
+  /** The resolver's lookups over this tree (tree.ts), kept for the next update from this tip. */
+  memo: TreeMemo | null = null;
 
   constructor(readonly repoId: number, readonly sha: string, readonly chain: Chain, readonly files: HotFile[], rank: Float64Array | null = null) {
     this.rank = rank;
@@ -86,28 +93,36 @@ export class TipImage {
     const n = this.entities.length;
     this.fileOfEntity = new Int32Array(n);
     starts.push(n);
+    this.starts = starts;
     for (let f = 0; f < files.length; f++) this.fileOfEntity.fill(f, starts[f]!, starts[f + 1]!);
-    for (const e of this.entities) {
-      if (e.kind === 'import') continue;
-      const list = this.byQn.get(e.qualifiedName);
-      if (list) list.push(e.i);
-      else this.byQn.set(e.qualifiedName, [e.i]);
-    }
+    files.forEach((f, i) => this.fileNo.set(f.seg.path, i));
 
-    // Call edges in file order, then call order: the order calleesOf reads them.
-    const from: number[] = [];
-    const to: number[] = [];
-    const line: number[] = [];
-    const via: number[] = [];
-    const k: number[] = [];
-    const name: string[] = [];
+    // Call edges in file order, then call order: the order calleesOf reads them. Typed arrays
+    // sized once: this runs at every ref move.
+    let total = 0;
+    for (const { out } of files) total += out.calls.length;
+    let cFrom = new Int32Array(total);
+    let cTo = new Int32Array(total);
+    let cLine = new Int32Array(total);
+    let cVia = new Uint8Array(total);
+    let cK = new Int32Array(total);
+    const cName: string[] = [];
     const inherits: number[] = [];
+    let m = 0;
+    let lastPath = '';
+    let lastPos: Int32Array | undefined;
+    const atTarget = (path: string, idx: number): number => {
+      if (path !== lastPath) { lastPath = path; lastPos = this.posOf.get(path); }
+      return lastPos === undefined || idx < 0 || idx >= lastPos.length ? -1 : lastPos[idx]!;
+    };
     for (const { seg, out } of files) {
+      const own = this.posOf.get(seg.path)!;
       for (const c of out.calls) {
-        const a = this.at(seg.path, c[1]);
-        const b = this.at(c[5], c[6]);
+        const a = c[1] >= 0 && c[1] < own.length ? own[c[1]]! : -1;
+        const b = atTarget(c[5], c[6]);
         if (a < 0 || b < 0) continue;
-        from.push(a); to.push(b); line.push(c[2]); via.push(VIA_ORDER.indexOf(c[4])); k.push(c[0]); name.push(c[3]);
+        cFrom[m] = a; cTo[m] = b; cLine[m] = c[2]; cVia[m] = VIA_ORDER.indexOf(c[4]); cK[m] = c[0]; cName.push(c[3]);
+        m++;
       }
       for (const h of out.inherits) {
         const a = this.at(seg.path, h[0]);
@@ -115,50 +130,65 @@ export class TipImage {
         if (a >= 0 && b >= 0) inherits.push(a, b);
       }
     }
-    const m = from.length;
-    this.cFrom = Int32Array.from(from);
-    this.cTo = Int32Array.from(to);
-    this.cLine = Int32Array.from(line);
-    this.cVia = Uint8Array.from(via);
-    this.cName = name;
+    if (m < total) {
+      cFrom = cFrom.slice(0, m); cTo = cTo.slice(0, m); cLine = cLine.slice(0, m); cVia = cVia.slice(0, m); cK = cK.slice(0, m);
+    }
+    this.cFrom = cFrom;
+    this.cTo = cTo;
+    this.cLine = cLine;
+    this.cVia = cVia;
+    this.cK = cK;
+    this.cName = cName;
     [this.outStart, this.outEdges] = bucket(n, m, this.cFrom);
     [this.inStart, this.inEdges] = bucket(n, m, this.cTo);
-    // Callers in the order Resolver.callersOf finds them: by the caller file's extraction id, then
-    // call order in that file, then path.
-    const xOf = (e: number): number => files[this.fileOfEntity[this.cFrom[e]!]!]!.seg.extractionId;
-    for (let v = 0; v < n; v++) {
-      const s = this.inStart[v]!;
-      const t = this.inStart[v + 1]!;
-      if (t - s > 1) {
-        const list = Array.from(this.inEdges.subarray(s, t)).sort((a, b) => xOf(a) - xOf(b) || k[a]! - k[b]! || this.fileOfEntity[this.cFrom[a]!]! - this.fileOfEntity[this.cFrom[b]!]! || a - b);
-        this.inEdges.set(list, s);
-      }
-    }
+    this.inSorted = new Uint8Array(n);
 
     const pairs = new Int32Array(m * 2);
     for (let e = 0; e < m; e++) { pairs[2 * e] = this.cFrom[e]!; pairs[2 * e + 1] = this.cTo[e]!; }
-    const contains: number[] = [];
-    const moduleOf = new Map<string, number>();
-    for (const e of this.entities) {
-      if (e.kind === 'module') moduleOf.set(e.path, e.i);
-      if (e.parentIdx < 0 || e.parentIdx === e.idx) continue;
-      const p = this.at(e.path, e.parentIdx);
-      if (p >= 0) contains.push(p, e.i);
-    }
-    const imports: number[] = [];
-    for (const { seg, imports: targets } of files) {
-      const a = moduleOf.get(seg.path);
-      for (const t of targets) {
-        const b = moduleOf.get(t);
-        if (a !== undefined && b !== undefined) imports.push(a, b);
+    const containsPairs = (): number[] => {
+      const contains: number[] = [];
+      for (const e of this.entities) {
+        if (e.parentIdx < 0 || e.parentIdx === e.idx) continue;
+        const p = this.at(e.path, e.parentIdx);
+        if (p >= 0) contains.push(p, e.i);
       }
-    }
-    const calls = new Digraph(n, pairs);
-    // PageRank is whole-graph power iteration: computed on first use (HYBRID, topEntities), not on
-    // every ref move.
-    const rankOf = (): Float64Array => (this.rank ??= pageRank(calls));
+      return contains;
+    };
+    const importPairs = (): number[] => {
+      const moduleOf = new Map<string, number>();
+      for (const e of this.entities) if (e.kind === 'module') moduleOf.set(e.path, e.i);
+      const imports: number[] = [];
+      for (const { seg, imports: targets } of files) {
+        const a = moduleOf.get(seg.path);
+        for (const t of targets) {
+          const b = moduleOf.get(t);
+          if (a !== undefined && b !== undefined) imports.push(a, b);
+        }
+      }
+      return imports;
+    };
+    // The search graphs (deduplicated CSR in both directions) and PageRank (whole-graph power
+    // iteration) are built on first use (search, HYBRID, topEntities), not on every ref move:
+    // callers / callees walks use the adjacency above.
+    let calls: Digraph | null = null;
+    let inh: Digraph | null = null;
+    let con: Digraph | null = null;
+    let imp: Digraph | null = null;
+    const callsOf = (): Digraph => (calls ??= new Digraph(n, pairs));
+    const rankOf = (): Float64Array => (this.rank ??= pageRank(callsOf()));
     this.graph = {
-      calls, inherits: new Digraph(n, inherits), contains: new Digraph(n, contains), imports: new Digraph(n, imports),
+      get calls(): Digraph {
+        return callsOf();
+      },
+      get inherits(): Digraph {
+        return (inh ??= new Digraph(n, inherits));
+      },
+      get contains(): Digraph {
+        return (con ??= new Digraph(n, containsPairs()));
+      },
+      get imports(): Digraph {
+        return (imp ??= new Digraph(n, importPairs()));
+      },
       get rank(): Float64Array {
         return rankOf();
       },
@@ -178,42 +208,43 @@ export class TipImage {
 
   /** The search snapshot over this image (built on first use). */
   snapshot(q: Queryable): Snapshot {
-    this.snap ??= Snapshot.fromParts(q, this.chain, this.entities, this.graph);
+    this.snap ??= Snapshot.fromParts(q, this.chain, this.entities, this.graph, (e) => {
+      const f = this.fileOfEntity[e.i]!;
+      const seg = this.files[f]!.seg;
+      let list = tokensOfSeg.get(seg);
+      if (!list) tokensOfSeg.set(seg, (list = []));
+      return (list[e.i - this.starts[f]!] ??= Snapshot.fieldTokens(e));
+    });
     return this.snap;
   }
 
-  /** Who read what (built on first use: only an image that is the base of an update needs it). */
-  depIndex(): DepIndex {
-    if (this.deps) return this.deps;
-    const byName = new Map<string, string[]>();
-    const byPath = new Map<string, string[]>();
-    const pathSetUsers: string[] = [];
-    const basesUsers: string[] = [];
-    const add = (m: Map<string, string[]>, k: string, v: string): void => {
-      const l = m.get(k);
-      if (l) l.push(v);
-      else m.set(k, [v]);
-    };
-    for (const { seg, out } of this.files) {
-      for (const n of out.trace.names) add(byName, n, seg.path);
-      for (const p of out.trace.paths) add(byPath, p, seg.path);
-      if (out.trace.pathSet) pathSetUsers.push(seg.path);
-      if (out.trace.bases) basesUsers.push(seg.path);
+  /** Positions of the entities of a qualified name (all in one file), any kind or not imports. */
+  private positionsOf(qualifiedName: string, withImports: boolean): number[] {
+    const cut = qualifiedName.indexOf('::');
+    const path = cut < 0 ? qualifiedName : qualifiedName.slice(0, cut);
+    const f = this.fileNo.get(path);
+    if (f === undefined) return [];
+    const seg = this.files[f]!.seg;
+    let memo = qnsOfSeg.get(seg);
+    if (!memo) {
+      memo = { all: new Map(), values: new Map() };
+      seg.entities.forEach((e, o) => {
+        for (const m of e[2] === 'import' ? [memo!.all] : [memo!.all, memo!.values]) {
+          const l = m.get(e[4]);
+          if (l) l.push(o);
+          else m.set(e[4], [o]);
+        }
+      });
+      qnsOfSeg.set(seg, memo);
     }
-    this.deps = { byName, byPath, pathSetUsers, basesUsers };
-    return this.deps;
+    const start = this.starts[f]!;
+    return ((withImports ? memo.all : memo.values).get(cut < 0 ? '' : qualifiedName.slice(cut + 2)) ?? []).map((o) => start + o);
   }
-
-  private firstOfQn: Map<string, number> | null = null;
 
   /** The first entity (in path and position order, any kind) of a qualified name, as a store
    * query by path finds it; undefined when none. */
   entity(qualifiedName: string): StoredEntity | undefined {
-    if (!this.firstOfQn) {
-      this.firstOfQn = new Map();
-      for (const e of this.entities) if (!this.firstOfQn.has(e.qualifiedName)) this.firstOfQn.set(e.qualifiedName, e.i);
-    }
-    const i = this.firstOfQn.get(qualifiedName);
+    const i = this.positionsOf(qualifiedName, true)[0];
     if (i === undefined) return undefined;
     const e = this.entities[i]!;
     return {
@@ -226,7 +257,7 @@ export class TipImage {
   find(id: string): number {
     // An entity id (store/types.ts entityId) names the kind of a type-space entity.
     const { qualifiedName, kind } = parseEntityId(id);
-    const hits = (this.byQn.get(qualifiedName) ?? []).filter((i) => kind === null || this.entities[i]!.kind === kind);
+    const hits = this.positionsOf(qualifiedName, false).filter((i) => kind === null || this.entities[i]!.kind === kind);
     const rank = (i: number): number => {
       const e = this.entities[i]!;
       return (CALLABLE.has(e.kind) ? 0 : isTypeSpaceKind(e.kind) ? 3 : CLASS_LIKE.has(e.kind) ? 1 : 2) * 1e6 - (e.endLine - e.startLine);
@@ -273,7 +304,23 @@ export class TipImage {
     return [e.name];
   }
 
+  /** Callers in the order Resolver.callersOf finds them: by the caller file's extraction id, then
+   * call order in that file, then path. Sorted per entity on first use, not for the whole tip at
+   * every ref move. */
+  private sortCallers(v: number): void {
+    if (this.inSorted[v]) return;
+    this.inSorted[v] = 1;
+    const s = this.inStart[v]!;
+    const t = this.inStart[v + 1]!;
+    if (t - s < 2) return;
+    const fileOf = (e: number): number => this.fileOfEntity[this.cFrom[e]!]!;
+    const xOf = (e: number): number => this.files[fileOf(e)]!.seg.extractionId;
+    const list = Array.from(this.inEdges.subarray(s, t)).sort((a, b) => xOf(a) - xOf(b) || this.cK[a]! - this.cK[b]! || fileOf(a) - fileOf(b) || a - b);
+    this.inEdges.set(list, s);
+  }
+
   private callerEdges(d: number): number[] {
+    this.sortCallers(d);
     const names = this.callNames(d);
     const out: number[] = [];
     for (let p = this.inStart[d]!; p < this.inStart[d + 1]!; p++) {

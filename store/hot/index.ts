@@ -8,12 +8,28 @@
 import path from 'node:path';
 import type { Chain } from '../chain.ts';
 import type { Queryable } from '../db.ts';
-import { Resolver } from '../graph.ts';
+import { Resolver, specMayName } from '../graph.ts';
 import type { Snapshot } from '../search/index.ts';
 import type { CallEdge, StoredEntity } from '../types.ts';
 import { TipImage, type HotFile } from './image.ts';
-import { Kv, type KvOp } from './kv.ts';
-import { fileKeyOf, listTree, NO_BASES, loadFileSegs, outSegOf, sortPaths, type FileSeg, type Listed, type OutSeg } from './segments.ts';
+import { HotStoreError, Kv, type KvOp } from './kv.ts';
+import { fileKeyOf, listFrom, listTree, loadCalls, loadFileSegs, outSegOf, sortPaths, type FileSeg, type Listed, type OutSeg } from './segments.ts';
+import { changedKeys, TreeView } from './tree.ts';
+
+/** Files resolved per batch: their calls are read in one statement, and close() is checked
+ * between batches. */
+const RESOLVE_BATCH = 64;
+
+// An edge segment's trace as sets, once per segment (segments are shared between tips).
+const traces = new WeakMap<OutSeg, { keys: Set<string>; specs: Array<[string, string]> }>();
+function traceOf(out: OutSeg): { keys: Set<string>; specs: Array<[string, string]> } {
+  let t = traces.get(out);
+  if (!t) {
+    t = { keys: new Set(out.trace.keys), specs: out.trace.specs.map((s) => { const i = s.indexOf('\0'); return [s.slice(0, i), s.slice(i + 1)] as [string, string]; }) };
+    traces.set(out, t);
+  }
+  return t;
+}
 
 export { HOT_FORMAT_VERSION } from './kv.ts';
 
@@ -33,6 +49,10 @@ export interface UpdateStats {
   changedFiles: number;
   resolvedFiles: number;
   ms: number;
+  /** Milliseconds per phase: `list` (the store's tree listing), `segs` (changed files' segments),
+   * `dirty` (which files to resolve), `view` (the resolver's lookups), `calls` (calls read),
+   * `resolve` (files resolved), `image` (the tip's graph in memory), `persist`. */
+  phases: Record<string, number>;
 }
 
 interface Manifest {
@@ -51,6 +71,7 @@ export class HotStore {
   /** Tracked refs -> tip sha, per repository. */
   private readonly refs = new Map<number, Map<string, string>>();
   private readonly busy = new Map<number, Promise<unknown>>();
+  private closing = false;
   /** What `open` found: null (reused) or why it started empty. */
   readonly reset: string | null;
 
@@ -155,11 +176,16 @@ export class HotStore {
    * tree, else derived from the nearest held tip, else built from nothing. */
   private async ensure(repoId: number, sha: string, chain: Chain, hint: TipImage | undefined): Promise<UpdateStats> {
     const t0 = performance.now();
-    const listing = await listTree(this.q, chain);
+    // From the tip the ref held (its chain read again: indexing older history moves commits down
+    // their chains), only the paths changed between the two are read.
+    const listing = hint
+      ? await listFrom(this.q, (await this.chainOf(repoId, hint.sha)).chain, hint.files.map((f) => f.seg), chain)
+      : await listTree(this.q, chain);
+    const phases: Record<string, number> = { list: performance.now() - t0 };
     const loaded = await this.load(repoId, sha, chain, listing).catch(() => null);
     if (loaded) {
       this.images.set(`${repoId}:${sha}`, loaded);
-      return { sha, how: 'load', changedFiles: 0, resolvedFiles: 0, ms: performance.now() - t0 };
+      return { sha, how: 'load', changedFiles: 0, resolvedFiles: 0, ms: performance.now() - t0, phases };
     }
     let base = hint;
     let best = base ? changedCount(base, listing) : Infinity;
@@ -168,9 +194,9 @@ export class HotStore {
       const c = changedCount(img, listing);
       if (c < best) { best = c; base = img; }
     }
-    const { image, changedFiles, resolvedFiles } = await this.update(repoId, sha, chain, base, listing);
+    const { image, changedFiles, resolvedFiles } = await this.update(repoId, sha, chain, base, listing, phases);
     this.images.set(`${repoId}:${sha}`, image);
-    return { sha, how: base ? 'update' : 'build', changedFiles, resolvedFiles, ms: performance.now() - t0 };
+    return { sha, how: base ? 'update' : 'build', changedFiles, resolvedFiles, ms: performance.now() - t0, phases };
   }
 
   /** The tip as RocksDB holds it, when every segment is there and it is the store's tree. */
@@ -195,14 +221,21 @@ export class HotStore {
 
   /**
    * The tip `sha` derived from `base` (or from nothing). A file's call resolution reads, besides
-   * its own content, other files' "shapes" (entities, imports, base types), definitions by name,
-   * the set of paths, and the base-type map (store/graph.ts ResolveTrace). A file is resolved
-   * again when it changed, or when a file whose shape changed is one it read, defines a name it
-   * looked up, or (when files were added or removed) it resolved an import specifier, or (when
-   * base types changed) it walked ancestor chains. Every other file's edges are what a full
-   * resolution would give, so the result equals a rebuild.
+   * its own content, parts of other files: definitions by name, one file's entities of one name,
+   * its imports, one entity's type facts, constructors or enclosing scope, base types of one type
+   * name, and the files an import specifier names (store/graph.ts ResolveTrace, DEP). The update
+   * diffs each changed file's old and new value of every such key (tree.ts changedKeys) and
+   * resolves again the changed files and the files that recorded a changed key, or an import
+   * specifier an added or removed path can answer (specMayName). Every other file's edges are what
+   * a full resolution would give, so the result equals a rebuild (test/hot.test.ts).
    */
-  private async update(repoId: number, sha: string, chain: Chain, base: TipImage | undefined, listing: Listed[]): Promise<{ image: TipImage; changedFiles: number; resolvedFiles: number }> {
+  private async update(repoId: number, sha: string, chain: Chain, base: TipImage | undefined, listing: Listed[], phases: Record<string, number>): Promise<{ image: TipImage; changedFiles: number; resolvedFiles: number }> {
+    let t = performance.now();
+    const lap = (name: string): void => {
+      const n = performance.now();
+      phases[name] = (phases[name] ?? 0) + n - t;
+      t = n;
+    };
     const old = base?.byPath ?? new Map<string, HotFile>();
     const now = new Map(listing.map((l) => [l.path, l]));
     const changed: Listed[] = [];
@@ -212,46 +245,72 @@ export class HotStore {
       if (!o || o.seg.key !== fileKeyOf(l)) changed.push(l);
     }
     for (const [p, f] of old) if (!now.has(p)) removed.push(f);
-    const pathSetChanged = removed.length > 0 || changed.some((l) => !old.has(l.path));
+    const added = changed.filter((l) => !old.has(l.path)).map((l) => l.path);
+    const pathSetChanged = removed.length > 0 || added.length > 0;
 
     const segs = new Map<string, FileSeg>();
     for (const s of await this.fileSegs(changed)) segs.set(s.path, s);
+    this.checkOpen();
+    lap('segs');
     const dirty = new Set(changed.map((l) => l.path));
-    const shapeNames = new Set<string>();
-    const shapePaths: string[] = [];
-    let basesChanged = false;
-    const shapeChange = (before: FileSeg | undefined, after: FileSeg | undefined): void => {
-      if (before && after && before.shape === after.shape) return;
-      shapePaths.push((before ?? after)!.path);
-      for (const s of [before, after]) for (const e of s?.entities ?? []) shapeNames.add(e[3]);
-      if ((before?.basesKey ?? NO_BASES) !== (after?.basesKey ?? NO_BASES)) basesChanged = true;
-    };
-    for (const l of changed) shapeChange(old.get(l.path)?.seg, segs.get(l.path));
-    for (const f of removed) shapeChange(f.seg, undefined);
     if (base) {
-      const deps = base.depIndex();
-      const mark = (paths: string[] | undefined): void => {
-        for (const p of paths ?? []) if (now.has(p)) dirty.add(p);
-      };
-      for (const n of shapeNames) mark(deps.byName.get(n));
-      for (const p of shapePaths) mark(deps.byPath.get(p));
-      if (pathSetChanged) mark(deps.pathSetUsers);
-      if (basesChanged) mark(deps.basesUsers);
+      const keys = new Set<string>();
+      for (const l of changed) changedKeys(old.get(l.path)?.seg, segs.get(l.path), keys);
+      for (const f of removed) changedKeys(f.seg, undefined, keys);
+      const moved = [...added, ...removed.map((f) => f.seg.path)];
+      for (const f of base.files) {
+        const p = f.seg.path;
+        if (dirty.has(p) || !now.has(p)) continue;
+        const tr = traceOf(f.out);
+        let hit = false;
+        for (const k of keys) if (tr.keys.has(k)) { hit = true; break; }
+        if (!hit && moved.length > 0) hit = tr.specs.some(([from, module]) => moved.some((m) => specMayName(from, module, m)));
+        if (hit) dirty.add(p);
+      }
     }
 
-    const resolver = await Resolver.at(this.q, chain);
+    lap('dirty');
     const order = pathSetChanged || !base ? await sortPaths(this.q, listing.map((l) => l.path)) : base.files.map((f) => f.seg.path);
+    const treeSegs = order.map((p) => segs.get(p) ?? old.get(p)!.seg);
+    const oldSegs = new Map<string, FileSeg | undefined>();
+    for (const l of changed) oldSegs.set(l.path, old.get(l.path)?.seg);
+    for (const f of removed) oldSegs.set(f.seg.path, f.seg);
+    const view = new TreeView(this.q, treeSegs, base?.memo ? { memo: base.memo, old: oldSegs } : undefined);
+    const resolver = Resolver.inMemory(this.q, treeSegs, view);
+    lap('view');
+    const outs = new Map<string, OutSeg>();
+    const todo = order.filter((p) => dirty.has(p));
+    for (let i = 0; i < todo.length; i += RESOLVE_BATCH) {
+      // Between batches: a close() stops a long build here instead of waiting for its end.
+      this.checkOpen();
+      const batch = todo.slice(i, i + RESOLVE_BATCH);
+      const segOf = (p: string): FileSeg => segs.get(p) ?? old.get(p)!.seg;
+      view.setCalls(await loadCalls(this.q, [...new Set(batch.map((p) => segOf(p).extractionId))]));
+      lap('calls');
+      for (const p of batch) outs.set(p, outSegOf(await resolver.resolveFile(p)));
+      lap('resolve');
+    }
+    view.setCalls(new Map());
     const files: HotFile[] = [];
-    for (const p of order) {
+    for (const [i, p] of order.entries()) {
       const prev = old.get(p);
-      const seg = segs.get(p) ?? prev!.seg;
-      const out = dirty.has(p) ? outSegOf(await resolver.resolveFile(p)) : prev!.out;
+      const seg = treeSegs[i]!;
+      const out = outs.get(p) ?? prev!.out;
       const imports = pathSetChanged || !prev || prev.seg !== seg ? resolver.importEdgesOf(p, seg.specs) : prev.imports;
       files.push({ seg, out, imports });
     }
+    this.checkOpen();
     const image = new TipImage(repoId, sha, chain, files);
-    await this.persist(image, files.filter((f) => segs.has(f.seg.path)), files.filter((f) => dirty.has(f.seg.path)));
+    image.memo = view.memo;
+    lap('image');
+    await this.persist(image, files.filter((f) => segs.has(f.seg.path)), files.filter((f) => outs.has(f.seg.path)));
+    lap('persist');
     return { image, changedFiles: changed.length + removed.length, resolvedFiles: dirty.size };
+  }
+
+  /** Throws HOT_CLOSED once close() was called (a build in flight then stops between batches). */
+  private checkOpen(): void {
+    if (this.closing) throw new HotStoreError('HOT_CLOSED', 'the hot store was closed while a tip was being built; the history store answers at that tip.', {});
   }
 
   /** File segments of `files`: from memory (another held tip), RocksDB, or the history store. */
@@ -303,7 +362,10 @@ export class HotStore {
     await this.kv.write(ops);
   }
 
+  /** Stops a build or update in flight (between batches of files), waits for it, persists the
+   * computed PageRanks and closes RocksDB. */
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all([...this.busy.values()]);
     await this.persistRanks().catch(() => undefined);
     await this.kv.close();

@@ -18,7 +18,7 @@ interface Level {
 }
 
 /** The hot store's errors: a stable code (errors/codes.ts). */
-export class HotStoreError extends CodedError<'HOT_LOCKED'> {
+export class HotStoreError extends CodedError<'HOT_LOCKED' | 'HOT_CLOSED'> {
   override name = 'HotStoreError';
 }
 
@@ -33,7 +33,7 @@ function isLockError(err: unknown): boolean {
 const { RocksLevel } = require('@nxtedition/rocksdb') as { RocksLevel: new (location: string) => Level };
 
 /** Bump when the layout or meaning of any key changes: an older directory is then rebuilt. */
-export const HOT_FORMAT_VERSION = '2';
+export const HOT_FORMAT_VERSION = '3';
 const FORMAT_KEY = 'v';
 
 export type KvOp = { type: 'put'; key: string; value: string | Buffer } | { type: 'del'; key: string };

@@ -136,6 +136,8 @@ export class SearchEngine {
   private readonly annOf: () => AnnIndex | null;
   private readonly vectorsOf: () => { embedder: Embedder; source: VectorSource } | null;
   private readonly regex = new RegexScanner();
+  /** Per snapshot, the entities REGEX matches names of under the default filter, and their names. */
+  private readonly named = new WeakMap<Snapshot, { ents: SnapEntity[]; names: string[] }>();
   /** Embeds VECTOR/HYBRID queries: the provider the store embedded bodies with (built-in today). */
   private readonly embedder: Embedder = new BuiltinEmbedder();
 
@@ -236,7 +238,7 @@ export class SearchEngine {
       case 'text': ranked = rankText(snap, query.query, allowed); break;
       case 'fuzzy': ranked = rankFuzzy(snap, query.query, allowed); break;
       case 'vector': ranked = await rankVector(snap, query.query, allowed, active.embedder, await this.ann(snap, query, ANN_DEPTH, active), active.source); break;
-      case 'regex': ranked = await this.rankRegex(snap, query.query, allowed, query.bodies ? readBlob ?? null : undefined); break;
+      case 'regex': ranked = await this.rankRegex(snap, query.query, allowed, query.bodies ? readBlob ?? null : undefined, !(query.kinds && query.kinds.length > 0) && !query.path); break;
       case 'hybrid': {
         const text = (() => {
           try {
@@ -286,11 +288,19 @@ export class SearchEngine {
     return { search: (q, k) => index.search(q, k), depth };
   }
 
-  private async rankRegex(snap: Snapshot, pattern: string, allowed: (i: number) => boolean, readBlob: BlobReader | null | undefined): Promise<Ranked[]> {
+  /** `unfiltered`: `allowed` is the default filter (no kinds, no path), whose name list is kept
+   * per snapshot instead of being rebuilt for every query. */
+  private async rankRegex(snap: Snapshot, pattern: string, allowed: (i: number) => boolean, readBlob: BlobReader | null | undefined, unfiltered: boolean): Promise<Ranked[]> {
     const re = compile(pattern, this.limits.maxPatternLength);
-    const ents = snap.entities.filter((e) => allowed(e.i) && e.name !== '');
+    let named = unfiltered ? this.named.get(snap) : undefined;
+    if (!named) {
+      const ents = snap.entities.filter((e) => allowed(e.i) && e.name !== '');
+      named = { ents, names: ents.map((e) => e.name) };
+      if (unfiltered) this.named.set(snap, named);
+    }
+    const { ents } = named;
     const found = new Map<number, SearchMatch[]>();
-    for (const h of this.regex.scan(re, ents.map((e) => e.name), this.limits.regexTimeoutMs)) {
+    for (const h of this.regex.scan(re, named.names, this.limits.regexTimeoutMs)) {
       found.set(ents[h.item]!.i, [{ field: 'name', tokens: [h.text] }]);
     }
     if (readBlob === null) throw new SearchError('INVALID_ARGUMENT', 'searching bodies needs the repository (git) at hand; this caller has none.');
@@ -310,8 +320,11 @@ export class SearchEngine {
         found.set(i, list);
       }
     }
-    // Every match is as good as another: score 1, in path and line order.
-    return [...found].sort((a, b) => a[0] - b[0]).map(([i, matches]) => ({ i, score: 1, matches }));
+    // Every match is as good as another: score 1, in path and line order (name matches are found
+    // in that order; body matches add to them).
+    const list = [...found];
+    if (readBlob) list.sort((a, b) => a[0] - b[0]);
+    return list.map(([i, matches]) => ({ i, score: 1, matches }));
   }
 
   private async entityOf(snap: Snapshot, qualifiedName: string): Promise<SnapEntity> {

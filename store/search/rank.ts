@@ -2,7 +2,7 @@
 import type { VectorSource } from '../ann/source.ts';
 import type { Embedder } from '../embedders/index.ts';
 import { SearchError } from './errors.ts';
-import { FIELDS, Snapshot, type Field } from './snapshot.ts';
+import { FIELDS, type Field, type Snapshot, type TextIndex } from './snapshot.ts';
 import { editDistance, maxEdits, trigrams, words } from './tokens.ts';
 
 export type MatchField = Field | 'body' | 'embedding';
@@ -53,53 +53,139 @@ function matchesOf(found: Map<Field, Set<string>>): SearchMatch[] {
  * prefix. Score: sum over words of field weight x idf; an entity whose whole name is the query
  * scores x3 (x4 when the case matches too). When no entity has all words, entities with some
  * words are ranked, scaled by the share of words they have.
+ *
+ * The scan keeps per-entity numbers in typed arrays and records no reasons: a common word ("get",
+ * a package name every qualified name holds) has tens of thousands of postings, and a Map and a
+ * Set per entity made the garbage collector the p99 of this mode (#12). `matches` is computed on
+ * first read, from the entity's tokens, so only the returned page pays for it.
  */
 export function rankText(snap: Snapshot, query: string, allowed: (i: number) => boolean): Ranked[] {
   const qWords = words(query);
   if (qWords.length === 0) throw new SearchError('EMPTY_QUERY', 'the query has no word to search for (letters or digits); give a name or keywords.');
   const idx = snap.textIndex();
+  const sc = scratch(snap.entities.length);
+  try {
+    return textHits(snap, idx, query, qWords, allowed, sc);
+  } catch (err) {
+    shared = null; // left half-written: the next query starts from fresh arrays
+    throw err;
+  }
+}
+
+function textHits(snap: Snapshot, idx: TextIndex, query: string, qWords: string[], allowed: (i: number) => boolean, sc: Scratch): Ranked[] {
   const total = snap.entities.length;
-  const score = new Map<number, number>();
-  const covered = new Map<number, number>();
-  const found = new Map<number, Map<Field, Set<string>>>();
+  const { score, covered, best, asked, ok, gen } = sc;
+  const hits: number[] = [];
+  /** Per query word, the tokens it reaches: itself, then its prefix expansions. */
+  const reach: string[][] = [];
   for (const qw of qWords) {
-    const best = new Map<number, number>();
+    const touched: number[] = [];
     const consider = (token: string, weight: number): void => {
-      for (const v of idx.postings.get(token) ?? []) {
+      const list = idx.postings.get(token);
+      if (!list) return;
+      for (let k = 0; k < list.length; k++) {
+        const v = list[k]!;
         const e = Math.floor(v / FIELDS.length);
-        if (!allowed(e)) continue;
-        const f = v % FIELDS.length;
-        const w = FIELD_WEIGHT[f]! * weight;
-        if ((best.get(e) ?? 0) < w) best.set(e, w);
-        let m = found.get(e);
-        if (!m) found.set(e, (m = new Map()));
-        let s = m.get(FIELDS[f]!);
-        if (!s) m.set(FIELDS[f]!, (s = new Set()));
-        s.add(token);
+        if (asked[e] !== gen) {
+          asked[e] = gen;
+          ok[e] = allowed(e) ? 1 : 0;
+        }
+        if (ok[e] === 0) continue;
+        const w = FIELD_WEIGHT[v % FIELDS.length]! * weight;
+        if (best[e] === 0) touched.push(e);
+        if (best[e]! < w) best[e] = w;
       }
     };
+    const expansions = prefixRange(idx.vocabulary, qw);
+    reach.push([qw, ...expansions]);
     consider(qw, 1);
-    for (const t of prefixRange(idx.vocabulary, qw)) consider(t, PREFIX_WEIGHT);
-    const idf = Math.log(1 + total / (1 + best.size));
-    for (const [e, w] of best) {
-      score.set(e, (score.get(e) ?? 0) + w * idf);
-      covered.set(e, (covered.get(e) ?? 0) + 1);
+    for (const t of expansions) consider(t, PREFIX_WEIGHT);
+    const idf = Math.log(1 + total / (1 + touched.length));
+    for (const e of touched) {
+      score[e] = score[e]! + best[e]! * idf;
+      if (covered[e] === 0) hits.push(e);
+      covered[e]!++;
+      best[e] = 0;
     }
   }
-  const all = [...covered.values()].some((c) => c === qWords.length);
+  let all = false;
+  for (const e of hits) if (covered[e] === qWords.length) all = true;
   const trimmed = query.trim();
   const joined = qWords.join('');
   const out: Ranked[] = [];
-  for (const [e, s] of score) {
-    const c = covered.get(e)!;
+  const why = (e: number): SearchMatch[] => textMatches(snap, e, reach);
+  for (const e of hits) {
+    const c = covered[e]!;
     if (all && c < qWords.length) continue;
     const name = snap.entities[e]!.name;
     let bonus = 1;
     if (name === trimmed) bonus = 4;
     else if (name.toLowerCase() === trimmed.toLowerCase() || idx.nameTokens[e]!.join('') === joined) bonus = 3;
-    out.push({ i: e, score: s * bonus * (c / qWords.length), matches: matchesOf(found.get(e)!) });
+    out.push(new LazyHit(e, score[e]! * bonus * (c / qWords.length), why));
+  }
+  for (const e of hits) {
+    score[e] = 0;
+    covered[e] = 0;
   }
   return out.sort(byScore);
+}
+
+interface Scratch {
+  score: Float64Array;
+  covered: Int32Array;
+  best: Float64Array;
+  /** `asked[e] === gen`: `ok[e]` holds whether entity e passes this query's filter. */
+  asked: Uint32Array;
+  ok: Uint8Array;
+  gen: number;
+}
+
+let shared: Scratch | null = null;
+
+/**
+ * TEXT's per-entity arrays, kept between queries (rankText runs synchronously, so one set serves
+ * all). Fresh arrays per query were ~1 MB of array buffers on a 43k-entity tree, and that external
+ * memory made V8 run full collections of the whole heap during queries (#12). `score` and
+ * `covered` are zero on entry (rankText clears what it set), `best` too; `asked` is invalidated by
+ * bumping the generation.
+ */
+function scratch(n: number): Scratch {
+  if (!shared || shared.score.length < n || shared.gen >= 0xfffffffe) {
+    const size = Math.max(n, shared?.score.length ?? 0);
+    shared = { score: new Float64Array(size), covered: new Int32Array(size), best: new Float64Array(size), asked: new Uint32Array(size), ok: new Uint8Array(size), gen: 0 };
+  }
+  shared.gen++;
+  return shared;
+}
+
+/** A ranked hit whose `matches` are computed on first read (then kept): a query ranks up to tens
+ * of thousands of entities and a page shows a few, so a per-hit closure or reasons array is
+ * garbage nobody reads. `compute` is one function per query. */
+class LazyHit implements Ranked {
+  private m: SearchMatch[] | null = null;
+  constructor(readonly i: number, public score: number, private readonly compute: (i: number) => SearchMatch[]) {}
+  get matches(): SearchMatch[] {
+    this.m ??= this.compute(this.i);
+    return this.m;
+  }
+}
+
+/** TEXT's reasons for one entity: per field, its tokens each query word reached, in the order the
+ * words and their expansions were tried (the order a per-posting scan records them in). */
+function textMatches(snap: Snapshot, e: number, reach: string[][]): SearchMatch[] {
+  const fields = snap.tokens(e).map((t) => new Set(t));
+  const found = new Map<Field, Set<string>>();
+  for (const tokens of reach) {
+    for (const t of tokens) {
+      fields.forEach((has, f) => {
+        if (!has.has(t)) return;
+        let set = found.get(FIELDS[f]!);
+        if (!set) found.set(FIELDS[f]!, (set = new Set()));
+        set.add(t);
+      });
+    }
+  }
+  return matchesOf(found);
 }
 
 /** FUZZY: names within a few typos of the query (1 edit up to 4 characters, 2 up to 8, then 3;
@@ -121,6 +207,7 @@ export function rankFuzzy(snap: Snapshot, query: string, allowed: (i: number) =>
     candidates = [...shared.keys()];
   }
   const out: Ranked[] = [];
+  const why = (e: number): SearchMatch[] => [{ field: 'name', tokens: [snap.entities[e]!.name] }];
   for (const p of candidates) {
     const name = fi.names[p]!;
     if (Math.abs(name.length - q.length) > max) continue;
@@ -130,7 +217,7 @@ export function rankFuzzy(snap: Snapshot, query: string, allowed: (i: number) =>
       if (!allowed(e)) continue;
       const real = snap.entities[e]!.name;
       const s = 1 - d / Math.max(q.length, name.length) - (d === 0 && real !== trimmed ? 0.001 : 0);
-      out.push({ i: e, score: s, matches: [{ field: 'name', tokens: [real] }] });
+      out.push(new LazyHit(e, s, why));
     }
   }
   return out.sort(byScore);
@@ -155,16 +242,12 @@ export async function rankVector(snap: Snapshot, query: string, allowed: (i: num
   }
   const qWords = new Set(words(query));
   const out: Ranked[] = [];
+  const why = (i: number): SearchMatch[] => {
+    const shared = snap.tokens(i).flat().filter((t) => qWords.has(t));
+    return [{ field: 'embedding', tokens: [...new Set(shared)] }];
+  };
   const push = (i: number, score: number): void => {
-    let matches: SearchMatch[] | null = null;
-    out.push({
-      i, score,
-      get matches(): SearchMatch[] {
-        const shared = Snapshot.fieldTokens(snap.entities[i]!).flat().filter((t) => qWords.has(t));
-        matches ??= [{ field: 'embedding', tokens: [...new Set(shared)] }];
-        return matches;
-      },
-    });
+    out.push(new LazyHit(i, score, why));
   };
   const cosine = (row: number): number => {
     let s = 0;
@@ -200,27 +283,31 @@ const HYBRID_VECTOR_DEPTH = 200;
  * to half a first place in one list, proportional to the entity's call-graph PageRank.
  */
 export function fuse(text: Ranked[], vector: Ranked[], exact: number[], rank: Float64Array): Ranked[] {
-  const acc = new Map<number, Ranked>();
-  const add = (i: number, s: number, matches: SearchMatch[]): void => {
+  // Reasons stay unread here (each list computes its own on first read): the fused list holds the
+  // sources of each entry and concatenates their reasons only for the page returned.
+  const acc = new Map<number, { i: number; score: number; from: Ranked[] | null }>();
+  const add = (i: number, s: number, from: Ranked | null): void => {
     const r = acc.get(i);
     if (r) {
       r.score += s;
-      r.matches.push(...matches);
+      if (from) (r.from ??= []).push(from);
     } else {
-      acc.set(i, { i, score: s, matches: [...matches] });
+      acc.set(i, { i, score: s, from: from ? [from] : null });
     }
   };
-  text.forEach((r, k) => add(r.i, 1 / (RRF_K + k + 1), r.matches));
-  vector.slice(0, HYBRID_VECTOR_DEPTH).forEach((r, k) => add(r.i, 1 / (RRF_K + k + 1), r.matches));
-  for (const i of exact) add(i, 2 / (RRF_K + 1), []);
+  text.forEach((r, k) => add(r.i, 1 / (RRF_K + k + 1), r));
+  vector.slice(0, HYBRID_VECTOR_DEPTH).forEach((r, k) => add(r.i, 1 / (RRF_K + k + 1), r));
+  for (const i of exact) add(i, 2 / (RRF_K + 1), null);
   let maxRank = 0;
   for (const r of acc.values()) maxRank = Math.max(maxRank, rank[r.i] ?? 0);
   if (maxRank > 0) for (const r of acc.values()) r.score += (0.5 / (RRF_K + 1)) * ((rank[r.i] ?? 0) / maxRank);
-  return [...acc.values()].sort(byScore);
+  const why = (i: number): SearchMatch[] => acc.get(i)!.from?.flatMap((f) => f.matches) ?? [];
+  const out: Ranked[] = [];
+  for (const r of acc.values()) out.push(new LazyHit(r.i, r.score, why));
+  return out.sort(byScore);
 }
 
 /** Entities named exactly as the query (case-insensitive), for HYBRID's exact-name list. */
 export function exactNames(snap: Snapshot, query: string, allowed: (i: number) => boolean): number[] {
-  const q = query.trim().toLowerCase();
-  return snap.entities.filter((e) => e.name !== '' && e.name.toLowerCase() === q && allowed(e.i)).map((e) => e.i);
+  return (snap.byLowerName().get(query.trim().toLowerCase()) ?? []).filter(allowed);
 }

@@ -79,12 +79,16 @@ export class Snapshot {
   private annIndex: AnnIndex | null = null;
   private annSource: string | null = null;
   private graphP: Promise<SnapGraph> | null = null;
-  private readonly byKey = new Map<string, number>();
+  /** Per path: entity idx -> position (holes: none). */
+  private readonly posOf = new Map<string, number[]>();
+  private lowerNames: Map<string, number[]> | null = null;
   private readonly byQn = new Map<string, number>();
 
   private constructor(private readonly q: Queryable, private readonly chain: Chain, readonly entities: SnapEntity[]) {
     for (const e of entities) {
-      this.byKey.set(`${e.path}\0${e.idx}`, e.i);
+      let pos = this.posOf.get(e.path);
+      if (!pos) this.posOf.set(e.path, (pos = []));
+      pos[e.idx] = e.i;
       // The first entity of a qualified name names it, a value before a type-space entity of the
       // same name (whose id is `<qualifiedName>#<kind>`), as Resolver.find does.
       const had = this.byQn.get(e.qualifiedName);
@@ -93,11 +97,20 @@ export class Snapshot {
   }
 
   /** A snapshot over entities and a graph the hot store (store/hot) already holds: nothing is read
-   * from the database but body embeddings (VECTOR, HYBRID). */
-  static fromParts(q: Queryable, chain: Chain, entities: SnapEntity[], graph: SnapGraph): Snapshot {
+   * from the database but body embeddings (VECTOR, HYBRID). `tokensOf`: `fieldTokens` memoized by
+   * the holder (per unchanged file across tips), so a ref move does not tokenize the whole tree. */
+  static fromParts(q: Queryable, chain: Chain, entities: SnapEntity[], graph: SnapGraph, tokensOf?: (e: SnapEntity) => string[][]): Snapshot {
     const s = new Snapshot(q, chain, entities);
     s.graphP = Promise.resolve(graph);
+    if (tokensOf) s.tokensOf = tokensOf;
     return s;
+  }
+
+  private tokensOf: (e: SnapEntity) => string[][] = (e) => Snapshot.fieldTokens(e);
+
+  /** `fieldTokens` of the entity at position `i` (memoized when the holder memoizes them). */
+  tokens(i: number): string[][] {
+    return this.tokensOf(this.entities[i]!);
   }
 
   static async load(q: Queryable, chain: Chain): Promise<Snapshot> {
@@ -128,8 +141,23 @@ export class Snapshot {
   }
 
   at(path: string, idx: number): SnapEntity | undefined {
-    const i = this.byKey.get(`${path}\0${idx}`);
+    const i = this.posOf.get(path)?.[idx];
     return i === undefined ? undefined : this.entities[i];
+  }
+
+  /** Entities by lower-cased name (names not empty), in entity order (HYBRID's exact-name list). */
+  byLowerName(): Map<string, number[]> {
+    if (this.lowerNames) return this.lowerNames;
+    const m = new Map<string, number[]>();
+    for (const e of this.entities) {
+      if (e.name === '') continue;
+      const k = e.name.toLowerCase();
+      const list = m.get(k);
+      if (list) list.push(e.i);
+      else m.set(k, [e.i]);
+    }
+    this.lowerNames = m;
+    return m;
   }
 
   /** The tokens of each field of an entity. */
@@ -144,7 +172,7 @@ export class Snapshot {
     const postings = new Map<string, number[]>();
     const nameTokens: string[][] = [];
     for (const e of this.entities) {
-      const fields = Snapshot.fieldTokens(e);
+      const fields = this.tokensOf(e);
       nameTokens.push(fields[0]!);
       fields.forEach((tokens, f) => {
         for (const t of tokens) {

@@ -1,0 +1,21 @@
+// Child-process body: creates a fresh embedded data directory (PGlite's initdb) and exits.
+// store/embedded.ts runs it as `node pglite-initdb.js <pgDir>` before the database thread starts.
+// Why a process and not a thread: initdb runs inside PGlite's WASM instance and grows its heap to
+// ~317 MiB, and with the compiled module and the bootstrap data it took the daemon's peak RSS from
+// ~350 to ~820 MB on a first start (issue #9: memory). In a child that memory is returned to the
+// system when the child exits, seconds later, and never counts against the daemon.
+// Exit 0 when the directory holds a cluster; 1 with the reason on stderr otherwise.
+import { PGlite } from '@electric-sql/pglite';
+
+const pgDir = process.argv[2];
+if (pgDir === undefined || pgDir === '') {
+  process.stderr.write('usage: pglite-initdb <pgDir>\n');
+  process.exit(1);
+}
+try {
+  const pg = await PGlite.create({ dataDir: pgDir });
+  await pg.close();
+} catch (err) {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}
