@@ -50,9 +50,44 @@ export function changedKeys(before: FileSeg | undefined, after: FileSeg | undefi
   for (const k of b.keys()) if (!a.has(k)) into.add(k);
 }
 
+/** Definitions by name: the names a tip changed, over the index of the tip it was derived from
+ * (so a move copies nothing), flattened once the layers get deep. */
+export class NameIndex {
+  private constructor(private readonly own: Map<string, Def[] | null>, private readonly under: NameIndex | null, readonly depth: number) {}
+
+  static of(names: Map<string, Def[]>): NameIndex {
+    return new NameIndex(names, null, 0);
+  }
+
+  get(name: string): Def[] | undefined {
+    // At most 16 layers deep (`with`).
+    const hit = this.own.get(name);
+    if (hit !== undefined) return hit ?? undefined;
+    return this.under?.get(name);
+  }
+
+  /** The layers, oldest first. */
+  private layers(): Array<Map<string, Def[] | null>> {
+    return [...(this.under?.layers() ?? []), this.own];
+  }
+
+  /** This index with `changes` applied (null: no definition left). */
+  with(changes: Map<string, Def[] | null>): NameIndex {
+    if (this.depth < 16) return new NameIndex(changes, this, this.depth + 1);
+    const flat = new Map<string, Def[]>();
+    for (const l of [...this.layers(), changes]) {
+      for (const [k, v] of l) {
+        if (v === null) flat.delete(k);
+        else flat.set(k, v);
+      }
+    }
+    return NameIndex.of(flat);
+  }
+}
+
 /** Derived lookups of a tree, carried from one tip to the next. */
 export interface TreeMemo {
-  names: Map<string, Def[]>;
+  names: NameIndex;
   /** The base-type map, and the `basesKey` of each path it was computed from. */
   bases: Promise<Map<string, string[]>> | null;
   basesOf: Map<string, string> | null;
@@ -73,7 +108,7 @@ export class TreeView implements TreeMemory {
    */
   constructor(private readonly q: Queryable, private readonly segs: FileSeg[], prev?: { memo: TreeMemo; old: Map<string, FileSeg | undefined> }) {
     for (const s of segs) if (!this.byX.has(s.extractionId)) this.byX.set(s.extractionId, s);
-    this.memo = prev ? derive(prev.memo, prev.old, new Map(segs.map((s) => [s.path, s]))) : { names: buildNames(segs), bases: null, basesOf: null };
+    this.memo = prev ? derive(prev.memo, prev.old, new Map(segs.map((s) => [s.path, s]))) : { names: NameIndex.of(buildNames(segs)), bases: null, basesOf: null };
   }
 
   file(x: number): FileData {
@@ -119,7 +154,7 @@ function buildNames(segs: FileSeg[]): Map<string, Def[]> {
 
 /** The name index of the new tree from the previous one: only the names of changed files move. */
 function derive(prev: TreeMemo, old: Map<string, FileSeg | undefined>, now: Map<string, FileSeg>): TreeMemo {
-  const names = new Map(prev.names);
+  const changes = new Map<string, Def[] | null>();
   const touched = new Map<string, Def[]>();
   for (const [p, before] of old) {
     for (const e of before?.entities ?? []) if (!touched.has(e[3])) touched.set(e[3], []);
@@ -133,10 +168,9 @@ function derive(prev: TreeMemo, old: Map<string, FileSeg | undefined>, now: Map<
   }
   for (const [n, fresh] of touched) {
     const list = (prev.names.get(n) ?? NO_DEFS).filter((d) => !old.has(d.path)).concat(fresh).sort(byPathIdx);
-    if (list.length > 0) names.set(n, list);
-    else names.delete(n);
+    changes.set(n, list.length > 0 ? list : null);
   }
-  return { names, bases: prev.bases, basesOf: prev.basesOf };
+  return { names: prev.names.with(changes), bases: prev.bases, basesOf: prev.basesOf };
 }
 
 /** Resolver.bases over segments: (owner, base) pairs of class-like owners, bases of one owner in
