@@ -16,6 +16,7 @@
 // - `peers.history`: `codegraph index <history> --history all --data DIR` over the 355 commits of
 //   `history`: commits/s, against `git log -p --first-parent` (reading every diff) as the floor.
 // - `peers.startup`: `codegraph --help` vs `git --version` and `node -e 0`, median of 15 runs each.
+// CODEGRAPH_BENCH_PEERS=history (or index, startup; comma-separated) measures only those figures.
 import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -159,7 +160,20 @@ function startupFigure(): Record<string, unknown> {
   };
 }
 
+/** CODEGRAPH_BENCH_PEERS=startup,index,history: the figures to measure (all by default), so one
+ * figure can be re-measured alone on a shared machine. */
+function wantedFigures(): Set<string> {
+  const all = ['startup', 'index', 'history'];
+  const raw = process.env.CODEGRAPH_BENCH_PEERS;
+  if (raw === undefined || raw === '') return new Set(all);
+  const asked = raw.split(',').map((x) => x.trim());
+  const bad = asked.filter((x) => !all.includes(x));
+  if (bad.length > 0) throw new Error(`CODEGRAPH_BENCH_PEERS: unknown figure ${bad.join(', ')}; use a comma-separated list of ${all.join(', ')}`);
+  return new Set(asked);
+}
+
 export async function measure(emit: (row: Record<string, unknown>) => void = () => {}): Promise<Array<Record<string, unknown>>> {
+  const wanted = wantedFigures();
   // Corpora first: building `history` (minutes) must not run between two timed tools.
   await ensureCorpus('big');
   await ensureCorpus('history');
@@ -171,9 +185,9 @@ export async function measure(emit: (row: Record<string, unknown>) => void = () 
   // Each figure is printed as soon as it is measured: a run stopped midway (the machine is shared,
   // the whole bench takes many minutes) keeps what it measured.
   try {
-    emit(startupFigure());
-    await indexFigures(bins, tmp, emit);
-    emit(await historyFigure(tmp));
+    if (wanted.has('startup')) emit(startupFigure());
+    if (wanted.has('index')) await indexFigures(bins, tmp, emit);
+    if (wanted.has('history')) emit(await historyFigure(tmp));
     return [];
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -12,7 +12,7 @@ import type { GitRepo } from '../indexer/git/index.ts';
 import type { FileChange } from '../indexer/git/index.ts';
 import type { ExtractOutcome, Indexer, FileToIndex } from '../indexer/index.ts';
 import type { CommitInfo } from '../indexer/git/index.ts';
-import { HistoryStore, migrate, verifyStore, type FileDeltaInput, type RefMove } from '../store/index.ts';
+import { HistoryStore, migrate, verifyStore, type CommitInput, type FileDeltaInput, type RefMove } from '../store/index.ts';
 import { describeTarget, openDatabase, type Db } from '../store/db.ts';
 
 export interface HistoryProgress {
@@ -43,6 +43,9 @@ export interface IndexHistoryOptions extends HistoryContext {
   /** Last N commits of every branch (all parents, not only first parents), or the whole history. */
   history: number | 'all';
   onProgress?: (p: HistoryProgress) => void;
+  /** A transaction of several commits ends after the commit that passes this many milliseconds
+   * (HistoryStore.storeCommits); `Infinity` stores each prepared batch in one. @default 200 */
+  transactionBudgetMs?: number;
 }
 
 export interface IndexHistoryResult {
@@ -192,10 +195,10 @@ function prepared(info: CommitInfo, baseSha: string | null, deleted: string[], o
   return { info, baseSha, delta, counts };
 }
 
-/** Stores a prepared commit in one transaction. */
-async function writeOne(ctx: HistoryContext, repoId: number, p: PreparedCommit): Promise<CommitCounts> {
+/** The store's input for a prepared commit. */
+function commitInput(p: PreparedCommit): CommitInput {
   const { info } = p;
-  await ctx.store.storeCommit(repoId, {
+  return {
     commit: {
       sha: info.sha, parents: info.parents, tree: info.tree, message: info.message,
       author: { name: info.author.name, email: info.author.email, date: info.author.date },
@@ -203,9 +206,19 @@ async function writeOne(ctx: HistoryContext, repoId: number, p: PreparedCommit):
     },
     baseSha: p.baseSha,
     files: p.delta,
-  });
+  };
+}
+
+/** Stores a prepared commit in one transaction. */
+async function writeOne(ctx: HistoryContext, repoId: number, p: PreparedCommit): Promise<CommitCounts> {
+  await ctx.store.storeCommit(repoId, commitInput(p));
   return p.counts;
 }
+
+/** How long one transaction of several commits may run (HistoryStore.storeCommits): commits are
+ * written several per transaction (#9), but the embedded database serves one transaction at a
+ * time, so a query of `serve` waits for the one in flight. */
+const GROUP_BUDGET_MS = 200;
 
 async function storeOne(ctx: HistoryContext, repoId: number, info: CommitInfo, baseSha: string | null): Promise<CommitCounts> {
   const [p] = await prepareBatch(ctx, [{ info, baseSha }], new Set());
@@ -327,11 +340,16 @@ export async function indexHistory(opts: IndexHistoryOptions): Promise<IndexHist
     for (let b = 0; b < batches.length; b++) {
       const batch = await ahead.shift()!;
       prepare(b + 1);
-      for (const prepared of batch) {
-        const r = await writeOne(ctx, repoId, prepared);
-        stored.add(prepared.info.sha);
-        indexed.push(prepared.info.sha);
-        opts.onProgress?.({ done: indexed.length, total: ordered.length, sha: prepared.info.sha, ...r });
+      for (let i = 0; i < batch.length;) {
+        // The kill hook must fire right after the k-th commit is stored: a group ends there.
+        const max = KILL_AFTER > indexed.length ? KILL_AFTER - indexed.length : batch.length;
+        const group = await store.storeCommits(repoId, batch.slice(i).map(commitInput), { budgetMs: opts.transactionBudgetMs ?? GROUP_BUDGET_MS, maxCommits: max });
+        for (const prepared of batch.slice(i, i + group.length)) {
+          stored.add(prepared.info.sha);
+          indexed.push(prepared.info.sha);
+          opts.onProgress?.({ done: indexed.length, total: ordered.length, sha: prepared.info.sha, ...prepared.counts });
+        }
+        i += group.length;
         if (KILL_AFTER > 0 && indexed.length === KILL_AFTER) process.kill(process.pid, 'SIGKILL');
       }
     }

@@ -237,6 +237,9 @@ export class Scopes {
   private readonly classes: ReadonlySet<string>;
   private readonly cache = new Map<number, Map<string, Binding>>();
   private readonly fieldCache = new Map<number, Map<string, string>>();
+  /** Node id -> the nearest function / class node at or above it (`nearest`). */
+  private readonly functionAbove = new Map<number, Node | null>();
+  private readonly classAbove = new Map<number, Node | null>();
 
   constructor(language: LanguageId) {
     this.rules = RULES[language];
@@ -250,12 +253,36 @@ export class Scopes {
 
   /** The declared or constructed type of field `field` of the class around `at`, if known. */
   fieldType(at: Node, field: string): string | undefined {
-    for (let n: Node | null = at.parent; n !== null; n = n.parent) {
-      if (!this.classes.has(n.type)) continue;
-      const t = this.fields(n).get(field);
-      return t === '' ? undefined : t;
+    const cls = this.nearest(at.parent, this.classes, this.classAbove);
+    if (cls === null) return undefined;
+    const t = this.fields(cls).get(field);
+    return t === '' ? undefined : t;
+  }
+
+  /**
+   * The nearest node of a type in `types` at or above `start`, or null. Every reference walked up
+   * the tree to the root, and each `parent` step crosses into WASM and allocates a node (a tenth of
+   * a history index's extraction time, #9), so the answer is remembered for each node passed: the
+   * next reference below the same statement stops after a step or two. Keyed by node id, which is
+   * unique for inner nodes (only leaf tokens can share one, and a parent is never a leaf).
+   */
+  private nearest(start: Node | null, types: ReadonlySet<string>, memo: Map<number, Node | null>): Node | null {
+    const passed: number[] = [];
+    let found: Node | null = null;
+    for (let n = start; n !== null; n = n.parent) {
+      const known = memo.get(n.id);
+      if (known !== undefined) {
+        found = known;
+        break;
+      }
+      if (types.has(n.type)) {
+        found = n;
+        break;
+      }
+      passed.push(n.id);
     }
-    return undefined;
+    for (const id of passed) memo.set(id, found);
+    return found;
   }
 
   private fields(cls: Node): Map<string, string> {
@@ -304,8 +331,7 @@ export class Scopes {
   /** The binding of `name` visible at `at`: '' (a local or parameter of unknown type), its type
    * expression, or undefined when no enclosing function binds it (a module-level or outer definition). */
   lookup(at: Node, name: string, depth = 0): string | undefined {
-    for (let n: Node | null = at.parent; n !== null; n = n.parent) {
-      if (!this.rules.functions.has(n.type)) continue;
+    for (let n = this.nearest(at.parent, this.rules.functions, this.functionAbove); n !== null; n = this.nearest(n.parent, this.rules.functions, this.functionAbove)) {
       const b = this.bindings(n).get(name);
       if (b === undefined) continue;
       return typeof b === 'string' ? b : this.exprType(b, depth + 1);

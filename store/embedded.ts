@@ -11,8 +11,9 @@
 // may connect, and no password is asked.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { chmod, mkdir, rename, rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,8 +84,64 @@ export async function startEmbedded(opts: StartEmbeddedOptions): Promise<Embedde
   // daemon's life (issue #9: memory). The directory is therefore created by a child process that
   // then exits (in a thread of this process it still set the process's peak RSS), and served by a
   // thread that starts from the minimal heap.
-  if (!existsSync(path.join(opts.pgDir, 'PG_VERSION'))) await initdb(opts.pgDir);
+  // A template copy (createDataDir) skips initdb altogether after the first store of a machine.
+  if (!existsSync(path.join(opts.pgDir, 'PG_VERSION'))) await createDataDir(opts);
   return serve(opts);
+}
+
+/** Marks a finished template (written last, so a template without it is never used). */
+const TEMPLATE_MARK = '.codegraph-template';
+
+/** Where fresh PGlite data directories are copied from: one per PGlite version (initdb's output
+ * depends on nothing else; settings are passed at each start). `CODEGRAPH_PGLITE_TEMPLATE_DIR`
+ * moves it; set to the empty string, every new store runs initdb. @default $XDG_CACHE_HOME/codegraph
+ * (~/.cache/codegraph) */
+function templateDir(): string | null {
+  const env = process.env.CODEGRAPH_PGLITE_TEMPLATE_DIR;
+  if (env === '') return null;
+  const root = env ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'codegraph');
+  const require = createRequire(import.meta.url);
+  const pkg = path.join(path.dirname(require.resolve('@electric-sql/pglite')), '..', 'package.json');
+  const version = (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+  return path.join(root, `pglite-${version}-datadir`);
+}
+
+/**
+ * Makes `opts.pgDir` a fresh PostgreSQL data directory. initdb inside PGlite costs ~7 CPU-seconds
+ * (as much as the rest of a 355-commit history index; #9), so it runs once per PGlite version: its
+ * result is kept as a template (templateDir) and later stores are copies of it (~0.1 s for 40 MB).
+ * The copy goes to a sibling directory first and is renamed into place, so a crash never leaves a
+ * half-copied store.
+ */
+async function createDataDir(opts: StartEmbeddedOptions): Promise<void> {
+  let template: string | null = null;
+  try {
+    template = templateDir();
+    if (template !== null && !existsSync(path.join(template, TEMPLATE_MARK))) {
+      await mkdir(path.dirname(template), { recursive: true, mode: 0o700 });
+      const tmp = `${template}.${process.pid}.${Date.now()}`;
+      try {
+        await initdb(tmp);
+        await writeFile(path.join(tmp, TEMPLATE_MARK), '');
+        // Another process may have made it meanwhile: theirs is as good, ours is dropped.
+        await rename(tmp, template).catch(() => undefined);
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+    }
+  } catch (err) {
+    opts.log?.warn({ err, template }, 'could not make the PGlite template directory; running initdb in the store');
+    template = null;
+  }
+  if (template === null || !existsSync(path.join(template, TEMPLATE_MARK))) {
+    await initdb(opts.pgDir);
+    return;
+  }
+  const staging = `${opts.pgDir}.new`;
+  await rm(staging, { recursive: true, force: true });
+  await cp(template, staging, { recursive: true, filter: (src) => path.basename(src) !== TEMPLATE_MARK });
+  // rename(2) replaces an empty directory (the caller may have created `pgDir` already).
+  await rename(staging, opts.pgDir);
 }
 
 const INITDB_ENTRY = import.meta.url.endsWith('.ts')

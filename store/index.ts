@@ -14,7 +14,7 @@ import { blame, entityHistory } from './lineage.ts';
 import { markAnnounced, startAnnouncing, unannounced } from './outbox.ts';
 import { SearchEngine } from './search/index.ts';
 import { HotStore } from './hot/index.ts';
-import { WriteCache, recordRefs, storeCommit, storeExtractions, type RefMove, type StoredCommit } from './write.ts';
+import { WriteCache, prepareCommits, recordRefs, storeCommit, storeExtractions, type RefMove, type StoredCommit } from './write.ts';
 import type {
   BlameEntry, CallEdge, CommitInput, EntityChangeRecord, EntityDiff, EntityQuery, EntityRef, FileDeltaInput, ResolutionStats, SkipCounts,
   StoredEntity, TreeFile,
@@ -214,6 +214,33 @@ export class HistoryStore {
   async storeCommit(repoId: number, input: CommitInput): Promise<StoredCommit> {
     const staged = this.writeCache.stage();
     const stored = await this.db.transaction((tx) => storeCommit(tx, this.chains, staged, repoId, input));
+    staged.commit();
+    return stored;
+  }
+
+  /**
+   * Stores commits in order (each one's first parent stored or earlier in `inputs`) in ONE
+   * transaction, as `storeCommit` would one by one (#9: a transaction per commit made a history of
+   * small commits cost ~8 round trips and a WAL flush each). Their paths and new extractions are
+   * written first, in a few statements for all of them. Stops after the commit that ends past
+   * `budgetMs` (the embedded database serves one transaction at a time, so other clients wait for
+   * it) or at `maxCommits`, and returns the commits stored: a prefix of `inputs`, at least one.
+   * All or nothing: a failure or a crash leaves none of them stored.
+   */
+  async storeCommits(repoId: number, inputs: readonly CommitInput[], opts: { budgetMs?: number; maxCommits?: number } = {}): Promise<StoredCommit[]> {
+    const budgetMs = opts.budgetMs ?? Infinity;
+    const max = opts.maxCommits ?? inputs.length;
+    const staged = this.writeCache.stage();
+    const stored = await this.db.transaction(async (tx) => {
+      const t0 = performance.now();
+      await prepareCommits(tx, staged, repoId, inputs.slice(0, max));
+      const out: StoredCommit[] = [];
+      for (const input of inputs.slice(0, max)) {
+        out.push(await storeCommit(tx, this.chains, staged, repoId, input));
+        if (performance.now() - t0 > budgetMs) break;
+      }
+      return out;
+    });
     staged.commit();
     return stored;
   }

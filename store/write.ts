@@ -169,7 +169,14 @@ export class StagedCache implements DiffSources {
   }
 
   takeTree(commitId: number): Map<number, Version> | undefined {
-    return this.trees.get(commitId) ?? this.base.takeTree(commitId);
+    // Taken out, not read: the tree object is handed on and mutated by its new owner (several
+    // commits of one transaction, storeCommits), so a second child must not see the first's tree.
+    const mine = this.trees.get(commitId);
+    if (mine) {
+      this.trees.delete(commitId);
+      return mine;
+    }
+    return this.base.takeTree(commitId);
   }
 
   putTree(commitId: number, tree: Map<number, Version>): void {
@@ -367,6 +374,14 @@ async function insertBodies(q: Queryable, bodies: Map<string, { text: string } |
       );
     }
   }
+}
+
+/** What several commits of one transaction share, written ahead of them (storeCommits, #9): the
+ * paths of all their deltas in one statement and their new extractions in one statement per table,
+ * instead of a few statements per commit. Each commit then finds them in `cache`. */
+export async function prepareCommits(q: Queryable, cache: StagedCache, repoId: number, inputs: readonly CommitInput[]): Promise<void> {
+  await internPaths(q, cache, repoId, inputs.flatMap((i) => i.files.map((f) => f.path)));
+  await storeExtractions(q, inputs.flatMap((i) => i.files.filter((f): f is Parsed => f.status === 'parsed')), [], cache);
 }
 
 /** Stores one commit (metadata, file delta, new extractions, entity-level changes) in ONE

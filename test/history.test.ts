@@ -2,9 +2,9 @@
 // fixture history, on both backends.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { indexCommit, indexHistory } from '../daemon/history.ts';
+import { indexCommit, indexHistory, recordRefs } from '../daemon/history.ts';
 import type { Db } from '../store/db.ts';
-import type { CallEdge, HistoryStore } from '../store/index.ts';
+import { storeDigest, type CallEdge, type HistoryStore } from '../store/index.ts';
 import { cleanupAll } from './helpers/gitrepo.ts';
 import { withBackends } from './harness/pg.ts';
 import { buildFixture, fmt, openStore, withGit, withIndexer, type Fixture } from './store-fixtures.ts';
@@ -149,5 +149,32 @@ await withBackends('entity history, blame, graph queries', (b) => {
       `SELECT count(DISTINCT p.path)::int AS n FROM file_deltas d JOIN paths p ON p.id = d.path_id
        WHERE d.extraction_id = (SELECT d2.extraction_id FROM file_deltas d2 JOIN paths p2 ON p2.id = d2.path_id WHERE p2.path = 'py/helpers.py' LIMIT 1)`);
     assert.equal(shared[0]!.n, 2);
+  });
+
+  // #9: several commits per transaction. c8 has two children (f1 on feature, c9 on main) in one
+  // transaction; the tree handed from c8 to its first child was handed, mutated, to the second too.
+  it('stores the same graph with all commits in one transaction as with one transaction per commit', { timeout: 300_000 }, async () => {
+    const grouped = await (await b.fresh()).open();
+    const single = await (await b.fresh()).open();
+    try {
+      const g = await openStore(grouped);
+      const s = await openStore(single);
+      await withGit(fx.repo.dir, (repo) => withIndexer(async (indexer) => {
+        await indexHistory({ repo, store: g, indexer, history: 'all', transactionBudgetMs: Infinity });
+        await recordRefs({ repo, store: s, indexer });
+        for (const sha of [fx.c.c1, fx.c.c2, fx.c.c3, fx.c.c4, fx.c.c5, fx.c.c6, fx.c.c7, fx.c.c8, fx.c.f1, fx.c.c9, fx.c.m1, extra]) {
+          await indexCommit({ repo, store: s, indexer }, sha!);
+        }
+      }));
+      const want = await storeDigest(single);
+      assert.equal(want.rows.commits, 12);
+      assert.ok(want.rows.entity_changes! > 0);
+      const got = await storeDigest(grouped);
+      assert.deepEqual(got.rows, want.rows);
+      assert.equal(got.digest, want.digest);
+    } finally {
+      await grouped.close();
+      await single.close();
+    }
   });
 });
