@@ -269,7 +269,9 @@ class RepoRunner {
         logger.info({ repo: this.r.name, sha: st.sha, how: st.how, changedFiles: st.changedFiles, resolvedFiles: st.resolvedFiles, ms: Math.round(st.ms), phases: Object.fromEntries(Object.entries(st.phases).map(([k, v]) => [k, Math.round(v)])) }, 'hot store tip ready');
       }
     } catch (err) {
-      logger.warn({ err, repo: this.r.name }, 'hot store update failed; the history store answers at the tips');
+      // Stopping during a build stops the build (store/hot close()): not a failure.
+      if (CodedError.is(err, 'HOT_CLOSED')) logger.info({ repo: this.r.name }, 'hot store build stopped by shutdown');
+      else logger.warn({ err, repo: this.r.name }, 'hot store update failed; the history store answers at the tips');
     }
   }
 
