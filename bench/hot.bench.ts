@@ -157,7 +157,7 @@ export async function measure(): Promise<Array<Record<string, unknown>>> {
       ['add a function', hub[0], () => fs.appendFileSync(path.join(dir, hub[0]), '\nexport function benchAdded(x: number): number {\n  return x + 1;\n}\n')],
       ['edit its body', hub[0], () => fs.writeFileSync(path.join(dir, hub[0]), hubText().replace('return x + 1;', 'return x + 2 * x;'))],
       ['rename it', hub[0], () => fs.writeFileSync(path.join(dir, hub[0]), hubText().replace('function benchAdded(', 'function benchRenamed('))],
-      ['edit a called function\'s body', hub[0], () => {
+      ['comment in a called declaration', hub[0], () => {
         const lines = hubText().split('\n');
         if (called) lines.splice(called.startLine, 0, '  // bench edit');
         fs.writeFileSync(path.join(dir, hub[0]), lines.join('\n'));

@@ -4,7 +4,7 @@
 // a type-space entity's (store/types.ts entityId), unique within a commit's tree.
 import picomatch from 'picomatch';
 import type { GitRepo } from '../indexer/git/index.ts';
-import { Checkpoint, entityId, StoreError, type CallEdge, type EntityDiff, type EntityRef, type HistoryStore, type StoredEntity } from '../store/index.ts';
+import { Checkpoint, entityId, StoreError, type EntityDiff, type EntityRef, type HistoryStore, type StoredEntity } from '../store/index.ts';
 import { UNRESOLVED_REASONS } from '../resolvers/context.ts';
 import type {
   CallOptions, CallResolutionRecord, CommitRecord, DiffRecord, EntityFilter, EntityRecord, GraphBackend, HistoryRecord, ImpactRecord, Page, PageArgs, RefRecord,
@@ -295,17 +295,10 @@ export class StoreBackend implements GraphBackend {
   private async walk(repo: string, commitSha: string, ids: string[], depth: number, dir: 'callers' | 'callees', opts: CallOptions): Promise<Array<WalkRecord<EntityRecord>>> {
     const r = this.get(repo);
     const storeOpts = { ...readOpts(opts), ...(opts.maxResults !== undefined ? { limit: opts.maxResults } : {}) };
-    // The store resolves calls per entity against one tree; edges are then enriched in one batch.
-    // One entity after the other: each walk already yields to the event loop between statements.
-    const edges: CallEdge[][] = [];
-    for (const id of ids) {
-      try {
-        edges.push(await this.store[dir](r.repoId, commitSha, id, depth, opts.minConfidence ?? 'name_only', storeOpts));
-      } catch (err) {
-        if (!StoreError.is(err, 'ENTITY_NOT_FOUND')) throw err;
-        edges.push([]);
-      }
-    }
+    // The store resolves every entity's calls against one tree read; edges are then enriched in
+    // one batch.
+    const found = await this.store.walkMany(r.repoId, commitSha, ids, depth, dir === 'callers' ? 'up' : 'down', opts.minConfidence ?? 'name_only', storeOpts);
+    const edges = found.map((e) => e ?? []);
     // Distinct entities per walk, nearest first, then capped.
     const walks = edges.map((list) => {
       const seen = new Set<string>();

@@ -20,7 +20,7 @@ export class StoreSearch implements SearchBackend {
     const r = this.repo(repo);
     const p = await this.store.search.search(r.repoId, commitSha, { ...args, first: page.first, after: page.after }, (blob) => r.repo.readBlob(blob));
     return {
-      items: p.items.map((x) => ({ cursor: x.cursor, node: { entity: this.toRecord(x.node.entity), score: x.node.score, matches: x.node.matches } })),
+      items: p.items.map((x) => ({ cursor: x.cursor, node: { entity: this.toRecord(x.node.entity), score: x.node.score, matches: x.node.matches, alsoAt: x.node.alsoAt } })),
       hasNextPage: p.hasNextPage, total: p.total,
     };
   }

@@ -269,7 +269,9 @@ class RepoRunner {
         logger.info({ repo: this.r.name, sha: st.sha, how: st.how, changedFiles: st.changedFiles, resolvedFiles: st.resolvedFiles, ms: Math.round(st.ms), phases: Object.fromEntries(Object.entries(st.phases).map(([k, v]) => [k, Math.round(v)])) }, 'hot store tip ready');
       }
     } catch (err) {
-      logger.warn({ err, repo: this.r.name }, 'hot store update failed; the history store answers at the tips');
+      // Stopping during a build stops the build (store/hot close()): not a failure.
+      if (CodedError.is(err, 'HOT_CLOSED')) logger.info({ repo: this.r.name }, 'hot store build stopped by shutdown');
+      else logger.warn({ err, repo: this.r.name }, 'hot store update failed; the history store answers at the tips');
     }
   }
 
@@ -331,7 +333,7 @@ const ANN_SAVE_INTERVAL_MS = 30_000;
 /** Opens `<dataDir>/hot/ann` and syncs it to the recorded tips in the background (a first build
  * can take a while on a large tree; until then VECTOR queries scan as before). A failed sync is
  * logged, never fails indexing: the index is a cache. */
-function startAnn(store: HistoryStore, dataDir: string, logger: Logger, repoIds: number[]): { sync: (repoId: number) => Promise<void>; reopen: () => Promise<void>; close: () => Promise<void> } {
+function startAnn(store: HistoryStore, dataDir: string, logger: Logger, repoIds: number[]): { sync: (repoId: number) => Promise<void>; refresh: () => Promise<void>; reopen: () => Promise<void>; close: () => Promise<void> } {
   let ann = store.openAnn(path.join(dataDir, 'hot', 'ann'), { log: logger });
   let savedAt = 0;
   const sync = async (ids: number[]): Promise<void> => {
@@ -352,6 +354,12 @@ function startAnn(store: HistoryStore, dataDir: string, logger: Logger, repoIds:
     sync: async (repoId) => {
       await first;
       await sync([...new Set([...repoIds, repoId])]);
+    },
+    // The provider embedded new bodies: tips synced before they had vectors (the sync after an
+    // index run races the re-embedding it wakes) get them now.
+    refresh: async () => {
+      await first;
+      await sync(repoIds);
     },
     // Over the vectors searches use now (a provider whose re-embedding just completed): a rebuild.
     reopen: async () => {
@@ -430,6 +438,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     }));
     const ann = startAnn(store, config.dataDir, logger, repos.map((r) => r.repoId));
     cleanup.push(() => ann.close());
+    /** Bodies the provider had embedded at the last ANN refresh (its running count). */
+    let embeddedSynced = 0;
     // A provider other than the built-in one: embed every stored body in the background.
     const embedder = await openEmbedder(config.embedder);
     const reembed = await store.useEmbedder(embedder, async (sha) => {
@@ -445,6 +455,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         embeddingProgress.set({ model: p.model, state: 'total' }, p.totalExtractions);
         if (!p.complete) logger.info(p, 're-embedding with the configured provider');
         else if (store.ann?.embedderId !== p.model) void ann.reopen();
+        else if (p.embedded !== embeddedSynced) {
+          embeddedSynced = p.embedded;
+          void ann.refresh();
+        }
       },
     });
     if (reembed) cleanup.push(() => reembed.stop());

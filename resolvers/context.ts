@@ -152,6 +152,8 @@ export interface SearchHitRecord {
   entity: EntityRecord;
   score: number;
   matches: Array<{ field: string; tokens: string[] }>;
+  /** Start lines of the other entities of the same file, qualified name and kind this hit stands for. */
+  alsoAt: number[];
 }
 
 export interface NeighbourRecord {

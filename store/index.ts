@@ -464,6 +464,37 @@ export class HistoryStore {
     return r.walk(await r.find(qualifiedName), depth, 'down', minConfidence, opts.limit);
   }
 
+  /**
+   * Callers (`up`) or callees (`down`) of several entities at `sha` (see `callers`), one list per
+   * name, null for a name with no entity there. Away from a hot tip the tree is read once for all
+   * of them: a GraphQL page of 100 entities with their callees read it 100 times (~4 s on gin).
+   */
+  async walkMany(
+    repoId: number, sha: string, qualifiedNames: readonly string[], depth: number, direction: 'up' | 'down',
+    minConfidence: CallEdge['via'] = 'name_only', opts: ReadOptions & { limit?: number } = {},
+  ): Promise<Array<CallEdge[] | null>> {
+    const out: Array<CallEdge[] | null> = [];
+    let r: Resolver | null = null;
+    for (const name of qualifiedNames) {
+      try {
+        const hot = this.hot?.walk(repoId, sha, name, depth, direction, minConfidence, opts.limit);
+        if (hot) {
+          out.push(hot);
+          continue;
+        }
+        if (r === null) {
+          const q = cancellable(this.db, opts.signal);
+          r = await Resolver.at(q, (await this.chainOf(repoId, sha, q)).chain);
+        }
+        out.push(await r.walk(await r.find(name), depth, direction, minConfidence, opts.limit));
+      } catch (err) {
+        if (!StoreError.is(err, 'ENTITY_NOT_FOUND')) throw err;
+        out.push(null);
+      }
+    }
+    return out;
+  }
+
   /** The whole call graph at `sha`: every call of the tree resolved (edges with how each was
    * resolved, `via`), plus the counts of calls left unresolved by reason. Read by the hot store. */
   async callGraph(repoId: number, sha: string): Promise<{ edges: CallEdge[]; stats: ResolutionStats }> {

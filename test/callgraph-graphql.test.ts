@@ -101,3 +101,21 @@ it('gh: a type and a value sharing a name, and merged interface declarations, ha
     callees { nodes { qualifiedName } truncated } } } } }`)).data.repository.commit.entity['callees']!.nodes.map((e) => e.qualifiedName);
   assert.deepEqual(callees, ['ts/ids.ts::helper']);
 });
+
+it('a page of entities with their callees equals each entity asked alone (the page reads the tree once)', async () => {
+  const page = (await gql(h.server.url, `{ repository(name: "demo") { commit(rev: "HEAD") { entities(kind: [function, method], first: 100) {
+    edges { node { qualifiedName callees { nodes { qualifiedName } } } } } } } }`, {})).body as {
+    data: { repository: { commit: { entities: { edges: Array<{ node: { qualifiedName: string; callees: { nodes: Array<{ qualifiedName: string }> } } }> } } } };
+    errors?: unknown;
+  };
+  assert.equal(page.errors, undefined, JSON.stringify(page.errors));
+  const edges = page.data.repository.commit.entities.edges;
+  assert.ok(edges.length >= 5, `${edges.length} functions`);
+  let withCallees = 0;
+  for (const { node } of edges) {
+    const alone = await q(`{ repository(name: "demo") { commit(rev: "HEAD") { entity(qualifiedName: ${JSON.stringify(node.qualifiedName)}) { callees { nodes { qualifiedName } truncated } } } } }`);
+    assert.deepEqual(node.callees.nodes.map((e) => e.qualifiedName), alone.data.repository.commit.entity.callees!.nodes.map((e) => e.qualifiedName), node.qualifiedName);
+    if (node.callees.nodes.length > 0) withCallees++;
+  }
+  assert.ok(withCallees >= 2, 'several entities of the page have callees');
+});

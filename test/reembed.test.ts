@@ -144,7 +144,7 @@ await withBackends('reembed', (b) => {
 });
 
 describe('codegraph serve with [embedder] provider = "onnx"', { timeout: 300_000 }, () => {
-  it('re-embeds in the background, then searches and the ANN index use the provider', async () => {
+  it('re-embeds in the background, then searches and the ANN index use the provider (VECTOR finds bodies embedded after their tip entered the ANN index)', async () => {
     const repo = await makeRepo();
     await repo.writeFiles(FILES);
     const c1 = await repo.commit('first');
@@ -160,9 +160,15 @@ describe('codegraph serve with [embedder] provider = "onnx"', { timeout: 300_000
       await until(async () => (await s.store.db.query<{ complete: boolean }>('SELECT complete FROM embedding_models')).rows[0]?.complete === true, 'provider vectors complete', 120_000);
       await until(() => s.store.ann?.embedderId.startsWith('onnx:tiny-bert@') === true && s.store.ann.has({ repoId: id, sha: c1 }), 'ANN index over the provider vectors', 120_000);
       const before = s.store.ann!.searches;
-      // Served from the ANN index over the provider's vectors. (Known gap, issue #12 note: through
-      // serve this query returned no hits in this session; the store-level tests above do get them.)
-      await s.store.search.search(id, c1, { query: 'export function unusedLeaf(x: number): number {\n  return x * 2;\n}', mode: 'vector' });
+      // Served from the ANN index over the provider's vectors. The tip was synced into it right
+      // after the index run, before the provider had embedded its bodies (the re-embedding that
+      // run wakes runs after it): the index must pick them up once they are embedded.
+      // (Regression: the ANN index held the tip with no bodies, and VECTOR through serve found nothing.)
+      await until(() => s.store.ann!.size > 0, 'provider vectors in the ANN index', 60_000);
+      const body = 'export function unusedLeaf(x: number): number {\n  return x * 2;\n}';
+      const r = await s.store.search.search(id, c1, { query: body, mode: 'vector' });
+      assert.ok(r.items.length > 0, 'VECTOR through serve finds entities');
+      assert.equal(r.items[0]!.node.entity.name, 'unusedLeaf');
       assert.equal(s.store.ann!.searches, before + 1);
       const metrics = await (await fetch(`${s.server.url.replace(/\/graphql$/, '')}/metrics`)).text();
       assert.match(metrics, /codegraph_embedding_extractions\{model="onnx:tiny-bert@[0-9a-f]+",state="done"\} [1-9]/);

@@ -5,7 +5,7 @@ import { after, before, it } from 'node:test';
 import { indexHistory } from '../daemon/history.ts';
 import type { Db } from '../store/db.ts';
 import { SearchError, type HistoryStore, type SearchErrorCode, type SearchHit, type Paged } from '../store/index.ts';
-import { cleanupAll } from './helpers/gitrepo.ts';
+import { cleanupAll, makeRepo } from './helpers/gitrepo.ts';
 import { withBackends } from './harness/pg.ts';
 import { buildSearchFixture, type SearchFixture } from './search-fixtures.ts';
 import { openStore, withGit, withIndexer } from './store-fixtures.ts';
@@ -186,5 +186,30 @@ await withBackends('search', (b) => {
 
   it('finds the import cycle and nothing else', async () => {
     assert.deepEqual(await store.search.cycles(repoId, fx.tip), [{ files: ['src/cycle/a.ts', 'src/cycle/b.ts', 'src/cycle/c.ts'] }]);
+  });
+
+  it('lists entities sharing a file, qualified name and kind once, with the others\' lines (zustand onRehydrateStorage repeated)', async () => {
+    // A test file repeating an inline callback: every copy is `tests/p.test.ts::onRehydrateStorage`
+    // (one id). They showed as several identical hits and pushed the definition off the page.
+    const repo = await makeRepo();
+    const call = '  persist({ name: "s", onRehydrateStorage: () => spy })\n';
+    await repo.writeFiles({
+      'src/persist.ts': 'export function onRehydrateStorage(state: unknown): void {\n  void state\n}\n',
+      'tests/p.test.ts': `it('a', () => {\n${call}})\nit('b', () => {\n${call}})\nit('c', () => {\n${call}})\n`,
+    });
+    const sha = await repo.commit('first');
+    let id = 0;
+    await withGit(repo.dir, (git) => withIndexer(async (indexer) => {
+      id = (await indexHistory({ repo: git, store, indexer, history: 'all' })).repoId;
+    }));
+    for (const mode of ['text', 'fuzzy', 'hybrid'] as const) {
+      const r = await store.search.search(id, sha, { query: 'onRehydrateStorage', mode });
+      const hits = r.items.map((x) => `${x.node.entity.qualifiedName}:${x.node.entity.startLine}`);
+      const tests = r.items.filter((x) => x.node.entity.path === 'tests/p.test.ts');
+      assert.equal(tests.length, 1, `${mode}: one hit for the three copies: ${hits.join(' ')}`);
+      assert.deepEqual([tests[0]!.node.entity.startLine, ...tests[0]!.node.alsoAt].sort(), [2, 5, 8], mode);
+      assert.ok(hits.includes('src/persist.ts::onRehydrateStorage:1'), `${mode}: the definition is listed: ${hits.join(' ')}`);
+      assert.equal(r.items.find((x) => x.node.entity.path === 'src/persist.ts')!.node.alsoAt.length, 0);
+    }
   });
 });

@@ -49,7 +49,8 @@ export async function run(argv: string[]): Promise<number> {
       } else {
         for (const h of hits) {
           const why = h.matches.map((m) => `${m.field}${m.tokens.length > 0 ? `:${m.tokens.join(',')}` : ''}`).join(' ');
-          process.stdout.write(`${h.score.toFixed(4)}  ${h.entity.kind.padEnd(11)} ${h.entity.qualifiedName}  ${h.entity.path}:${h.entity.startLine}  [${why}]\n`);
+          const also = h.alsoAt.length > 0 ? ` (+${h.alsoAt.length} of that name at ${h.alsoAt.join(', ')})` : '';
+          process.stdout.write(`${h.score.toFixed(4)}  ${h.entity.kind.padEnd(11)} ${h.entity.qualifiedName}  ${h.entity.path}:${h.entity.startLine}${also}  [${why}]\n`);
         }
         if (page.total > hits.length) process.stdout.write(`(${hits.length} of ${page.total}; --first N for more)\n`);
       }

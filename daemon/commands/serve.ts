@@ -31,7 +31,7 @@ export async function makeLogger(format: string | undefined, level: string): Pro
   }
   if ((format ?? (process.stderr.isTTY ? 'pretty' : 'json')) === 'json') return pino({ level }, pino.destination(2));
   const { default: pretty } = await import('pino-pretty');
-  return pino({ level }, pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' }));
+  return pino({ level }, pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true }));
 }
 
 /** Our positionals and `--data` become loadConfig's `--repo` and `--data-dir`. */

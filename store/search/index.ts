@@ -74,6 +74,9 @@ export interface SearchHit {
   entity: StoredEntity;
   score: number;
   matches: SearchMatch[];
+  /** Start lines of the other entities of the same file, qualified name and kind that this hit
+   * stands for (they share its id), ascending; usually empty. */
+  alsoAt: number[];
 }
 
 export interface Paged<T> {
@@ -256,9 +259,18 @@ export class SearchEngine {
       }
     }
     const fingerprint = fnv(JSON.stringify([snap.entities.length, sha, mode, query.query, query.kinds ?? null, query.path ?? null, query.bodies ?? false]));
+    const { of, members } = snap.sameName();
     // Paged before shaping: a hit's reasons are computed for the returned page only.
-    const page = this.paginate(ranked, fingerprint, query.first, query.after);
-    return { ...page, items: page.items.map((x) => ({ cursor: x.cursor, node: { entity: strip(snap.entities[x.node.i]!), score: x.node.score, matches: x.node.matches } })) };
+    const page = this.paginate(members.size > 0 ? onePerGroup(ranked, of, members) : ranked, fingerprint, query.first, query.after);
+    return {
+      ...page,
+      items: page.items.map((x) => {
+        const i = x.node.i;
+        const group = members.get(of[i]!);
+        const alsoAt = group ? group.filter((j) => j !== i).map((j) => snap.entities[j]!.startLine).sort((a, b) => a - b) : [];
+        return { cursor: x.cursor, node: { entity: strip(snap.entities[i]!), score: x.node.score, matches: x.node.matches, alsoAt } };
+      }),
+    };
   }
 
   /** The ANN search for an unfiltered VECTOR/HYBRID query: the persisted index at a tip it holds,
@@ -401,6 +413,24 @@ export class SearchEngine {
       .map((c) => ({ files: c.map((i) => snap.entities[i]!.path).sort() }))
       .sort((a, b) => b.files.length - a.files.length || (a.files[0]! < b.files[0]! ? -1 : 1));
   }
+}
+
+/**
+ * The best-ranked hit of each group of entities sharing a file, qualified name and kind
+ * (`Snapshot.sameName`). They share one id, so a client that keys results by id (any GraphQL
+ * cache) showed the same entity several times, and a dozen identical inline callbacks of a test
+ * file pushed the definition of that name off the first page (#12; zustand's
+ * `onRehydrateStorage`). The hit lists the others' lines (`alsoAt`).
+ */
+function onePerGroup(ranked: Ranked[], of: Int32Array, members: Map<number, number[]>): Ranked[] {
+  const seen = new Set<number>();
+  return ranked.filter((r) => {
+    const g = of[r.i]!;
+    if (!members.has(g)) return true;
+    if (seen.has(g)) return false;
+    seen.add(g);
+    return true;
+  });
 }
 
 function stepOf(g: SnapGraph, kind: EdgeKind): (v: number) => Int32Array {

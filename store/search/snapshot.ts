@@ -145,6 +145,36 @@ export class Snapshot {
     return i === undefined ? undefined : this.entities[i];
   }
 
+  private groups: { of: Int32Array; members: Map<number, number[]> } | null = null;
+
+  /**
+   * Entities that share a file, qualified name and kind (inline callbacks repeated in a test
+   * file, overloads) have one id (store/types.ts entityId) and answer callers/callees as one:
+   * `of[i]` is the first of i's group (itself when alone), `members` the positions of each group
+   * of more than one, in entity order.
+   */
+  sameName(): { of: Int32Array; members: Map<number, number[]> } {
+    if (this.groups) return this.groups;
+    const of = new Int32Array(this.entities.length);
+    const first = new Map<string, number>();
+    const members = new Map<number, number[]>();
+    for (const e of this.entities) {
+      const key = `${e.kind}\0${e.qualifiedName}`;
+      const g = first.get(key);
+      if (g === undefined) {
+        first.set(key, e.i);
+        of[e.i] = e.i;
+        continue;
+      }
+      of[e.i] = g;
+      const list = members.get(g);
+      if (list) list.push(e.i);
+      else members.set(g, [g, e.i]);
+    }
+    this.groups = { of, members };
+    return this.groups;
+  }
+
   /** Entities by lower-cased name (names not empty), in entity order (HYBRID's exact-name list). */
   byLowerName(): Map<string, number[]> {
     if (this.lowerNames) return this.lowerNames;
