@@ -108,6 +108,8 @@ export class StoreBackend implements GraphBackend {
   }
 
   private async indexed(r: BackendRepo, sha: string): Promise<boolean> {
+    // A tip the hot store holds is indexed: no SQL round trip for every request at a tip (#12).
+    if (this.store.hot?.image(r.repoId, sha)) return true;
     return (await this.store.indexedCommits(r.repoId, [sha])).has(sha);
   }
 

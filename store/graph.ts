@@ -1183,6 +1183,8 @@ export class Resolver {
       const calls = this.mem ? this.mem.calls(x) : f.calls;
       if (!calls) throw new Error(`resolveFile(${path}): its calls were not loaded into the tree held in memory`);
       for (let k = 0; k < calls.length; k++) {
+        // A file of thousands of calls resolved from memory would hold the event loop: yield.
+        if (this.mem && k % 256 === 255) await new Promise((r) => setImmediate(r));
         const r = calls[k]!;
         const res = await this.resolveCall(path, x, r);
         if (res.via !== null) out.calls.push({ k, fromIdx: r.from_idx, line: r.line, name: r.name, via: res.via, to: res.targets.map((t) => ({ path: t.path, idx: t.idx })) });

@@ -280,6 +280,7 @@ export class HotStore {
     lap('view');
     const outs = new Map<string, OutSeg>();
     const todo = order.filter((p) => dirty.has(p));
+    let lastYield = performance.now();
     for (let i = 0; i < todo.length; i += RESOLVE_BATCH) {
       // Between batches: a close() stops a long build here instead of waiting for its end.
       this.checkOpen();
@@ -287,7 +288,16 @@ export class HotStore {
       const segOf = (p: string): FileSeg => segs.get(p) ?? old.get(p)!.seg;
       view.setCalls(await loadCalls(this.q, [...new Set(batch.map((p) => segOf(p).extractionId))]));
       lap('calls');
-      for (const p of batch) outs.set(p, outSegOf(await resolver.resolveFile(p)));
+      for (const p of batch) {
+        outs.set(p, outSegOf(await resolver.resolveFile(p)));
+        // Resolution from memory awaits only settled promises, which never yield to the event
+        // loop: yield between files, so a build does not stall the daemon's requests (issue #9).
+        if (performance.now() - lastYield > 10) {
+          await new Promise((r) => setImmediate(r));
+          lastYield = performance.now();
+          this.checkOpen();
+        }
+      }
       lap('resolve');
     }
     view.setCalls(new Map());
