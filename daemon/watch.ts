@@ -6,11 +6,16 @@
 //     debounced; directories are watched one by one (Node 20's `recursive` on Linux is a userland
 //     emulation that has missed directories created after start), recursively on macOS/Windows;
 //   - polling every `pollIntervalMs` (file events are lost on network file systems and in some
-//     containers);
+//     containers); a poll first compares a fingerprint of the ref storage (mtime and inode of HEAD,
+//     packed-refs, the git dirs and every directory under refs/ and reftable/: git updates refs by
+//     renaming a lock file into place, which changes its directory) and runs git only when it
+//     changed, or when `fullCheckMs` passed (file systems with coarse timestamps). Starting a git
+//     process blocks the event loop for tens of ms in a large daemon (fork of a big process), and
+//     polls run every 2 s;
 //   - `fetchAndCheck()`, called by the webhook, which `git fetch`es repositories with a remote first.
 import { execFile } from 'node:child_process';
 import { watch, type FSWatcher } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CodedError } from '../errors/index.ts';
@@ -48,6 +53,8 @@ export interface RefWatcherOptions {
   maxWaitMs?: number;
   /** Set false to rely on polling only. @default true */
   fsEvents?: boolean;
+  /** A poll runs git even when the ref storage looks unchanged at least this often. @default 30_000 */
+  fullCheckMs?: number;
 }
 
 type Snapshot = Map<string, string>;
@@ -61,7 +68,11 @@ export class FetchError extends CodedError<'FETCH_FAILED', { repo: string; remot
   }
 }
 
+/** git processes started by watchers (tests check that idle polls start none). */
+export const watchStats = { gitRuns: 0 };
+
 async function git(cwd: string, args: string[]): Promise<string> {
+  watchStats.gitRuns++;
   const { stdout } = await run('git', args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
   return stdout;
 }
@@ -111,6 +122,7 @@ class RepoWatch {
     const [gitDir, commonDir] = out.trim().split('\n');
     this.gitDir = gitDir!;
     this.commonDir = commonDir!;
+    this.lastPrint = await this.fingerprint();
     this.snapshot = await snapshotRefs(this.repo.path);
     if (this.opts.fsEvents) await this.watchAll();
   }
@@ -173,6 +185,50 @@ class RepoWatch {
     }, delay);
   }
 
+  /** Where refs live: mtime and inode of each, and of every directory under refs/ and reftable/.
+   * Unreadable entries count as absent (a deleted packed-refs changes the print too). */
+  private async fingerprint(): Promise<string> {
+    const parts: string[] = [];
+    const add = async (p: string): Promise<boolean> => {
+      try {
+        const st = await stat(p, { bigint: true });
+        parts.push(`${p}:${st.ino}:${st.mtimeNs}:${st.size}`);
+        return st.isDirectory();
+      } catch {
+        parts.push(`${p}:-`);
+        return false;
+      }
+    };
+    for (const p of [this.gitDir, path.join(this.gitDir, 'HEAD'), this.commonDir, path.join(this.commonDir, 'packed-refs')]) await add(p);
+    for (const root of [path.join(this.commonDir, 'refs'), path.join(this.commonDir, 'reftable')]) {
+      const stack = [root];
+      while (stack.length > 0) {
+        const dir = stack.pop()!;
+        if (!(await add(dir))) continue;
+        try {
+          for (const e of await readdir(dir, { withFileTypes: true })) if (e.isDirectory()) stack.push(path.join(dir, e.name));
+        } catch {
+          // Removed concurrently: the print of its parent changed anyway.
+        }
+      }
+    }
+    return parts.join('\n');
+  }
+
+  private lastPrint = '';
+  private lastFullCheck = Date.now();
+
+  /** A poll: runs `check()` only when the ref storage changed since the last poll, or when
+   * `fullCheckMs` passed. The print is taken before the check, so a move during the check changes
+   * the next print. */
+  async pollCheck(): Promise<void> {
+    const print = await this.fingerprint();
+    if (print === this.lastPrint && Date.now() - this.lastFullCheck < this.opts.fullCheckMs) return;
+    this.lastPrint = print;
+    this.lastFullCheck = Date.now();
+    await this.check();
+  }
+
   /** Compares a fresh snapshot with the last one; at most one check runs at a time per repository. */
   check(): Promise<void> {
     if (this.running) {
@@ -218,6 +274,7 @@ export class RefWatcher {
       debounceMs: opts.debounceMs ?? 100,
       maxWaitMs: opts.maxWaitMs ?? 1_000,
       fsEvents: opts.fsEvents ?? true,
+      fullCheckMs: opts.fullCheckMs ?? 30_000,
     };
     this.watches = new Map(opts.repos.map((r) => [r.name, new RepoWatch(r, full)]));
   }
@@ -226,7 +283,7 @@ export class RefWatcher {
   async start(): Promise<void> {
     await Promise.all([...this.watches.values()].map((w) => w.start()));
     if (this.pollIntervalMs > 0) {
-      this.poll = setInterval(() => void this.check(), this.pollIntervalMs);
+      this.poll = setInterval(() => void Promise.all([...this.watches.values()].map((w) => w.pollCheck())), this.pollIntervalMs);
       this.poll.unref();
     }
   }

@@ -132,13 +132,19 @@ for (const b of await backends()) {
         await untilReady(s);
         await s.settled();
         const commits = await subscribe<CommitEvent>(c, COMMITS('proj'), 'commitIndexed');
-        // Fault injection: the store's second storeCommit call fails once, the way pg fails a
-        // query whose connection dropped (the transaction never reaches the database).
-        const storeCommit = s.store.storeCommit.bind(s.store);
+        // Fault injection: storing the second new commit fails once, the way pg fails a query
+        // whose connection dropped (the transaction never reaches the database). The store writes
+        // a batch of commits per transaction (storeCommits); here each commit gets its own, so the
+        // first is stored before the failure.
+        const storeCommits = s.store.storeCommits.bind(s.store);
         let calls = 0;
-        s.store.storeCommit = async (repoId, input) => {
-          if (++calls === 2) throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
-          return storeCommit(repoId, input);
+        s.store.storeCommits = async (repoId, inputs, opts) => {
+          const out = [];
+          for (const input of inputs) {
+            if (++calls === 2) throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+            out.push(...(await storeCommits(repoId, [input], opts)));
+          }
+          return out;
         };
 
         // Two commits in one move (made with plumbing, so the watcher sees one ref update).
@@ -155,7 +161,7 @@ for (const b of await backends()) {
         await s.settled();
         await s.bridge.idle();
         assert.deepEqual(commits.items.map((e) => e.sha), [c2, c3], 'the commit stored before the failure is announced too, once, in order');
-        assert.ok(calls >= 3, `storeCommit called ${calls} times`);
+        assert.ok(calls >= 3, `commits stored ${calls} times`);
         const repoId = await s.store.repository(repo.dir);
         assert.deepEqual([...(await s.store.indexedCommits(repoId, [c1, c2, c3]))].sort(), [c1, c2, c3].sort());
         const retries = logs.filter((l) => l.msg === 'indexing failed; retrying');

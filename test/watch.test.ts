@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { RefWatcher, type RefChangeEvent } from '../daemon/watch.ts';
+import { RefWatcher, watchStats, type RefChangeEvent } from '../daemon/watch.ts';
 
 const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e', GIT_CONFIG_NOSYSTEM: '1', HOME: tmpdir() };
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env, encoding: 'utf8' }).trim();
@@ -110,6 +110,42 @@ test('notices a commit through polling (file-system events off), and says nothin
     for (let i = 0; i < 50 && !c.events.some((e) => e.changes.some((x) => x.ref === 'refs/heads/main')); i++) await sleep(50);
     const mains = c.events.flatMap((e) => e.changes).filter((x) => x.ref === 'refs/heads/main');
     assert.deepEqual(mains, [{ ref: 'refs/heads/main', oldSha: before, newSha: after }]);
+  } finally {
+    w.close();
+  }
+});
+
+test('an idle poll starts no git process (the ref storage fingerprint is unchanged); a commit is still seen', async () => {
+  const dir = makeRepo();
+  const c = collect();
+  const w = new RefWatcher({ repos: [{ name: 'r', path: dir }], onChange: c.onChange, pollIntervalMs: 50, fsEvents: false, fullCheckMs: 60_000 });
+  await w.start();
+  try {
+    const runs = watchStats.gitRuns;
+    await sleep(600); // about 12 polls
+    assert.equal(watchStats.gitRuns, runs, 'no git process for polls over unchanged refs');
+    const next = c.next();
+    const after = commit(dir, 'seen');
+    assert.equal((await next).changes.find((x) => x.ref === 'refs/heads/main')?.newSha, after);
+  } finally {
+    w.close();
+  }
+});
+
+test('a ref rewritten in place (no rename, directories untouched) is seen by the periodic full check', async () => {
+  const dir = makeRepo();
+  const first = git(dir, 'rev-parse', 'HEAD');
+  const second = commit(dir, 'second');
+  git(dir, 'update-ref', 'refs/heads/main', first);
+  const c = collect();
+  const w = new RefWatcher({ repos: [{ name: 'r', path: dir }], onChange: c.onChange, pollIntervalMs: 50, fsEvents: false, fullCheckMs: 300 });
+  await w.start();
+  try {
+    await sleep(200);
+    const next = c.next();
+    // Same inode, same directory: only the file's content changes.
+    writeFileSync(path.join(dir, '.git', 'refs', 'heads', 'main'), `${second}\n`, { flag: 'r+' });
+    assert.deepEqual((await next).changes.find((x) => x.ref === 'refs/heads/main'), { ref: 'refs/heads/main', oldSha: first, newSha: second });
   } finally {
     w.close();
   }
