@@ -28,7 +28,7 @@ it('dashboard: commits, central entities, search, an entity with callers, callee
   await repo.commit('second: receipt <b>bold</b>');
   const config = loadConfig({ argv: ['--repo', repo.dir, '--port', '0', '--data-dir', await makeTempDir('cg-dash-'), '--poll-interval-ms', '200', '--threads', '1'], env: {} });
   const s = await startService({ config, logger: captureLogs().logger });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
   try {
     await untilReady(s, 120_000);
     const page = await browser.newPage();
