@@ -133,13 +133,15 @@ async function createDataDir(opts: StartEmbeddedOptions): Promise<void> {
     opts.log?.warn({ err, template }, 'could not make the PGlite template directory; running initdb in the store');
     template = null;
   }
-  if (template === null || !existsSync(path.join(template, TEMPLATE_MARK))) {
-    await initdb(opts.pgDir);
-    return;
-  }
+  // Made beside the store and renamed into place, so a first start killed midway leaves no
+  // half-made directory that a later start would take for a database.
   const staging = `${opts.pgDir}.new`;
   await rm(staging, { recursive: true, force: true });
-  await cp(template, staging, { recursive: true, filter: (src) => path.basename(src) !== TEMPLATE_MARK });
+  if (template !== null && existsSync(path.join(template, TEMPLATE_MARK))) {
+    await cp(template, staging, { recursive: true, filter: (src) => path.basename(src) !== TEMPLATE_MARK });
+  } else {
+    await initdb(staging);
+  }
   // rename(2) replaces an empty directory (the caller may have created `pgDir` already).
   await rename(staging, opts.pgDir);
 }
@@ -148,12 +150,9 @@ const INITDB_ENTRY = import.meta.url.endsWith('.ts')
   ? new URL('./pglite-initdb-entry.mjs', import.meta.url)
   : new URL('./pglite-initdb.js', import.meta.url);
 
-/** Creates the cluster in `<pgDir>.init` and renames it into place, so a first start killed
- * midway leaves no half-made directory that a later start would take for a database. */
-async function initdb(pgDir: string): Promise<void> {
-  const tmp = `${pgDir}.init`;
-  await rm(tmp, { recursive: true, force: true });
-  const child = spawn(process.execPath, [fileURLToPath(INITDB_ENTRY), tmp], { stdio: ['ignore', 'ignore', 'pipe'] });
+/** Creates a cluster in `dir` (which must not exist) in a child process; on failure removes it. */
+async function initdb(dir: string): Promise<void> {
+  const child = spawn(process.execPath, [fileURLToPath(INITDB_ENTRY), dir], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => { err = (err + d).slice(-4000); });
   const code = await new Promise<number | null>((resolve, reject) => {
@@ -161,11 +160,9 @@ async function initdb(pgDir: string): Promise<void> {
     child.once('close', (c, signal) => resolve(c ?? (signal === null ? null : -1)));
   });
   if (code !== 0) {
-    await rm(tmp, { recursive: true, force: true });
-    throw new EmbeddedStartError(`creating the database in ${pgDir} failed (initdb exited with ${code}): ${err.trim() || 'no message'}`);
+    await rm(dir, { recursive: true, force: true });
+    throw new EmbeddedStartError(`creating the database in ${dir} failed (initdb exited with ${code}): ${err.trim() || 'no message'}`);
   }
-  // rename(2) replaces an empty directory (the caller may have created `pgDir` already).
-  await rename(tmp, pgDir);
 }
 
 async function serve(opts: StartEmbeddedOptions): Promise<EmbeddedServer> {

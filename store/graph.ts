@@ -292,14 +292,17 @@ export class Resolver {
   static inMemory(q: Queryable, files: Iterable<{ path: string; extractionId: number; extractorVersion: number }>, mem: TreeMemory): Resolver {
     const r = new Resolver(q);
     r.mem = mem;
-    for (const f of files) {
-      r.extractionByPath.set(f.path, f.extractionId);
-      r.versionByExtraction.set(f.extractionId, f.extractorVersion);
-      const list = r.pathsByExtraction.get(f.extractionId);
-      if (list) list.push(f.path);
-      else r.pathsByExtraction.set(f.extractionId, [f.path]);
-    }
+    for (const f of files) r.addFile(f.path, f.extractionId, f.extractorVersion);
     return r;
+  }
+
+  /** One file of the tree: its path and extraction. */
+  private addFile(path: string, extractionId: number, extractorVersion: number): void {
+    this.extractionByPath.set(path, extractionId);
+    this.versionByExtraction.set(extractionId, extractorVersion);
+    const list = this.pathsByExtraction.get(extractionId);
+    if (list) list.push(path);
+    else this.pathsByExtraction.set(extractionId, [path]);
   }
 
   /** Records a read of another file (DEP) in the trace of the file being resolved. */
@@ -315,13 +318,7 @@ export class Resolver {
        WHERE t.extraction_id IS NOT NULL AND t.blob_sha IS NOT NULL`,
       chainParams(chain),
     );
-    for (const row of rows) {
-      r.extractionByPath.set(row.path, row.extraction_id);
-      r.versionByExtraction.set(row.extraction_id, row.extractor_version);
-      const list = r.pathsByExtraction.get(row.extraction_id);
-      if (list) list.push(row.path);
-      else r.pathsByExtraction.set(row.extraction_id, [row.path]);
-    }
+    for (const row of rows) r.addFile(row.path, row.extraction_id, row.extractor_version);
     return r;
   }
 

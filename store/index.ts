@@ -446,22 +446,31 @@ export class HistoryStore {
   async callers(
     repoId: number, sha: string, qualifiedName: string, depth = 1, minConfidence: CallEdge['via'] = 'name_only', opts: ReadOptions & { limit?: number } = {},
   ): Promise<CallEdge[]> {
-    const hot = this.hot?.walk(repoId, sha, qualifiedName, depth, 'up', minConfidence, opts.limit);
-    if (hot) return hot;
-    const q = cancellable(this.db, opts.signal);
-    const r = await Resolver.at(q, (await this.chainOf(repoId, sha, q)).chain);
-    return r.walk(await r.find(qualifiedName), depth, 'up', minConfidence, opts.limit);
+    return this.walkOne(repoId, sha, qualifiedName, depth, 'up', minConfidence, opts);
   }
 
   /** Callees of the entity at `sha`, transitively to `depth` (see `callers`). */
   async callees(
     repoId: number, sha: string, qualifiedName: string, depth = 1, minConfidence: CallEdge['via'] = 'name_only', opts: ReadOptions & { limit?: number } = {},
   ): Promise<CallEdge[]> {
-    const hot = this.hot?.walk(repoId, sha, qualifiedName, depth, 'down', minConfidence, opts.limit);
+    return this.walkOne(repoId, sha, qualifiedName, depth, 'down', minConfidence, opts);
+  }
+
+  /** A resolver over the tree at `sha`, its statements cancelled with `signal`. */
+  private async resolverAt(repoId: number, sha: string, signal: AbortSignal | undefined): Promise<Resolver> {
+    const q = cancellable(this.db, signal);
+    return Resolver.at(q, (await this.chainOf(repoId, sha, q)).chain);
+  }
+
+  /** One walk: from the hot store at a held tip, else over the tree at `sha`. */
+  private async walkOne(
+    repoId: number, sha: string, qualifiedName: string, depth: number, direction: 'up' | 'down', minConfidence: CallEdge['via'],
+    opts: ReadOptions & { limit?: number }, resolver?: () => Promise<Resolver>,
+  ): Promise<CallEdge[]> {
+    const hot = this.hot?.walk(repoId, sha, qualifiedName, depth, direction, minConfidence, opts.limit);
     if (hot) return hot;
-    const q = cancellable(this.db, opts.signal);
-    const r = await Resolver.at(q, (await this.chainOf(repoId, sha, q)).chain);
-    return r.walk(await r.find(qualifiedName), depth, 'down', minConfidence, opts.limit);
+    const r = await (resolver ?? (() => this.resolverAt(repoId, sha, opts.signal)))();
+    return r.walk(await r.find(qualifiedName), depth, direction, minConfidence, opts.limit);
   }
 
   /**
@@ -474,19 +483,11 @@ export class HistoryStore {
     minConfidence: CallEdge['via'] = 'name_only', opts: ReadOptions & { limit?: number } = {},
   ): Promise<Array<CallEdge[] | null>> {
     const out: Array<CallEdge[] | null> = [];
-    let r: Resolver | null = null;
+    let tree: Promise<Resolver> | null = null;
+    const resolver = (): Promise<Resolver> => (tree ??= this.resolverAt(repoId, sha, opts.signal));
     for (const name of qualifiedNames) {
       try {
-        const hot = this.hot?.walk(repoId, sha, name, depth, direction, minConfidence, opts.limit);
-        if (hot) {
-          out.push(hot);
-          continue;
-        }
-        if (r === null) {
-          const q = cancellable(this.db, opts.signal);
-          r = await Resolver.at(q, (await this.chainOf(repoId, sha, q)).chain);
-        }
-        out.push(await r.walk(await r.find(name), depth, direction, minConfidence, opts.limit));
+        out.push(await this.walkOne(repoId, sha, name, depth, direction, minConfidence, opts, resolver));
       } catch (err) {
         if (!StoreError.is(err, 'ENTITY_NOT_FOUND')) throw err;
         out.push(null);
