@@ -27,7 +27,9 @@ import { CACHE_DIR, ensureCorpus } from './corpus.ts';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(ROOT, 'bin/codegraph.js');
+/** The command as npm installs it: bin/codegraph, which starts bin/codegraph.js with glibc's malloc
+ * capped at two arenas (#9). */
+const BIN = path.join(ROOT, 'bin/codegraph');
 const PEERS_DIR = path.join(CACHE_DIR, 'peers');
 const PEERS = { optave: { pkg: '@optave/codegraph', version: '3.11.2' }, colbymchenry: { pkg: '@colbymchenry/codegraph', version: '1.6.1' } } as const;
 const TIME = '/usr/bin/time';
@@ -98,7 +100,7 @@ async function indexFigures(bins: Record<keyof typeof PEERS, string>, tmp: strin
   process.stderr.write('[peers] codegraph index --data\n');
   const oursTree = copyTree(big.path, tmp, 'ours');
   const data = path.join(tmp, 'ours-data');
-  const ours = await timed(process.execPath, [BIN, 'index', oursTree, '--data', data], oursTree);
+  const ours = await timed(BIN, ['index', oursTree, '--data', data], oursTree);
   const storeBytes = dirBytes(data);
   emit({
     figure: 'peers.index', tool: 'codegraph index --data', corpus: 'big', lines: big.lines, files: big.files,
@@ -131,7 +133,7 @@ async function historyFigure(tmp: string): Promise<Record<string, unknown>> {
   const load = os.loadavg()[0] ?? 0;
   process.stderr.write('[peers] codegraph index --history all\n');
   const tree = copyTree(hist.path, tmp, 'history');
-  const ours = await timed(process.execPath, [BIN, 'index', tree, '--history', 'all', '--data', path.join(tmp, 'history-data')], tree);
+  const ours = await timed(BIN, ['index', tree, '--history', 'all', '--data', path.join(tmp, 'history-data')], tree);
   const git = await timed('git', ['log', '-p', '--first-parent', '--no-color', '--output=/dev/null'], tree);
   return {
     figure: 'peers.history', corpus: 'history', commits: hist.commits, wallSeconds: ours.wallSeconds, peakRssMb: round(ours.maxRssKb / 1024, 1),
@@ -151,7 +153,7 @@ function startupFigure(): Record<string, unknown> {
     }
     return median(times);
   };
-  const ours = wall(process.execPath, [BIN, '--help']);
+  const ours = wall(BIN, ['--help']);
   const git = wall('git', ['--version']);
   const node = wall(process.execPath, ['-e', '0']);
   return {

@@ -52,6 +52,10 @@ export interface ExtractFilesOptions {
   /** Embed entity bodies in the workers (`bodies` on parsed outcomes: [body hash, stored embedding
    * (indexer/embed.ts toStoredEmbedding)]), for the history store. @default false */
   embedBodies?: boolean;
+  /** Return every outcome (the resolved array). False returns an empty array and keeps nothing, for
+   * a caller that consumes outcomes in `onOutcome`: a whole tree's extractions held until the end
+   * were the largest part of `codegraph index`'s peak memory (#9). @default true */
+  collect?: boolean;
 }
 
 export type Classification = { language: LanguageId } | { language: LanguageId | null; skip: SkipReason; detail: string };
@@ -109,10 +113,11 @@ export class Indexer {
 
   async extractFiles(repo: GitRepo, files: readonly FileToIndex[], options: ExtractFilesOptions = {}): Promise<ExtractOutcome[]> {
     const outcomes: ExtractOutcome[] = [];
+    const collect = options.collect ?? true;
     let done = 0;
     const total = files.length;
     const emit = async (o: ExtractOutcome): Promise<void> => {
-      outcomes.push(o);
+      if (collect) outcomes.push(o);
       done++;
       if (options.onOutcome) await options.onOutcome(o);
       options.onProgress?.(done, total);
@@ -208,15 +213,27 @@ export interface ExtractSummary {
 
 /** Counts per language and kind, and skips by reason, for summaries and metrics. */
 export function summarize(outcomes: readonly ExtractOutcome[]): ExtractSummary {
-  const skipped = Object.fromEntries(SKIP_REASONS.map((r) => [r, 0])) as Record<SkipReason, number>;
-  const s: ExtractSummary = { files: outcomes.length, parsed: 0, cached: 0, lines: 0, bytes: 0, syntaxErrors: 0, filesWithErrors: 0, invalidUtf8Files: 0, byLanguage: {}, skipped, skippedFiles: [] };
-  for (const o of outcomes) {
+  const s = new Summarizer();
+  for (const o of outcomes) s.add(o);
+  return s.summary;
+}
+
+/** The summary built one outcome at a time, so a caller need not keep the outcomes (#9: memory). */
+export class Summarizer {
+  readonly summary: ExtractSummary = {
+    files: 0, parsed: 0, cached: 0, lines: 0, bytes: 0, syntaxErrors: 0, filesWithErrors: 0, invalidUtf8Files: 0, byLanguage: {},
+    skipped: Object.fromEntries(SKIP_REASONS.map((r) => [r, 0])) as Record<SkipReason, number>, skippedFiles: [],
+  };
+
+  add(o: ExtractOutcome): void {
+    const s = this.summary;
+    s.files++;
     if (o.status === 'skipped') {
       s.skipped[o.reason]++;
       s.skippedFiles.push({ path: o.path, reason: o.reason, detail: o.detail });
-      continue;
+      return;
     }
-    if (o.status === 'cached') { s.cached++; continue; }
+    if (o.status === 'cached') { s.cached++; return; }
     s.parsed++;
     const r = o.result;
     s.lines += r.lines;
@@ -231,5 +248,4 @@ export function summarize(outcomes: readonly ExtractOutcome[]): ExtractSummary {
     for (const e of r.entities) lang.entities[e.kind] = (lang.entities[e.kind] ?? 0) + 1;
     for (const ref of r.references) lang.references[ref.kind] = (lang.references[ref.kind] ?? 0) + 1;
   }
-  return s;
 }

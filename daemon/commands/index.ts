@@ -1,7 +1,7 @@
 // `codegraph index <repo> [--rev REV] [--data DIR]`: extract every file of the tree at REV and
 // print counts per language and kind, and skipped files by reason.
 import { GitRepo } from '../../indexer/git/index.ts';
-import { Indexer, summarize } from '../../indexer/index.ts';
+import { Indexer, Summarizer } from '../../indexer/index.ts';
 import type { ExtractSummary } from '../../indexer/index.ts';
 import { CliError, ExitCode, STORE_OPTIONS, parseCommand, positiveInt, storeLocation } from '../cli.ts';
 import { ExtractionWriter, indexHistory, openHistoryStore } from '../history.ts';
@@ -64,13 +64,21 @@ export async function run(argv: string[]): Promise<number> {
     // With a store, the tree's extractions are written while the workers parse (ExtractionWriter),
     // so the history run below finds REV's blobs cached instead of parsing them a second time (#9).
     const writer = opened ? new ExtractionWriter(opened.store) : null;
-    const outcomes = await indexer.extractFiles(repo, files, {
+    // Outcomes are summarised and written as they come, not kept: a whole tree's extractions held
+    // to the end made up much of this command's peak memory (#9).
+    const summarizer = new Summarizer();
+    await indexer.extractFiles(repo, files, {
+      collect: false,
       onProgress: (d, t) => bar.update(d, t),
-      ...(writer ? { embedBodies: true, onOutcome: (o) => writer.add(o) } : {}),
+      onOutcome: (o) => {
+        summarizer.add(o);
+        return writer?.add(o);
+      },
+      ...(writer ? { embedBodies: true } : {}),
     });
     await writer?.flush();
     bar.finish();
-    const s = summarize(outcomes);
+    const s = summarizer.summary;
     let stored: { indexed: number; alreadyIndexed: number } | null = null;
     if (opened !== null) {
       const hbar = progress();
