@@ -157,6 +157,10 @@ await withBackends('call resolution by receiver and scope', (b) => {
     ]);
   });
 
+  it('6. callers follow the alias a function is re-exported under (`renamed()` calls `original`), as callees do', async () => {
+    assert.deepEqual((await store.callers(repoId, sha, 'ts/core/impl.ts::original')).map(edge), ['ts/app.ts::make -> ts/core/impl.ts::original (import)']);
+  });
+
   it('7. an overloaded function and a type-and-function name keep the implementation\'s callees', async () => {
     assert.deepEqual((await store.callees(repoId, sha, 'ts/overloads.ts::over')).map(edge), ['ts/overloads.ts::over -> ts/focus.ts::helper (import)']);
     assert.deepEqual((await store.callees(repoId, sha, 'ts/overloads.ts::Thing')).map(edge), ['ts/overloads.ts::Thing -> ts/focus.ts::helper (import)']);
