@@ -278,7 +278,7 @@ export class StoreBackend implements GraphBackend {
     let ai = 0;
     const removed = d.removed.map(() => before[bi++]!);
     const added = d.added.map(() => after[ai++]!);
-    const modified = d.modified.map((m) => ({ before: before[bi++]!, after: after[ai++]!, signatureChanged: m.signatureChanged, visibilityChanged: m.visibilityChanged }));
+    const modified = d.modified.map((m) => ({ before: before[bi++]!, after: after[ai++]!, signatureChanged: m.signatureChanged, visibilityChanged: m.visibilityChanged, docChanged: m.docChanged }));
     const renamed = d.renamed.map(() => ({ before: before[bi++]!, after: after[ai++]! }));
     const moved = d.moved.map(() => ({ before: before[bi++]!, after: after[ai++]! }));
     return { from, to, added, removed, modified, renamed, moved };

@@ -128,6 +128,9 @@ const TYPE_NAME = new Set(['type_identifier', 'identifier', 'primitive_type', 'p
 /** Types that say nothing about which class a receiver is. */
 const NO_TYPE = new Set(['any', 'unknown', 'object', 'Object', 'auto', 'var', 'let', 'const', 'self', 'Self', 'this']);
 
+/** Type nodes that are not one class: unions, arrays, functions, tuples, Go slices, maps, channels. */
+const NOT_ONE_TYPE = new Set(['union_type', 'array_type', 'function_type', 'tuple_type', 'slice_type', 'map_type', 'channel_type']);
+
 /** `base` followed by one more member step, or '' when the expression grows too long. */
 function extend(base: string, step: string): string {
   return base.length + step.length > MAX_EXPR ? '' : base + step;
@@ -147,7 +150,8 @@ function typeName(node: Node | null): string {
   }
   if (TYPE_NAME.has(node.type)) return NO_TYPE.has(node.text) || node.type === 'primitive_type' || node.type === 'predefined_type' ? '' : node.text;
   // Generic, pointer, reference, union with null...: the first named part that is a type name.
-  if (node.type === 'union_type' || node.type === 'array_type' || node.type === 'function_type' || node.type === 'tuple_type') return '';
+  // Containers (Go slices, maps and channels too) say nothing about their elements' methods.
+  if (NOT_ONE_TYPE.has(node.type)) return '';
   const first = node.childForFieldName('type') ?? node.childForFieldName('name') ?? node.namedChildren[0] ?? null;
   return first && first !== node ? typeName(first) : '';
 }
@@ -205,6 +209,10 @@ const CLASSES: Readonly<Partial<Record<LanguageId, ReadonlySet<string>>>> = {
   javascript: new Set(['class_declaration', 'class']),
   python: new Set(['class_definition']),
   java: new Set(['class_declaration', 'enum_declaration', 'record_declaration']),
+  // Structs, whose field types type a chain through a named receiver: `group.engine.addRoute()`
+  // (gin) and Rust `self.engine.add_route()`.
+  go: new Set(['type_spec']),
+  rust: new Set(['struct_item']),
 };
 
 /** The receiver object and field of `this.x` / `self.x` (TS member_expression, Python attribute,
@@ -442,9 +450,13 @@ export class Scopes {
             set(n.childForFieldName('pattern')?.text, typeName(n.childForFieldName('type')));
           }
           break;
-        case 'field_declaration': { // Java: `private Foo x;`
+        case 'field_declaration': { // Java: `private Foo x;`; Go `a, b *Foo`, embedded `*Foo`; Rust `a: Foo`
           const t = typeName(n.childForFieldName('type'));
           for (const d of n.childrenForFieldName('declarator')) if (d) set(d.childForFieldName('name')?.text, t);
+          const names = n.childrenForFieldName('name');
+          for (const d of names) if (d) set(d.text, t);
+          // A Go embedded field is named after its type: `engine.RouterGroup.handle()`.
+          if (this.rules === RULES.go && names.length === 0) set(t === '' ? undefined : t, t);
           break;
         }
         case 'assignment_expression': // JS `this.x = new Foo()`

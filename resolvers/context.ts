@@ -86,7 +86,7 @@ export interface DiffRecord {
   to: string;
   added: EntityRecord[];
   removed: EntityRecord[];
-  modified: Array<{ before: EntityRecord; after: EntityRecord; signatureChanged: boolean; visibilityChanged: boolean }>;
+  modified: Array<{ before: EntityRecord; after: EntityRecord; signatureChanged: boolean; visibilityChanged: boolean; docChanged: boolean }>;
   renamed: Array<{ before: EntityRecord; after: EntityRecord }>;
   moved: Array<{ before: EntityRecord; after: EntityRecord }>;
 }

@@ -412,7 +412,9 @@ export class HistoryStore {
     const expanded = new Set<string>();
     const keyOf = (d: Def) => `${d.path}\0${d.idx}`;
     let frontier: Array<{ def: Def; because: string }> = [];
-    for (const e of [...diff.modified, ...diff.renamed, ...diff.moved].map((m) => m.after)) {
+    // A doc-only edit changes nothing a caller runs.
+    const code = diff.modified.filter((m) => m.bodyChanged || m.visibilityChanged || !m.docChanged);
+    for (const e of [...code, ...diff.renamed, ...diff.moved].map((m) => m.after)) {
       let def;
       try { def = await r.find(e.qualifiedName); } catch { continue; }
       if (!expanded.has(keyOf(def))) { expanded.add(keyOf(def)); frontier.push({ def, because: e.qualifiedName }); }
