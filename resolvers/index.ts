@@ -214,6 +214,10 @@ export const resolvers = {
     ...search.Repository,
   },
   Commit: {
+    changeCounts: async (c: CommitNode, _: Args, ctx: GraphContext) => {
+      if (!ctx.backend.changeCounts) throw notFound('change counts are not available on this backend.');
+      return ctx.backend.changeCounts(c.repository, c.sha);
+    },
     callResolution: async (c: CommitNode, _: Args, ctx: GraphContext) => {
       if (!ctx.backend.callResolution) throw notFound('call resolution counts are not available on this backend.');
       return ctx.backend.callResolution(c.repository, c.sha);

@@ -36,6 +36,15 @@ export interface EntityDiff {
   moved: Array<{ before: EntityRef; after: EntityRef }>;
 }
 
+/** Entities a commit changed against its first parent, per kind of change. */
+export interface ChangeCounts {
+  added: number;
+  removed: number;
+  modified: number;
+  renamed: number;
+  moved: number;
+}
+
 export interface CommitMeta {
   sha: string;
   parents: string[];

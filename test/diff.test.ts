@@ -146,5 +146,8 @@ await withBackends('entity diff', (b) => {
     assert.deepEqual(await store.impact(repoId, d), [], 'a doc-only edit impacts no caller');
     assert.match(renderDiff(d, null), /~ function src\/doc\.ts::docFn .*\[doc only\]/);
     assert.deepEqual((await store.entityHistory(repoId, d2, 'src/doc.ts::docFn')).map((h) => [h.sha, h.change]), [[d1, 'added']]);
+    // Stored per-commit counts (the dashboard's commit list): d1 added two functions; d2's doc edit is no stored change.
+    assert.deepEqual(await store.changeCounts(repoId, d1), { added: 2, removed: 0, modified: 0, renamed: 0, moved: 0 });
+    assert.deepEqual(await store.changeCounts(repoId, d2), { added: 0, removed: 0, modified: 0, renamed: 0, moved: 0 });
   });
 });
