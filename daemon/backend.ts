@@ -4,7 +4,7 @@
 // a type-space entity's (store/types.ts entityId), unique within a commit's tree.
 import picomatch from 'picomatch';
 import type { GitRepo } from '../indexer/git/index.ts';
-import { Checkpoint, entityId, StoreError, type EntityDiff, type EntityRef, type HistoryStore, type StoredEntity } from '../store/index.ts';
+import { Checkpoint, entityId, StoreError, type ChangeCounts, type EntityDiff, type EntityRef, type HistoryStore, type StoredEntity } from '../store/index.ts';
 import { UNRESOLVED_REASONS } from '../resolvers/context.ts';
 import type {
   CallOptions, CallResolutionRecord, CommitRecord, DiffRecord, EntityFilter, EntityRecord, GraphBackend, HistoryRecord, ImpactRecord, Page, PageArgs, RefRecord,
@@ -278,7 +278,7 @@ export class StoreBackend implements GraphBackend {
     let ai = 0;
     const removed = d.removed.map(() => before[bi++]!);
     const added = d.added.map(() => after[ai++]!);
-    const modified = d.modified.map((m) => ({ before: before[bi++]!, after: after[ai++]!, signatureChanged: m.signatureChanged, visibilityChanged: m.visibilityChanged }));
+    const modified = d.modified.map((m) => ({ before: before[bi++]!, after: after[ai++]!, signatureChanged: m.signatureChanged, visibilityChanged: m.visibilityChanged, docChanged: m.docChanged }));
     const renamed = d.renamed.map(() => ({ before: before[bi++]!, after: after[ai++]! }));
     const moved = d.moved.map(() => ({ before: before[bi++]!, after: after[ai++]! }));
     return { from, to, added, removed, modified, renamed, moved };
@@ -322,6 +322,12 @@ export class StoreBackend implements GraphBackend {
 
   callees(repo: string, commitSha: string, entityIds: string[], depth: number, opts: CallOptions = {}): Promise<Array<WalkRecord<EntityRecord>>> {
     return this.walk(repo, commitSha, entityIds, depth, 'callees', opts);
+  }
+
+  async changeCounts(repo: string, commitSha: string): Promise<ChangeCounts | null> {
+    const r = this.get(repo);
+    if (!(await this.indexed(r, commitSha))) return null;
+    return this.store.changeCounts(r.repoId, commitSha);
   }
 
   /** Call resolution counts at a commit; also published as the `codegraph_calls` gauge of the

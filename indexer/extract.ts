@@ -10,7 +10,8 @@ import type { Node, QueryMatch, Tree } from 'web-tree-sitter';
 import { CodedError } from '../errors/index.ts';
 import { LANGUAGE_SPECS, grammarPath, querySource } from './languages/index.ts';
 import type { LanguageSpec } from './languages/index.ts';
-import { callbackParamTypes, Scopes, selfField } from './scope.ts';
+import { callbackParamTypes, Scopes, scopeQuerySource, selfField } from './scope.ts';
+import type { ScopeCaptures } from './scope.ts';
 import type { Entity, EntityKind, FileExtraction, LanguageId, Reference, ReferenceKind } from './types.ts';
 
 /** Thrown when a file exceeds its time budget; the caller records the skip reason `parse_timeout`. */
@@ -24,6 +25,7 @@ export class ParseTimeoutError extends CodedError<'PARSE_TIMEOUT', { phase: 'par
 interface Loaded {
   spec: LanguageSpec;
   language: Language;
+  /** The language's tags query, then the scope patterns (`scopeQuerySource`). */
   query: Query;
   parser: Parser;
 }
@@ -39,7 +41,8 @@ async function load(id: LanguageId): Promise<Loaded> {
       await initPromise;
       const spec = LANGUAGE_SPECS[id];
       const language = await Language.load(grammarPath(spec));
-      const query = new Query(language, querySource(spec));
+      // Appended, so the tags patterns keep their indexes (the earlier pattern wins a node).
+      const query = new Query(language, `${querySource(spec)}\n${scopeQuerySource(id, (type) => language.idForNodeType(type, true) !== null)}`);
       const parser = new Parser();
       parser.setLanguage(language);
       return { spec, language, query, parser };
@@ -437,6 +440,7 @@ function build(
   const defByRange = new Map<number | string, number>();
   const refs: Ref[] = [];
   const refSeen = new Set<number | string>();
+  const scopeNodes: ScopeCaptures = { functions: [], decls: [] };
 
   let n = 0;
   for (const match of matches) {
@@ -451,6 +455,12 @@ function build(
     let alias: Node | null = null;
     let receiver: Node | null = null;
     let scopeName: Node | null = null;
+    const first = match.captures[0];
+    if (first !== undefined && match.captures.length === 1) {
+      // The scope patterns capture one node each (indexer/scope.ts).
+      if (first.name === 'local.function') { scopeNodes.functions.push(first.node); continue; }
+      if (first.name === 'local.declaration') { scopeNodes.decls.push(first.node); continue; }
+    }
     for (const cap of match.captures) {
       switch (cap.name) {
         case 'name': nameNode = cap.node; break;
@@ -661,7 +671,7 @@ function build(
   const entityOrder = order.filter((i) => fromOf.has(i));
   refs.sort((a, b) => a.node.startIndex - b.node.startIndex);
   const references: Reference[] = [];
-  const scopes = new Scopes(spec.id);
+  const scopes = new Scopes(spec.id, scopeNodes);
   const open: number[] = [];
   let next = 0;
   for (const r of refs) {

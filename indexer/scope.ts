@@ -14,8 +14,12 @@
 // is declared, and the resolver reads `getQueryCache`'s declared return type from the `type` facts
 // the extractor records for functions, fields and module-level variables (`typeFacts`).
 //
-// Cost: each function's bindings are collected once, by an iterative walk of its subtree that stops
-// at nested functions; a reference looks them up walking up its ancestors.
+// Cost: the tags query also captures every function and declaration node (`scopeQuerySource`), so
+// the enclosing functions of a reference are found by binary search over nested ranges, and each
+// function's bindings are collected once from the declarations it owns (`ScopeIndex`), with no walk
+// through `parent` or `namedChildren` (each step crosses into WASM and allocates a node; #9). Where
+// ranges cannot stand for the tree (error-recovered parses), the old walks run: up the ancestors,
+// and through the function's subtree stopping at nested functions, in the same order.
 import type { Node } from 'web-tree-sitter';
 import type { LanguageId } from './types.ts';
 
@@ -124,6 +128,9 @@ const TYPE_NAME = new Set(['type_identifier', 'identifier', 'primitive_type', 'p
 /** Types that say nothing about which class a receiver is. */
 const NO_TYPE = new Set(['any', 'unknown', 'object', 'Object', 'auto', 'var', 'let', 'const', 'self', 'Self', 'this']);
 
+/** Type nodes that are not one class: unions, arrays, functions, tuples, Go slices, maps, channels. */
+const NOT_ONE_TYPE = new Set(['union_type', 'array_type', 'function_type', 'tuple_type', 'slice_type', 'map_type', 'channel_type']);
+
 /** `base` followed by one more member step, or '' when the expression grows too long. */
 function extend(base: string, step: string): string {
   return base.length + step.length > MAX_EXPR ? '' : base + step;
@@ -143,7 +150,8 @@ function typeName(node: Node | null): string {
   }
   if (TYPE_NAME.has(node.type)) return NO_TYPE.has(node.text) || node.type === 'primitive_type' || node.type === 'predefined_type' ? '' : node.text;
   // Generic, pointer, reference, union with null...: the first named part that is a type name.
-  if (node.type === 'union_type' || node.type === 'array_type' || node.type === 'function_type' || node.type === 'tuple_type') return '';
+  // Containers (Go slices, maps and channels too) say nothing about their elements' methods.
+  if (NOT_ONE_TYPE.has(node.type)) return '';
   const first = node.childForFieldName('type') ?? node.childForFieldName('name') ?? node.namedChildren[0] ?? null;
   return first && first !== node ? typeName(first) : '';
 }
@@ -201,6 +209,10 @@ const CLASSES: Readonly<Partial<Record<LanguageId, ReadonlySet<string>>>> = {
   javascript: new Set(['class_declaration', 'class']),
   python: new Set(['class_definition']),
   java: new Set(['class_declaration', 'enum_declaration', 'record_declaration']),
+  // Structs, whose field types type a chain through a named receiver: `group.engine.addRoute()`
+  // (gin) and Rust `self.engine.add_route()`.
+  go: new Set(['type_spec']),
+  rust: new Set(['struct_item']),
 };
 
 /** The receiver object and field of `this.x` / `self.x` (TS member_expression, Python attribute,
@@ -231,6 +243,129 @@ const MEMBER: Readonly<Record<string, readonly [string, string]>> = {
 /** Wrappers that keep their operand's type. */
 const TRANSPARENT = new Set(['parenthesized_expression', 'non_null_expression', 'await_expression']);
 
+/** Adds `names` with `type`: a typed declaration overrides, an untyped one only fills a gap. */
+function addBinding(map: Map<string, Binding>, names: readonly string[], type: Binding): void {
+  for (const n of names) if (!map.has(n) || type !== '') map.set(n, type);
+}
+
+/** Query patterns that find a tree's scope nodes: `@local.function` on function-like nodes,
+ * `@local.declaration` on declarations and identifier lists. The extractor appends them to the
+ * language's tags query, so one query run finds both (a separate run walked the whole tree again).
+ * Types the grammar does not have are left out (a query naming an unknown type does not compile). */
+export function scopeQuerySource(language: LanguageId, hasType: (type: string) => boolean): string {
+  const rules = RULES[language];
+  const alt = (types: Iterable<string>): string => `[${[...types].filter(hasType).map((t) => `(${t})`).join(' ')}]`;
+  return `${alt(rules.functions)} @local.function\n${alt([...Object.keys(rules.decls), ...rules.identLists])} @local.declaration\n`;
+}
+
+/** What the scope patterns captured, in any order: `functions` (`@local.function`) and `decls`
+ * (`@local.declaration`). */
+export interface ScopeCaptures {
+  functions: Node[];
+  decls: Node[];
+}
+
+/**
+ * The function nodes of one tree as nested ranges, so that "the nearest function above this node"
+ * is a binary search instead of a walk up `parent` (each step of which crosses into WASM and
+ * allocates a node), and each function's declarations come from one query run instead of a walk
+ * of its subtree through `namedChildren` (most of extraction's JavaScript time, #9).
+ *
+ * Ranges stand for ancestry because tree nodes nest. Where they could not tell two nodes apart (a
+ * zero-width node, two functions or a function and a declaration with the same range, both only in
+ * error-recovered trees) `build` returns null and the caller walks the tree as before.
+ */
+class ScopeIndex {
+  private readonly starts: number[];
+  private readonly ends: number[];
+  private readonly owned: Node[][];
+  private readonly sorted: boolean[];
+
+  private constructor(readonly fns: Node[], ends: number[], readonly parent: Int32Array) {
+    this.starts = fns.map((f) => f.startIndex);
+    this.ends = ends;
+    this.owned = fns.map(() => []);
+    this.sorted = fns.map(() => false);
+  }
+
+  static build(captured: ScopeCaptures): ScopeIndex | null {
+    const fns = captured.functions.map((node) => ({ node, start: node.startIndex, end: node.endIndex }));
+    fns.sort((a, b) => a.start - b.start || b.end - a.end);
+    const parent = new Int32Array(fns.length);
+    const stack: number[] = [];
+    for (let i = 0; i < fns.length; i++) {
+      const f = fns[i]!;
+      if (f.start === f.end) return null;
+      const prev = fns[i - 1];
+      if (prev && prev.start === f.start && prev.end === f.end) return null;
+      while (stack.length > 0 && fns[stack[stack.length - 1]!]!.end < f.end) stack.pop();
+      parent[i] = stack.length > 0 ? stack[stack.length - 1]! : -1;
+      stack.push(i);
+    }
+    const index = new ScopeIndex(fns.map((f) => f.node), fns.map((f) => f.end), parent);
+    for (const node of captured.decls) {
+      const owner = index.around(node.startIndex, node.endIndex);
+      if (owner === -2) return null;
+      if (owner >= 0) index.owned[owner]!.push(node);
+    }
+    return index;
+  }
+
+  /** The innermost function strictly around [start, end): its position, -1 for none, -2 when a
+   * function has exactly that range (ranges cannot tell whether it is above or below). */
+  around(start: number, end: number): number {
+    if (start === end) return -2;
+    const starts = this.starts;
+    let lo = 0;
+    let hi = starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (starts[mid]! <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo - 1; i >= 0; i = this.parent[i]!) {
+      const e = this.ends[i]!;
+      if (starts[i] === start && e === end) return -2;
+      if (end <= e) return i;
+    }
+    return -1;
+  }
+
+  /**
+   * The declarations whose nearest function is function `i`, in the order a walk of its subtree
+   * meets them when it pops the last child first (the order the parent-walking path uses): a node
+   * before its descendants, a later sibling's subtree before an earlier one's. That is by end
+   * descending, then start ascending; nodes with the same range are an ancestor chain, put
+   * outermost first.
+   */
+  ownedBy(i: number): Node[] {
+    const nodes = this.owned[i]!;
+    if (this.sorted[i]) return nodes;
+    this.sorted[i] = true;
+    const keyed = nodes.map((node) => ({ node, start: node.startIndex, end: node.endIndex, depth: 0 }));
+    keyed.sort((a, b) => b.end - a.end || a.start - b.start);
+    for (let k = 0; k + 1 < keyed.length; k++) {
+      const a = keyed[k]!;
+      const b = keyed[k + 1]!;
+      if (a.start !== b.start || a.end !== b.end) continue;
+      // A run of same-range nodes: order it by depth, counted up the (short) same-range chain.
+      let m = k + 1;
+      while (m + 1 < keyed.length && keyed[m + 1]!.start === a.start && keyed[m + 1]!.end === a.end) m++;
+      const run = keyed.slice(k, m + 1);
+      const ids = new Set(run.map((r) => r.node.id));
+      for (const r of run) {
+        for (let up = r.node.parent; up !== null && up.startIndex === a.start && up.endIndex === a.end; up = up.parent) if (ids.has(up.id)) r.depth++;
+      }
+      run.sort((x, y) => x.depth - y.depth);
+      keyed.splice(k, run.length, ...run);
+      k = m;
+    }
+    nodes.length = 0;
+    for (const k of keyed) nodes.push(k.node);
+    return nodes;
+  }
+}
+
 /** Maps a function node to its bindings (name -> type expression, '' when unknown). */
 export class Scopes {
   private readonly rules: ScopeRules;
@@ -241,9 +376,15 @@ export class Scopes {
   private readonly functionAbove = new Map<number, Node | null>();
   private readonly classAbove = new Map<number, Node | null>();
 
-  constructor(language: LanguageId) {
+  /** The tree's function nodes by range (see `ScopeIndex`), or null when the ranges cannot stand for
+   * the tree's structure: then every lookup walks parents and every scope walks its subtree. */
+  private readonly index: ScopeIndex | null;
+
+  /** `captured`: the tree's nodes of `scopeQuerySource`'s patterns, as `scopeCaptures` returns them. */
+  constructor(language: LanguageId, captured?: ScopeCaptures) {
     this.rules = RULES[language];
     this.classes = CLASSES[language] ?? new Set();
+    this.index = captured ? ScopeIndex.build(captured) : null;
   }
 
   /** Java: a bare identifier that is no local is a field of `this` (`helper.help()`). */
@@ -309,9 +450,13 @@ export class Scopes {
             set(n.childForFieldName('pattern')?.text, typeName(n.childForFieldName('type')));
           }
           break;
-        case 'field_declaration': { // Java: `private Foo x;`
+        case 'field_declaration': { // Java: `private Foo x;`; Go `a, b *Foo`, embedded `*Foo`; Rust `a: Foo`
           const t = typeName(n.childForFieldName('type'));
           for (const d of n.childrenForFieldName('declarator')) if (d) set(d.childForFieldName('name')?.text, t);
+          const names = n.childrenForFieldName('name');
+          for (const d of names) if (d) set(d.text, t);
+          // A Go embedded field is named after its type: `engine.RouterGroup.handle()`.
+          if (this.rules === RULES.go && names.length === 0) set(t === '' ? undefined : t, t);
           break;
         }
         case 'assignment_expression': // JS `this.x = new Foo()`
@@ -331,8 +476,18 @@ export class Scopes {
   /** The binding of `name` visible at `at`: '' (a local or parameter of unknown type), its type
    * expression, or undefined when no enclosing function binds it (a module-level or outer definition). */
   lookup(at: Node, name: string, depth = 0): string | undefined {
-    for (let n = this.nearest(at.parent, this.rules.functions, this.functionAbove); n !== null; n = this.nearest(n.parent, this.rules.functions, this.functionAbove)) {
-      const b = this.bindings(n).get(name);
+    const index = this.index;
+    const around = index === null ? -2 : index.around(at.startIndex, at.endIndex);
+    if (around === -2) {
+      for (let n = this.nearest(at.parent, this.rules.functions, this.functionAbove); n !== null; n = this.nearest(n.parent, this.rules.functions, this.functionAbove)) {
+        const b = this.bindings(n).get(name);
+        if (b === undefined) continue;
+        return typeof b === 'string' ? b : this.exprType(b, depth + 1);
+      }
+      return undefined;
+    }
+    for (let i = around; i >= 0; i = index!.parent[i]!) {
+      const b = this.bindings(index!.fns[i]!, i).get(name);
       if (b === undefined) continue;
       return typeof b === 'string' ? b : this.exprType(b, depth + 1);
     }
@@ -431,64 +586,74 @@ export class Scopes {
     return this.rules.functions;
   }
 
-  private bindings(fn: Node): Map<string, Binding> {
+  /** The bindings of function node `fn` (`index`: its position in the scope index, if any). */
+  private bindings(fn: Node, index = -1): Map<string, Binding> {
     let map = this.cache.get(fn.id);
     if (map) return map;
     map = new Map();
     this.cache.set(fn.id, map);
-    const add = (names: string[], type: Binding): void => {
-      for (const n of names) if (!map!.has(n) || type !== '') map!.set(n, type);
-    };
     if (this.rules.loneParam) {
       const p = fn.childForFieldName(this.rules.loneParam);
-      if (p && p.type === 'identifier') add([p.text], '');
+      if (p && p.type === 'identifier') addBinding(map, [p.text], '');
     }
-    const stack: Node[] = [];
-    for (const c of fn.namedChildren) if (c) stack.push(c);
-    while (stack.length > 0) {
-      const n = stack.pop()!;
-      // A nested function is its own scope; its parameters are not ours.
-      if (this.rules.functions.has(n.type)) continue;
-      const shape = this.rules.decls[n.type];
-      if (shape) {
-        const names: string[] = [];
-        const nameNode = shape.name === '' ? n : n.childForFieldName(shape.name);
-        // Python `a.b = x` and `a[i] = x` bind nothing.
-        if (nameNode && !(n.type === 'assignment' && nameNode.type !== 'identifier' && nameNode.type !== 'pattern_list' && nameNode.type !== 'tuple_pattern')) {
-          if (shape.name === '') {
-            // Python typed_parameter / splat: the identifiers directly below.
-            for (const c of n.namedChildren) if (c && c.type === 'identifier') { names.push(c.text); break; }
-          } else {
-            boundNames(nameNode, names);
-          }
-        }
-        // Java / C++ declare several names of one type: `Foo a, b;` (each declarator is a field).
-        if (n.type === 'local_variable_declaration' || n.type === 'declaration') {
-          for (const d of n.childrenForFieldName('declarator')) if (d && d !== nameNode) boundNames(d, names);
-        }
-        if (n.type === 'parameter_declaration' && this.rules === RULES.go) {
-          for (const d of n.childrenForFieldName('name')) if (d && d !== nameNode) names.push(d.text);
-        }
-        let type: Binding = shape.type ? typeName(n.childForFieldName(shape.type)) : '';
-        if (type === '' && shape.value) type = constructedType(n.childForFieldName(shape.value), this.rules);
-        if (type === '' && (n.type === 'local_variable_declaration' || n.type === 'declaration')) {
-          const d = n.childForFieldName('declarator');
-          if (d && d.type === 'variable_declarator') type = constructedType(d.childForFieldName('value'), this.rules);
-        }
-        // One plain name bound to a value (`const q = cache.build()`): typed from the value on
-        // demand. A destructuring pattern's names are parts of the value, not the value.
-        if (type === '' && shape.value && names.length === 1 && nameNode && IDENT.has(nameNode.type)) {
-          const v = n.childForFieldName(shape.value);
-          if (v) type = v;
-        }
-        add(names, type);
-      } else if (this.rules.identLists.has(n.type)) {
-        add(n.namedChildren.filter((c): c is Node => c !== null && c.type === 'identifier').map((c) => c.text), '');
+    const owned = index >= 0 ? this.index!.ownedBy(index) : null;
+    if (owned !== null) {
+      for (const n of owned) this.declare(n, map);
+    } else {
+      // The walk's order is the scope index's order (`ScopeIndex.ownedBy`): a later declaration of
+      // the same name can override an earlier one, so both paths must see them in the same order.
+      const stack: Node[] = [];
+      for (const c of fn.namedChildren) if (c) stack.push(c);
+      while (stack.length > 0) {
+        const n = stack.pop()!;
+        // A nested function is its own scope; its parameters are not ours.
+        if (this.rules.functions.has(n.type)) continue;
+        this.declare(n, map);
+        for (const c of n.namedChildren) if (c) stack.push(c);
       }
-      for (const c of n.namedChildren) if (c) stack.push(c);
     }
     this.contextualParams(fn, map);
     return map;
+  }
+
+  /** Adds the names declaration-like node `n` binds (a parameter, a local, an identifier list) to `map`. */
+  private declare(n: Node, map: Map<string, Binding>): void {
+    const shape = this.rules.decls[n.type];
+    if (shape) {
+      const names: string[] = [];
+      const nameNode = shape.name === '' ? n : n.childForFieldName(shape.name);
+      // Python `a.b = x` and `a[i] = x` bind nothing.
+      if (nameNode && !(n.type === 'assignment' && nameNode.type !== 'identifier' && nameNode.type !== 'pattern_list' && nameNode.type !== 'tuple_pattern')) {
+        if (shape.name === '') {
+          // Python typed_parameter / splat: the identifiers directly below.
+          for (const c of n.namedChildren) if (c && c.type === 'identifier') { names.push(c.text); break; }
+        } else {
+          boundNames(nameNode, names);
+        }
+      }
+      // Java / C++ declare several names of one type: `Foo a, b;` (each declarator is a field).
+      if (n.type === 'local_variable_declaration' || n.type === 'declaration') {
+        for (const d of n.childrenForFieldName('declarator')) if (d && d !== nameNode) boundNames(d, names);
+      }
+      if (n.type === 'parameter_declaration' && this.rules === RULES.go) {
+        for (const d of n.childrenForFieldName('name')) if (d && d !== nameNode) names.push(d.text);
+      }
+      let type: Binding = shape.type ? typeName(n.childForFieldName(shape.type)) : '';
+      if (type === '' && shape.value) type = constructedType(n.childForFieldName(shape.value), this.rules);
+      if (type === '' && (n.type === 'local_variable_declaration' || n.type === 'declaration')) {
+        const d = n.childForFieldName('declarator');
+        if (d && d.type === 'variable_declarator') type = constructedType(d.childForFieldName('value'), this.rules);
+      }
+      // One plain name bound to a value (`const q = cache.build()`): typed from the value on
+      // demand. A destructuring pattern's names are parts of the value, not the value.
+      if (type === '' && shape.value && names.length === 1 && nameNode && IDENT.has(nameNode.type)) {
+        const v = n.childForFieldName(shape.value);
+        if (v) type = v;
+      }
+      addBinding(map, names, type);
+    } else if (this.rules.identLists.has(n.type)) {
+      addBinding(map, n.namedChildren.filter((c): c is Node => c !== null && c.type === 'identifier').map((c) => c.text), '');
+    }
   }
 
   /** A callback's unannotated parameters take the types the callee declares for them (contextual

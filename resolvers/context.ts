@@ -72,6 +72,14 @@ export type CallConfidence = (typeof CALL_CONFIDENCES)[number];
 export const UNRESOLVED_REASONS = ['local', 'builtin', 'external', 'ambiguous', 'none'] as const;
 export type UnresolvedReason = (typeof UNRESOLVED_REASONS)[number];
 
+export interface ChangeCountsRecord {
+  added: number;
+  removed: number;
+  modified: number;
+  renamed: number;
+  moved: number;
+}
+
 export interface CallResolutionRecord {
   resolved: number;
   unresolved: number;
@@ -86,7 +94,7 @@ export interface DiffRecord {
   to: string;
   added: EntityRecord[];
   removed: EntityRecord[];
-  modified: Array<{ before: EntityRecord; after: EntityRecord; signatureChanged: boolean; visibilityChanged: boolean }>;
+  modified: Array<{ before: EntityRecord; after: EntityRecord; signatureChanged: boolean; visibilityChanged: boolean; docChanged: boolean }>;
   renamed: Array<{ before: EntityRecord; after: EntityRecord }>;
   moved: Array<{ before: EntityRecord; after: EntityRecord }>;
 }
@@ -207,6 +215,9 @@ export interface GraphBackend {
   callers(repo: string, commitSha: string, entityIds: string[], depth: number, opts?: CallOptions): Promise<Array<WalkRecord<EntityRecord>>>;
   /** Batched: transitive callees. */
   callees(repo: string, commitSha: string, entityIds: string[], depth: number, opts?: CallOptions): Promise<Array<WalkRecord<EntityRecord>>>;
+  /** Entities a commit changed against its first parent, per kind of change; null for a commit
+   * stored as a whole tree or not indexed. Absent: the field answers with an error. */
+  changeCounts?(repo: string, commitSha: string): Promise<ChangeCountsRecord | null>;
   /** Call resolution counts of the tree at a commit. Absent: the field answers with an error. */
   callResolution?(repo: string, commitSha: string): Promise<CallResolutionRecord>;
   /** Newest first. `path` null: follow the entity across moves. `kind` null: the only kind of

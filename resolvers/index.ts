@@ -214,6 +214,10 @@ export const resolvers = {
     ...search.Repository,
   },
   Commit: {
+    changeCounts: async (c: CommitNode, _: Args, ctx: GraphContext) => {
+      if (!ctx.backend.changeCounts) throw notFound('change counts are not available on this backend.');
+      return ctx.backend.changeCounts(c.repository, c.sha);
+    },
     callResolution: async (c: CommitNode, _: Args, ctx: GraphContext) => {
       if (!ctx.backend.callResolution) throw notFound('call resolution counts are not available on this backend.');
       return ctx.backend.callResolution(c.repository, c.sha);
@@ -248,7 +252,7 @@ export const resolvers = {
     removed: (d: DiffNode) => d.removed.map((e) => entityNode(d.repository, d.from ?? d.to, e)),
     modified: (d: DiffNode) => d.modified.map((m) => ({
       before: entityNode(d.repository, d.from ?? d.to, m.before), after: entityNode(d.repository, d.to, m.after), signatureChanged: m.signatureChanged,
-      visibilityChanged: m.visibilityChanged,
+      visibilityChanged: m.visibilityChanged, docChanged: m.docChanged,
     })),
     renamed: (d: DiffNode) => d.renamed.map((m) => ({ before: entityNode(d.repository, d.from ?? d.to, m.before), after: entityNode(d.repository, d.to, m.after) })),
     moved: (d: DiffNode) => d.moved.map((m) => ({ before: entityNode(d.repository, d.from ?? d.to, m.before), after: entityNode(d.repository, d.to, m.after) })),

@@ -28,6 +28,8 @@ export interface EntityRow {
   signature: string | null;
   bytes: number;
   exported: boolean;
+  /** md5 of the doc comment; read only when the diff compares docs. */
+  doc_hash?: string | null;
 }
 
 /** Matches the entities of two versions of a set of paths (null = absent on that side). */
@@ -40,7 +42,7 @@ export interface DiffSources {
 }
 
 export async function diffVersions(
-  q: Queryable, before: Map<number, Version | null>, after: Map<number, Version | null>, sources?: DiffSources,
+  q: Queryable, before: Map<number, Version | null>, after: Map<number, Version | null>, sources?: DiffSources, docs = false,
 ): Promise<MatchResult<DiffEntity>> {
   const changed: number[] = [];
   for (const pathId of new Set([...before.keys(), ...after.keys()])) {
@@ -58,19 +60,20 @@ export async function diffVersions(
   const byExtraction = new Map<number, EntityRow[]>();
   const unknown: number[] = [];
   for (const x of xids) {
-    const known = sources?.entities(x);
+    // Cached rows carry no doc digest: a diff that compares docs reads its rows.
+    const known = docs ? undefined : sources?.entities(x);
     if (known) byExtraction.set(x, known);
     else unknown.push(x);
   }
   if (unknown.length > 0) {
     const { rows } = await q.query<EntityRow>(
-      `SELECT extraction_id, kind, name, qname, start_line, end_line, body_hash, signature, end_byte - start_byte AS bytes, exported FROM entities
+      `SELECT extraction_id, kind, name, qname, start_line, end_line, body_hash, signature, end_byte - start_byte AS bytes, exported${docs ? ', md5(doc) AS doc_hash' : ''} FROM entities
        WHERE extraction_id = ANY($1::int[]) AND kind <> ALL($2::text[])`,
       [unknown, DIFF_EXCLUDED_KINDS],
     );
     for (const x of unknown) byExtraction.set(x, []);
     for (const r of rows) byExtraction.get(r.extraction_id)!.push(r);
-    if (sources) for (const x of unknown) sources.remember(x, byExtraction.get(x)!);
+    if (sources && !docs) for (const x of unknown) sources.remember(x, byExtraction.get(x)!);
   }
   const names = new Map<number, string>();
   const unnamed: number[] = [];
@@ -86,13 +89,13 @@ export async function diffVersions(
     const path = names.get(pathId)!;
     return (byExtraction.get(x) ?? []).map((r) => ({
       pathId, path, kind: r.kind, name: r.name, qname: r.qname, startLine: r.start_line, endLine: r.end_line,
-      bodyHash: r.body_hash, signature: r.signature, bytes: r.bytes, exported: r.exported,
+      bodyHash: r.body_hash, signature: r.signature, bytes: r.bytes, exported: r.exported, docHash: r.doc_hash ?? null,
     }));
   });
   const existsBefore = new Set(changed.filter((p) => before.get(p) != null).map((p) => names.get(p)!));
   const existsAfter = new Set(changed.filter((p) => after.get(p) != null).map((p) => names.get(p)!));
   const res = matchExact(side(before), side(after), {
-    existsBefore: (p) => existsBefore.has(p), existsAfter: (p) => existsAfter.has(p),
+    existsBefore: (p) => existsBefore.has(p), existsAfter: (p) => existsAfter.has(p), docs,
   });
 
   // Rule 4 needs embeddings; load them only for leftovers that share a file and a kind.
@@ -126,7 +129,7 @@ export async function diffChains(q: Queryable, from: { sha: string; chain: Chain
   const [va, vb] = [await versionsAt(q, from.chain, touched), await versionsAt(q, to.chain, touched)];
   const before = new Map<number, Version | null>(touched.map((p) => [p, va.get(p) ?? null]));
   const after = new Map<number, Version | null>(touched.map((p) => [p, vb.get(p) ?? null]));
-  const res = await diffVersions(q, before, after);
+  const res = await diffVersions(q, before, after, undefined, true);
   return {
     from: from.sha,
     to: to.sha,
@@ -134,6 +137,7 @@ export async function diffChains(q: Queryable, from: { sha: string; chain: Chain
     removed: res.removed.map(toRef),
     modified: res.modified.map((m) => ({
       before: toRef(m.before), after: toRef(m.after), signatureChanged: m.signatureChanged, visibilityChanged: m.visibilityChanged,
+      bodyChanged: m.bodyChanged, docChanged: m.docChanged,
     })),
     renamed: res.renamed.map((m) => ({ before: toRef(m.before), after: toRef(m.after) })),
     moved: res.moved.map((m) => ({ before: toRef(m.before), after: toRef(m.after) })),

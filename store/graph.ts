@@ -61,6 +61,8 @@ export type Unresolved = 'local' | 'builtin' | 'external' | 'ambiguous' | 'none'
 export const CALL_BINDINGS_SINCE = 4;
 
 const CLASS_LIKE = new Set(['class', 'struct', 'interface', 'trait', 'enum']);
+/** How many alias-of-alias steps `callersOf` follows (`a` re-exported as `b`, imported as `c`). */
+const MAX_ALIAS_STEPS = 3;
 const CALLABLE = new Set(['function', 'method', 'constructor']);
 /** Containers whose members a qualified call can name. */
 const CONTAINER = new Set([...CLASS_LIKE, 'namespace', 'constant', 'variable', 'type']);
@@ -978,10 +980,29 @@ export class Resolver {
     return [d.name];
   }
 
-  /** Direct callers of `d`: calls anywhere in the tree that resolve to it. */
+  /** Names a definition called `names` is also imported or re-exported under anywhere in the tree
+   * (`import { a as b }`, `export { a as b }`, and aliases of those, a few steps deep), so that a
+   * call `b()` is found among `a`'s callers as `callees` finds it. Whether each call really reaches
+   * `d` is decided by resolving it; this only widens the calls looked at. */
+  private async aliasNames(names: string[]): Promise<string[]> {
+    const all = new Set(names);
+    let frontier = names;
+    for (let step = 0; step < MAX_ALIAS_STEPS && frontier.length > 0; step++) {
+      const { rows } = await this.q.query<{ alias: string }>(
+        `SELECT DISTINCT u.alias FROM extraction_refs r, unnest(r.kind, r.name, r.alias) AS u(kind, name, alias)
+         WHERE r.extraction_id = ANY($1::int[]) AND u.kind = 'import' AND u.name = ANY($2::text[]) AND u.alias IS NOT NULL AND u.alias <> ''`,
+        [this.xids, frontier]);
+      frontier = rows.map((r) => r.alias).filter((a) => !all.has(a));
+      for (const a of frontier) all.add(a);
+    }
+    return [...all];
+  }
+
+  /** Direct callers of `d`: calls anywhere in the tree that resolve to it, under its own name or an
+   * alias it was imported or re-exported as. */
   async callersOf(d: Def): Promise<Array<{ caller: Def; line: number; via: Via }>> {
     this.assertCurrent();
-    const names = await this.callNames(d);
+    const names = await this.aliasNames(await this.callNames(d));
     const { rows } = await this.q.query<{ extraction_id: number }>(
       `SELECT DISTINCT r.extraction_id FROM extraction_refs r, unnest(r.kind, r.name) AS u(kind, name)
        WHERE r.extraction_id = ANY($1::int[]) AND u.kind = 'call' AND u.name = ANY($2::text[]) ORDER BY 1`, [this.xids, names]);

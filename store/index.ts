@@ -16,7 +16,7 @@ import { SearchEngine } from './search/index.ts';
 import { HotStore } from './hot/index.ts';
 import { WriteCache, prepareCommits, recordRefs, storeCommit, storeExtractions, type RefMove, type StoredCommit } from './write.ts';
 import type {
-  BlameEntry, CallEdge, CommitInput, EntityChangeRecord, EntityDiff, EntityQuery, EntityRef, FileDeltaInput, ResolutionStats, SkipCounts,
+  BlameEntry, CallEdge, ChangeCounts, CommitInput, EntityChangeRecord, EntityDiff, EntityQuery, EntityRef, FileDeltaInput, ResolutionStats, SkipCounts,
   StoredEntity, TreeFile,
 } from './types.ts';
 
@@ -412,7 +412,9 @@ export class HistoryStore {
     const expanded = new Set<string>();
     const keyOf = (d: Def) => `${d.path}\0${d.idx}`;
     let frontier: Array<{ def: Def; because: string }> = [];
-    for (const e of [...diff.modified, ...diff.renamed, ...diff.moved].map((m) => m.after)) {
+    // A doc-only edit changes nothing a caller runs.
+    const code = diff.modified.filter((m) => m.bodyChanged || m.visibilityChanged || !m.docChanged);
+    for (const e of [...code, ...diff.renamed, ...diff.moved].map((m) => m.after)) {
       let def;
       try { def = await r.find(e.qualifiedName); } catch { continue; }
       if (!expanded.has(keyOf(def))) { expanded.add(keyOf(def)); frontier.push({ def, because: e.qualifiedName }); }
@@ -547,6 +549,19 @@ export class HistoryStore {
       previousQualifiedName: r.old_path !== null && r.old_qname !== null ? qualify(r.old_path, r.old_qname) : null,
       signatureChanged: r.signature_changed, visibilityChanged: r.visibility_changed,
     }));
+  }
+
+  /** How many entities `sha` added, removed, modified, renamed and moved against its first parent,
+   * as stored at index time: one grouped read, cheap enough for a page of commits. Null for a
+   * commit stored as a whole tree (the first of its indexed window), which has no stored changes. */
+  async changeCounts(repoId: number, sha: string): Promise<ChangeCounts | null> {
+    const c = await this.resolve(repoId, sha);
+    if (c.depth === 0) return null;
+    const { rows } = await this.db.query<{ change: keyof ChangeCounts; n: number }>(
+      'SELECT change, count(*)::int AS n FROM entity_changes WHERE commit_id = $1 GROUP BY change', [c.id]);
+    const out: ChangeCounts = { added: 0, removed: 0, modified: 0, renamed: 0, moved: 0 };
+    for (const r of rows) out[r.change] = r.n;
+    return out;
   }
 
   /** Function-level blame: for each entity of `path` at `sha`, the last commit that changed it. */

@@ -32,12 +32,16 @@ export interface MatchEntity {
   /** Bytes of the entity's source span (name included). */
   bytes: number;
   exported: boolean;
+  /** A digest of the doc comment, when the caller compares docs (`MatchOptions.docs`). */
+  docHash?: string | null;
 }
 
 export interface MatchResult<E extends MatchEntity> {
   added: E[];
   removed: E[];
-  modified: Array<{ before: E; after: E; signatureChanged: boolean; visibilityChanged: boolean }>;
+  /** `bodyChanged`: the body hash differs; `docChanged`: the doc comment differs (only with
+   * `MatchOptions.docs`; a doc-only edit is then a modification with `bodyChanged` false). */
+  modified: Array<{ before: E; after: E; signatureChanged: boolean; visibilityChanged: boolean; bodyChanged: boolean; docChanged: boolean }>;
   renamed: Array<{ before: E; after: E }>;
   moved: Array<{ before: E; after: E }>;
 }
@@ -47,6 +51,10 @@ export interface MatchOptions {
   existsBefore: (path: string) => boolean;
   /** True when `path` exists in the `to` tree. */
   existsAfter: (path: string) => boolean;
+  /** Compare doc comments too (`MatchEntity.docHash`): a doc-only edit is a modification. The
+   * per-commit changes that entity history is built from leave this off, as `git log -L` does (the
+   * comment above a function is outside its range); a diff a user asks for turns it on. */
+  docs?: boolean;
 }
 
 /** A one-line entity, or one of fewer bytes than this without its name, has a body that says little:
@@ -100,8 +108,12 @@ export function matchExact<E extends MatchEntity>(beforeIn: E[], afterIn: E[], o
     if (!a) continue;
     usedB.add(b);
     usedA.add(a);
-    if (a.bodyHash !== b.bodyHash || a.exported !== b.exported) {
-      res.modified.push({ before: b, after: a, signatureChanged: a.signature !== b.signature, visibilityChanged: a.exported !== b.exported });
+    const docChanged = opts.docs === true && (a.docHash ?? null) !== (b.docHash ?? null);
+    if (a.bodyHash !== b.bodyHash || a.exported !== b.exported || docChanged) {
+      res.modified.push({
+        before: b, after: a, signatureChanged: a.signature !== b.signature, visibilityChanged: a.exported !== b.exported,
+        bodyChanged: a.bodyHash !== b.bodyHash, docChanged,
+      });
     }
   }
 

@@ -29,10 +29,20 @@ export interface EntityDiff {
   added: EntityRef[];
   removed: EntityRef[];
   /** `visibilityChanged`: exported (public) before and not after, or the reverse (`export` added or
-   * removed, a Go name capitalised), with or without a body change. */
-  modified: Array<{ before: EntityRef; after: EntityRef; signatureChanged: boolean; visibilityChanged: boolean }>;
+   * removed, a Go name capitalised), with or without a body change. `docChanged`: the doc comment
+   * differs; with `bodyChanged` false that is all that changed (callers are not impacted). */
+  modified: Array<{ before: EntityRef; after: EntityRef; signatureChanged: boolean; visibilityChanged: boolean; bodyChanged: boolean; docChanged: boolean }>;
   renamed: Array<{ before: EntityRef; after: EntityRef }>;
   moved: Array<{ before: EntityRef; after: EntityRef }>;
+}
+
+/** Entities a commit changed against its first parent, per kind of change. */
+export interface ChangeCounts {
+  added: number;
+  removed: number;
+  modified: number;
+  renamed: number;
+  moved: number;
 }
 
 export interface CommitMeta {

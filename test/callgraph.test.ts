@@ -66,10 +66,13 @@ await withBackends('call resolution by receiver and scope', (b) => {
     ]);
   });
 
-  it('Go: receiver variables, package qualifiers, shadowing parameter, external packages', () => {
+  it('Go: receiver variables, package qualifiers, shadowing parameter, external packages, struct field chains', () => {
     assert.deepEqual(under('go/'), [
       'go/main.go::run -> go/shape/shape.go::New (import)',
       'go/main.go::run -> go/shape/shape.go::Shape.Area (name_only)',
+      // A field of a field of the receiver (gin's `group.engine.addRoute`), and an embedded struct.
+      'go/router/router.go::Engine.GET -> go/router/router.go::RouterGroup.handle (receiver_type)',
+      'go/router/router.go::RouterGroup.handle -> go/router/router.go::Engine.addRoute (receiver_type)',
       'go/shape/shape.go::Shape.Describe -> go/shape/shape.go::Shape.Area (receiver_type)',
       'go/shape/shape.go::Shape.Describe -> go/shape/shape.go::format (exact)',
     ]);
@@ -90,13 +93,14 @@ await withBackends('call resolution by receiver and scope', (b) => {
     ]);
   });
 
-  it('Rust: self, Type::assoc, module::f, typed lets, trait default methods, shadowing parameter', () => {
+  it('Rust: self, Type::assoc, module::f, typed lets, trait default methods, shadowing parameter, self.field chains', () => {
     assert.deepEqual(under('rust/'), [
       'rust/src/main.rs::run -> rust/src/shape.rs::Named.name (receiver_type)',
       'rust/src/main.rs::run -> rust/src/shape.rs::Shape.area (receiver_type)',
       'rust/src/main.rs::run -> rust/src/shape.rs::Shape.describe (receiver_type)',
       'rust/src/main.rs::run -> rust/src/shape.rs::Shape.new (import)',
       'rust/src/main.rs::run -> rust/src/shape.rs::helper (import)',
+      'rust/src/router.rs::Group.handle -> rust/src/router.rs::Engine.add_route (receiver_type)',
       'rust/src/shape.rs::Shape.describe -> rust/src/shape.rs::Shape.area (exact)',
       'rust/src/shape.rs::Shape.describe -> rust/src/shape.rs::helper (exact)',
     ]);
@@ -151,6 +155,10 @@ await withBackends('call resolution by receiver and scope', (b) => {
       'ts/app.ts::make -> ts/core/impl.ts::make (import)',
       'ts/app.ts::make -> ts/core/impl.ts::original (import)',
     ]);
+  });
+
+  it('6. callers follow the alias a function is re-exported under (`renamed()` calls `original`), as callees do', async () => {
+    assert.deepEqual((await store.callers(repoId, sha, 'ts/core/impl.ts::original')).map(edge), ['ts/app.ts::make -> ts/core/impl.ts::original (import)']);
   });
 
   it('7. an overloaded function and a type-and-function name keep the implementation\'s callees', async () => {
@@ -220,8 +228,10 @@ await withBackends('call resolution by receiver and scope', (b) => {
     const sure = (await store.callees(repoId, sha, 'go/main.go::run', 1, 'import')).map(edge);
     assert.deepEqual(all, ['go/main.go::run -> go/shape/shape.go::New (import)', 'go/main.go::run -> go/shape/shape.go::Shape.Area (name_only)']);
     assert.deepEqual(sure, ['go/main.go::run -> go/shape/shape.go::New (import)']);
-    // Locals: the shadowing parameters of py, go, rust, cpp and the called parameter in ts/cast; built-ins: `items.append`, `arr.push`.
-    assert.deepEqual(stats, { resolved: 83, unresolved: 21, ambiguous: 0, byReason: { external: 6, none: 7, local: 6, builtin: 2 } });
+    // Locals: the shadowing parameters of py, go, rust, cpp and the called parameter in ts/cast; built-ins: `items.append`,
+    // `arr.push`, Rust `self.trees.clear()`; ambiguous: Go `engine.trees[0].addRoute` (an element of a slice field: two
+    // `addRoute` methods, no type for the element).
+    assert.deepEqual(stats, { resolved: 86, unresolved: 22, ambiguous: 1, byReason: { external: 6, none: 7, local: 6, builtin: 3, ambiguous: 1 } });
     assert.equal(stats.unresolved + stats.ambiguous, Object.values(stats.byReason).reduce((a, n) => a + (n ?? 0), 0));
   });
 

@@ -41,6 +41,12 @@ it('dashboard: commits, central entities, search, an entity with callers, callee
     await page.waitForSelector('#commits tr');
     const messages = await page.locator('#commits tr td:nth-child(4)').allTextContents();
     assert.deepEqual(messages.slice(0, 2), ['second: receipt <b>bold</b>', 'first: cart and util']);
+    // Commits listed at page load carry their stored change counts (they were blank before): the
+    // second commit added `receipt`; the first is the indexed window's whole tree, marked as such.
+    const second = await page.locator('#commits tr').nth(0).locator('td').allTextContents();
+    assert.deepEqual(second.slice(5), ['1', '0', '0']);
+    const first = await page.locator('#commits tr').nth(1).locator('td').allTextContents();
+    assert.equal(first[5], '—');
     // The most called utility is among the central entities.
     await page.waitForSelector('#top a.ent');
     assert.ok((await page.locator('#top a.ent').allTextContents()).includes('src/util.ts::formatPrice'));

@@ -24,7 +24,7 @@ it('diffs two revisions as JSON, indexing them on demand, and walks an entity hi
     modified: [{
       before: { kind: 'function', name: 'shout', qualifiedName: 'py/util.py::shout', path: 'py/util.py', startLine: 5, endLine: 6 },
       after: { kind: 'function', name: 'shout', qualifiedName: 'py/util.py::shout', path: 'py/util.py', startLine: 5, endLine: 6 },
-      signatureChanged: false, visibilityChanged: false,
+      signatureChanged: false, visibilityChanged: false, bodyChanged: true, docChanged: false,
     }],
     renamed: [{
       before: { kind: 'function', name: 'greet', qualifiedName: 'py/util.py::greet', path: 'py/util.py', startLine: 1, endLine: 2 },

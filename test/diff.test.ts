@@ -2,6 +2,7 @@
 // non-adjacent pairs, a merge, and a force push whose old commit stays queryable.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
+import { renderDiff } from '../daemon/commands/diff.ts';
 import { indexHistory } from '../daemon/history.ts';
 import type { Db } from '../store/db.ts';
 import type { EntityDiff, HistoryStore } from '../store/index.ts';
@@ -97,7 +98,7 @@ await withBackends('entity diff', (b) => {
       modified: [{
         before: { kind: 'function', name: 'mul', qualifiedName: 'src/math.ts::mul', path: 'src/math.ts', startLine: 9, endLine: 11 },
         after: { kind: 'function', name: 'mul', qualifiedName: 'src/math.ts::mul', path: 'src/math.ts', startLine: 9, endLine: 11 },
-        signatureChanged: true, visibilityChanged: false,
+        signatureChanged: true, visibilityChanged: false, bodyChanged: true, docChanged: false,
       }],
     });
   });
@@ -131,5 +132,22 @@ await withBackends('entity diff', (b) => {
     assert.deepEqual(lines(await store.diff(repoId, fx.c.m1!, t1)), [`added ${TOPIC}`]);
     assert.deepEqual(lines(await store.diff(repoId, t1, t2)), [`modified ${TOPIC} => ${TOPIC}`]);
     assert.deepEqual((await store.entityHistory(repoId, t1, 'src/topic.ts::topicFn')).map((h) => [h.sha, h.change]), [[t1, 'added']]);
+  });
+
+  it('lists a doc-only edit as modified [doc only], without impact and without a history entry (gin trial: a doc change was invisible to diff)', async () => {
+    const r = fx.repo;
+    await r.write('src/doc.ts', '/** Adds. */\nexport function docFn(a: number): number {\n  return a + 1;\n}\n\nexport function user(): number {\n  return docFn(1);\n}\n');
+    const d1 = await r.commit('doc 1');
+    await r.write('src/doc.ts', '/** Adds one to a number. */\nexport function docFn(a: number): number {\n  return a + 1;\n}\n\nexport function user(): number {\n  return docFn(1);\n}\n');
+    const d2 = await r.commit('doc 2');
+    await withGit(r.dir, (repo) => withIndexer((indexer) => indexHistory({ repo, store, indexer, history: 5 })));
+    const d = await store.diff(repoId, d1, d2);
+    assert.deepEqual(d.modified.map((m) => [m.after.qualifiedName, m.bodyChanged, m.docChanged, m.signatureChanged]), [['src/doc.ts::docFn', false, true, false]]);
+    assert.deepEqual(await store.impact(repoId, d), [], 'a doc-only edit impacts no caller');
+    assert.match(renderDiff(d, null), /~ function src\/doc\.ts::docFn .*\[doc only\]/);
+    assert.deepEqual((await store.entityHistory(repoId, d2, 'src/doc.ts::docFn')).map((h) => [h.sha, h.change]), [[d1, 'added']]);
+    // Stored per-commit counts (the dashboard's commit list): d1 added two functions; d2's doc edit is no stored change.
+    assert.deepEqual(await store.changeCounts(repoId, d1), { added: 2, removed: 0, modified: 0, renamed: 0, moved: 0 });
+    assert.deepEqual(await store.changeCounts(repoId, d2), { added: 0, removed: 0, modified: 0, renamed: 0, moved: 0 });
   });
 });

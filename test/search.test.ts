@@ -212,4 +212,31 @@ await withBackends('search', (b) => {
       assert.equal(r.items.find((x) => x.node.entity.path === 'src/persist.ts')!.node.alsoAt.length, 0);
     }
   });
+
+  it('ranks a function above the test named after it (gin: `render json` put TestRenderJSONError first)', async () => {
+    const repo = await makeRepo();
+    await repo.writeFiles({
+      'render/json.go': 'package render\n\ntype JSON struct{ Data any }\n\nfunc (r JSON) Render(w Writer) error {\n\treturn writeJSON(w, r.Data)\n}\n\nfunc writeJSON(w Writer, obj any) error {\n\treturn nil\n}\n\ntype Writer interface{ Write(p []byte) (int, error) }\n',
+      'render/render_test.go': 'package render\n\nimport "testing"\n\nfunc TestRenderJSONError(t *testing.T) {\n\t_ = JSON{}.Render(nil)\n}\n',
+      'src/tests/json.spec.ts': 'export function renderJsonSpec(): void {}\n',
+    });
+    const sha = await repo.commit('first');
+    let id = 0;
+    await withGit(repo.dir, (git) => withIndexer(async (indexer) => {
+      id = (await indexHistory({ repo: git, store, indexer, history: 'all' })).repoId;
+    }));
+    for (const mode of ['text', 'hybrid', 'vector'] as const) {
+      const r = await store.search.search(id, sha, { query: 'render json', mode });
+      const qn = r.items.map((x) => x.node.entity.qualifiedName);
+      const fn = qn.indexOf('render/json.go::JSON.Render');
+      assert.ok(fn >= 0, `${mode}: the function is found: ${qn.join(' ')}`);
+      for (const t of ['render/render_test.go::TestRenderJSONError', 'src/tests/json.spec.ts::renderJsonSpec']) {
+        const k = qn.indexOf(t);
+        assert.ok(k === -1 || k > fn, `${mode}: ${t} ranks below the function: ${qn.join(' ')}`);
+      }
+    }
+    // A query that asks for tests gets them at full weight.
+    const r = await store.search.search(id, sha, { query: 'test render json', mode: 'text' });
+    assert.equal(r.items[0]?.node.entity.qualifiedName, 'render/render_test.go::TestRenderJSONError');
+  });
 });

@@ -23,7 +23,7 @@ export function renderDiff(d: EntityDiff, impact: ImpactEntry[] | null): string 
   for (const e of d.added) out.push(`  + ${line(e)}`);
   for (const e of d.removed) out.push(`  - ${line(e)}`);
   for (const m of d.modified) {
-    out.push(`  ~ ${line(m.after)}${m.signatureChanged ? ' [signature changed]' : ''}${m.visibilityChanged ? ' [visibility changed]' : ''}`);
+    out.push(`  ~ ${line(m.after)}${m.signatureChanged ? ' [signature changed]' : ''}${m.visibilityChanged ? ' [visibility changed]' : ''}${m.docChanged ? (m.bodyChanged ? ' [doc changed]' : ' [doc only]') : ''}`);
   }
   for (const m of d.renamed) out.push(`  R ${m.before.qualifiedName} -> ${line(m.after)}`);
   for (const m of d.moved) out.push(`  M ${m.before.qualifiedName} -> ${line(m.after)}`);

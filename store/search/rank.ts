@@ -3,7 +3,7 @@ import type { VectorSource } from '../ann/source.ts';
 import type { Embedder } from '../embedders/index.ts';
 import { SearchError } from './errors.ts';
 import { FIELDS, type Field, type Snapshot, type TextIndex } from './snapshot.ts';
-import { editDistance, maxEdits, trigrams, words } from './tokens.ts';
+import { asksForTests, editDistance, maxEdits, trigrams, words } from './tokens.ts';
 
 export type MatchField = Field | 'body' | 'embedding';
 
@@ -27,6 +27,19 @@ const PREFIX_WEIGHT = 0.5;
 const MAX_PREFIX_EXPANSION = 256;
 
 const byScore = (a: Ranked, b: Ranked): number => b.score - a.score || a.i - b.i;
+
+/** Score factor of an entity in test code when the query does not ask for tests: a test that
+ * calls `renderJSON` mentions "render" and "json" in its own name, and ranked above the function it
+ * tests (found in a user trial on gin: `render json` put `TestRenderJSONError` first). */
+export const TEST_WEIGHT = 0.5;
+
+/** Per-entity score factors of one query: TEST_WEIGHT on test code unless the query asks for
+ * tests (`asksForTests`), else 1. */
+export function testWeights(snap: Snapshot, query: string): (i: number) => number {
+  if (asksForTests(query)) return () => 1;
+  const mask = snap.testMask();
+  return (i) => (mask[i] === 1 ? TEST_WEIGHT : 1);
+}
 
 function prefixRange(vocab: string[], prefix: string): string[] {
   let lo = 0;
@@ -52,7 +65,8 @@ function matchesOf(found: Map<Field, Set<string>>): SearchMatch[] {
  * same two words) must hit a token of the name, qualified name, signature or doc, exactly or as a
  * prefix. Score: sum over words of field weight x idf; an entity whose whole name is the query
  * scores x3 (x4 when the case matches too). When no entity has all words, entities with some
- * words are ranked, scaled by the share of words they have.
+ * words are ranked, scaled by the share of words they have. Test code scores x TEST_WEIGHT unless
+ * the query asks for tests.
  *
  * The scan keeps per-entity numbers in typed arrays and records no reasons: a common word ("get",
  * a package name every qualified name holds) has tens of thousands of postings, and a Map and a
@@ -112,6 +126,7 @@ function textHits(snap: Snapshot, idx: TextIndex, query: string, qWords: string[
   for (const e of hits) if (covered[e] === qWords.length) all = true;
   const trimmed = query.trim();
   const joined = qWords.join('');
+  const weight = testWeights(snap, query);
   const out: Ranked[] = [];
   const why = (e: number): SearchMatch[] => textMatches(snap, e, reach);
   for (const e of hits) {
@@ -121,7 +136,7 @@ function textHits(snap: Snapshot, idx: TextIndex, query: string, qWords: string[
     let bonus = 1;
     if (name === trimmed) bonus = 4;
     else if (name.toLowerCase() === trimmed.toLowerCase() || idx.nameTokens[e]!.join('') === joined) bonus = 3;
-    out.push(new LazyHit(e, score[e]! * bonus * (c / qWords.length), why));
+    out.push(new LazyHit(e, score[e]! * bonus * (c / qWords.length) * weight(e), why));
   }
   for (const e of hits) {
     score[e] = 0;
@@ -227,7 +242,8 @@ export function rankFuzzy(snap: Snapshot, query: string, allowed: (i: number) =>
 export type AnnSearch = (query: Float32Array, k: number) => number[];
 
 /**
- * VECTOR: cosine between the query's embedding and each entity body's. Exact over every body, or,
+ * VECTOR: cosine between the query's embedding and each entity body's (x TEST_WEIGHT in test code
+ * unless the query asks for tests). Exact over every body, or,
  * with `ann`, over the `annDepth` nearest bodies it returns (the caller uses it only for large trees
  * and unfiltered queries). `matches` (the query words the entity shares) is computed on first read,
  * so only the returned page pays for it.
@@ -246,8 +262,9 @@ export async function rankVector(snap: Snapshot, query: string, allowed: (i: num
     const shared = snap.tokens(i).flat().filter((t) => qWords.has(t));
     return [{ field: 'embedding', tokens: [...new Set(shared)] }];
   };
+  const weight = testWeights(snap, query);
   const push = (i: number, score: number): void => {
-    out.push(new LazyHit(i, score, why));
+    out.push(new LazyHit(i, score * weight(i), why));
   };
   const cosine = (row: number): number => {
     let s = 0;

@@ -10,7 +10,7 @@ import usearch from 'usearch';
 import { Resolver } from '../graph.ts';
 import { isTypeSpaceKind, parseEntityId, type StoredEntity } from '../types.ts';
 import { Digraph, pageRank } from './algorithms.ts';
-import { trigrams, words } from './tokens.ts';
+import { isTestPath, trigrams, words } from './tokens.ts';
 
 /** An entity of the snapshot; `i` is its position in `Snapshot.entities`. */
 export interface SnapEntity extends StoredEntity {
@@ -82,6 +82,7 @@ export class Snapshot {
   /** Per path: entity idx -> position (holes: none). */
   private readonly posOf = new Map<string, number[]>();
   private lowerNames: Map<string, number[]> | null = null;
+  private tests: Uint8Array | null = null;
   private readonly byQn = new Map<string, number>();
 
   private constructor(private readonly q: Queryable, private readonly chain: Chain, readonly entities: SnapEntity[]) {
@@ -146,6 +147,21 @@ export class Snapshot {
   }
 
   private groups: { of: Int32Array; members: Map<number, number[]> } | null = null;
+
+  /** Per entity position: 1 when its file is test code (`isTestPath`), for search's demotion of
+   * tests below the code they test. */
+  testMask(): Uint8Array {
+    if (this.tests) return this.tests;
+    const mask = new Uint8Array(this.entities.length);
+    const byPath = new Map<string, boolean>();
+    for (const e of this.entities) {
+      let t = byPath.get(e.path);
+      if (t === undefined) byPath.set(e.path, (t = isTestPath(e.path)));
+      if (t) mask[e.i] = 1;
+    }
+    this.tests = mask;
+    return mask;
+  }
 
   /**
    * Entities that share a file, qualified name and kind (inline callbacks repeated in a test

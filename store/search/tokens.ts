@@ -61,3 +61,25 @@ const rows: Int32Array[] = [new Int32Array(64), new Int32Array(64), new Int32Arr
 export function maxEdits(length: number): number {
   return length <= 4 ? 1 : length <= 8 ? 2 : 3;
 }
+
+/** Folders that hold tests (a path segment, any depth). `testing` is left out: it is often a
+ * library's own test utilities (rxjs `internal/testing/TestScheduler`), which users search for. */
+const TEST_DIRS = new Set(['test', 'tests', '__tests__', 'spec', 'specs', 'e2e', '__mocks__', 'testdata']);
+/** File names of tests in the seven languages: `x_test.go`, `x.test.ts`, `x.spec.js`,
+ * `test_x.py`, `x_test.py`, `XTest.java`, `XTests.java`, `x_test.cc`, `x_unittest.cpp`, `x_test.rs`. */
+const TEST_FILE = /(?:^test_.*\.py|_test\.(?:go|py|rs|cc|cpp|cxx|c)|_unittest\.(?:cc|cpp|cxx)|\.(?:test|spec)\.[cm]?[jt]sx?|Tests?\.java)$/;
+
+/** Whether `path` is test code, by the conventions of its language (folder or file name). */
+export function isTestPath(path: string): boolean {
+  const segs = path.split('/');
+  const file = segs[segs.length - 1]!;
+  if (TEST_FILE.test(file)) return true;
+  for (let k = 0; k < segs.length - 1; k++) if (TEST_DIRS.has(segs[k]!)) return true;
+  return false;
+}
+
+/** Whether a query asks for tests itself (`render json test`, `TestRender`), so test code keeps
+ * its full weight. */
+export function asksForTests(query: string): boolean {
+  return words(query).some((w) => w === 'test' || w === 'tests' || w === 'spec' || w === 'specs');
+}
