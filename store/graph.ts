@@ -62,7 +62,7 @@ export const CALL_BINDINGS_SINCE = 4;
 
 const CLASS_LIKE = new Set(['class', 'struct', 'interface', 'trait', 'enum']);
 /** How many alias-of-alias steps `callersOf` follows (`a` re-exported as `b`, imported as `c`). */
-const MAX_ALIAS_STEPS = 3;
+export const MAX_ALIAS_STEPS = 3;
 const CALLABLE = new Set(['function', 'method', 'constructor']);
 /** Containers whose members a qualified call can name. */
 const CONTAINER = new Set([...CLASS_LIKE, 'namespace', 'constant', 'variable', 'type']);

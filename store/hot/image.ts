@@ -7,7 +7,7 @@ import { qualify } from '../../indexer/types.ts';
 import type { Chain } from '../chain.ts';
 import type { Queryable } from '../db.ts';
 import { StoreError } from '../errors.ts';
-import { VIA_ORDER, type Via } from '../graph.ts';
+import { MAX_ALIAS_STEPS, VIA_ORDER, type Via } from '../graph.ts';
 import { Digraph, pageRank, Snapshot, type SnapEntity, type SnapGraph } from '../search/index.ts';
 import { isTypeSpaceKind, parseEntityId, type CallEdge, type EntityRef, type StoredEntity } from '../types.ts';
 import type { FileSeg, OutSeg } from './segments.ts';
@@ -62,6 +62,8 @@ export class TipImage {
    * which refuses them with REINDEX_REQUIRED). */
   readonly stale: number;
   private snap: Snapshot | null = null;
+  /** Import / re-export aliases by imported name over the whole tree (built on first callers walk). */
+  private aliasesByName: Map<string, string[]> | null = null;
   private rank: Float64Array | null;
   /** The resolver's lookups over this tree (tree.ts), kept for the next update from this tip. */
   memo: TreeMemo | null = null;
@@ -319,9 +321,34 @@ export class TipImage {
     this.inEdges.set(list, s);
   }
 
+  /** Resolver.aliasNames: the names `names` are also imported or re-exported under anywhere in
+   * the tree, a few steps deep. */
+  private aliasNames(names: string[]): string[] {
+    if (!this.aliasesByName) {
+      const by = new Map<string, string[]>();
+      for (const { seg } of this.files) {
+        for (const [name, , alias] of seg.refs.imports) {
+          if (alias === null || alias === '') continue;
+          const l = by.get(name);
+          if (!l) by.set(name, [alias]);
+          else if (!l.includes(alias)) l.push(alias);
+        }
+      }
+      this.aliasesByName = by;
+    }
+    const all = new Set(names);
+    let frontier = names;
+    for (let step = 0; step < MAX_ALIAS_STEPS && frontier.length > 0; step++) {
+      const next: string[] = [];
+      for (const n of frontier) for (const a of this.aliasesByName.get(n) ?? []) if (!all.has(a)) { all.add(a); next.push(a); }
+      frontier = next;
+    }
+    return [...all];
+  }
+
   private callerEdges(d: number): number[] {
     this.sortCallers(d);
-    const names = this.callNames(d);
+    const names = this.aliasNames(this.callNames(d));
     const out: number[] = [];
     for (let p = this.inStart[d]!; p < this.inStart[d + 1]!; p++) {
       const edge = this.inEdges[p]!;
