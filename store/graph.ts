@@ -167,6 +167,9 @@ export const DEP = {
   bases: (n: string): string => `b\0${n}`,
 } as const;
 
+/** An ECMAScript source file's path (TypeScript or JavaScript, any module flavour). */
+const ECMA_FILE = /\.[cm]?[jt]sx?$/;
+
 /** The value `path` (holding `f`) gives each dependency key (DEP) it contributes to. Two versions
  * of a file differ on a key exactly when a resolution reading that key may see a difference. */
 export function fileDeps(path: string, f: FileData): Map<string, string> {
@@ -206,7 +209,7 @@ export function fileDeps(path: string, f: FileData): Map<string, string> {
 export function specMayName(fromPath: string, module: string, candidate: string): boolean {
   if (importNames(module, fromPath, candidate)) return true;
   // Go's fallback: the longest tail of the import path that is a directory of the tree.
-  if (!module.includes('/') || module.startsWith('.')) return false;
+  if (!module.includes('/') || module.startsWith('.') || ECMA_FILE.test(fromPath)) return false;
   const dir = posix.dirname(candidate);
   const segs = module.split('/');
   for (let k = segs.length - 1; k >= 1; k--) {
@@ -245,6 +248,44 @@ export function defRef(d: Def): EntityRef {
   return { kind: d.kind as EntityRef['kind'], name: d.name, qualifiedName: qualify(d.path, d.qname), path: d.path, startLine: d.startLine, endLine: d.endLine };
 }
 
+/** Where a package of the tree keeps the file its bare name (`''`) or a sub-path names: without a
+ * package.json `exports` map, the conventional `index`, `src/index`, `lib/index` and the sub-path
+ * itself, under `src/` or `lib/`. */
+const entryForms = (sub: string): string[] => (sub === '' ? ['index', 'src/index', 'lib/index']
+  : [sub, `${sub}/index`, `src/${sub}`, `src/${sub}/index`, `lib/${sub}`, `lib/${sub}/index`]);
+
+const SOURCE_ROOT = /(^|\/)(src|lib|app|source)$/;
+/** Does the bare specifier `spec` of an ECMAScript file name the file `noExt` (its path without
+ * extension)? Two readings: a path from a source root (`baseUrl`, `paths` like `@/x` or `~/x`), as
+ * `components/Button` names `src/components/Button`; and a package of the tree, a monorepo's
+ * `@scope/util/math` naming `packages/util/src/math` (the folder named like the package, scope
+ * dropped; package.json is not read, so a package whose folder is named otherwise is not found).
+ * Unlike Python modules, a bare name never names every file of a directory (`react` is not the
+ * tree's `hooks/react/` folder). */
+function bareEcmaNames(spec: string, noExt: string): boolean {
+  const clean = spec.replace(/^[@~]\//, '').replace(/\.[cm]?[jt]sx?$/, '').replace(/\/+$/, '');
+  if (clean === '') return false;
+  for (const form of [clean, `${clean}/index`]) {
+    if (noExt === form) return true;
+    // Under a source root: any folder for a path (`components/Button`), a conventional root folder
+    // for a single name (`utils` is `src/utils`, but `react` is not `hooks/react`).
+    if (noExt.endsWith(`/${form}`) && (clean.includes('/') || SOURCE_ROOT.test(noExt.slice(0, -form.length - 1)))) return true;
+  }
+  if (/^[@~]\//.test(spec)) return false;
+  const segs = clean.split('/');
+  const scoped = clean.startsWith('@');
+  const pkg = segs[scoped ? 1 : 0];
+  if (!pkg) return false;
+  const forms = entryForms(segs.slice(scoped ? 2 : 1).join('/'));
+  const marker = `${pkg}/`;
+  // Each folder of the path named like the package (`at`: where its name starts).
+  const next = (from: number): number => { const i = noExt.indexOf(`/${marker}`, from); return i < 0 ? -1 : i + 1; };
+  for (let at = noExt.startsWith(marker) ? 0 : next(0); at >= 0; at = next(at)) {
+    if (forms.includes(noExt.slice(at + marker.length))) return true;
+  }
+  return false;
+}
+
 /** Does import specifier `spec`, written in `fromPath`, name the file `candidate`? */
 function importNames(spec: string, fromPath: string, candidate: string): boolean {
   const noExt = candidate.replace(/\.[^./]+$/, '');
@@ -252,6 +293,7 @@ function importNames(spec: string, fromPath: string, candidate: string): boolean
     const target = posix.normalize(posix.join(posix.dirname(fromPath), spec)).replace(/\.[cm]?[jt]sx?$/, '');
     return noExt === target || noExt === `${target}/index`;
   }
+  if (ECMA_FILE.test(fromPath) && !spec.startsWith('.')) return bareEcmaNames(spec, noExt);
   let s = spec;
   let dir = '';
   const dots = /^\.+/.exec(s)?.[0].length ?? 0;
@@ -429,7 +471,7 @@ export class Resolver {
       hit = exact.length > 0 ? exact : all;
       // Go import paths start with a module path (`example.com/app/pkg`) the tree does not spell:
       // the longest tail of the path that is a directory of the tree names the package.
-      if (hit.length === 0 && module.includes('/') && !module.startsWith('.')) {
+      if (hit.length === 0 && module.includes('/') && !module.startsWith('.') && !ECMA_FILE.test(fromPath)) {
         const segs = module.split('/');
         for (let k = segs.length - 1; k >= 1 && hit.length === 0; k--) {
           const tailDir = segs.slice(segs.length - k).join('/');
@@ -890,14 +932,20 @@ export class Resolver {
     if (lexical.length > 0) return ok([this.def(path, x, lexical[0]!)], 'exact');
     // An imported name, followed through re-exports and aliases (`import { b }` of `export { a as b }`).
     let imported = false;
+    let external = false;
     for (const imp of f.imports) {
       if (imp.module === null || imp.name === '*' || (imp.alias ?? imp.name) !== name) continue;
       const out: Def[] = [];
-      for (const file of this.filesOf(imp.module, path)) out.push(...await this.exportsOf(file, imp.name));
+      const files = this.filesOf(imp.module, path);
+      for (const file of files) out.push(...await this.exportsOf(file, imp.name));
       const targets = out.filter((d) => BARE_TARGET.has(d.kind) && d.kind !== 'constructor');
       if (targets.length > 0) return ok(targets, 'import');
       if (out.length > 0) imported = true;
+      else if (files.length === 0) external = true;
     }
+    // Imported by name from a module outside the tree (`import { useState } from 'react'`): never
+    // another file's same-name definition.
+    if (external && !imported && ECMA_FILE.test(path)) return none('external');
     // The name is this file's own value or type (`const ZodEnum = $constructor(...)` beside
     // `interface ZodEnum`), or an import of one: not some other file's same-name function or class.
     if (imported || f.entities.some((e) => e.name === name && e.parent_idx === 0 && e.kind !== 'import' && e.kind !== 'module')) return none('none');

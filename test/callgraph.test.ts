@@ -161,6 +161,20 @@ await withBackends('call resolution by receiver and scope', (b) => {
     assert.deepEqual((await store.callers(repoId, sha, 'ts/core/impl.ts::original')).map(edge), ['ts/app.ts::make -> ts/core/impl.ts::original (import)']);
   });
 
+  it('6. a monorepo package imported by its name is its entry file, a sub-path its file; an external package stays external', async () => {
+    const app = 'ts/mono/packages/app/src/main.ts';
+    assert.deepEqual(under(app), [
+      `${app}::run -> ts/mono/packages/util/src/format.ts::format (import)`,
+      `${app}::run -> ts/mono/packages/util/src/math.ts::twice (import)`,
+    ]);
+    assert.deepEqual((await store.callers(repoId, sha, 'ts/mono/packages/util/src/format.ts::format')).map(edge), [`${app}::run -> ts/mono/packages/util/src/format.ts::format (import)`]);
+    assert.deepEqual(await store.imports(repoId, sha, app), [
+      { module: '@acme/util', path: 'ts/mono/packages/util/src/index.ts' },
+      { module: '@acme/util/math', path: 'ts/mono/packages/util/src/math.ts' },
+      { module: 'react', path: null },
+    ]);
+  });
+
   it('7. an overloaded function and a type-and-function name keep the implementation\'s callees', async () => {
     assert.deepEqual((await store.callees(repoId, sha, 'ts/overloads.ts::over')).map(edge), ['ts/overloads.ts::over -> ts/focus.ts::helper (import)']);
     assert.deepEqual((await store.callees(repoId, sha, 'ts/overloads.ts::Thing')).map(edge), ['ts/overloads.ts::Thing -> ts/focus.ts::helper (import)']);
@@ -228,10 +242,11 @@ await withBackends('call resolution by receiver and scope', (b) => {
     const sure = (await store.callees(repoId, sha, 'go/main.go::run', 1, 'import')).map(edge);
     assert.deepEqual(all, ['go/main.go::run -> go/shape/shape.go::New (import)', 'go/main.go::run -> go/shape/shape.go::Shape.Area (name_only)']);
     assert.deepEqual(sure, ['go/main.go::run -> go/shape/shape.go::New (import)']);
-    // Locals: the shadowing parameters of py, go, rust, cpp and the called parameter in ts/cast; built-ins: `items.append`,
+    // Locals: the shadowing parameters of py, go, rust, cpp and the called parameter in ts/cast; external: ts/mono's `useState`
+    // of 'react'; built-ins: `items.append`, `s.trim()`,
     // `arr.push`, Rust `self.trees.clear()`; ambiguous: Go `engine.trees[0].addRoute` (an element of a slice field: two
     // `addRoute` methods, no type for the element).
-    assert.deepEqual(stats, { resolved: 86, unresolved: 22, ambiguous: 1, byReason: { external: 6, none: 7, local: 6, builtin: 3, ambiguous: 1 } });
+    assert.deepEqual(stats, { resolved: 88, unresolved: 25, ambiguous: 1, byReason: { external: 7, none: 8, local: 6, builtin: 4, ambiguous: 1 } });
     assert.equal(stats.unresolved + stats.ambiguous, Object.values(stats.byReason).reduce((a, n) => a + (n ?? 0), 0));
   });
 

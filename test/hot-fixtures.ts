@@ -113,6 +113,8 @@ export async function buildHotFixture(steps = 10, seed = 7): Promise<HotFixture>
     'src/index.ts': barrel('five', false),
     'src/use.ts': `import { fn1, five, fn9 } from './index';\nimport * as ns from './m3';\nimport { C0 } from './m0';\n\n`
       + `export function useAll(): number {\n  const c = new C0();\n  return fn1(1) + five(2) + fn9(3) + ns.fn13(4) + c.run();\n}\n`,
+    // A monorepo package importing another by its package name, whose entry file comes later.
+    'pkgs/app/src/main.ts': `import { libFn } from '@acme/lib';\n\nexport function useLib(): number {\n  return libFn(1);\n}\n`,
   });
   const commits = [await repo.commit('start')];
   for (let s = 0; s < steps; s++) {
@@ -179,6 +181,7 @@ export async function buildHotFixture(steps = 10, seed = 7): Promise<HotFixture>
   });
   await step('rename an aliased re-export', 2, () => repo.write('src/index.ts', barrel('cinco', false)));
   await step('add an export *', 2, () => repo.write('src/index.ts', barrel('cinco', true)));
+  await step('add the entry file of a package imported by name', null, () => repo.write('pkgs/lib/src/index.ts', fnText('libFn', 'x * 3')));
   await step('rename a function of the widely imported file', null, async () => {
     const f = mods.get('src/m0.ts')!.fns[1]!;
     f.name = fresh();

@@ -108,6 +108,10 @@ await withBackends('hot store', (b) => {
       if (n === 0 || n === 4 || n === fx.commits.length - 4 || n === fx.commits.length - 1) assert.deepEqual(await answers(store, repoId, sha), await answers(cold, repoId, sha), `commit ${n}: hot = store`);
     }
     assert.deepEqual(hows, ['build', ...fx.commits.slice(1).map(() => 'update')]);
+    // The 1-file commit adding a package's entry file linked the bare `@acme/lib` import made before it.
+    const tip = fx.commits[fx.commits.length - 1]!;
+    assert.deepEqual((await store.callers(repoId, tip, 'pkgs/lib/src/index.ts::libFn', 1)).map((e) => `${e.from.qualifiedName} (${e.via})`),
+      ['pkgs/app/src/main.ts::useLib (import)']);
     // Only the tip is held: the previous tips were dropped.
     assert.equal(hot.image(repoId, fx.commits[0]!), undefined);
   });
