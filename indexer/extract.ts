@@ -569,6 +569,8 @@ function build(
   };
 
   const mergeTarget = new Map<string, number>();
+  /** The parameter list of each callable entity (overloads, below). */
+  const paramsOf = new Map<number, Node>();
   for (const i of order) {
     if (Date.now() > deadline) throw new ParseTimeoutError('extract', budgetMs);
     const d = defs[i]!;
@@ -651,6 +653,7 @@ function build(
     };
     d.entityIndex = entities.length;
     entities.push(entity);
+    if (d.params && CALLABLE.has(kind)) paramsOf.set(d.entityIndex, d.params);
   }
 
   mergeSignatures(entities, defs);
@@ -693,6 +696,7 @@ function build(
     references.push(ref);
   }
   typeFacts(defs, scopes, references);
+  if (spec.id === 'java' || spec.id === 'cpp') disambiguateOverloads(entities, paramsOf, spec.id);
 
   return {
     language: spec.id,
@@ -819,6 +823,86 @@ function callBinding(r: Ref, scopes: Scopes): string | undefined {
   return t === '' ? undefined : t;
 }
 const RECEIVER_KEYWORDS = new Set(['this', 'self', 'super', 'cls']);
+
+/** Java and C++ overloads (issue 10): callables of one container and name with different parameter
+ * types are different entities, so each gets its parameter types in its qualified name, as javadoc
+ * and C++ tools name them (`Shape.area(double)`, `n.B.f(const std::string&,int)`); nested entities
+ * follow. A name with one parameter list (a C++ declaration and its definition in one file, the
+ * only overload left) keeps its plain qualified name, so history is unchanged until a second
+ * overload appears. Types are read without parameter names, default values, Java modifiers and
+ * package qualifiers, and whitespace is normalised: renaming a parameter or reformatting keeps the name. */
+function disambiguateOverloads(entities: Entity[], paramsOf: Map<number, Node>, lang: 'java' | 'cpp'): void {
+  const groups = new Map<string, number[]>();
+  for (const [i, e] of entities.entries()) {
+    if (!paramsOf.has(i)) continue;
+    const g = groups.get(e.qualifiedName);
+    if (g) g.push(i);
+    else groups.set(e.qualifiedName, [i]);
+  }
+  const renamed = new Map<number, { from: string; to: string }>();
+  for (const [qn, members] of groups) {
+    if (members.length < 2) continue;
+    const types = members.map((i) => parameterTypes(paramsOf.get(i)!, lang));
+    if (new Set(types).size < 2) continue;
+    for (const [k, i] of members.entries()) {
+      const to = `${qn}(${types[k]!})`;
+      renamed.set(i, { from: qn, to });
+      entities[i]!.qualifiedName = to;
+    }
+  }
+  if (renamed.size === 0) return;
+  // Entities come in document order, so a parent is renamed before its children.
+  for (const [i, e] of entities.entries()) {
+    const up = renamed.get(e.parent);
+    if (!up || renamed.has(i) || !e.qualifiedName.startsWith(`${up.from}.`)) continue;
+    const to = up.to + e.qualifiedName.slice(up.from.length);
+    renamed.set(i, { from: e.qualifiedName, to });
+    e.qualifiedName = to;
+  }
+}
+
+/** `int,const std::string&` for C++ `(int x, const std::string &s = "")`; `List<String>,String...`
+ * for Java `(final java.util.List<String> xs, String... rest)`. */
+function parameterTypes(params: Node, lang: 'java' | 'cpp'): string {
+  const out: string[] = [];
+  for (const p of params.namedChildren) {
+    if (!p || p.type === 'comment' || p.type === 'receiver_parameter') continue;
+    const cut: Array<[number, number]> = [];
+    if (lang === 'java') {
+      for (const c of p.namedChildren) if (c && c.type === 'modifiers') cut.push([c.startIndex, c.endIndex]);
+      const name = p.childForFieldName('name') ?? p.namedChildren.find((c) => c?.type === 'variable_declarator')?.childForFieldName('name') ?? null;
+      if (name) cut.push([name.startIndex, name.endIndex]);
+    } else {
+      const dv = p.childForFieldName('default_value');
+      if (dv) {
+        // `= value`: from the end of the declarator (or the type) to the end of the value.
+        const before = p.childForFieldName('declarator') ?? p.childForFieldName('type');
+        cut.push([before ? before.endIndex : dv.startIndex, dv.endIndex]);
+      }
+      let dcl = p.childForFieldName('declarator');
+      while (dcl && dcl.type !== 'identifier') dcl = dcl.childForFieldName('declarator') ?? dcl.namedChildren.find((c) => c?.type === 'identifier') ?? null;
+      if (dcl) cut.push([dcl.startIndex, dcl.endIndex]);
+    }
+    cut.sort((a, b) => a[0] - b[0]);
+    let text = '';
+    let at = p.startIndex;
+    for (const [a, b] of cut) {
+      if (a < at) continue;
+      text += sliceOf(p, at, a);
+      at = b;
+    }
+    text += sliceOf(p, at, p.endIndex);
+    let t = squeeze(text);
+    if (lang === 'java') t = t.replace(/\b(?:[A-Za-z_$][\w$]*\.)+(?=[A-Za-z_$])/g, '');
+    out.push(t);
+  }
+  return out.join(',');
+}
+
+/** The text of `node` between the source offsets `from` and `to` (inside it). */
+function sliceOf(node: Node, from: number, to: number): string {
+  return node.text.slice(from - node.startIndex, to - node.startIndex);
+}
 
 /** A file's doc: a Python module docstring, or the comment block the file starts with. */
 function fileDoc(nodes: Node[], source: string, pythonRoot: Node | null): string | null {

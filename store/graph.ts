@@ -992,6 +992,11 @@ export class Resolver {
       const rank = (e: EntityRow): number => (CALLABLE.has(e.kind) ? 0 : isTypeSpaceKind(e.kind) ? 3 : CLASS_LIKE.has(e.kind) ? 1 : 2) * 1e6 - (e.end_line - e.start_line);
       const best = hits.sort((a, b) => rank(a) - rank(b))[0];
       if (best) return this.def(path, x, best);
+      // A Java or C++ overload set: each overload's name carries its parameter types.
+      const overloads = [...new Set(f.entities.filter((e) => e.qname.startsWith(`${qname}(`) && CALLABLE.has(e.kind)).map((e) => `${path}::${e.qname}`))];
+      if (overloads.length > 0) {
+        throw new StoreError('ENTITY_NOT_FOUND', `${JSON.stringify(id)} is overloaded: name one overload by its parameter types, one of ${overloads.map((o) => `\`${o}\``).join(', ')}.`, { qualifiedName });
+      }
     }
     throw new StoreError('ENTITY_NOT_FOUND', `No entity ${JSON.stringify(id)} at this commit. Qualified names look like \`src/a.ts::Parser.parse\`; list them with entities().`, { qualifiedName });
   }

@@ -88,8 +88,11 @@ export async function run(argv: string[]): Promise<number> {
 /** Up to 3 qualified names at `sha` nearest to `wanted` by edit distance: from the same file (a typo
  * in the name) and with a similar simple name anywhere (a wrong path). */
 async function nearestNames(store: HistoryStore, repoId: number, sha: string, wanted: string): Promise<string[]> {
-  const [file = '', local = ''] = wanted.split('::');
-  const simple = local.split('.').pop() ?? local;
+  // The first `::` ends the path (a C++ overload's parameter types may hold more: `f(std::string)`).
+  const cut = wanted.indexOf('::');
+  const file = cut < 0 ? wanted : wanted.slice(0, cut);
+  const local = cut < 0 ? '' : wanted.slice(cut + 2);
+  const simple = local.replace(/\(.*$/, '').split('.').pop() ?? local;
   const names = new Set<string>();
   for (const e of await store.entities(repoId, sha, { pathPrefix: file, limit: 10_000 })) names.add(e.qualifiedName);
   if (simple !== '') {
