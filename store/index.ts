@@ -93,6 +93,8 @@ export class HistoryStore {
   private readonly annRefs = new Map<string, string>();
   /** The hot working set at the ref tips (store/hot), once opened. */
   hot: HotStore | null = null;
+  /** A write found entities stored (so the next one is no first snapshot, compactIndexes). */
+  private loaded = false;
 
   /** `db` must be migrated (store/migrate.ts). */
   constructor(readonly db: Db) {}
@@ -212,10 +214,34 @@ export class HistoryStore {
 
   /** Stores one commit in one transaction (idempotent: a stored commit is left alone). */
   async storeCommit(repoId: number, input: CommitInput): Promise<StoredCommit> {
+    const first = await this.firstLoad();
     const staged = this.writeCache.stage();
     const stored = await this.db.transaction((tx) => storeCommit(tx, this.chains, staged, repoId, input));
     staged.commit();
+    if (first) await this.compactIndexes();
     return stored;
+  }
+
+  /** Is the next write the first snapshot into an empty store? Asked until a write found entities. */
+  private async firstLoad(): Promise<boolean> {
+    if (this.loaded) return false;
+    const { rows } = await this.db.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM entities) AS any');
+    this.loaded = rows[0]?.any === true;
+    return !this.loaded;
+  }
+
+  /**
+   * Rebuilds the indexes of the tables a first snapshot fills. Their keys (body hashes, names)
+   * arrive in no order, so B-tree pages split as they fill and stay about half full; rebuilt, leaf
+   * pages are 90% full: on a 709k-line first snapshot, 1.25 bytes per line of source less (#12).
+   * Later writes are small beside the table and are left to fill the pages as they go. On a
+   * server, CONCURRENTLY, so other repositories' readers and writers are not blocked.
+   */
+  async compactIndexes(): Promise<void> {
+    this.loaded = true;
+    for (const table of ['entities', 'bodies', 'extraction_refs']) {
+      await this.db.query(this.db.kind === 'postgres' ? `REINDEX TABLE CONCURRENTLY ${table}` : `REINDEX TABLE ${table}`);
+    }
   }
 
   /**
@@ -230,6 +256,7 @@ export class HistoryStore {
   async storeCommits(repoId: number, inputs: readonly CommitInput[], opts: { budgetMs?: number; maxCommits?: number } = {}): Promise<StoredCommit[]> {
     const budgetMs = opts.budgetMs ?? Infinity;
     const max = opts.maxCommits ?? inputs.length;
+    const first = await this.firstLoad();
     const staged = this.writeCache.stage();
     const stored = await this.db.transaction(async (tx) => {
       const t0 = performance.now();
@@ -242,6 +269,7 @@ export class HistoryStore {
       return out;
     });
     staged.commit();
+    if (first) await this.compactIndexes();
     return stored;
   }
 
