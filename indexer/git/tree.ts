@@ -13,7 +13,7 @@ export interface TreeEntry {
   mode: string;
   type: 'blob' | 'commit';
   sha: string;
-  /** Blob size in bytes from `ls-tree -l`; null for gitlinks. */
+  /** Blob size in bytes from `ls-tree -l`; null for gitlinks and for blobs missing from the repository. */
   size: number | null;
   /** Set when the entry must not be read as a file. Never follow such entries. */
   skip?: PathSkip;
@@ -50,7 +50,9 @@ export class TreeParseError extends CodedError<'TREE_PARSE'> {
 const TAB = 0x09;
 const NUL = 0x00;
 
-/** Parses `ls-tree -r -z -l`: `<mode> SP <type> SP <oid> SP+ <size|-> TAB <path> NUL`. */
+/** Parses `ls-tree -r -z -l`: `<mode> SP <type> SP <oid> SP+ <size|-|BAD> TAB <path> NUL`. git prints
+ * `BAD` for a blob it does not have (a partial clone, a damaged or shallow-fetched repository): its
+ * size is unknown (null), and reading it later fails as that file's `read_error`, not the run's. */
 export function parseLsTree(out: Buffer): TreeEntry[] {
   const entries: TreeEntry[] = [];
   let pos = 0;
@@ -59,7 +61,7 @@ export function parseLsTree(out: Buffer): TreeEntry[] {
     const nul = tab === -1 ? -1 : out.indexOf(NUL, tab + 1);
     if (tab === -1 || nul === -1) throw new TreeParseError(`truncated ls-tree record at byte ${pos}`);
     const header = out.toString('latin1', pos, tab);
-    const m = /^(\d{6}) (blob|commit|tree) ([0-9a-f]{40}|[0-9a-f]{64}) +(\d+|-)$/.exec(header);
+    const m = /^(\d{6}) (blob|commit|tree) ([0-9a-f]{40}|[0-9a-f]{64}) +(\d+|-|BAD)$/.exec(header);
     if (m === null) throw new TreeParseError(`unexpected ls-tree header ${JSON.stringify(header)}`);
     pos = nul + 1;
     const type = m[2]!;
@@ -71,7 +73,7 @@ export function parseLsTree(out: Buffer): TreeEntry[] {
       mode,
       type: type as 'blob' | 'commit',
       sha: m[3]!,
-      size: m[4] === '-' ? null : Number(m[4]),
+      size: m[4] === '-' || m[4] === 'BAD' ? null : Number(m[4]),
     };
     if (decoded.rawPath) entry.rawPath = decoded.rawPath;
     const skip = pathSkip(mode, decoded.path);
