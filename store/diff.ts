@@ -67,7 +67,7 @@ export async function diffVersions(
   }
   if (unknown.length > 0) {
     const { rows } = await q.query<EntityRow>(
-      `SELECT extraction_id, kind, name, qname, start_line, end_line, body_hash, signature, end_byte - start_byte AS bytes, exported${docs ? ', md5(doc) AS doc_hash' : ''} FROM entities
+      `SELECT extraction_id, kind, name, qname, start_line, end_line, encode(body_hash, 'hex') AS body_hash, signature, end_byte - start_byte AS bytes, exported${docs ? ', md5(doc) AS doc_hash' : ''} FROM entities
        WHERE extraction_id = ANY($1::int[]) AND kind <> ALL($2::text[])`,
       [unknown, DIFF_EXCLUDED_KINDS],
     );
@@ -105,7 +105,7 @@ export async function diffVersions(
     const addedKeys = new Set(candidates.map((e) => `${e.path}\0${e.kind}`));
     const hashes = new Set([...candidates, ...res.removed.filter((e) => addedKeys.has(`${e.path}\0${e.kind}`))].map((e) => e.bodyHash));
     const { rows } = await q.query<{ body_hash: string; embedding: Buffer }>(
-      'SELECT body_hash, embedding FROM bodies WHERE body_hash = ANY($1::text[])', [[...hashes]]);
+      "SELECT encode(body_hash, 'hex') AS body_hash, embedding FROM bodies WHERE body_hash = ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h))", [[...hashes]]);
     const vec = new Map(rows.map((r) => [r.body_hash, fromStoredEmbedding(r.embedding)]));
     matchSimilar(res, (a, b) => {
       const va = vec.get(a.bodyHash);

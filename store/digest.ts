@@ -4,7 +4,9 @@
 import { createHash } from 'node:crypto';
 import type { Queryable } from './db.ts';
 
-/** One query per table (exported for tests comparing stores table by table). */
+/** One query per table (exported for tests comparing stores table by table). Body hashes are read
+ * as hex text (`encode`), as they were stored before migrations/0012, so a store's digest is the
+ * same before and after that migration. */
 export const QUERIES: Record<string, string> = {
   commits: `SELECT r.path AS repo, c.sha, c.parents, c.tree, c.author_name, c.author_email, c.author_date::text, c.committer_name,
                    c.committer_email, c.committer_date::text, c.message, b.sha AS base, c.depth
@@ -18,13 +20,13 @@ export const QUERIES: Record<string, string> = {
   extractions: `SELECT blob_sha, language, extractor_version, lines, bytes, error_count, invalid_utf8 FROM extractions
                 ORDER BY blob_sha, language, extractor_version`,
   entities: `SELECT x.blob_sha, x.language, x.extractor_version, e.idx, e.parent_idx, e.kind, e.name, e.qname, e.start_line, e.end_line,
-                    e.start_byte, e.end_byte, e.signature, e.doc, e.exported, e.body_hash
+                    e.start_byte, e.end_byte, e.signature, e.doc, e.exported, encode(e.body_hash, 'hex') AS body_hash
              FROM entities e JOIN extractions x ON x.id = e.extraction_id
              ORDER BY x.blob_sha, x.language, x.extractor_version, e.idx`,
   extraction_refs: `SELECT x.blob_sha, x.language, x.extractor_version, f.kind, f.name, f.qualifier, f.line, f.from_idx, f.module, f.alias, f.binding
                     FROM extraction_refs f JOIN extractions x ON x.id = f.extraction_id
                     ORDER BY 1, 2, 3`,
-  bodies: 'SELECT body_hash, embedding::text FROM bodies ORDER BY body_hash',
+  bodies: "SELECT encode(body_hash, 'hex') AS body_hash, embedding::text FROM bodies ORDER BY bodies.body_hash",
   entity_changes: `SELECT r.path AS repo, c.sha, ec.change, ec.kind, p.path, ec.qname, op.path AS old_path, ec.old_qname, ec.signature_changed,
                           ec.visibility_changed
                    FROM entity_changes ec JOIN commits c ON c.id = ec.commit_id JOIN repositories r ON r.id = c.repo_id
@@ -35,11 +37,12 @@ export const QUERIES: Record<string, string> = {
             ORDER BY r.path, l.id`,
 };
 
-/** sha256 over the logical content of every table, plus row counts per table. */
-export async function storeDigest(q: Queryable): Promise<{ digest: string; rows: Record<string, number> }> {
+/** sha256 over the logical content of every table, plus row counts per table. `queries` replaces
+ * QUERIES in tests that digest a store of an older schema (test/body-hash-bytea.test.ts). */
+export async function storeDigest(q: Queryable, queries: Record<string, string> = QUERIES): Promise<{ digest: string; rows: Record<string, number> }> {
   const all = createHash('sha256');
   const counts: Record<string, number> = {};
-  for (const [table, sql] of Object.entries(QUERIES)) {
+  for (const [table, sql] of Object.entries(queries)) {
     const { rows } = await q.query<Record<string, unknown>>(sql, []);
     counts[table] = rows.length;
     all.update(`${table}\n`);

@@ -386,7 +386,7 @@ export class HistoryStore {
       path: string; language: string; kind: EntityKind; name: string; qname: string; start_line: number; end_line: number;
       signature: string | null; doc: string | null; exported: boolean; body_hash: string;
     }>(
-      `SELECT p.path, t.language, e.kind, e.name, e.qname, e.start_line, e.end_line, e.signature, e.doc, e.exported, e.body_hash
+      `SELECT p.path, t.language, e.kind, e.name, e.qname, e.start_line, e.end_line, e.signature, e.doc, e.exported, encode(e.body_hash, 'hex') AS body_hash
        FROM (${treeSql()}) t JOIN paths p ON p.id = t.path_id JOIN entities e ON e.extraction_id = t.extraction_id
        WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ${add(limit)} OFFSET ${add(offset)}`, params);
     return rows.map((r) => ({
@@ -405,7 +405,7 @@ export class HistoryStore {
       path: string; language: string; kind: EntityKind; name: string; qname: string; start_line: number; end_line: number;
       signature: string | null; doc: string | null; exported: boolean; body_hash: string; embedding: Buffer;
     }>(
-      `SELECT p.path, t.language, e.kind, e.name, e.qname, e.start_line, e.end_line, e.signature, e.doc, e.exported, e.body_hash, b.embedding
+      `SELECT p.path, t.language, e.kind, e.name, e.qname, e.start_line, e.end_line, e.signature, e.doc, e.exported, encode(e.body_hash, 'hex') AS body_hash, b.embedding
        FROM (${treeSql()}) t JOIN paths p ON p.id = t.path_id JOIN entities e ON e.extraction_id = t.extraction_id
        JOIN bodies b ON b.body_hash = e.body_hash`, [...chainParams(chain)]);
     const score = new Map<string, number>();

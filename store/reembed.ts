@@ -81,7 +81,7 @@ export function modelVectors(model: Pick<ModelState, 'id' | 'name' | 'dims'>): V
       const out = new Map<string, Float32Array>();
       for (let i = 0; i < hashes.length; i += 10_000) {
         const { rows } = await q.query<{ body_hash: string; embedding: Buffer }>(
-          'SELECT body_hash, embedding FROM model_embeddings WHERE model_id = $1 AND body_hash = ANY($2::text[])', [model.id, hashes.slice(i, i + 10_000)]);
+          "SELECT encode(body_hash, 'hex') AS body_hash, embedding FROM model_embeddings WHERE model_id = $1 AND body_hash = ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest($2::text[]) AS h))", [model.id, hashes.slice(i, i + 10_000)]);
         for (const r of rows) out.set(r.body_hash, decodeVector(r.embedding));
       }
       return out;
@@ -163,7 +163,7 @@ export class Reembedder {
   /** Embeds the distinct bodies of these extractions that the model has no vector for. */
   private async embedStep(ext: Array<{ id: number; blob_sha: string }>): Promise<void> {
     const { rows } = await this.db.query<{ extraction_id: number; body_hash: string; start_byte: number; end_byte: number }>(
-      `SELECT DISTINCT ON (e.body_hash) e.extraction_id, e.body_hash, e.start_byte, e.end_byte FROM entities e
+      `SELECT DISTINCT ON (e.body_hash) e.extraction_id, encode(e.body_hash, 'hex') AS body_hash, e.start_byte, e.end_byte FROM entities e
        WHERE e.extraction_id = ANY($1::int[]) AND ${EXCLUDED}
          AND NOT EXISTS (SELECT 1 FROM model_embeddings m WHERE m.model_id = $2 AND m.body_hash = e.body_hash)
        ORDER BY e.body_hash, e.extraction_id`, [ext.map((x) => x.id), this.model.id]);
@@ -187,7 +187,7 @@ export class Reembedder {
     const enc = vectors.map((v) => encodeVector(v));
     await this.db.query(
       `INSERT INTO model_embeddings (model_id, body_hash, embedding)
-       SELECT $1, h, e FROM unnest($2::text[], $3::bytea[]) AS t(h, e) ON CONFLICT DO NOTHING`, [this.model.id, hashes, enc]);
+       SELECT $1, decode(h, 'hex'), e FROM unnest($2::text[], $3::bytea[]) AS t(h, e) ON CONFLICT DO NOTHING`, [this.model.id, hashes, enc]);
     this.embedded += texts.length;
   }
 }

@@ -321,8 +321,9 @@ async function insertEntities(q: Queryable, fresh: Array<{ id: number; p: Parsed
     const s = <T>(a: T[]): T[] => (e.x.length <= ENTITY_ROWS ? a : a.slice(i, i + ENTITY_ROWS));
     await q.query(
       `INSERT INTO entities (extraction_id, idx, parent_idx, kind, name, qname, start_line, end_line, start_byte, end_byte, signature, doc, exported, body_hash)
-       SELECT * FROM unnest($1::int[], $2::int[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[], $9::int[], $10::int[],
-                            $11::text[], $12::text[], $13::boolean[], $14::text[])`,
+       SELECT x, i, p, k, n, qn, sl, el, sb, eb, sig, doc, exp, decode(h, 'hex')
+       FROM unnest($1::int[], $2::int[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[], $9::int[], $10::int[],
+                   $11::text[], $12::text[], $13::boolean[], $14::text[]) AS t(x, i, p, k, n, qn, sl, el, sb, eb, sig, doc, exp, h)`,
       [s(e.x), s(e.idx), s(e.parent), s(e.kind), s(e.name), s(e.qname), s(e.sl), s(e.el), s(e.sb), s(e.eb), s(e.sig), s(e.doc), s(e.exp), s(e.hash)],
     );
   }
@@ -347,7 +348,7 @@ async function insertBodies(q: Queryable, bodies: Map<string, { text: string } |
   let todo = [...bodies.keys()];
   const toEmbed = todo.filter((h) => 'text' in bodies.get(h)!);
   if (toEmbed.length > 0) {
-    const { rows } = await q.query<{ body_hash: string }>('SELECT body_hash FROM bodies WHERE body_hash = ANY($1::text[])', [toEmbed]);
+    const { rows } = await q.query<{ body_hash: string }>("SELECT encode(body_hash, 'hex') AS body_hash FROM bodies WHERE body_hash = ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h))", [toEmbed]);
     const have = new Set(rows.map((r) => r.body_hash));
     todo = todo.filter((h) => !have.has(h));
   }
@@ -368,7 +369,7 @@ async function insertBodies(q: Queryable, bodies: Map<string, { text: string } |
       const chunk = group.slice(i, i + 5000);
       await q.query(
         `INSERT INTO bodies (body_hash, embedding)
-         SELECT h, substring($2::bytea FROM (n - 1)::int * $3 + 1 FOR $3) FROM unnest($1::text[]) WITH ORDINALITY AS t(h, n)
+         SELECT decode(h, 'hex'), substring($2::bytea FROM (n - 1)::int * $3 + 1 FOR $3) FROM unnest($1::text[]) WITH ORDINALITY AS t(h, n)
          ON CONFLICT DO NOTHING`,
         [chunk.map((x) => x.h), Buffer.concat(chunk.map((x) => x.v)), dims],
       );

@@ -53,7 +53,7 @@ await withBackends('ann', (b) => {
     const stats = await store.syncAnn([repoId]);
     assert.equal(stats!.fullTips, 1, 'main and HEAD share one tip');
     assert.ok(stats!.added > 10);
-    const { rows } = await db.query<{ body_hash: string }>('SELECT body_hash FROM bodies');
+    const { rows } = await db.query<{ body_hash: Buffer }>('SELECT body_hash FROM bodies');
     assert.ok(ann.size <= rows.length);
     const ents = (await store.entities(repoId, fx.tip, { limit: 10_000 })).filter((e) => e.kind !== 'module' && e.kind !== 'import');
     for (const q of QUERIES) {
@@ -63,7 +63,7 @@ await withBackends('ann', (b) => {
       for (let j = 1; j < hits.length; j++) assert.ok(hits[j]!.distance >= hits[j - 1]!.distance - 1e-6, 'nearest first');
     }
     // The exact order, computed from the stored vectors.
-    const vecs = await db.query<{ body_hash: string; embedding: Buffer }>('SELECT body_hash, embedding FROM bodies');
+    const vecs = await db.query<{ body_hash: string; embedding: Buffer }>("SELECT encode(body_hash, 'hex') AS body_hash, embedding FROM bodies");
     const byHash = new Map(vecs.rows.map((r) => [r.body_hash, fromStoredEmbedding(r.embedding)]));
     for (const q of QUERIES) {
       const v = embed(q);

@@ -48,8 +48,9 @@ await withBackends('migration 0007 converts pgvector embeddings to bytes', (b) =
         await migrate(db, before);
         const v = embed(BODIES[0]!);
         const literal = `[${Array.from(v, (x) => x.toPrecision(6)).join(',')}]`;
+        // Hashes are hex, as every extractor wrote them: migration 0012 decodes them to bytes.
         await db.query('INSERT INTO bodies (body_hash, embedding) VALUES ($1, $2::vector), ($3, $4::vector)',
-          ['aa', literal, 'zero', `[${new Array(EMBEDDING_DIMS).fill(0).join(',')}]`]);
+          ['aa', literal, 'bb', `[${new Array(EMBEDDING_DIMS).fill(0).join(',')}]`]);
         await migrate(db);
         const { rows } = await db.query<{ body_hash: string; embedding: Buffer }>('SELECT body_hash, embedding FROM bodies ORDER BY body_hash');
         assert.equal(rows.length, 2);

@@ -26,7 +26,7 @@ const NO_BODY = `e.kind NOT IN ('module', 'import')`;
 /** Every embedded entity of the tree at `chain`; or, with `pathIds`, those of these paths only. */
 export async function tipEntities(q: Queryable, chain: Chain, pathIds?: number[]): Promise<TipEntity[]> {
   const { rows } = await q.query<{ path: string; idx: number; body_hash: string }>(
-    `SELECT p.path, e.idx, e.body_hash
+    `SELECT p.path, e.idx, encode(e.body_hash, 'hex') AS body_hash
      FROM (${treeSql(pathIds ? 'd.path_id = ANY($3::int[])' : 'true')}) t JOIN paths p ON p.id = t.path_id
      JOIN entities e ON e.extraction_id = t.extraction_id
      WHERE t.blob_sha IS NOT NULL AND ${NO_BODY}`,
@@ -51,7 +51,7 @@ export function builtinVectors(id: string, dims: number): VectorSource {
       const out = new Map<string, Float32Array>();
       for (let i = 0; i < hashes.length; i += 10_000) {
         const { rows } = await q.query<{ body_hash: string; embedding: Buffer }>(
-          'SELECT body_hash, embedding FROM bodies WHERE body_hash = ANY($1::text[])', [hashes.slice(i, i + 10_000)]);
+          "SELECT encode(body_hash, 'hex') AS body_hash, embedding FROM bodies WHERE body_hash = ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h))", [hashes.slice(i, i + 10_000)]);
         for (const r of rows) out.set(r.body_hash, fromStoredEmbedding(r.embedding));
       }
       return out;

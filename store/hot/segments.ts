@@ -108,7 +108,7 @@ export async function loadFileSegs(q: Queryable, files: Listed[]): Promise<FileS
       extraction_id: number; idx: number; parent_idx: number; kind: EntityKind; name: string; qname: string; start_line: number; end_line: number;
       start_byte: number; end_byte: number; signature: string | null; doc: string | null; exported: boolean; body_hash: string;
     }>(
-      `SELECT extraction_id, idx, parent_idx, kind, name, qname, start_line, end_line, start_byte, end_byte, signature, doc, exported, body_hash
+      `SELECT extraction_id, idx, parent_idx, kind, name, qname, start_line, end_line, start_byte, end_byte, signature, doc, exported, encode(body_hash, 'hex') AS body_hash
        FROM entities WHERE extraction_id = ANY($1::int[])`, [xids]),
     q.query<{ extraction_id: number; kind: string; name: string; qualifier: string | null; from_idx: number; line: number; module: string | null; alias: string | null; ord: number }>(
       `SELECT r.extraction_id, u.kind, u.name, u.qualifier, u.from_idx, u.line, u.module, u.alias, u.ord

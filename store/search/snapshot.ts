@@ -121,7 +121,7 @@ export class Snapshot {
       exported: boolean; body_hash: string;
     }>(
       `SELECT p.path, t.language, t.blob_sha, e.idx, e.parent_idx, e.kind, e.name, e.qname, e.start_line, e.end_line, e.start_byte,
-              e.end_byte, e.signature, e.doc, e.exported, e.body_hash
+              e.end_byte, e.signature, e.doc, e.exported, encode(e.body_hash, 'hex') AS body_hash
        FROM (${treeSql()}) t JOIN paths p ON p.id = t.path_id JOIN entities e ON e.extraction_id = t.extraction_id
        WHERE t.blob_sha IS NOT NULL ORDER BY p.path, e.start_line, e.idx`, chainParams(chain));
     const entities = rows.map((r, i): SnapEntity => ({
@@ -301,7 +301,7 @@ export class Snapshot {
     const rows = source
       ? [...(await source.read(this.q, hashes))].map(([body_hash, v]) => ({ body_hash, v }))
       : (await this.q.query<{ body_hash: string; embedding: Buffer }>(
-        'SELECT body_hash, embedding FROM bodies WHERE body_hash = ANY($1::text[])', [hashes])).rows.map((r) => ({ body_hash: r.body_hash, v: fromStoredEmbedding(r.embedding) }));
+        "SELECT encode(body_hash, 'hex') AS body_hash, embedding FROM bodies WHERE body_hash = ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h))", [hashes])).rows.map((r) => ({ body_hash: r.body_hash, v: fromStoredEmbedding(r.embedding) }));
     const row = new Map<string, number>();
     const vecs = rows.map((r, k) => {
       row.set(r.body_hash, k);
