@@ -165,7 +165,8 @@ export class Snapshot {
 
   /**
    * Entities that share a file, qualified name and kind (inline callbacks repeated in a test
-   * file, overloads) have one id (store/types.ts entityId) and answer callers/callees as one:
+   * file, a C++ declaration and its definition) have one id (store/types.ts entityId) and answer
+   * callers/callees as one:
    * `of[i]` is the first of i's group (itself when alone), `members` the positions of each group
    * of more than one, in entity order.
    */
