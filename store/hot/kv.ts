@@ -32,8 +32,10 @@ function isLockError(err: unknown): boolean {
 
 const { RocksLevel } = require('@nxtedition/rocksdb') as { RocksLevel: new (location: string) => Level };
 
-/** Bump when the layout or meaning of any key changes: an older directory is then rebuilt. */
-export const HOT_FORMAT_VERSION = '3';
+/** Bump when the layout or meaning of any key changes, or when call resolution (store/graph.ts)
+ * changes what the persisted edge segments hold: an older directory is then rebuilt.
+ * 4: monorepo package entry points, names imported from outside the tree, Java/C++ overloads. */
+export const HOT_FORMAT_VERSION = '4';
 const FORMAT_KEY = 'v';
 
 export type KvOp = { type: 'put'; key: string; value: string | Buffer } | { type: 'del'; key: string };
