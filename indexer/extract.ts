@@ -91,6 +91,7 @@ interface Ref {
   qualifierNode: Node | null;
   module: string | undefined;
   alias: string | undefined;
+  args: number | undefined;
 }
 
 /** Decodes a blob as UTF-8; invalid sequences become U+FFFD and are counted. */
@@ -530,6 +531,7 @@ function build(
       qualifierNode: qualifier,
       module: moduleNodes.length === 0 ? undefined : modulePath(moduleNodes, spec),
       alias: alias ? alias.text : undefined,
+      args: kind === 'call' && (spec.id === 'java' || spec.id === 'cpp') ? argumentCount(main.node) : undefined,
     });
   }
   const comments: Comments = { starts: commentStarts, ends: commentEnds };
@@ -689,6 +691,7 @@ function build(
     const ref: Reference = { kind: r.kind, name: r.name, qualifier: r.qualifier, line: r.node.startPosition.row + 1, from };
     if (r.module !== undefined) ref.module = r.module;
     if (r.alias !== undefined) ref.alias = r.alias;
+    if (r.args !== undefined) ref.args = r.args;
     if (r.kind === 'call') {
       const binding = callBinding(r, scopes);
       if (binding !== undefined) ref.binding = binding;
@@ -897,6 +900,16 @@ function parameterTypes(params: Node, lang: 'java' | 'cpp'): string {
     out.push(t);
   }
   return out.join(',');
+}
+
+/** The number of arguments of a call node (its `arguments` list: Java method invocations, object
+ * creations and `super(...)`, C++ calls and `new`), or undefined when it has none to count. */
+function argumentCount(call: Node): number | undefined {
+  const list = call.childForFieldName('arguments');
+  if (!list) return undefined;
+  let n = 0;
+  for (const c of list.namedChildren) if (c && c.type !== 'comment') n++;
+  return n;
 }
 
 /** The text of `node` between the source offsets `from` and `to` (inside it). */

@@ -80,6 +80,9 @@ export interface Reference {
    * local variable of an enclosing function. Its simple type when declared or constructed
    * (`x: Foo`, `x = new Foo()`, Go `func (s *Foo)`), else ''. Absent: not a local binding. */
   binding?: string;
+  /** For Java and C++ calls: the number of arguments written (`f(a, b)` -> 2), which picks among
+   * overloads. Absent where the syntax shows none (a method reference) and in other languages. */
+  args?: number;
 }
 
 export interface FileExtraction {

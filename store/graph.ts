@@ -95,7 +95,11 @@ const BUILTIN_METHODS = new Set([
 ]);
 
 export interface EntityRow { idx: number; parent_idx: number; kind: string; name: string; qname: string; start_line: number; end_line: number }
-export interface RefRow { kind: string; name: string; qualifier: string | null; line: number; from_idx: number; module: string | null; alias: string | null; binding: string | null }
+export interface RefRow {
+  kind: string; name: string; qualifier: string | null; line: number; from_idx: number; module: string | null; alias: string | null; binding: string | null;
+  /** Java / C++ calls: the argument count (migrations/0013_call_arity.sql); null when unknown. */
+  args: number | null;
+}
 /** One extraction as the resolver reads it: entities in idx order (`entities[idx]`), calls in
  * `callOrder`, imports and type facts in the extraction's order; `bases` (extends / implements /
  * embeds references) only when the tree is held in memory (`TreeMemory`). */
@@ -286,6 +290,48 @@ function bareEcmaNames(spec: string, noExt: string): boolean {
   return false;
 }
 
+/** The parameter counts an overload named with its parameter types takes (`f(int,String...)`:
+ * 1 or more): null for a name without them. Java counts exactly; C++ parameters may have defaults,
+ * which the name leaves out, so any count up to the parameters' is taken. */
+function parameterCounts(d: Def): [number, number] | null {
+  const qn = d.qname;
+  if (!qn.endsWith(')')) return null;
+  let depth = 0;
+  let open = -1;
+  for (let i = qn.length - 1; i >= 0; i--) {
+    const c = qn[i];
+    if (c === ')') depth++;
+    else if (c === '(' && --depth === 0) { open = i; break; }
+  }
+  if (open <= 0 || qn[open - 1] === '.') return null;
+  const inner = qn.slice(open + 1, -1);
+  const params: string[] = [];
+  let level = 0;
+  let start = 0;
+  for (let i = 0; i < inner.length; i++) {
+    const c = inner[i];
+    if (c === '<' || c === '(' || c === '[' || c === '{') level++;
+    else if (c === '>' || c === ')' || c === ']' || c === '}') level--;
+    else if (c === ',' && level === 0) { params.push(inner.slice(start, i)); start = i + 1; }
+  }
+  if (inner.trim() !== '') params.push(inner.slice(start));
+  if (params.length === 1 && params[0]!.trim() === 'void') params.pop();
+  const n = params.length;
+  const variadic = n > 0 && params[n - 1]!.trim().endsWith('...');
+  if (d.path.endsWith('.java')) return variadic ? [n - 1, Infinity] : [n, n];
+  return [0, variadic ? Infinity : n];
+}
+
+/** Of several targets, those whose parameter count takes `args` arguments, when any does. */
+function byArity(targets: Def[], args: number | null): Def[] {
+  if (args === null || targets.length < 2) return targets;
+  const fits = targets.filter((t) => {
+    const range = parameterCounts(t);
+    return range === null || (args >= range[0] && args <= range[1]);
+  });
+  return fits.length > 0 ? fits : targets;
+}
+
 /** Does import specifier `spec`, written in `fromPath`, name the file `candidate`? */
 function importNames(spec: string, fromPath: string, candidate: string): boolean {
   const noExt = candidate.replace(/\.[^./]+$/, '');
@@ -398,9 +444,9 @@ export class Resolver {
         const [{ rows: entities }, { rows: refs }, lang] = await Promise.all([
           this.q.query<EntityRow>('SELECT idx, parent_idx, kind, name, qname, start_line, end_line FROM entities WHERE extraction_id = $1 ORDER BY idx', [x]),
           this.q.query<RefRow>(
-            `SELECT u.kind, u.name, u.qualifier, u.line, u.from_idx, u.module, u.alias, u.binding
-             FROM extraction_refs r, unnest(r.kind, r.name, r.qualifier, r.line, r.from_idx, r.module, r.alias, r.binding)
-               AS u(kind, name, qualifier, line, from_idx, module, alias, binding)
+            `SELECT u.kind, u.name, u.qualifier, u.line, u.from_idx, u.module, u.alias, u.binding, u.args
+             FROM extraction_refs r, unnest(r.kind, r.name, r.qualifier, r.line, r.from_idx, r.module, r.alias, r.binding, r.args)
+               AS u(kind, name, qualifier, line, from_idx, module, alias, binding, args)
              WHERE r.extraction_id = $1 AND u.kind IN ('call', 'import', 'type')`, [x]),
           this.q.query<{ language: string }>('SELECT language FROM extractions WHERE id = $1', [x]).then((res) => res.rows),
         ]);
@@ -568,13 +614,14 @@ export class Resolver {
   }
 
   /** A class-like definition as a call target: its constructor when it declares one. */
-  private async construct(cls: Def): Promise<Def> {
-    if (!CLASS_LIKE.has(cls.kind)) return cls;
+  private async construct(cls: Def): Promise<Def[]> {
+    if (!CLASS_LIKE.has(cls.kind)) return [cls];
     const x = cls.extractionId;
     this.dep(DEP.ctors(cls.path, cls.idx), cls.path);
     this.dep(DEP.lang(cls.path), cls.path);
-    const ctor = (this.mem?.file(x) ?? await this.file(x)).entities.find((e) => e.parent_idx === cls.idx && e.kind === 'constructor');
-    if (ctor) return this.def(cls.path, x, ctor);
+    // Every constructor: Java and C++ overload them (the call's argument count picks, byArity).
+    const ctors = (this.mem?.file(x) ?? await this.file(x)).entities.filter((e) => e.parent_idx === cls.idx && e.kind === 'constructor');
+    if (ctors.length > 0) return ctors.map((c) => this.def(cls.path, x, c));
     // Out-of-line (C++ `Foo::Foo`) or in another file, in the class's language family: a Python
     // `Base` without `__init__` is not a Java `Base` that has a constructor.
     const family = familyOf((this.mem?.file(x) ?? await this.file(x)).language);
@@ -583,9 +630,12 @@ export class Resolver {
       if (d.kind === 'constructor' && containerOf(d.qname) === cls.name && familyOf((this.mem?.file(d.extractionId) ?? await this.file(d.extractionId)).language) === family) elsewhere.push(d);
     }
     const dir = posix.dirname(cls.path);
-    const own = elsewhere.find((d) => d.path === cls.path) ?? elsewhere.find((d) => posix.dirname(d.path) === dir)
-      ?? (elsewhere.length === 1 ? elsewhere[0]! : null);
-    if (own) return own;
+    const sameFile = elsewhere.filter((d) => d.path === cls.path);
+    const sameDir = elsewhere.filter((d) => posix.dirname(d.path) === dir);
+    // Out-of-line constructors of one file: the class's own file, else the first of its directory.
+    const own = sameFile.length > 0 ? sameFile : sameDir.length > 0 ? sameDir.filter((d) => d.path === sameDir[0]!.path)
+      : elsewhere.length === 1 ? elsewhere : [];
+    if (own.length > 0) return own;
     // JS/TS and Python classes inherit their base's constructor: `new ZodAny()` with no constructor
     // in ZodAny runs ZodType's, which is what the compiler resolves it to. (Java and C++ classes
     // get an implicit constructor of their own; the class stands for it.)
@@ -595,11 +645,25 @@ export class Resolver {
           const bf = this.mem?.file(b.extractionId) ?? await this.file(b.extractionId);
           this.dep(DEP.ctors(b.path, b.idx), b.path);
           const ctor = bf.entities.find((e) => e.parent_idx === b.idx && e.kind === 'constructor');
-          if (ctor) return this.def(b.path, b.extractionId, ctor);
+          if (ctor) return [this.def(b.path, b.extractionId, ctor)];
         }
       }
     }
-    return cls;
+    return [cls];
+  }
+
+  /** What a call lands on: classes stand for their constructors, and of several overloads (Java
+   * and C++, named with their parameter types) those whose parameter count takes `args`. */
+  private async land(targets: Def[], args: number | null): Promise<Def[]> {
+    const out: Def[] = [];
+    const seen = new Set<string>();
+    for (const t of targets) {
+      for (const d of await this.construct(t)) {
+        const k = keyOf(d);
+        if (!seen.has(k)) { seen.add(k); out.push(d); }
+      }
+    }
+    return byArity(out, args);
   }
 
   /** Entity indexes enclosing `idx` (itself included), innermost first. */
@@ -679,7 +743,7 @@ export class Resolver {
     const q = r.qualifier;
     const lang = f.language;
     const none = (why: Unresolved): Resolution => ({ targets: [], via: null, why });
-    const ok = async (targets: Def[], via: Via): Promise<Resolution> => ({ targets: await Promise.all(targets.map((t) => this.construct(t))), via });
+    const ok = async (targets: Def[], via: Via): Promise<Resolution> => ({ targets: await this.land(targets, r.args), via });
 
     // super(...): the base class's constructor.
     if (q === null && name === 'super' && lang !== 'python') {
@@ -842,8 +906,8 @@ export class Resolver {
     } else if (CALLBACK_PARAM.test(head)) {
       // `f(i:k)`: parameter k of the callback passed as argument i of `f(...)` / `new f(...)`.
       const [, fname, slot] = CALLBACK_PARAM.exec(head)!;
-      const ref: RefRow = { kind: 'call', name: fname!, qualifier: null, line: 0, from_idx: fromIdx, module: null, alias: null, binding: null };
-      const res = await this.resolveBare(path, x, this.mem?.file(x) ?? await this.file(x), ref, async (t, via) => ({ targets: await Promise.all(t.map((d) => this.construct(d))), via }),
+      const ref: RefRow = { kind: 'call', name: fname!, qualifier: null, line: 0, from_idx: fromIdx, module: null, alias: null, binding: null, args: null };
+      const res = await this.resolveBare(path, x, this.mem?.file(x) ?? await this.file(x), ref, async (t, via) => ({ targets: await this.land(t, null), via }),
         (why) => ({ targets: [], via: null, why }));
       types = [];
       for (const t of res.targets) {
@@ -855,7 +919,7 @@ export class Resolver {
         }
       }
     } else if (head.endsWith('()')) {
-      const ref: RefRow = { kind: 'call', name: head.slice(0, -2), qualifier: null, line: 0, from_idx: fromIdx, module: null, alias: null, binding: null };
+      const ref: RefRow = { kind: 'call', name: head.slice(0, -2), qualifier: null, line: 0, from_idx: fromIdx, module: null, alias: null, binding: null, args: null };
       const f = this.mem?.file(x) ?? await this.file(x);
       const res = await this.resolveBare(path, x, f, ref, async (t, via) => ({ targets: t, via }), (why) => ({ targets: [], via: null, why }));
       types = [];

@@ -291,7 +291,7 @@ async function insertEntities(q: Queryable, fresh: Array<{ id: number; p: Parsed
   };
   const r: Array<{
     id: number; kind: string[]; name: string[]; qual: Array<string | null>; line: number[]; from: number[];
-    module: Array<string | null>; alias: Array<string | null>; binding: Array<string | null>;
+    module: Array<string | null>; alias: Array<string | null>; binding: Array<string | null>; args: Array<number | null> | null;
   }> = [];
   /** Body hash -> its text to embed, or its embedding already computed by the worker (stored form). */
   const bodies = new Map<string, { text: string } | { vector: Uint8Array }>();
@@ -313,6 +313,8 @@ async function insertEntities(q: Queryable, fresh: Array<{ id: number; p: Parsed
       id, kind: refs.map((x) => x.kind), name: refs.map((x) => x.name), qual: refs.map((x) => x.qualifier), line: refs.map((x) => x.line),
       from: refs.map((x) => x.from), module: refs.map((x) => x.module ?? null), alias: refs.map((x) => x.alias ?? null),
       binding: refs.map((x) => x.binding ?? null),
+      // Only Java and C++ calls count their arguments: other files store no array at all.
+      args: refs.some((x) => x.args !== undefined) ? refs.map((x) => x.args ?? null) : null,
     });
   }
   // Statements of at most ENTITY_ROWS rows: the parameters of one statement are encoded in one
@@ -329,10 +331,10 @@ async function insertEntities(q: Queryable, fresh: Array<{ id: number; p: Parsed
   }
   for (let i = 0; i < r.length; i += CHUNK) {
     const chunk = r.slice(i, i + CHUNK);
-    const values = chunk.map((_, j) => `(${Array.from({ length: 9 }, (_, k) => `$${j * 9 + k + 1}${k === 0 ? '' : k === 4 || k === 5 ? '::int[]' : '::text[]'}`).join(', ')})`);
+    const values = chunk.map((_, j) => `(${Array.from({ length: 10 }, (_, k) => `$${j * 10 + k + 1}${k === 0 ? '' : k === 4 || k === 5 || k === 9 ? '::int[]' : '::text[]'}`).join(', ')})`);
     await q.query(
-      `INSERT INTO extraction_refs (extraction_id, kind, name, qualifier, line, from_idx, module, alias, binding) VALUES ${values.join(', ')}`,
-      chunk.flatMap((x) => [x.id, x.kind, x.name, x.qual, x.line, x.from, x.module, x.alias, x.binding]),
+      `INSERT INTO extraction_refs (extraction_id, kind, name, qualifier, line, from_idx, module, alias, binding, args) VALUES ${values.join(', ')}`,
+      chunk.flatMap((x) => [x.id, x.kind, x.name, x.qual, x.line, x.from, x.module, x.alias, x.binding, x.args]),
     );
   }
   await insertBodies(q, bodies);

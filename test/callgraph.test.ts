@@ -184,9 +184,14 @@ await withBackends('call resolution by receiver and scope', (b) => {
     assert.deepEqual(under('java/com/ex/Over.java'), [
       'java/com/ex/Over.java::Over.scale(double) -> java/com/ex/Over.java::Over.half (exact)',
       'java/com/ex/Over.java::Over.scale(int) -> java/com/ex/Over.java::Over.twice (exact)',
-      // Without argument types, a call links every overload of its name.
+      'java/com/ex/Over.java::Over.scale(int,int) -> java/com/ex/Over.java::Over.twice (exact)',
+      // `new Over(4)`: the constructor taking one argument, not `Over()`.
+      'java/com/ex/Over.java::Over.use -> java/com/ex/Over.java::Over.Over(int) (exact)',
+      // `scale(3)`: both one-parameter overloads (argument types are not inferred), not `scale(int,int)`.
       'java/com/ex/Over.java::Over.use -> java/com/ex/Over.java::Over.scale(double) (exact)',
       'java/com/ex/Over.java::Over.use -> java/com/ex/Over.java::Over.scale(int) (exact)',
+      // `scale(1, 2)`: the two-parameter overload only.
+      'java/com/ex/Over.java::Over.use -> java/com/ex/Over.java::Over.scale(int,int) (exact)',
     ]);
     assert.deepEqual(under('cpp/over.cpp'), [
       'cpp/over.cpp::ov.Scaler.scale(double) -> cpp/over.cpp::ov.half (exact)',
@@ -265,7 +270,7 @@ await withBackends('call resolution by receiver and scope', (b) => {
     // of 'react'; built-ins: `items.append`, `s.trim()`,
     // `arr.push`, Rust `self.trees.clear()`; ambiguous: Go `engine.trees[0].addRoute` (an element of a slice field: two
     // `addRoute` methods, no type for the element).
-    assert.deepEqual(stats, { resolved: 93, unresolved: 25, ambiguous: 1, byReason: { external: 7, none: 8, local: 6, builtin: 4, ambiguous: 1 } });
+    assert.deepEqual(stats, { resolved: 96, unresolved: 25, ambiguous: 1, byReason: { external: 7, none: 8, local: 6, builtin: 4, ambiguous: 1 } });
     assert.equal(stats.unresolved + stats.ambiguous, Object.values(stats.byReason).reduce((a, n) => a + (n ?? 0), 0));
   });
 

@@ -165,13 +165,13 @@ export async function loadCalls(q: Queryable, xids: number[]): Promise<Map<numbe
   const out = new Map<number, RefRow[]>(xids.map((x) => [x, []]));
   if (xids.length === 0) return out;
   const { rows } = await q.query<RefRow & { extraction_id: number; ord: number }>(
-    `SELECT r.extraction_id, u.kind, u.name, u.qualifier, u.line, u.from_idx, u.module, u.alias, u.binding, u.ord
-     FROM extraction_refs r, unnest(r.kind, r.name, r.qualifier, r.line, r.from_idx, r.module, r.alias, r.binding)
-       WITH ORDINALITY AS u(kind, name, qualifier, line, from_idx, module, alias, binding, ord)
+    `SELECT r.extraction_id, u.kind, u.name, u.qualifier, u.line, u.from_idx, u.module, u.alias, u.binding, u.args, u.ord
+     FROM extraction_refs r, unnest(r.kind, r.name, r.qualifier, r.line, r.from_idx, r.module, r.alias, r.binding, r.args)
+       WITH ORDINALITY AS u(kind, name, qualifier, line, from_idx, module, alias, binding, args, ord)
      WHERE r.extraction_id = ANY($1::int[]) AND u.kind = 'call'`, [xids]);
   rows.sort((a, b) => a.extraction_id - b.extraction_id || a.ord - b.ord);
   for (const r of rows) {
-    out.get(r.extraction_id)!.push({ kind: r.kind, name: r.name, qualifier: r.qualifier, line: r.line, from_idx: r.from_idx, module: r.module, alias: r.alias, binding: r.binding });
+    out.get(r.extraction_id)!.push({ kind: r.kind, name: r.name, qualifier: r.qualifier, line: r.line, from_idx: r.from_idx, module: r.module, alias: r.alias, binding: r.binding, args: r.args });
   }
   for (const list of out.values()) list.sort(callOrder);
   return out;

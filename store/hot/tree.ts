@@ -21,7 +21,7 @@ export function fileData(seg: FileSeg): FileData {
     const entities = [...seg.entities].sort((a, b) => a[0] - b[0])
       .map((e) => ({ idx: e[0], parent_idx: e[1], kind: e[2], name: e[3], qname: e[4], start_line: e[5], end_line: e[6] }));
     const ref = (kind: string, name: string, qualifier: string | null, fromIdx: number, line: number, module: string | null, alias: string | null): RefRow =>
-      ({ kind, name, qualifier, line, from_idx: fromIdx, module, alias, binding: null });
+      ({ kind, name, qualifier, line, from_idx: fromIdx, module, alias, binding: null, args: null });
     d = {
       entities,
       calls: [],
