@@ -97,7 +97,8 @@ await withBackends('migration 0012 stores body hashes as bytes', (b) => {
       assert.deepEqual(await storeDigest(old, QUERIES_0011), want, 'the digest as computed before 0012');
 
       // Migrated: bytes in every table, the same digest and hashes, lookups by hash still find rows.
-      assert.deepEqual((await migrate(old)).applied.map((f) => f.file), ['0012_body_hash_bytea.sql']);
+      // 0012 first, then any later file.
+      assert.equal((await migrate(old)).applied.map((f) => f.file)[0], '0012_body_hash_bytea.sql');
       assert.deepEqual((await old.query<{ t: string }>(types)).rows.map((r) => r.t), ['bytea', 'bytea', 'bytea']);
       assert.deepEqual((await old.query<{ n: number }>('SELECT DISTINCT octet_length(body_hash) AS n FROM entities')).rows, [{ n: 12 }]);
       assert.deepEqual(await storeDigest(old), want);
