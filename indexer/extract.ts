@@ -440,6 +440,8 @@ function build(
     : (start, end) => `${start}:${end}`;
   const defByRange = new Map<number | string, number>();
   const refs: Ref[] = [];
+  /** Java and C++ overload by parameter list: their overloads are named by it and their calls count arguments. */
+  const overloads = spec.id === 'java' || spec.id === 'cpp' ? spec.id : null;
   const refSeen = new Set<number | string>();
   const scopeNodes: ScopeCaptures = { functions: [], decls: [] };
 
@@ -531,7 +533,7 @@ function build(
       qualifierNode: qualifier,
       module: moduleNodes.length === 0 ? undefined : modulePath(moduleNodes, spec),
       alias: alias ? alias.text : undefined,
-      args: kind === 'call' && (spec.id === 'java' || spec.id === 'cpp') ? argumentCount(main.node) : undefined,
+      args: kind === 'call' && overloads ? argumentCount(main.node) : undefined,
     });
   }
   const comments: Comments = { starts: commentStarts, ends: commentEnds };
@@ -699,7 +701,7 @@ function build(
     references.push(ref);
   }
   typeFacts(defs, scopes, references);
-  if (spec.id === 'java' || spec.id === 'cpp') disambiguateOverloads(entities, paramsOf, spec.id);
+  if (overloads) disambiguateOverloads(entities, paramsOf, overloads);
 
   return {
     language: spec.id,

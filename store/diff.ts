@@ -6,7 +6,7 @@
 import { qualify } from '../indexer/types.ts';
 import { pathNames, versionsAt, touchedBetween, type Chain, type Version } from './chain.ts';
 import type { Queryable } from './db.ts';
-import { cosine, fromStoredEmbedding } from './embed.ts';
+import { cosine, readBodyVectors } from './embed.ts';
 import { matchExact, matchSimilar, sortResult, type MatchEntity, type MatchResult } from './match.ts';
 import type { EntityDiff, EntityRef } from './types.ts';
 
@@ -104,9 +104,7 @@ export async function diffVersions(
   if (candidates.length > 0) {
     const addedKeys = new Set(candidates.map((e) => `${e.path}\0${e.kind}`));
     const hashes = new Set([...candidates, ...res.removed.filter((e) => addedKeys.has(`${e.path}\0${e.kind}`))].map((e) => e.bodyHash));
-    const { rows } = await q.query<{ body_hash: string; embedding: Buffer }>(
-      "SELECT encode(body_hash, 'hex') AS body_hash, embedding FROM bodies WHERE body_hash = ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h))", [[...hashes]]);
-    const vec = new Map(rows.map((r) => [r.body_hash, fromStoredEmbedding(r.embedding)]));
+    const vec = await readBodyVectors(q, [...hashes]);
     matchSimilar(res, (a, b) => {
       const va = vec.get(a.bodyHash);
       const vb = vec.get(b.bodyHash);

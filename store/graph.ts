@@ -267,7 +267,8 @@ const SOURCE_ROOT = /(^|\/)(src|lib|app|source)$/;
  * Unlike Python modules, a bare name never names every file of a directory (`react` is not the
  * tree's `hooks/react/` folder). */
 function bareEcmaNames(spec: string, noExt: string): boolean {
-  const clean = spec.replace(/^[@~]\//, '').replace(/\.[cm]?[jt]sx?$/, '').replace(/\/+$/, '');
+  const aliased = /^[@~]\//.test(spec);
+  const clean = (aliased ? spec.slice(2) : spec).replace(/\.[cm]?[jt]sx?$/, '').replace(/\/+$/, '');
   if (clean === '') return false;
   for (const form of [clean, `${clean}/index`]) {
     if (noExt === form) return true;
@@ -275,7 +276,7 @@ function bareEcmaNames(spec: string, noExt: string): boolean {
     // for a single name (`utils` is `src/utils`, but `react` is not `hooks/react`).
     if (noExt.endsWith(`/${form}`) && (clean.includes('/') || SOURCE_ROOT.test(noExt.slice(0, -form.length - 1)))) return true;
   }
-  if (/^[@~]\//.test(spec)) return false;
+  if (aliased) return false;
   const segs = clean.split('/');
   const scoped = clean.startsWith('@');
   const pkg = segs[scoped ? 1 : 0];

@@ -7,6 +7,7 @@
 // commits. Until the model has caught up once (`complete`), queries use the built-in vectors.
 import type { Embedder } from './embedders/index.ts';
 import type { Db, Queryable } from './db.ts';
+import { bodyHashIn } from './embed.ts';
 import type { VectorSource } from './ann/index.ts';
 
 /** Reads a blob's bytes by sha from whichever repository has it; null when none does. */
@@ -81,7 +82,7 @@ export function modelVectors(model: Pick<ModelState, 'id' | 'name' | 'dims'>): V
       const out = new Map<string, Float32Array>();
       for (let i = 0; i < hashes.length; i += 10_000) {
         const { rows } = await q.query<{ body_hash: string; embedding: Buffer }>(
-          "SELECT encode(body_hash, 'hex') AS body_hash, embedding FROM model_embeddings WHERE model_id = $1 AND body_hash = ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest($2::text[]) AS h))", [model.id, hashes.slice(i, i + 10_000)]);
+          `SELECT encode(body_hash, 'hex') AS body_hash, embedding FROM model_embeddings WHERE model_id = $1 AND ${bodyHashIn('body_hash', '$2')}`, [model.id, hashes.slice(i, i + 10_000)]);
         for (const r of rows) out.set(r.body_hash, decodeVector(r.embedding));
       }
       return out;

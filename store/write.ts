@@ -3,7 +3,7 @@ import { EXTRACTOR_VERSION, type FileExtraction } from '../indexer/types.ts';
 import { versionsAt, type ChainCache, type Chain, type Version } from './chain.ts';
 import type { Queryable } from './db.ts';
 import { DIFF_EXCLUDED_KINDS, diffVersions, type DiffSources, type EntityRow } from './diff.ts';
-import { EMBEDDED_KINDS_EXCLUDED, embed, toStoredEmbedding } from './embed.ts';
+import { EMBEDDED_KINDS_EXCLUDED, bodyHashIn, embed, toStoredEmbedding } from './embed.ts';
 import { StoreError } from './errors.ts';
 import type { CommitInput, FileDeltaInput } from './types.ts';
 
@@ -350,7 +350,7 @@ async function insertBodies(q: Queryable, bodies: Map<string, { text: string } |
   let todo = [...bodies.keys()];
   const toEmbed = todo.filter((h) => 'text' in bodies.get(h)!);
   if (toEmbed.length > 0) {
-    const { rows } = await q.query<{ body_hash: string }>("SELECT encode(body_hash, 'hex') AS body_hash FROM bodies WHERE body_hash = ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h))", [toEmbed]);
+    const { rows } = await q.query<{ body_hash: string }>(`SELECT encode(body_hash, 'hex') AS body_hash FROM bodies WHERE ${bodyHashIn('body_hash', '$1')}`, [toEmbed]);
     const have = new Set(rows.map((r) => r.body_hash));
     todo = todo.filter((h) => !have.has(h));
   }

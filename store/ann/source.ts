@@ -2,7 +2,7 @@
 // those of a few paths), and body vectors. Internal to store/ann.
 import { chainParams, touchedBetween, treeSql, type Chain } from '../chain.ts';
 import type { Queryable } from '../db.ts';
-import { fromStoredEmbedding } from '../embed.ts';
+import { readBodyVectors } from '../embed.ts';
 
 /** An entity whose body has a vector: `path` + `idx` name it within its tree. */
 export interface TipEntity {
@@ -47,14 +47,6 @@ export function builtinVectors(id: string, dims: number): VectorSource {
   return {
     id,
     dims,
-    async read(q, hashes) {
-      const out = new Map<string, Float32Array>();
-      for (let i = 0; i < hashes.length; i += 10_000) {
-        const { rows } = await q.query<{ body_hash: string; embedding: Buffer }>(
-          "SELECT encode(body_hash, 'hex') AS body_hash, embedding FROM bodies WHERE body_hash = ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h))", [hashes.slice(i, i + 10_000)]);
-        for (const r of rows) out.set(r.body_hash, fromStoredEmbedding(r.embedding));
-      }
-      return out;
-    },
+    read: readBodyVectors,
   };
 }

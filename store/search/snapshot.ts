@@ -5,7 +5,7 @@ import { qualify, type EntityKind } from '../../indexer/types.ts';
 import { chainParams, treeSql, type Chain } from '../chain.ts';
 import type { Queryable } from '../db.ts';
 import type { VectorSource } from '../ann/source.ts';
-import { fromStoredEmbedding } from '../embed.ts';
+import { readBodyVectors } from '../embed.ts';
 import usearch from 'usearch';
 import { Resolver } from '../graph.ts';
 import { isTypeSpaceKind, parseEntityId, type StoredEntity } from '../types.ts';
@@ -299,10 +299,7 @@ export class Snapshot {
 
   private async loadEmbeddings(source?: VectorSource): Promise<Embeddings> {
     const hashes = [...new Set(this.entities.filter((e) => e.kind !== 'module' && e.kind !== 'import').map((e) => e.bodyHash))];
-    const rows = source
-      ? [...(await source.read(this.q, hashes))].map(([body_hash, v]) => ({ body_hash, v }))
-      : (await this.q.query<{ body_hash: string; embedding: Buffer }>(
-        "SELECT encode(body_hash, 'hex') AS body_hash, embedding FROM bodies WHERE body_hash = ANY(ARRAY(SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h))", [hashes])).rows.map((r) => ({ body_hash: r.body_hash, v: fromStoredEmbedding(r.embedding) }));
+    const rows = [...(await (source ? source.read(this.q, hashes) : readBodyVectors(this.q, hashes)))].map(([body_hash, v]) => ({ body_hash, v }));
     const row = new Map<string, number>();
     const vecs = rows.map((r, k) => {
       row.set(r.body_hash, k);
