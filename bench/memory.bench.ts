@@ -1,8 +1,10 @@
 // Resident memory of `codegraph serve` (issue #9: 550-900 MB idle after indexing a small
 // repository; goal <= 250 MB). Starts the real command on a real repository with a fresh embedded
-// store, waits for "initial index done; ready", and reads the daemon's own /metrics
-// (`*resident_memory_bytes`) right then and again after an idle period long enough for idle
-// extraction workers to exit; the peak is the kernel's VmHWM of the process. Peer in the same run:
+// store, waits for "initial index done; ready", and sums the resident memory (VmRSS) of the daemon
+// and every process it started (the embedded database runs in one) right then and again after an
+// idle period long enough for idle extraction workers to exit and the embedded database's process
+// to stop (pgliteIdleStopMs, 60 s by default). The peak is the largest such sum, sampled every
+// 100 ms, and the kernel's VmHWM of the daemon process alone. Peer in the same run:
 // the same daemon on a PostgreSQL server (`--database-url`), which holds no database in-process —
 // the difference is what the embedded PGlite costs.
 //
@@ -11,7 +13,7 @@
 // memory) with glibc's malloc capped at two arenas. `memory.embeddedNoArenaCap` runs
 // bin/codegraph.js directly, with glibc's default of up to 8 arenas per core.
 // Environment: CODEGRAPH_BENCH_MEMORY_REPO (default: this project's own repository, ~160 files),
-// CODEGRAPH_BENCH_MEMORY_HISTORY (default 20), CODEGRAPH_BENCH_MEMORY_IDLE_MS (default 45_000).
+// CODEGRAPH_BENCH_MEMORY_HISTORY (default 20), CODEGRAPH_BENCH_MEMORY_IDLE_MS (default 90_000).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,28 +27,60 @@ const BIN = path.resolve(HERE, '../bin/codegraph');
 const BIN_JS = path.resolve(HERE, '../bin/codegraph.js');
 const REPO = process.env.CODEGRAPH_BENCH_MEMORY_REPO ?? path.resolve(HERE, '..');
 const HISTORY = process.env.CODEGRAPH_BENCH_MEMORY_HISTORY ?? '20';
-const IDLE_MS = Number(process.env.CODEGRAPH_BENCH_MEMORY_IDLE_MS ?? 45_000);
+const IDLE_MS = Number(process.env.CODEGRAPH_BENCH_MEMORY_IDLE_MS ?? 90_000);
 
 const mb = (b: number) => Number((b / 1024 / 1024).toFixed(1));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function rss(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const m = /resident_memory_bytes (\d+)/.exec(text);
-  if (m === null) throw new Error('no resident_memory_bytes in /metrics');
-  return Number(m[1]);
+function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? 0 : Number(m[1]) * 1024;
+  } catch {
+    return 0; // exited meanwhile
+  }
 }
 
-function peak(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m === null ? NaN : Number(m[1]) * 1024;
+/** `pid` and its descendants (children of every thread, from /proc). */
+function tree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    let tasks: string[] = [];
+    try {
+      tasks = fs.readdirSync(`/proc/${out[i]}/task`);
+    } catch {
+      continue;
+    }
+    for (const t of tasks) {
+      try {
+        const kids = fs.readFileSync(`/proc/${out[i]}/task/${t}/children`, 'utf8').trim();
+        if (kids !== '') out.push(...kids.split(/\s+/).map(Number));
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  }
+  return out;
+}
+
+/** Resident bytes of the daemon and of all its descendants. */
+function rss(pid: number): { total: number; daemon: number } {
+  const pids = tree(pid);
+  const daemon = status(pid, 'VmRSS');
+  return { total: pids.reduce((n, p) => n + status(p, 'VmRSS'), 0), daemon };
 }
 
 interface MemoryFigure {
   mode: string;
+  /** The daemon and its child processes (the embedded database), when ready and after the idle period. */
   readyMb: number;
   idleMb: number;
+  /** The daemon process alone. */
+  readyDaemonMb: number;
+  idleDaemonMb: number;
+  /** Largest sampled sum; the daemon's own VmHWM. */
   peakMb: number;
+  peakDaemonMb: number;
   indexSeconds: number;
 }
 
@@ -59,6 +93,10 @@ async function serveOnce(mode: string, extra: string[], command: string[] = [BIN
   const child = spawn(command[0]!, [...command.slice(1), 'serve', REPO, '--port', '0', '--data', data, '--history', HISTORY, ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'], env,
   });
+  let peakSum = 0;
+  const sampler = setInterval(() => {
+    peakSum = Math.max(peakSum, rss(child.pid!).total);
+  }, 100);
   try {
     let out = '';
     const url = await new Promise<string>((resolve, reject) => {
@@ -73,11 +111,16 @@ async function serveOnce(mode: string, extra: string[], command: string[] = [BIN
       child.once('exit', (code) => reject(new Error(`serve exited with ${code}:\n${out.slice(-2000)}`)));
     });
     const indexSeconds = Number(((performance.now() - started) / 1000).toFixed(1));
-    const ready = await rss(url);
+    process.stderr.write(`[memory] ${mode}: ready at ${url}\n`);
+    const ready = rss(child.pid!);
     await sleep(IDLE_MS);
-    const idle = await rss(url);
-    return { mode, readyMb: mb(ready), idleMb: mb(idle), peakMb: mb(peak(child.pid!)), indexSeconds };
+    const idle = rss(child.pid!);
+    return {
+      mode, readyMb: mb(ready.total), idleMb: mb(idle.total), readyDaemonMb: mb(ready.daemon), idleDaemonMb: mb(idle.daemon),
+      peakMb: mb(peakSum), peakDaemonMb: mb(status(child.pid!, 'VmHWM')), indexSeconds,
+    };
   } finally {
+    clearInterval(sampler);
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     fs.rmSync(data, { recursive: true, force: true });

@@ -136,6 +136,9 @@ const configSchema = z.object({
    * needing more fails with `out of memory`). At least 128MB. @default none (PGlite's own 2GB) */
   pgliteMaxMemory: z.string().regex(/^[1-9][0-9]*(MB|GB)$/, 'must be a size such as 512MB')
     .refine((v) => !(sizeBytes(v) < 128 * 1024 * 1024), 'must be at least 128MB (PGlite\'s initial heap)').optional(),
+  /** The embedded database's process stops after this many ms without work, giving all its memory
+   * back, and starts again on the next query (about a second); 0 keeps it running. @default 60_000 */
+  pgliteIdleStopMs: z.int({ error: 'must be a non-negative integer (ms)' }).min(0, 'must be a non-negative integer (ms)').default(60_000),
   /** Files larger than this are skipped (and counted as `too_large`). @default 2_097_152 */
   maxFileBytes: z.int({ error: 'must be a positive integer (bytes)' }).min(1, 'must be a positive integer (bytes)').default(2_097_152),
   /** Globs of paths not parsed (counted as `excluded`); setting it replaces the defaults.
@@ -187,6 +190,7 @@ const ENV: Record<string, { key: string; kind: 'string' | 'int' | 'list' | 'path
   CODEGRAPH_WORKER_IDLE_MS: { key: 'workerIdleMs', kind: 'int' },
   CODEGRAPH_PGLITE_SHARED_BUFFERS: { key: 'pgliteSharedBuffers', kind: 'string' },
   CODEGRAPH_PGLITE_MAX_MEMORY: { key: 'pgliteMaxMemory', kind: 'string' },
+  CODEGRAPH_PGLITE_IDLE_STOP_MS: { key: 'pgliteIdleStopMs', kind: 'int' },
   CODEGRAPH_EXCLUDE: { key: 'exclude', kind: 'list' },
   CODEGRAPH_POLL_INTERVAL_MS: { key: 'pollIntervalMs', kind: 'int' },
   CODEGRAPH_WEBHOOK_SECRET: { key: 'webhookSecret', kind: 'string' },

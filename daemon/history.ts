@@ -145,16 +145,30 @@ interface PreparedCommit {
 const BATCH_COMMITS = 64;
 const BATCH_FILES = 2_000;
 
+type BatchItem = { info: CommitInfo; baseSha: string | null };
+/** A batch's file deltas and which of its blobs the store already holds. */
+interface DiffedBatch {
+  deltas: Array<{ deleted: string[]; files: FileToIndex[] }>;
+  cached: Set<string>;
+}
+
+/** Diffs a run of commits and looks up the stored extractions of their blobs (git and the store,
+ * no parsing), so it can run while the parser threads work on the batch before. */
+async function diffBatch(ctx: HistoryContext, items: BatchItem[]): Promise<DiffedBatch> {
+  const deltas: Array<{ deleted: string[]; files: FileToIndex[] }> = [];
+  // One after another: they share the repository's long-lived diff-tree process (indexer/git).
+  for (const it of items) deltas.push(deltaOf(await ctx.repo.diffTree(it.baseSha, it.info.sha)));
+  const shas = new Set(deltas.flatMap((d) => d.files.map((f) => f.sha)));
+  return { deltas, cached: await ctx.store.cachedExtractions([...shas]) };
+}
+
 /** Reads, diffs and parses a run of commits (no store write): the part that runs ahead of the
  * store. `parsed` holds the `${sha}\0${language}` keys of blobs parsed by earlier batches of this
  * run: their commits are stored before these, so they count as cached. Keys of the blobs this batch
  * parses are added to it. */
-async function prepareBatch(ctx: HistoryContext, items: Array<{ info: CommitInfo; baseSha: string | null }>, parsed: Set<string>): Promise<PreparedCommit[]> {
-  const deltas: Array<{ deleted: string[]; files: FileToIndex[] }> = [];
-  // One after another: they share the repository's long-lived diff-tree process (indexer/git).
-  for (const it of items) deltas.push(deltaOf(await ctx.repo.diffTree(it.baseSha, it.info.sha)));
+async function prepareBatch(ctx: HistoryContext, items: BatchItem[], parsed: Set<string>, diffed?: DiffedBatch): Promise<PreparedCommit[]> {
+  const { deltas, cached } = diffed ?? await diffBatch(ctx, items);
   const all = deltas.flatMap((d) => d.files);
-  const cached = await ctx.store.cachedExtractions([...new Set(all.map((f) => f.sha))]);
   // Bodies are embedded in the workers, so no blob bytes come back to this thread (#9).
   const outcomes = await ctx.indexer.extractFiles(ctx.repo, all, {
     isCached: (sha, language) => cached.has(`${sha}\0${language}`) || parsed.has(`${sha}\0${language}`),
@@ -309,11 +323,13 @@ export async function indexHistory(opts: IndexHistoryOptions): Promise<IndexHist
     willStore.add(info.sha);
     return p1 !== undefined && willStore.has(p1) && p1 !== info.sha ? p1 : null;
   });
-  // Batches of commits, parents first; git and the workers prepare the next batch while the store
-  // writes this one. A blob first seen in a batch still being prepared when the next one starts is
-  // parsed once: batches are prepared one after another (they share the repository's git reader
-  // processes, which serve one request stream at a time), so each knows what the earlier ones parsed.
-  const batches: Array<Array<{ info: CommitInfo; baseSha: string | null }>> = [];
+  // Batches of commits, parents first, in a pipeline: the store writes batch b while the parser
+  // threads parse batch b+1 and git diffs batch b+2 (and the store looks up its cached blobs), so
+  // the threads go from one batch's files to the next without waiting for git or the store (#9).
+  // Diffs run one batch after another (they share the repository's git reader processes, which
+  // serve one request stream at a time), and so do parses: a blob first seen in a batch is parsed
+  // once, because the next batch's parse starts after it and knows what it parsed.
+  const batches: BatchItem[][] = [];
   let files = 0;
   ordered.forEach((info, i) => {
     const last = batches[batches.length - 1];
@@ -327,19 +343,23 @@ export async function indexHistory(opts: IndexHistoryOptions): Promise<IndexHist
   });
   const parsed = new Set<string>();
   const ahead: Array<Promise<PreparedCommit[]>> = [];
-  let previous: Promise<unknown> = Promise.resolve();
+  let lastDiff: Promise<unknown> = Promise.resolve();
+  let lastParse: Promise<unknown> = Promise.resolve();
   const prepare = (b: number): void => {
     if (b >= batches.length) return;
-    const p = previous.then(() => prepareBatch(ctx, batches[b]!, parsed));
+    const d = lastDiff.then(() => diffBatch(ctx, batches[b]!));
+    lastDiff = d.catch(() => {});
+    const p = Promise.all([d, lastParse]).then(([diffed]) => prepareBatch(ctx, batches[b]!, parsed, diffed));
     p.catch(() => {}); // awaited in order below; a rejection is handled there
-    previous = p.catch(() => {});
+    lastParse = p.catch(() => {});
     ahead.push(p);
   };
   prepare(0);
+  prepare(1);
   try {
     for (let b = 0; b < batches.length; b++) {
       const batch = await ahead.shift()!;
-      prepare(b + 1);
+      prepare(b + 2);
       for (let i = 0; i < batch.length;) {
         // The kill hook must fire right after the k-th commit is stored: a group ends there.
         const max = KILL_AFTER > indexed.length ? KILL_AFTER - indexed.length : batch.length;
@@ -384,6 +404,8 @@ export interface OpenHistoryOptions {
   pgliteSettings?: Readonly<Record<string, string>>;
   /** `OpenDatabaseOptions.pgliteMaxMemoryBytes`. */
   pgliteMaxMemoryBytes?: number;
+  /** `OpenDatabaseOptions.pgliteIdleStopMs`. */
+  pgliteIdleStopMs?: number | null;
 }
 
 /** Opens and migrates the database and wraps it in a store (for CLI commands). */
@@ -394,6 +416,7 @@ export async function openHistoryStore(opts: OpenHistoryOptions): Promise<{ db: 
     ...(opts.attach !== undefined ? { attach: opts.attach } : {}),
     ...(opts.pgliteSettings !== undefined ? { pgliteSettings: opts.pgliteSettings } : {}),
     ...(opts.pgliteMaxMemoryBytes !== undefined ? { pgliteMaxMemoryBytes: opts.pgliteMaxMemoryBytes } : {}),
+    ...(opts.pgliteIdleStopMs !== undefined ? { pgliteIdleStopMs: opts.pgliteIdleStopMs } : {}),
   });
   try {
     await migrate(db);

@@ -395,6 +395,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     dataDir: config.dataDir, ...(config.databaseUrl !== undefined ? { databaseUrl: config.databaseUrl } : {}),
     ...(config.pgliteSharedBuffers !== undefined ? { pgliteSettings: { shared_buffers: config.pgliteSharedBuffers } } : {}),
     ...(config.pgliteMaxMemory !== undefined ? { pgliteMaxMemoryBytes: sizeBytes(config.pgliteMaxMemory) } : {}),
+    pgliteIdleStopMs: config.pgliteIdleStopMs === 0 ? null : config.pgliteIdleStopMs,
   });
   const cleanup: Array<() => Promise<void>> = [() => db.close()];
   const undo = async () => {
@@ -475,7 +476,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     byName = new Map(runners.map((r) => [r.r.name, r]));
 
     const ready = async (): Promise<boolean> => {
-      await db.query('SELECT 1');
+      await db.ping();
       // A standby is ready once the store holds the repository's refs (the indexer's initial index).
       for (const r of runners) {
         if (r.leader ? !r.initialDone : (await store.refs(r.r.repoId)).length === 0) return false;

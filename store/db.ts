@@ -24,9 +24,9 @@ import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { CodedError } from '../errors/index.ts';
-import { socketConnection, socketDir, startEmbedded, type EmbeddedServer } from './embedded.ts';
+import { socketConnection, socketDir, startEmbedded, type EmbeddedOwner, type EmbeddedServer } from './embedded.ts';
 
-export { embeddedMemoryBytes } from './embedded.ts';
+export { embeddedMemoryBytes, embeddedResidentBytes, embeddedStarts } from './embedded.ts';
 import { acquireLock, isProcessAlive, type Lock } from './lock.ts';
 import { encodeParams } from './params.ts';
 
@@ -97,6 +97,11 @@ export interface Db extends Queryable {
   listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>;
   /** NOTIFY via `pg_notify(channel, payload)`; delivered at commit when run inside a transaction. */
   notify(channel: string, payload: string): Promise<void>;
+  /**
+   * Whether the store answers: `SELECT 1`, except that an embedded database stopped while idle
+   * (pgliteIdleStopMs) counts as reachable without being started for the check.
+   */
+  ping(): Promise<void>;
   /** Ends the pool, the listener client, PGlite, and releases the data-dir lock. Idempotent. */
   close(): Promise<void>;
 }
@@ -136,6 +141,12 @@ export interface OpenDatabaseOptions {
    * (PGlite's initial heap). @default no cap (PGlite's 2 GiB)
    */
   pgliteMaxMemoryBytes?: number;
+  /**
+   * PGlite only: stop the database process after this many milliseconds without work, giving all
+   * its memory back; the next connection (a query of this process, a CLI beside it) starts it
+   * again, in about a second (store/embedded.ts). @default null (it runs until close)
+   */
+  pgliteIdleStopMs?: number | null;
   /**
    * Milliseconds to wait for a server connection before failing with `CONNECT_FAILED`.
    * @default 10_000
@@ -207,6 +218,9 @@ function validateOptions(opts: OpenDatabaseOptions): void {
   }
   if (opts.connectTimeoutMs !== undefined && (!Number.isInteger(opts.connectTimeoutMs) || opts.connectTimeoutMs < 1)) {
     throw new DbError('INVALID_OPTIONS', 'options.connectTimeoutMs must be a positive integer');
+  }
+  if (opts.pgliteIdleStopMs !== undefined && opts.pgliteIdleStopMs !== null && (!Number.isInteger(opts.pgliteIdleStopMs) || opts.pgliteIdleStopMs < 1)) {
+    throw new DbError('INVALID_OPTIONS', 'options.pgliteIdleStopMs must be a positive integer or null');
   }
   if (opts.pgliteMaxMemoryBytes !== undefined && (!Number.isInteger(opts.pgliteMaxMemoryBytes) || opts.pgliteMaxMemoryBytes < PGLITE_MIN_MEMORY)) {
     throw new DbError('INVALID_OPTIONS', 'options.pgliteMaxMemoryBytes must be an integer of at least 134217728 (128 MiB, PGlite\'s initial heap)');
@@ -314,6 +328,8 @@ class PoolDb implements Db {
   readonly #onClose: () => Promise<void>;
   readonly #listener: ListenerBackend;
   #closed = false;
+  /** Set for the owner of an embedded database: whether its process is stopped while idle. */
+  dormant: () => boolean = () => false;
 
   constructor(kind: Db['kind'], pool: pg.Pool, listener: ListenerBackend, onClose: () => Promise<void>) {
     this.kind = kind;
@@ -422,6 +438,22 @@ class PoolDb implements Db {
     }
   }
 
+  async ping(): Promise<void> {
+    if (this.dormant()) return;
+    await this.query('SELECT 1');
+  }
+
+  /** What the embedded database needs from this pool to stop while idle (store/embedded.ts). */
+  embeddedOwner(listener: ServerListener): EmbeddedOwner {
+    const pool = this.#pool;
+    return {
+      ownConnections: () => pool.totalCount + (listener.connected ? 1 : 0),
+      busy: () => pool.totalCount > pool.idleCount || pool.waitingCount > 0,
+      suspend: () => listener.suspend(),
+      resume: () => listener.resume(),
+    };
+  }
+
   async listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>> {
     checkChannel(channel);
     this.#check('listen');
@@ -524,7 +556,7 @@ interface ListenerBackend {
 
 async function openServer(opts: OpenDatabaseOptions, databaseUrl: string): Promise<Db> {
   const log = opts.log?.child({ component: 'db', backend: 'postgres' });
-  const db = await openPool('postgres', { connectionString: databaseUrl }, opts, log, async () => undefined);
+  const { db } = await openPool('postgres', { connectionString: databaseUrl }, opts, log, async () => undefined);
   log?.info({ target: describeTarget(databaseUrl) }, 'connected to PostgreSQL');
   return db;
 }
@@ -540,13 +572,17 @@ function targetOf(conn: pg.ClientConfig): string {
  * PostgreSQL server, or the embedded database's socket). `onClose` runs after both are closed,
  * also when opening fails.
  */
-async function openPool(kind: Db['kind'], conn: pg.ClientConfig, opts: OpenDatabaseOptions, log: Logger | undefined, onClose: () => Promise<void>): Promise<Db> {
+async function openPool(kind: Db['kind'], conn: pg.ClientConfig, opts: OpenDatabaseOptions, log: Logger | undefined, onClose: () => Promise<void>): Promise<{ db: PoolDb; listener: ServerListener }> {
   const connectionTimeoutMillis = opts.connectTimeoutMs ?? 10_000;
   const poolSize = opts.poolSize ?? (kind === 'pglite' ? PGLITE_POOL_SIZE : 10);
   const pool = new pg.Pool({ ...conn, max: poolSize, connectionTimeoutMillis });
-  // An idle client losing its connection emits 'error' on the pool; without a listener Node exits.
-  pool.on('error', (err) => log?.warn({ err }, 'idle database client failed; it will be replaced'));
   const target = targetOf(conn);
+  const listener = new ServerListener(conn, target, connectionTimeoutMillis, log);
+  // An idle client losing its connection emits 'error' on the pool; without a listener Node exits.
+  // Expected, and not logged, when the embedded database stopped while idle.
+  pool.on('error', (err) => {
+    if (!listener.dormant) log?.warn({ err }, 'idle database client failed; it will be replaced');
+  });
   try {
     await ensureExtensions(pool, kind);
   } catch (err) {
@@ -555,10 +591,9 @@ async function openPool(kind: Db['kind'], conn: pg.ClientConfig, opts: OpenDatab
     if (isConnectError(err)) throw connectError(target, err);
     throw err;
   }
-  const listener = new ServerListener(conn, target, connectionTimeoutMillis, log);
   const db = new PoolDb(kind, pool, listener, onClose);
   listener.attach(db);
-  return db;
+  return { db, listener };
 }
 
 /** The dedicated LISTEN connection: created on first listen(), reconnected on loss. */
@@ -573,6 +608,7 @@ class ServerListener implements ListenerBackend {
   #closed = false;
   #retryTimer: NodeJS.Timeout | undefined;
   #backoff = 250;
+  #dormant = false;
 
   constructor(conn: pg.ClientConfig, target: string, timeout: number, log: Logger | undefined) {
     this.#conn = conn;
@@ -583,6 +619,26 @@ class ServerListener implements ListenerBackend {
 
   attach(db: PoolDb): void {
     this.#db = db;
+  }
+
+  get connected(): boolean {
+    return this.#client !== undefined;
+  }
+
+  /** The embedded database stopped while idle: a lost connection is expected and not reopened. */
+  get dormant(): boolean {
+    return this.#dormant;
+  }
+
+  suspend(): void {
+    this.#dormant = true;
+  }
+
+  /** The embedded database runs again: LISTEN again, if anything listens. */
+  async resume(): Promise<void> {
+    this.#dormant = false;
+    if (this.#closed || (this.#db?.channels().length ?? 0) === 0) return;
+    await this.#connect();
   }
 
   async #connect(): Promise<pg.Client> {
@@ -615,7 +671,7 @@ class ServerListener implements ListenerBackend {
     this.#client = undefined;
     client.removeAllListeners('end');
     client.end().catch(() => undefined);
-    if (this.#closed) return;
+    if (this.#closed || this.#dormant) return;
     this.log?.warn({ err }, 'LISTEN connection lost; reconnecting');
     this.#scheduleReconnect();
   }
@@ -626,7 +682,7 @@ class ServerListener implements ListenerBackend {
     this.#backoff = Math.min(this.#backoff * 2, 10_000);
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
-      if (this.#closed || (this.#db?.channels().length ?? 0) === 0) return;
+      if (this.#closed || this.#dormant || (this.#db?.channels().length ?? 0) === 0) return;
       this.#connect().then(
         () => this.log?.info('LISTEN connection re-established'),
         (err: unknown) => {
@@ -668,7 +724,7 @@ class ServerListener implements ListenerBackend {
 }
 
 // ---------------------------------------------------------------------------------------------
-// PGlite backend: a worker thread serving the data directory on a Unix socket (store/embedded.ts)
+// PGlite backend: a child process serving the data directory on a Unix socket (store/embedded.ts)
 
 async function openPglite(opts: OpenDatabaseOptions, dataDir: string): Promise<Db> {
   const log = opts.log?.child({ component: 'db', backend: 'pglite' });
@@ -696,10 +752,12 @@ async function openPglite(opts: OpenDatabaseOptions, dataDir: string): Promise<D
       );
     }
     const running = server;
-    const db = await openPool('pglite', socketConnection(running.socketDir), opts, log, async () => {
+    const { db, listener } = await openPool('pglite', socketConnection(running.socketDir), opts, log, async () => {
       await running.close();
       await lock.release();
     });
+    db.dormant = () => !running.running;
+    running.setOwner(db.embeddedOwner(listener), opts.pgliteIdleStopMs ?? null);
     log?.info({ dir: pgDir, socket: running.socketDir }, 'opened embedded PGlite database');
     return db;
   } catch (err) {
@@ -730,7 +788,7 @@ async function attachPglite(opts: OpenDatabaseOptions, root: string, lockErr: un
   const deadline = Date.now() + ATTACH_WAIT_MS;
   for (;;) {
     try {
-      const db = await openPool('pglite', socketConnection(dir), opts, log, async () => undefined);
+      const { db } = await openPool('pglite', socketConnection(dir), opts, log, async () => undefined);
       log?.info({ socket: dir }, 'attached to the embedded database of a running codegraph process');
       return db;
     } catch (err) {

@@ -1,31 +1,38 @@
-// The embedded database as a local server: PGlite runs in a worker thread (store/pglite-worker.ts)
-// and serves the PostgreSQL wire protocol on a Unix socket, so the process that owns the data
-// directory reaches it through node-postgres exactly like a PostgreSQL server, and its event loop
-// never waits on Postgres-in-WASM (issue #9: a 24.5 s event-loop stall during an initial index).
-// Other processes (the CLI beside a running daemon) connect to the same socket.
+// The embedded database as a local server: PGlite runs in a child process (store/pglite-process.ts)
+// behind the PostgreSQL wire protocol on a Unix socket, so the process that owns the data directory
+// reaches it through node-postgres exactly like a PostgreSQL server, and its event loop never waits
+// on Postgres-in-WASM (issue #9: a 24.5 s event-loop stall during an initial index). Other processes
+// (the CLI beside a running daemon) connect to the same socket.
+//
+// The owner listens on the socket itself and passes every accepted connection to the database
+// process (a socket handle over the IPC channel; the owner reads none of its bytes). So the database
+// process can stop when the store has been idle for `idleStopMs` and start again on the next
+// connection, from anyone: all the memory PostgreSQL-in-WASM holds (its heap never shrinks) is given
+// back while nothing asks, and a daemon at rest weighs what it weighs with a PostgreSQL server
+// (issue #9: idle RSS). Its connections wait in the listen queue while it starts (about a second).
 //
 // The socket is `<dir>/.s.PGSQL.5432` (libpq's naming, which node-postgres follows for `host=/dir`),
 // with `<dir>` the data directory, or, when that path would exceed the 107-byte limit of a Unix
 // socket address, a per-data-directory directory under the system temp dir (derived from the data
 // directory's absolute path, so every process finds the same one). Mode 0600: only the owner's user
 // may connect, and no password is asked.
-import { spawn } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { WorkerInput, WorkerMessage } from './pglite-worker.ts';
+import type { ParentMessage, ProcessInput, ProcessMessage } from './pglite-process.ts';
 
-/** The worker module: compiled pglite-worker.js from the build (dist/), no TypeScript loader in the
- * thread; from the sources (tests), pglite-worker-entry.mjs registers tsx first (as indexer/pool.ts). */
-const WORKER_URL = import.meta.url.endsWith('.ts')
-  ? new URL('./pglite-worker-entry.mjs', import.meta.url)
-  : new URL('./pglite-worker.js', import.meta.url);
+/** The database process's module: compiled pglite-process.js from the build (dist/), no TypeScript
+ * loader; from the sources (tests), pglite-process-entry.mjs registers tsx first. */
+const PROCESS_ENTRY = import.meta.url.endsWith('.ts')
+  ? new URL('./pglite-process-entry.mjs', import.meta.url)
+  : new URL('./pglite-process.js', import.meta.url);
 
 const SOCKET_PORT = 5432;
 const SOCKET_NAME = `.s.PGSQL.${SOCKET_PORT}`;
@@ -45,10 +52,31 @@ export function socketConnection(dir: string): { host: string; port: number; use
   return { host: dir, port: SOCKET_PORT, user: 'postgres', database: 'postgres' };
 }
 
+/** What the process that opened the store keeps on the database (store/db.ts), so an idle stop
+ * neither cuts its work nor makes it reconnect at once. */
+export interface EmbeddedOwner {
+  /** The owner's own connections open now; all must be idle for the database to stop. */
+  ownConnections(): number;
+  /** The owner has work in progress (a pool client checked out). */
+  busy(): boolean;
+  /** The database stops now: the owner's connections will close; it must not reconnect by itself. */
+  suspend(): void;
+  /** The database runs again: reopen what the owner keeps open (its LISTEN connection). */
+  resume(): Promise<void>;
+}
+
 export interface EmbeddedServer {
   readonly socketDir: string;
-  /** Bytes of PGlite's WASM heap now (it grows and never shrinks). */
+  /** Bytes of PGlite's WASM heap now (it grows and never shrinks; 0 while the process is stopped). */
   readonly wasmMemoryBytes: number;
+  /** Resident bytes of the database process (0 while it is stopped, or where /proc is missing). */
+  readonly residentBytes: number;
+  /** Times the database process started. */
+  readonly starts: number;
+  /** Whether the database process runs now. */
+  readonly running: boolean;
+  /** Lets the database process stop after `idleStopMs` without work (null: never). */
+  setOwner(owner: EmbeddedOwner, idleStopMs: number | null): void;
   /** Stops the server and shuts PGlite down cleanly (checkpoint). Idempotent. */
   close(): Promise<void>;
 }
@@ -58,9 +86,9 @@ export interface StartEmbeddedOptions {
   dataDir: string;
   settings: string[];
   log?: Logger | undefined;
-  /** Milliseconds to wait for a clean PGlite shutdown before terminating the thread. @default 60_000 */
+  /** Milliseconds to wait for a clean PGlite shutdown before killing the process. @default 60_000 */
   closeTimeoutMs?: number;
-  /** Cap on PGlite's WASM heap, in bytes (pglite-worker.ts). @default null (PGlite's own: 2 GiB) */
+  /** Cap on PGlite's WASM heap, in bytes (pglite-process.ts). @default null (PGlite's own: 2 GiB) */
   maxMemoryBytes?: number | null;
 }
 
@@ -74,6 +102,20 @@ export function embeddedMemoryBytes(): number {
   return n;
 }
 
+/** Resident bytes of the database processes of the embedded databases this process runs. */
+export function embeddedResidentBytes(): number {
+  let n = 0;
+  for (const s of live) n += s.residentBytes;
+  return n;
+}
+
+/** Database-process starts of the embedded databases this process runs (idle stops start again). */
+export function embeddedStarts(): number {
+  let n = 0;
+  for (const s of live) n += s.starts;
+  return n;
+}
+
 export class EmbeddedStartError extends Error {
   override name = 'EmbeddedStartError';
 }
@@ -83,11 +125,15 @@ export async function startEmbedded(opts: StartEmbeddedOptions): Promise<Embedde
   // and grows its heap from 128 to ~317 MiB; the heap never shrinks, so that would be held for the
   // daemon's life (issue #9: memory). The directory is therefore created by a child process that
   // then exits (in a thread of this process it still set the process's peak RSS), and served by a
-  // thread that starts from the minimal heap.
+  // database process that starts from the minimal heap.
   // A template copy (createDataDir) skips initdb altogether after the first store of a machine.
   if (!existsSync(path.join(opts.pgDir, 'PG_VERSION'))) await createDataDir(opts);
   return serve(opts);
 }
+
+/** What a template holds beyond initdb's output: 2, the extensions every store needs. A new value
+ * makes a new template. */
+const TEMPLATE_REVISION = 2;
 
 /** Marks a finished template (written last, so a template without it is never used). */
 const TEMPLATE_MARK = '.codegraph-template';
@@ -103,7 +149,7 @@ function templateDir(): string | null {
   const require = createRequire(import.meta.url);
   const pkg = path.join(path.dirname(require.resolve('@electric-sql/pglite')), '..', 'package.json');
   const version = (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
-  return path.join(root, `pglite-${version}-datadir`);
+  return path.join(root, `pglite-${version}-datadir-${TEMPLATE_REVISION}`);
 }
 
 /**
@@ -165,64 +211,316 @@ async function initdb(dir: string): Promise<void> {
   }
 }
 
+/** How long a new database process waits for an earlier one's lock (it checkpoints as it exits). */
+const LOCK_WAIT_MS = 60_000;
+/** How long the owner may take to reopen its connections after a start before others are served. */
+const RESUME_WAIT_MS = 5_000;
+
 async function serve(opts: StartEmbeddedOptions): Promise<EmbeddedServer> {
   const dir = socketDir(opts.dataDir);
   if (dir !== path.resolve(opts.dataDir)) {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
   }
-  const socketPath = path.join(dir, SOCKET_NAME);
-  const input: WorkerInput = { pgDir: opts.pgDir, socketPath, settings: opts.settings, maxMemoryBytes: opts.maxMemoryBytes ?? null };
-  const worker = new Worker(WORKER_URL, { workerData: input });
-  let exited = false;
-  const exit = new Promise<number>((resolve) => worker.once('exit', (code) => {
-    exited = true;
-    resolve(code);
-  }));
-  const first = await new Promise<WorkerMessage>((resolve) => {
-    worker.once('message', resolve);
-    worker.once('error', (err) => resolve({ type: 'error', message: err.message }));
-    void exit.then((code) => resolve({ type: 'error', message: `the database thread exited with code ${code}` }));
-  });
-  if (first.type !== 'ready') {
-    if (!exited) await worker.terminate();
-    throw new EmbeddedStartError(first.type === 'error' || first.type === 'fatal' ? first.message : 'unexpected message from the database thread');
+  const host = new DatabaseHost(opts, dir);
+  try {
+    await host.listen();
+    await host.wake();
+  } catch (err) {
+    await host.close();
+    throw err;
   }
-  await chmod(socketPath, 0o600);
-  let wasmBytes = first.wasmBytes;
-  worker.on('message', (m: WorkerMessage) => {
-    if (m.type === 'memory') wasmBytes = m.wasmBytes;
-    if (m.type === 'fatal') opts.log?.error({ reason: m.message }, 'embedded database failed; connections were closed');
-  });
-  worker.on('error', (err) => opts.log?.error({ err }, 'embedded database thread failed'));
-  let closing: Promise<void> | null = null;
-  const server: EmbeddedServer = {
-    socketDir: dir,
-    get wasmMemoryBytes() {
-      return wasmBytes;
-    },
-    close() {
-      live.delete(server);
-      closing ??= (async () => {
-        if (exited) return;
-        const done = new Promise<void>((resolve) => worker.on('message', (m: WorkerMessage) => {
-          if (m.type === 'closed' || m.type === 'fatal') resolve();
-        }));
-        worker.postMessage({ type: 'close' });
-        const timeout = opts.closeTimeoutMs ?? 60_000;
+  live.add(host);
+  return host;
+}
+
+interface Running {
+  child: ChildProcess;
+  exited: Promise<void>;
+  /** Resolves the reply to the one question in flight (stopIfIdle or close). */
+  reply: ((m: ProcessMessage | null) => void) | null;
+  intentional: boolean;
+}
+
+/**
+ * The socket and the database process behind it. States: stopped (no process; a connection starts
+ * one), starting (connections queue), running (connections are passed on at once), stopping (an
+ * idle stop or close: connections queue for the next start).
+ */
+class DatabaseHost implements EmbeddedServer {
+  readonly socketDir: string;
+  readonly #opts: StartEmbeddedOptions;
+  readonly #socketPath: string;
+  #server: net.Server | null = null;
+  #proc: Running | null = null;
+  #starting: Promise<void> | null = null;
+  #stopping = false;
+  #closed = false;
+  #queue: net.Socket[] = [];
+  #owner: EmbeddedOwner | null = null;
+  #idleTimer: NodeJS.Timeout | null = null;
+  #wasmBytes = 0;
+  #starts = 0;
+
+  constructor(opts: StartEmbeddedOptions, dir: string) {
+    this.#opts = opts;
+    this.socketDir = dir;
+    this.#socketPath = path.join(dir, SOCKET_NAME);
+  }
+
+  get wasmMemoryBytes(): number {
+    return this.#wasmBytes;
+  }
+
+  get residentBytes(): number {
+    const pid = this.#proc?.child.pid;
+    if (pid === undefined) return 0;
+    try {
+      const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return m === null ? 0 : Number(m[1]) * 1024;
+    } catch {
+      return 0;
+    }
+  }
+
+  get starts(): number {
+    return this.#starts;
+  }
+
+  get running(): boolean {
+    return this.#proc !== null && this.#starting === null;
+  }
+
+  async listen(): Promise<void> {
+    // A socket file left by a killed process (the caller holds the data-dir lock, so it is stale).
+    await rm(this.#socketPath, { force: true });
+    // pauseOnConnect: this process reads nothing, so the database process gets every byte.
+    const server = net.createServer({ pauseOnConnect: true }, (socket) => this.#accept(socket));
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.#opts.log?.error({ err }, 'embedded database socket failed'));
+    await chmod(this.#socketPath, 0o600);
+  }
+
+  setOwner(owner: EmbeddedOwner, idleStopMs: number | null): void {
+    this.#owner = owner;
+    if (this.#idleTimer !== null) clearInterval(this.#idleTimer);
+    this.#idleTimer = null;
+    if (idleStopMs === null || this.#closed) return;
+    this.#idleTimer = setInterval(() => void this.#stopIfIdle(idleStopMs), Math.max(100, Math.min(5_000, Math.floor(idleStopMs / 4))));
+    this.#idleTimer.unref();
+  }
+
+  #accept(socket: net.Socket): void {
+    if (this.#closed) {
+      socket.destroy();
+      return;
+    }
+    socket.on('error', () => undefined);
+    if (this.running && !this.#stopping) {
+      this.#pass(socket);
+      return;
+    }
+    this.#queue.push(socket);
+    if (this.#proc === null && !this.#stopping) void this.wake().catch(() => undefined);
+  }
+
+  #pass(socket: net.Socket): void {
+    const proc = this.#proc;
+    if (proc === null || !proc.child.connected) {
+      socket.destroy();
+      return;
+    }
+    proc.child.send({ type: 'conn' } satisfies ParentMessage, socket, (err) => {
+      if (err) socket.destroy();
+    });
+  }
+
+  /** Serves what queued: only once the owner's connections are back, so it sees every NOTIFY. */
+  #flush(): void {
+    const queued = this.#queue;
+    this.#queue = [];
+    for (const s of queued) {
+      if (this.running && !this.#stopping) this.#pass(s);
+      else this.#queue.push(s);
+    }
+  }
+
+  /** Starts the database process unless it runs; rejects (and drops the waiting connections) when
+   * it cannot start. */
+  wake(): Promise<void> {
+    if (this.#closed) return Promise.reject(new EmbeddedStartError('the embedded database is closed'));
+    if (this.#proc !== null && this.#starting === null) return Promise.resolve();
+    this.#starting ??= (async () => {
+      try {
+        await this.#spawn();
+      } catch (err) {
+        this.#opts.log?.error({ err }, 'embedded database could not start');
+        for (const s of this.#queue.splice(0)) s.destroy();
+        throw err;
+      } finally {
+        this.#starting = null;
+      }
+      if (this.#starts > 1 && this.#owner !== null) {
         let timer: NodeJS.Timeout | undefined;
-        const timedOut = await Promise.race([
-          done.then(() => false),
-          exit.then(() => false),
-          new Promise<boolean>((r) => { timer = setTimeout(() => r(true), timeout); }),
+        await Promise.race([
+          this.#owner.resume().catch((err: unknown) => this.#opts.log?.warn({ err }, 'reopening connections after the database restarted failed')),
+          new Promise<void>((r) => { timer = setTimeout(r, RESUME_WAIT_MS); }),
         ]);
         clearTimeout(timer);
-        if (timedOut) opts.log?.error({ timeoutMs: timeout }, 'embedded database did not shut down in time; terminating its thread');
-        if (!exited) await worker.terminate();
-      })();
-      return closing;
-    },
-  };
-  live.add(server);
-  return server;
+      }
+      this.#flush();
+    })();
+    return this.#starting;
+  }
+
+  async #spawn(): Promise<void> {
+    const input: ProcessInput = {
+      pgDir: this.#opts.pgDir,
+      lockPath: path.join(path.resolve(this.#opts.dataDir), 'pglite.lock'),
+      settings: this.#opts.settings,
+      maxMemoryBytes: this.#opts.maxMemoryBytes ?? null,
+      lockWaitMs: LOCK_WAIT_MS,
+    };
+    const child = fork(fileURLToPath(PROCESS_ENTRY), [JSON.stringify(input)], {
+      // Not the parent's flags (a test runner's, an inspector's): the process needs none.
+      execArgv: [],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      stderr = (stderr + d).slice(-4000);
+    });
+    const proc: Running = {
+      child,
+      reply: null,
+      intentional: false,
+      exited: new Promise<void>((resolve) => child.once('exit', () => resolve())),
+    };
+    const first = await new Promise<ProcessMessage>((resolve) => {
+      child.on('message', (m: ProcessMessage) => {
+        if (m.type === 'ready' || m.type === 'error') resolve(m);
+        else this.#message(proc, m);
+      });
+      child.once('error', (err) => resolve({ type: 'error', message: err.message }));
+      void proc.exited.then(() => resolve({ type: 'error', message: `the database process exited with code ${child.exitCode ?? child.signalCode}: ${stderr.trim() || 'no message'}` }));
+    });
+    if (first.type !== 'ready') {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      throw new EmbeddedStartError(first.type === 'error' ? first.message : 'unexpected message from the database process');
+    }
+    this.#wasmBytes = first.wasmBytes;
+    this.#starts++;
+    this.#proc = proc;
+    void proc.exited.then(() => this.#exited(proc, stderr));
+    this.#opts.log?.[this.#starts > 1 ? 'info' : 'debug']({ childPid: child.pid, starts: this.#starts }, 'embedded database process started');
+  }
+
+  #message(proc: Running, m: ProcessMessage): void {
+    switch (m.type) {
+      case 'memory':
+        this.#wasmBytes = m.wasmBytes;
+        return;
+      case 'fatal':
+        this.#opts.log?.error({ reason: m.message }, 'embedded database failed; connections were closed');
+        return;
+      case 'busy':
+      case 'stopping':
+      case 'closed': {
+        const r = proc.reply;
+        proc.reply = null;
+        r?.(m);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  #exited(proc: Running, stderr: string): void {
+    proc.reply?.(null);
+    proc.reply = null;
+    if (this.#proc === proc) this.#proc = null;
+    this.#wasmBytes = 0;
+    if (!proc.intentional) {
+      this.#opts.log?.error({ code: proc.child.exitCode, signal: proc.child.signalCode, stderr: stderr.trim() || undefined }, 'embedded database process exited unexpectedly; it starts again on the next connection');
+    }
+    if (!this.#closed && !this.#stopping && this.#queue.length > 0) void this.wake().catch(() => undefined);
+  }
+
+  #ask(proc: Running, m: ParentMessage): Promise<ProcessMessage | null> {
+    return new Promise((resolve) => {
+      proc.reply = resolve;
+      if (!proc.child.connected) {
+        proc.reply = null;
+        resolve(null);
+        return;
+      }
+      proc.child.send(m);
+    });
+  }
+
+  async #stopIfIdle(idleMs: number): Promise<void> {
+    const proc = this.#proc;
+    const owner = this.#owner;
+    if (proc === null || owner === null || this.#stopping || this.#closed || this.#starting !== null || owner.busy()) return;
+    this.#stopping = true;
+    try {
+      const answer = await this.#ask(proc, { type: 'stopIfIdle', own: owner.ownConnections(), idleMs });
+      if (answer?.type === 'stopping' && !owner.busy() && !this.#closed) {
+        owner.suspend();
+        await this.#stop(proc);
+        this.#opts.log?.info({ idleMs }, 'embedded database idle: its process stopped (it starts again on the next connection)');
+      }
+    } finally {
+      this.#stopping = false;
+    }
+    // Connections that came in meanwhile: passed on, or they start it again.
+    if (this.#closed || this.#queue.length === 0) return;
+    if (this.#proc === null) void this.wake().catch(() => undefined);
+    else this.#flush();
+  }
+
+  /** Clean shutdown of `proc` (checkpoint), killed after closeTimeoutMs. */
+  async #stop(proc: Running): Promise<void> {
+    proc.intentional = true;
+    const timeout = this.#opts.closeTimeoutMs ?? 60_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      this.#ask(proc, { type: 'close' }).then(() => proc.exited).then(() => false),
+      new Promise<boolean>((r) => { timer = setTimeout(() => r(true), timeout); }),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) {
+      this.#opts.log?.error({ timeoutMs: timeout }, 'embedded database did not shut down in time; killing its process');
+      proc.child.kill('SIGKILL');
+      await proc.exited;
+    }
+  }
+
+  #closing: Promise<void> | null = null;
+
+  close(): Promise<void> {
+    live.delete(this);
+    this.#closing ??= (async () => {
+      this.#closed = true;
+      if (this.#idleTimer !== null) clearInterval(this.#idleTimer);
+      const server = this.#server;
+      this.#server = null;
+      if (server !== null) await new Promise<void>((r) => server.close(() => r()));
+      for (const s of this.#queue.splice(0)) s.destroy();
+      await this.#starting?.catch(() => undefined);
+      const proc = this.#proc;
+      if (proc !== null) await this.#stop(proc);
+      await rm(this.#socketPath, { force: true });
+    })();
+    return this.#closing;
+  }
 }

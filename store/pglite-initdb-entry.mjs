@@ -1,5 +1,5 @@
 // From the sources (tests), the initdb child has no TypeScript loader: register tsx first, as
-// pglite-worker-entry.mjs does for the database thread. The build runs pglite-initdb.js directly.
+// pglite-process-entry.mjs does for the database process. The build runs pglite-initdb.js directly.
 import { register } from 'tsx/esm/api';
 
 register();

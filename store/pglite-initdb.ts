@@ -1,11 +1,14 @@
 // Child-process body: creates a fresh embedded data directory (PGlite's initdb) and exits.
-// store/embedded.ts runs it as `node pglite-initdb.js <pgDir>` before the database thread starts.
+// store/embedded.ts runs it as `node pglite-initdb.js <pgDir>` before the database process first starts.
 // Why a process and not a thread: initdb runs inside PGlite's WASM instance and grows its heap to
 // ~317 MiB, and with the compiled module and the bootstrap data it took the daemon's peak RSS from
 // ~350 to ~820 MB on a first start (issue #9: memory). In a child that memory is returned to the
 // system when the child exits, seconds later, and never counts against the daemon.
 // Exit 0 when the directory holds a cluster; 1 with the reason on stderr otherwise.
 import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import { fuzzystrmatch } from '@electric-sql/pglite/contrib/fuzzystrmatch';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 
 const pgDir = process.argv[2];
 if (pgDir === undefined || pgDir === '') {
@@ -13,7 +16,10 @@ if (pgDir === undefined || pgDir === '') {
   process.exit(1);
 }
 try {
-  const pg = await PGlite.create({ dataDir: pgDir });
+  const pg = await PGlite.create({ dataDir: pgDir, extensions: { vector, pg_trgm, fuzzystrmatch } });
+  // The extensions every store needs (REQUIRED_EXTENSIONS in db.ts), created here once for the
+  // template rather than in each new store (half a second of a first open, #9).
+  await pg.exec('CREATE EXTENSION IF NOT EXISTS vector; CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE EXTENSION IF NOT EXISTS fuzzystrmatch;');
   await pg.close();
 } catch (err) {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);

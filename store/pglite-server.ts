@@ -88,6 +88,8 @@ export class SessionServer {
   #nextId = 1;
   #server: net.Server | null = null;
   #failed = false;
+  /** When a message last arrived or a batch last ended (Date.now()). */
+  #lastActive = Date.now();
 
   constructor(opts: SessionServerOptions) {
     this.#session = opts.session;
@@ -107,9 +109,21 @@ export class SessionServer {
     });
   }
 
+  /** Serves a connection accepted elsewhere (the parent process passes its sockets on). */
+  adopt(socket: net.Socket): void {
+    this.#accept(socket);
+  }
+
   /** Connections open now (tests, metrics). */
   get connections(): number {
     return this.#conns.size;
+  }
+
+  /** Milliseconds since a message last arrived or the session last worked; 0 while it works or
+   * holds a connection's transaction. */
+  get idleMs(): number {
+    if (this.#running || this.#owner !== null || this.#session.isInTransaction()) return 0;
+    return Date.now() - this.#lastActive;
   }
 
   #accept(socket: net.Socket): void {
@@ -120,6 +134,7 @@ export class SessionServer {
     const c = new Conn(this.#nextId++, socket);
     this.#conns.add(c);
     socket.on('data', (d: Buffer) => {
+      this.#lastActive = Date.now();
       c.buf = c.buf.length === 0 ? d : Buffer.concat([c.buf, d]);
       this.#wake(c);
     });
@@ -161,6 +176,7 @@ export class SessionServer {
       this.#fail(err);
     } finally {
       this.#running = false;
+      this.#lastActive = Date.now();
     }
   }
 

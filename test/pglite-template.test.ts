@@ -38,7 +38,7 @@ it('the first fresh store makes the template; later ones are independent copies 
   assert.deepEqual(await roundTrip(path.join(root, 'a'), 'a'), ['a']);
   const made = readdirSync(templates);
   assert.equal(made.length, 1, `one template, no leftovers: ${made.join(', ')}`);
-  assert.match(made[0]!, /^pglite-\d+\.\d+\.\d+-datadir$/);
+  assert.match(made[0]!, /^pglite-\d+\.\d+\.\d+-datadir-\d+$/);
   assert.ok(existsSync(path.join(templates, made[0]!, '.codegraph-template')));
   // The template holds no table of the first store: the second one starts empty.
   assert.deepEqual(await roundTrip(path.join(root, 'b'), 'b'), ['b']);

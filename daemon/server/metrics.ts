@@ -2,18 +2,28 @@
 // and updates them; the server owns only the GraphQL and subscription ones.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { SKIP_REASONS } from '../../indexer/types.ts';
-import { embeddedMemoryBytes } from '../../store/db.ts';
+import { embeddedMemoryBytes, embeddedResidentBytes, embeddedStarts } from '../../store/db.ts';
 
 export const registry = new Registry();
 // prom-client's default names already start with process_ or nodejs_: the prefix gives
 // codegraph_process_resident_memory_bytes and codegraph_nodejs_eventloop_lag_p99_seconds.
 collectDefaultMetrics({ register: registry, prefix: 'codegraph_' });
 
-/** The embedded database's WASM heap (store/pglite-worker.ts): part of the resident memory that
- * grows with the largest work PostgreSQL did and never shrinks (cap: `pgliteMaxMemory`). */
+/** The embedded database's WASM heap (store/pglite-process.ts): part of its process's resident
+ * memory that grows with the largest work PostgreSQL did and never shrinks while the process runs
+ * (cap: `pgliteMaxMemory`; all of it is given back when the process stops while idle). */
 export const pgliteMemory = new Gauge({
-  name: 'codegraph_pglite_wasm_memory_bytes', help: 'Bytes of the embedded database\'s WASM heap (never shrinks); 0 with a PostgreSQL server',
+  name: 'codegraph_pglite_wasm_memory_bytes', help: 'Bytes of the embedded database\'s WASM heap (never shrinks while its process runs); 0 while it is stopped and with a PostgreSQL server',
   registers: [registry], collect() { this.set(embeddedMemoryBytes()); },
+});
+/** The embedded database runs in a child process: its memory is not in codegraph_process_resident_memory_bytes. */
+export const pgliteResident = new Gauge({
+  name: 'codegraph_pglite_resident_memory_bytes', help: 'Resident bytes of the embedded database\'s process; 0 while it is stopped (pgliteIdleStopMs) and with a PostgreSQL server',
+  registers: [registry], collect() { this.set(embeddedResidentBytes()); },
+});
+export const pgliteStarts = new Gauge({
+  name: 'codegraph_pglite_starts', help: 'Times the embedded database\'s process started (it stops while idle and starts on the next connection)',
+  registers: [registry], collect() { this.set(embeddedStarts()); },
 });
 /** Seconds between a ref moving and its commit being indexed (set per repository). */
 export const indexLagSeconds = new Gauge({
