@@ -45,7 +45,7 @@ function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 function tree(pid: number): number[] {
   const out = [pid];
   for (let i = 0; i < out.length; i++) {
-    let tasks: string[] = [];
+    let tasks: string[];
     try {
       tasks = fs.readdirSync(`/proc/${out[i]}/task`);
     } catch {
