@@ -159,17 +159,49 @@ export function cosine(a: Float32Array, b: Float32Array): number {
   return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
 }
 
+/**
+ * Stored embeddings by body hash, most recently used last: a history of small commits re-parses
+ * whole files whose bodies are mostly unchanged, and a body hash names one stored vector (the
+ * store keeps the first one written, `ON CONFLICT DO NOTHING`), so a body seen before by this
+ * thread is not embedded again (#9: a tenth of a history index's extraction time).
+ */
+export class EmbeddingCache {
+  readonly #map = new Map<string, Uint8Array>();
+  constructor(readonly limit = 8192) {}
+
+  get(hash: string): Uint8Array | undefined {
+    const v = this.#map.get(hash);
+    if (v !== undefined) {
+      this.#map.delete(hash);
+      this.#map.set(hash, v);
+    }
+    return v;
+  }
+
+  set(hash: string, v: Uint8Array): void {
+    this.#map.set(hash, v);
+    if (this.#map.size > this.limit) this.#map.delete(this.#map.keys().next().value!);
+  }
+}
+
 /** The embeddings of the distinct entity bodies of one file, as [body hash, stored form
  * (`toStoredEmbedding`)] pairs: what the store's `bodies` table receives. `content` is the file's bytes (entity byte
  * ranges index into it). */
-export function embedBodies(entities: ReadonlyArray<{ kind: string; bodyHash: string; startByte: number; endByte: number }>, content: Uint8Array): Array<[string, Uint8Array]> {
+export function embedBodies(
+  entities: ReadonlyArray<{ kind: string; bodyHash: string; startByte: number; endByte: number }>, content: Uint8Array, cache?: EmbeddingCache,
+): Array<[string, Uint8Array]> {
   const decoder = new TextDecoder();
   const seen = new Set<string>();
   const out: Array<[string, Uint8Array]> = [];
   for (const en of entities) {
     if (EMBEDDED_KINDS_EXCLUDED.includes(en.kind) || seen.has(en.bodyHash)) continue;
     seen.add(en.bodyHash);
-    out.push([en.bodyHash, toStoredEmbedding(embed(decoder.decode(content.subarray(en.startByte, en.endByte))))]);
+    let v = cache?.get(en.bodyHash);
+    if (v === undefined) {
+      v = toStoredEmbedding(embed(decoder.decode(content.subarray(en.startByte, en.endByte))));
+      cache?.set(en.bodyHash, v);
+    }
+    out.push([en.bodyHash, v]);
   }
   return out;
 }

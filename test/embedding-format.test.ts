@@ -7,6 +7,7 @@ import path from 'node:path';
 import { it } from 'node:test';
 import { DEFAULT_MIGRATIONS_DIR, migrate } from '../store/migrate.ts';
 import { EMBEDDING_DIMS, cosine, embed, fromStoredEmbedding, toStoredEmbedding } from '../store/embed.ts';
+import { EmbeddingCache, embedBodies } from '../indexer/embed.ts';
 import { withBackends } from './harness/pg.ts';
 
 const BODIES = [
@@ -70,4 +71,24 @@ await withBackends('migration 0007 converts pgvector embeddings to bytes', (b) =
       rmSync(before, { recursive: true, force: true });
     }
   });
+});
+
+it('embedBodies with a cache gives the same vectors, embeds a seen body once, and keeps at most its limit', () => {
+  const text = 'function parseHeader(line) { return line.split(":"); }\nfunction other() { return 42; }\n';
+  const content = new TextEncoder().encode(text);
+  const cut = text.indexOf('\nfunction other') + 1;
+  const entities = [
+    { kind: 'function', bodyHash: 'aa', startByte: 0, endByte: cut },
+    { kind: 'function', bodyHash: 'bb', startByte: cut, endByte: content.length },
+  ];
+  const plain = embedBodies(entities, content);
+  const cache = new EmbeddingCache(1);
+  assert.deepEqual(embedBodies(entities, content, cache), plain);
+  // Only the most recent body is kept (limit 1); asked again, it comes from the cache, the same bytes.
+  assert.equal(cache.get('aa'), undefined);
+  assert.deepEqual(cache.get('bb'), plain[1]![1]);
+  // A cached hash is not embedded again: the bytes given for 'bb' now come back for 'bb'.
+  const marked = new Uint8Array(EMBEDDING_DIMS).fill(7);
+  cache.set('bb', marked);
+  assert.deepEqual(embedBodies([entities[1]!], content, cache), [['bb', marked]]);
 });
