@@ -2,7 +2,7 @@
 // thread). Runs what `codegraph serve` runs first — daemon/history.ts `indexHistory` over a real
 // repository, into a fresh store — and samples the event-loop delay of this process with
 // perf_hooks.monitorEventLoopDelay, three times in one run:
-//   - `embedded`: the default store, PGlite in its worker thread behind the socket (store/embedded.ts);
+//   - `embedded`: the default store, PGlite in its child process behind the socket (store/embedded.ts);
 //   - `inThread`: the same PGlite and socket server on THIS thread (the layout before issue #9,
 //     rebuilt from store/pglite-server.ts), the peer that shows what the worker removes;
 //   - `postgres`: a PostgreSQL 15 server (no database work in this process at all), the floor
