@@ -73,6 +73,27 @@ function globArg(glob: string | null): string | null {
   return glob;
 }
 
+/** A glob matching exactly `path` (picomatch's special characters escaped). */
+const literalGlob = (path: string): string => path.replace(/[\\*?[\]{}()!+@]/g, (ch) => `\\${ch}`);
+
+/**
+ * `entity(qualifiedName)` of a Java or C++ method by its bare name when it is overloaded: each
+ * overload's qualified name carries its parameter types (`Gson.toJson(Object,Type)`), so the bare
+ * name names none of them. Rather than a null a client cannot tell from "no such entity", this
+ * fails with BAD_USER_INPUT listing the overloads (as the CLI does).
+ */
+async function rejectOverloaded(ctx: GraphContext, c: CommitNode, qualifiedName: string): Promise<void> {
+  const cut = qualifiedName.indexOf('::');
+  if (cut < 0 || qualifiedName.endsWith(')')) return;
+  const local = qualifiedName.slice(cut + 2);
+  const name = local.slice(local.lastIndexOf('.') + 1);
+  const filter = { kinds: null, path: literalGlob(qualifiedName.slice(0, cut)), name };
+  const page = await ctx.backend.entities(c.repository, c.sha, filter, { first: MAX_PAGE, after: null }, callOpts(ctx));
+  const overloads = page.items.map((i) => i.node.qualifiedName).filter((q) => q.startsWith(`${qualifiedName}(`));
+  if (overloads.length === 0) return;
+  throw codedError('BAD_USER_INPUT', `${JSON.stringify(qualifiedName)} is overloaded: name one overload by its parameter types, one of ${overloads.map((o) => `\`${o}\``).join(', ')}.`, { overloads });
+}
+
 async function resolveRev(ctx: GraphContext, repo: string, rev: string): Promise<string> {
   // Control characters (a newline, NUL) can never be part of a ref name, and would reach git.
   // eslint-disable-next-line no-control-regex
@@ -231,7 +252,9 @@ export const resolvers = {
     },
     entity: async (c: CommitNode, args: { qualifiedName: string }, ctx: GraphContext) => {
       const e = await ctx.loaders.entityByQualifiedName.load(groupKey(c.repository, c.sha), args.qualifiedName);
-      return e ? entityNode(c.repository, c.sha, e) : null;
+      if (e) return entityNode(c.repository, c.sha, e);
+      await rejectOverloaded(ctx, c, args.qualifiedName);
+      return null;
     },
   },
   Entity: {
