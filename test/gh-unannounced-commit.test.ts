@@ -22,6 +22,22 @@ function storeArgs(t: TestDatabase): string[] {
   return t.options.databaseUrl !== undefined ? ['--database-url', t.options.databaseUrl] : ['--data', t.options.dataDir!];
 }
 
+/** `p`, or a rejection with `message` after `ms`; the timer is cleared either way, so it does not
+ * keep the test process alive for minutes after the test is done. */
+async function within<T>(p: Promise<T>, ms: number, message: () => string, onTimeout?: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        onTimeout?.();
+        reject(new Error(message()));
+      }, ms);
+    })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Runs `codegraph serve` until it kills itself after storing 3 commits in one run. */
 async function serveUntilKilled(repo: TestRepo, t: TestDatabase, moveMain: () => Promise<void>): Promise<string> {
   const child = spawn(process.execPath, ['bin/codegraph.js', 'serve', repo.dir, '--port', '0', ...storeArgs(t), '--history', '50', '--threads', '1', '--poll-interval-ms', '100'], {
@@ -35,10 +51,7 @@ async function serveUntilKilled(repo: TestRepo, t: TestDatabase, moveMain: () =>
   // One ref move brings three commits: one run stores them, and the process dies after the 3rd,
   // before any of them is announced.
   await moveMain();
-  const signal = await Promise.race([exited, new Promise<never>((_, reject) => setTimeout(() => {
-    child.kill('SIGKILL');
-    reject(new Error(`the daemon did not kill itself after storing 3 commits: ${stderr.slice(-3000)}`));
-  }, 240_000))]);
+  const signal = await within(exited, 240_000, () => `the daemon did not kill itself after storing 3 commits: ${stderr.slice(-3000)}`, () => child.kill('SIGKILL'));
   assert.equal(signal, 'SIGKILL', stderr.slice(-3000));
   return stderr;
 }
@@ -72,7 +85,7 @@ await withBackends('a stored commit killed before its notice is announced after 
     try {
       const got: string[] = [];
       for (let i = 0; i < 3; i++) {
-        const r = await Promise.race([commits.next(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`only ${got.length} commits announced: ${JSON.stringify(got)}`)), 240_000))]);
+        const r = await within(commits.next(), 240_000, () => `only ${got.length} commits announced: ${JSON.stringify(got)}`);
         got.push((r.value as { sha: string }).sha);
       }
       assert.deepEqual(got, shas, 'the three stored commits, in order; not the seed of the first index');
