@@ -8,6 +8,7 @@
 // Crash safety: a commit is written in one transaction and skipped when already stored, and the
 // selection and order depend only on the refs and the stored commits, so a run killed at any point
 // and restarted yields exactly the store of an uninterrupted run (test/history-crash.test.ts).
+import type { Logger } from 'pino';
 import type { GitRepo } from '../indexer/git/index.ts';
 import type { FileChange } from '../indexer/git/index.ts';
 import type { ExtractOutcome, Indexer, FileToIndex } from '../indexer/index.ts';
@@ -398,6 +399,9 @@ export async function indexCommit(ctx: HistoryContext, rev: string): Promise<str
 export interface OpenHistoryOptions {
   dataDir?: string;
   databaseUrl?: string;
+  /** Where the database reports what happens to it (the embedded database's process starting,
+   * stopping while idle, failing). */
+  log?: Logger;
   /** Embedded store held by a running daemon: use its database through its socket (`OpenDatabaseOptions.attach`). */
   attach?: boolean;
   /** `OpenDatabaseOptions.pgliteSettings`. */
@@ -414,6 +418,7 @@ export async function openHistoryStore(opts: OpenHistoryOptions): Promise<{ db: 
     ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
     ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
     ...(opts.attach !== undefined ? { attach: opts.attach } : {}),
+    ...(opts.log !== undefined ? { log: opts.log } : {}),
     ...(opts.pgliteSettings !== undefined ? { pgliteSettings: opts.pgliteSettings } : {}),
     ...(opts.pgliteMaxMemoryBytes !== undefined ? { pgliteMaxMemoryBytes: opts.pgliteMaxMemoryBytes } : {}),
     ...(opts.pgliteIdleStopMs !== undefined ? { pgliteIdleStopMs: opts.pgliteIdleStopMs } : {}),

@@ -396,6 +396,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     ...(config.pgliteSharedBuffers !== undefined ? { pgliteSettings: { shared_buffers: config.pgliteSharedBuffers } } : {}),
     ...(config.pgliteMaxMemory !== undefined ? { pgliteMaxMemoryBytes: sizeBytes(config.pgliteMaxMemory) } : {}),
     pgliteIdleStopMs: config.pgliteIdleStopMs === 0 ? null : config.pgliteIdleStopMs,
+    log: logger,
   });
   const cleanup: Array<() => Promise<void>> = [() => db.close()];
   const undo = async () => {
