@@ -429,10 +429,13 @@ class DatabaseHost implements EmbeddedServer {
         this.#wasmBytes = m.wasmBytes;
         return;
       case 'fatal':
-        this.#opts.log?.error({ reason: m.message }, 'embedded database failed; connections were closed');
+        // PGlite's session is broken (its connections were closed): the process is of no more use.
+        // Killed, it is started afresh by the next connection, and PostgreSQL recovers from its WAL.
+        this.#opts.log?.error({ reason: m.message }, 'embedded database failed; its process is restarted on the next connection');
+        proc.child.kill('SIGKILL');
         return;
       case 'busy':
-      case 'stopping':
+      case 'idle':
       case 'closed': {
         const r = proc.reply;
         proc.reply = null;
@@ -474,7 +477,7 @@ class DatabaseHost implements EmbeddedServer {
     this.#stopping = true;
     try {
       const answer = await this.#ask(proc, { type: 'stopIfIdle', own: owner.ownConnections(), idleMs });
-      if (answer?.type === 'stopping' && !owner.busy() && !this.#closed) {
+      if (answer?.type === 'idle' && !owner.busy() && !this.#closed) {
         owner.suspend();
         await this.#stop(proc);
         this.#opts.log?.info({ idleMs }, 'embedded database idle: its process stopped (it starts again on the next connection)');

@@ -9,9 +9,9 @@
 // or `{ type: 'error', message }` once, later `memory` when the heap grew and `fatal` if the session
 // broke. The parent sends:
 // - `conn` with a socket handle: serve it;
-// - `stopIfIdle { own, idleMs }`: if no message arrived for `idleMs`, no transaction is open and at
-//   most `own` connections are open (the parent's own idle ones), answer `stopping` and take no more
-//   work; otherwise answer `busy`;
+// - `stopIfIdle { own, idleMs }`: answer `idle` if no message arrived for `idleMs`, no transaction
+//   is open and at most `own` connections are open (the parent's own idle ones), else `busy`; the
+//   parent then sends `close` or nothing;
 // - `close`: close every connection, shut PGlite down cleanly (checkpoint), answer `closed`, exit.
 // A lost IPC channel (the parent died, kill -9 included) closes the same way.
 //
@@ -42,13 +42,12 @@ export type ProcessMessage =
   | { type: 'error'; message: string }
   | { type: 'fatal'; message: string }
   | { type: 'busy' }
-  | { type: 'stopping' }
+  | { type: 'idle' }
   | { type: 'closed' };
 
 export type ParentMessage =
   | { type: 'conn' }
   | { type: 'stopIfIdle'; own: number; idleMs: number }
-  | { type: 'resume' }
   | { type: 'close' };
 
 const input = JSON.parse(process.argv[2] ?? '{}') as ProcessInput;
@@ -153,7 +152,7 @@ async function start(): Promise<void> {
       } catch (err) {
         send({ type: 'fatal', message: text(err) });
       } finally {
-        process.disconnect?.();
+        if (process.connected) process.disconnect();
         // PGlite leaves no handle open once closed; exit anyway, a timer of its must not keep a
         // stopped store's process alive.
         setImmediate(() => process.exit(0));
@@ -170,9 +169,7 @@ async function start(): Promise<void> {
         else server.adopt(handle);
         return;
       case 'stopIfIdle':
-        send(server.idleMs >= m.idleMs && server.connections <= m.own ? { type: 'stopping' } : { type: 'busy' });
-        return;
-      case 'resume':
+        send(server.idleMs >= m.idleMs && server.connections <= m.own ? { type: 'idle' } : { type: 'busy' });
         return;
       case 'close':
         void close();
