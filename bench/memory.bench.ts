@@ -82,6 +82,9 @@ interface MemoryFigure {
   peakMb: number;
   peakDaemonMb: number;
   indexSeconds: number;
+  /** Seconds from ready to the idle reading, and whether the embedded database's process had stopped. */
+  idleSeconds: number;
+  databaseStopped: boolean;
 }
 
 async function serveOnce(mode: string, extra: string[], command: string[] = [BIN]): Promise<MemoryFigure> {
@@ -113,11 +116,18 @@ async function serveOnce(mode: string, extra: string[], command: string[] = [BIN
     const indexSeconds = Number(((performance.now() - started) / 1000).toFixed(1));
     process.stderr.write(`[memory] ${mode}: ready at ${url}\n`);
     const ready = rss(child.pid!);
+    const readyAt = performance.now();
     await sleep(IDLE_MS);
+    // Work that follows readiness (the hot store, the ANN index) runs longer on a loaded machine:
+    // past IDLE_MS, wait up to as long again for the embedded database's process to stop.
+    const databaseRunning = async () => /codegraph_pglite_resident_memory_bytes [1-9]/.test(await (await fetch(`${url}/metrics`)).text());
+    while (await databaseRunning() && performance.now() - readyAt < 2 * IDLE_MS) await sleep(1000);
+    const stopped = !(await databaseRunning());
     const idle = rss(child.pid!);
     return {
       mode, readyMb: mb(ready.total), idleMb: mb(idle.total), readyDaemonMb: mb(ready.daemon), idleDaemonMb: mb(idle.daemon),
       peakMb: mb(peakSum), peakDaemonMb: mb(status(child.pid!, 'VmHWM')), indexSeconds,
+      idleSeconds: Math.round((performance.now() - readyAt) / 1000), databaseStopped: stopped,
     };
   } finally {
     clearInterval(sampler);
