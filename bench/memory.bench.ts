@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { procStatus as status, processTree as tree } from './stats.ts';
 
 export const name = 'memory';
 
@@ -31,37 +32,6 @@ const IDLE_MS = Number(process.env.CODEGRAPH_BENCH_MEMORY_IDLE_MS ?? 90_000);
 
 const mb = (b: number) => Number((b / 1024 / 1024).toFixed(1));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  try {
-    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m === null ? 0 : Number(m[1]) * 1024;
-  } catch {
-    return 0; // exited meanwhile
-  }
-}
-
-/** `pid` and its descendants (children of every thread, from /proc). */
-function tree(pid: number): number[] {
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) {
-    let tasks: string[];
-    try {
-      tasks = fs.readdirSync(`/proc/${out[i]}/task`);
-    } catch {
-      continue;
-    }
-    for (const t of tasks) {
-      try {
-        const kids = fs.readFileSync(`/proc/${out[i]}/task/${t}/children`, 'utf8').trim();
-        if (kids !== '') out.push(...kids.split(/\s+/).map(Number));
-      } catch {
-        // the thread ended meanwhile
-      }
-    }
-  }
-  return out;
-}
 
 /** Resident bytes of the daemon and of all its descendants. */
 function rss(pid: number): { total: number; daemon: number } {
