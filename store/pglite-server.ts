@@ -43,6 +43,9 @@ const LISTEN_RE = /^\s*(LISTEN|UNLISTEN)\s+(\*|"((?:[^"]|"")+)"|([A-Za-z_][A-Za-
 
 class Conn {
   buf: Buffer = Buffer.alloc(0);
+  /** Chunks received after `buf` while its first message is still incomplete (see settle). */
+  parts: Buffer[] = [];
+  partsLength = 0;
   started = false;
   closed = false;
   queued = false;
@@ -55,7 +58,23 @@ export function messageSize(buf: Buffer, started: boolean): number {
   return buf.length >= 5 ? 1 + buf.readInt32BE(1) : 0;
 }
 
+/**
+ * Joins the chunks kept apart once they complete the message `buf` starts with. A message of
+ * megabytes (a bulk INSERT's array parameters) arrives in 64 KB reads; appending each read to the
+ * buffer copied it whole every time, quadratic in the message's size (gigabytes copied, and as much
+ * garbage, for a 20 MB message), so reads are kept in a list until the message is complete.
+ */
+function settle(c: Conn): void {
+  if (c.parts.length === 0) return;
+  const n = messageSize(c.buf, c.started);
+  if (n > 0 && c.buf.length + c.partsLength < n) return;
+  c.buf = c.buf.length === 0 && c.parts.length === 1 ? c.parts[0]! : Buffer.concat([c.buf, ...c.parts]);
+  c.parts = [];
+  c.partsLength = 0;
+}
+
 function hasComplete(c: Conn): boolean {
+  settle(c);
   const n = messageSize(c.buf, c.started);
   return n > 0 && c.buf.length >= n;
 }
@@ -135,7 +154,8 @@ export class SessionServer {
     this.#conns.add(c);
     socket.on('data', (d: Buffer) => {
       this.#lastActive = Date.now();
-      c.buf = c.buf.length === 0 ? d : Buffer.concat([c.buf, d]);
+      c.parts.push(d);
+      c.partsLength += d.length;
       this.#wake(c);
     });
     socket.on('error', () => undefined); // 'close' follows
@@ -186,6 +206,7 @@ export class SessionServer {
     const track: Array<{ op: 'LISTEN' | 'UNLISTEN'; channel: string }> = [];
     let terminate = false;
     for (;;) {
+      settle(c);
       const n = messageSize(c.buf, c.started);
       if (n <= 0 || c.buf.length < n) break;
       const msg = c.buf.subarray(0, n);
@@ -305,6 +326,8 @@ export class SessionServer {
     if (c.closed) return;
     c.closed = true;
     c.buf = Buffer.alloc(0);
+    c.parts = [];
+    c.partsLength = 0;
     this.#conns.delete(c);
     const i = this.#ready.indexOf(c);
     if (i >= 0) this.#ready.splice(i, 1);
