@@ -148,6 +148,13 @@ export interface OpenDatabaseOptions {
    */
   pgliteIdleStopMs?: number | null;
   /**
+   * PGlite only: where the embedded database runs (store/embedded.ts): a child process, which can
+   * stop while idle and then gives all its memory back, or a worker thread of this process, which
+   * costs no second Node runtime (the CLI's short runs). @default 'process' with pgliteIdleStopMs,
+   * else 'thread'
+   */
+  pgliteHost?: 'process' | 'thread';
+  /**
    * Milliseconds to wait for a server connection before failing with `CONNECT_FAILED`.
    * @default 10_000
    */
@@ -446,9 +453,11 @@ class PoolDb implements Db {
   /** What the embedded database needs from this pool to stop while idle (store/embedded.ts). */
   embeddedOwner(listener: ServerListener): EmbeddedOwner {
     const pool = this.#pool;
+    // Only the LISTEN connection may stay open: a pool client, even idle, could send a statement
+    // while the process stops (its idle clients close first, see openPool).
     return {
-      ownConnections: () => pool.totalCount + (listener.connected ? 1 : 0),
-      busy: () => pool.totalCount > pool.idleCount || pool.waitingCount > 0,
+      ownConnections: () => (listener.connected ? 1 : 0),
+      busy: () => pool.totalCount > 0 || pool.waitingCount > 0,
       suspend: () => listener.suspend(),
       resume: () => listener.resume(),
     };
@@ -575,7 +584,11 @@ function targetOf(conn: pg.ClientConfig): string {
 async function openPool(kind: Db['kind'], conn: pg.ClientConfig, opts: OpenDatabaseOptions, log: Logger | undefined, onClose: () => Promise<void>): Promise<{ db: PoolDb; listener: ServerListener }> {
   const connectionTimeoutMillis = opts.connectTimeoutMs ?? 10_000;
   const poolSize = opts.poolSize ?? (kind === 'pglite' ? PGLITE_POOL_SIZE : 10);
-  const pool = new pg.Pool({ ...conn, max: poolSize, connectionTimeoutMillis });
+  // An embedded database that stops while idle waits for the pool's idle clients to close: they
+  // close after half its idle time (10 s at most, node-postgres' default).
+  const idleStop = kind === 'pglite' ? opts.pgliteIdleStopMs ?? null : null;
+  const idleTimeoutMillis = idleStop === null ? 10_000 : Math.min(10_000, Math.max(50, Math.floor(idleStop / 2)));
+  const pool = new pg.Pool({ ...conn, max: poolSize, connectionTimeoutMillis, idleTimeoutMillis });
   const target = targetOf(conn);
   const listener = new ServerListener(conn, target, connectionTimeoutMillis, log);
   // An idle client losing its connection emits 'error' on the pool; without a listener Node exits.
@@ -742,7 +755,10 @@ async function openPglite(opts: OpenDatabaseOptions, dataDir: string): Promise<D
   let server: EmbeddedServer | undefined;
   try {
     try {
-      server = await startEmbedded({ pgDir, dataDir: root, settings: pgliteSettings(opts.pgliteSettings), log, maxMemoryBytes: opts.pgliteMaxMemoryBytes ?? null });
+      server = await startEmbedded({
+        pgDir, dataDir: root, settings: pgliteSettings(opts.pgliteSettings), log, maxMemoryBytes: opts.pgliteMaxMemoryBytes ?? null,
+        host: opts.pgliteHost ?? ((opts.pgliteIdleStopMs ?? null) === null ? 'thread' : 'process'),
+      });
     } catch (err) {
       throw new DbError(
         'PGLITE_OPEN_FAILED',

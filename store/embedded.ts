@@ -1,10 +1,12 @@
-// The embedded database as a local server: PGlite runs in a child process (store/pglite-process.ts)
-// behind the PostgreSQL wire protocol on a Unix socket, so the process that owns the data directory
-// reaches it through node-postgres exactly like a PostgreSQL server, and its event loop never waits
-// on Postgres-in-WASM (issue #9: a 24.5 s event-loop stall during an initial index). Other processes
-// (the CLI beside a running daemon) connect to the same socket.
+// The embedded database as a local server: PGlite runs in a child process or a worker thread
+// (store/pglite-process.ts) behind the PostgreSQL wire protocol on a Unix socket, so the process that
+// owns the data directory reaches it through node-postgres exactly like a PostgreSQL server, and its
+// event loop never waits on Postgres-in-WASM (issue #9: a 24.5 s event-loop stall during an initial
+// index). Other processes (the CLI beside a running daemon) connect to the same socket.
 //
-// The owner listens on the socket itself and passes every accepted connection to the database
+// A thread (`host: 'thread'`, the CLI's short runs) listens on the socket itself and lives as long
+// as the store is open; a second Node runtime would only add to the peak of `codegraph index`.
+// A process (`host: 'process'`, the daemon): the owner listens on the socket itself and passes every accepted connection to the database
 // process (a socket handle over the IPC channel; the owner reads none of its bytes). So the database
 // process can stop when the store has been idle for `idleStopMs` and start again on the next
 // connection, from anyone: all the memory PostgreSQL-in-WASM holds (its heap never shrinks) is given
@@ -25,6 +27,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { ParentMessage, ProcessInput, ProcessMessage } from './pglite-process.ts';
 
@@ -90,6 +93,9 @@ export interface StartEmbeddedOptions {
   closeTimeoutMs?: number;
   /** Cap on PGlite's WASM heap, in bytes (pglite-process.ts). @default null (PGlite's own: 2 GiB) */
   maxMemoryBytes?: number | null;
+  /** Where PGlite runs: a child process that may stop while idle (setOwner), or a worker thread of
+   * this process that runs until close. @default 'process' */
+  host?: 'process' | 'thread';
 }
 
 /** The embedded servers of this process, for `embeddedMemoryBytes`. */
@@ -222,16 +228,95 @@ async function serve(opts: StartEmbeddedOptions): Promise<EmbeddedServer> {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
   }
-  const host = new DatabaseHost(opts, dir);
+  const host = opts.host === 'thread' ? new ThreadHost(opts, dir) : new DatabaseHost(opts, dir);
   try {
-    await host.listen();
-    await host.wake();
+    await host.start();
   } catch (err) {
     await host.close();
     throw err;
   }
   live.add(host);
   return host;
+}
+
+function processInput(opts: StartEmbeddedOptions, socketPath?: string): ProcessInput {
+  return {
+    pgDir: opts.pgDir,
+    lockPath: path.join(path.resolve(opts.dataDir), 'pglite.lock'),
+    settings: opts.settings,
+    maxMemoryBytes: opts.maxMemoryBytes ?? null,
+    lockWaitMs: LOCK_WAIT_MS,
+    ...(socketPath !== undefined ? { socketPath } : {}),
+  };
+}
+
+/** PGlite in a worker thread that listens on the socket itself, until close (no idle stop). */
+class ThreadHost implements EmbeddedServer {
+  readonly socketDir: string;
+  readonly residentBytes = 0; // part of this process's
+  readonly starts = 1;
+  readonly running = true;
+  readonly #opts: StartEmbeddedOptions;
+  #worker: Worker | null = null;
+  #exited: Promise<void> = Promise.resolve();
+  #wasmBytes = 0;
+  #closing: Promise<void> | null = null;
+
+  constructor(opts: StartEmbeddedOptions, dir: string) {
+    this.#opts = opts;
+    this.socketDir = dir;
+  }
+
+  get wasmMemoryBytes(): number {
+    return this.#wasmBytes;
+  }
+
+  setOwner(): void {
+    // A thread lives until close: nothing to stop while idle.
+  }
+
+  async start(): Promise<void> {
+    const socketPath = path.join(this.socketDir, SOCKET_NAME);
+    const worker = new Worker(PROCESS_ENTRY, { workerData: processInput(this.#opts, socketPath) });
+    this.#worker = worker;
+    this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    const first = await new Promise<ProcessMessage>((resolve) => {
+      worker.once('message', resolve);
+      worker.once('error', (err) => resolve({ type: 'error', message: err.message }));
+      void this.#exited.then(() => resolve({ type: 'error', message: 'the database thread exited' }));
+    });
+    if (first.type !== 'ready') throw new EmbeddedStartError(first.type === 'error' ? first.message : 'unexpected message from the database thread');
+    await chmod(socketPath, 0o600);
+    this.#wasmBytes = first.wasmBytes;
+    worker.on('message', (m: ProcessMessage) => {
+      if (m.type === 'memory') this.#wasmBytes = m.wasmBytes;
+      if (m.type === 'fatal') this.#opts.log?.error({ reason: m.message }, 'embedded database failed; connections were closed');
+    });
+    worker.on('error', (err) => this.#opts.log?.error({ err }, 'embedded database thread failed'));
+  }
+
+  close(): Promise<void> {
+    live.delete(this);
+    this.#closing ??= (async () => {
+      const worker = this.#worker;
+      if (worker === null) return;
+      const done = new Promise<void>((resolve) => worker.on('message', (m: ProcessMessage) => {
+        if (m.type === 'closed' || m.type === 'fatal') resolve();
+      }));
+      worker.postMessage({ type: 'close' } satisfies ParentMessage);
+      const timeout = this.#opts.closeTimeoutMs ?? 60_000;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        done.then(() => false),
+        this.#exited.then(() => false),
+        new Promise<boolean>((r) => { timer = setTimeout(() => r(true), timeout); }),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) this.#opts.log?.error({ timeoutMs: timeout }, 'embedded database did not shut down in time; terminating its thread');
+      await worker.terminate();
+    })();
+    return this.#closing;
+  }
 }
 
 interface Running {
@@ -291,7 +376,12 @@ class DatabaseHost implements EmbeddedServer {
     return this.#proc !== null && this.#starting === null;
   }
 
-  async listen(): Promise<void> {
+  async start(): Promise<void> {
+    await this.#listen();
+    await this.wake();
+  }
+
+  async #listen(): Promise<void> {
     // A socket file left by a killed process (the caller holds the data-dir lock, so it is stale).
     await rm(this.#socketPath, { force: true });
     // pauseOnConnect: this process reads nothing, so the database process gets every byte.
@@ -381,14 +471,7 @@ class DatabaseHost implements EmbeddedServer {
   }
 
   async #spawn(): Promise<void> {
-    const input: ProcessInput = {
-      pgDir: this.#opts.pgDir,
-      lockPath: path.join(path.resolve(this.#opts.dataDir), 'pglite.lock'),
-      settings: this.#opts.settings,
-      maxMemoryBytes: this.#opts.maxMemoryBytes ?? null,
-      lockWaitMs: LOCK_WAIT_MS,
-    };
-    const child = fork(fileURLToPath(PROCESS_ENTRY), [JSON.stringify(input)], {
+    const child = fork(fileURLToPath(PROCESS_ENTRY), [JSON.stringify(processInput(this.#opts))], {
       // Not the parent's flags (a test runner's, an inspector's): the process needs none.
       execArgv: [],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],

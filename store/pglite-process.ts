@@ -1,11 +1,16 @@
-// Child-process body of the embedded database: opens PGlite on `<dataDir>/pg` and serves the
-// connections its parent accepts on the data directory's Unix socket (store/embedded.ts passes each
-// accepted socket over the IPC channel; store/pglite-server.ts speaks the protocol). A process, not
-// a thread (issue #9: memory): everything PostgreSQL-in-WASM holds (its heap, which never shrinks,
-// the compiled module, the compilation memory glibc keeps) is given back to the system when the
-// process exits, which the parent lets it do when the store has been idle for a while.
+// Body of the embedded database: opens PGlite on `<dataDir>/pg` and serves the PostgreSQL wire
+// protocol (store/pglite-server.ts) on the data directory's Unix socket. It runs in one of two hosts
+// (store/embedded.ts):
+// - a child process (the daemon): the parent accepts the socket's connections and passes each one
+//   over the IPC channel. Everything PostgreSQL-in-WASM holds (its heap, which never shrinks, the
+//   compiled module, the compilation memory glibc keeps) is given back to the system when the
+//   process exits, which the parent lets it do when the store has been idle for a while (#9:
+//   idle memory);
+// - a worker thread (the CLI's short runs, nothing idles there): it listens on the socket itself,
+//   and needs no second Node runtime (#9: the peak of `codegraph index`).
 //
-// Protocol with the parent: argv[2] is the JSON of ProcessInput. The child sends `{ type: 'ready' }`
+// Protocol with the parent: the input (ProcessInput) is argv[2] as JSON, or the thread's
+// workerData. The body sends `{ type: 'ready' }`
 // or `{ type: 'error', message }` once, later `memory` when the heap grew and `fatal` if the session
 // broke. The parent sends:
 // - `conn` with a socket handle: serve it;
@@ -13,13 +18,16 @@
 //   is open and at most `own` connections are open (the parent's own idle ones), else `busy`; the
 //   parent then sends `close` or nothing;
 // - `close`: close every connection, shut PGlite down cleanly (checkpoint), answer `closed`, exit.
-// A lost IPC channel (the parent died, kill -9 included) closes the same way.
+// A lost IPC channel (the parent died, kill -9 included) closes the same way; a thread dies with
+// its process.
 //
 // Two PGlite instances on one directory corrupt it: the child holds its own lock on the data
 // directory (`pglite.lock`, store/lock.ts) while PGlite is open, so a new child (a restarted
 // daemon) waits for an old one that is still checkpointing after its parent died.
+import { rm } from 'node:fs/promises';
 import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parentPort, workerData } from 'node:worker_threads';
 import { LockError, acquireLock, type Lock } from './lock.ts';
 import { SessionServer } from './pglite-server.ts';
 
@@ -33,6 +41,8 @@ export interface ProcessInput {
   maxMemoryBytes: number | null;
   /** How long to wait for an earlier child's lock. */
   lockWaitMs: number;
+  /** In a thread: the socket to listen on (a process is passed its connections instead). */
+  socketPath?: string;
 }
 
 export type ProcessMessage =
@@ -50,9 +60,16 @@ export type ParentMessage =
   | { type: 'stopIfIdle'; own: number; idleMs: number }
   | { type: 'close' };
 
-const input = JSON.parse(process.argv[2] ?? '{}') as ProcessInput;
+const port = parentPort;
+const input = (port !== null ? workerData : JSON.parse(process.argv[2] ?? '{}')) as ProcessInput;
 const send = (m: ProcessMessage) => {
-  if (process.connected) process.send?.(m);
+  if (port !== null) port.postMessage(m);
+  else if (process.connected) process.send?.(m);
+};
+/** Ends this body: the process exits; a thread ends by closing its port (its process goes on). */
+const finish = (code: number): void => {
+  if (port !== null) port.close();
+  else process.exit(code);
 };
 const text = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
@@ -106,7 +123,7 @@ async function start(): Promise<void> {
     lock = await lockStore();
   } catch (err) {
     send({ type: 'error', message: `the database files are still held by an earlier database process: ${text(err)}` });
-    process.exit(1);
+    return finish(1);
   }
   // Loaded after the lock: the WASM modules are ~10 MB.
   const [{ PGlite }, { vector }, { pg_trgm }, { fuzzystrmatch }] = await Promise.all([
@@ -125,7 +142,7 @@ async function start(): Promise<void> {
   } catch (err) {
     await lock.release();
     send({ type: 'error', message: text(err) });
-    process.exit(1);
+    return finish(1);
   }
   const server = new SessionServer({
     session: {
@@ -141,27 +158,41 @@ async function start(): Promise<void> {
     onFatal: (err) => send({ type: 'fatal', message: text(err) }),
   });
 
+  if (input.socketPath !== undefined) {
+    // A socket file left by a killed process (the parent holds the data-dir lock, so it is stale).
+    await rm(input.socketPath, { force: true });
+    try {
+      await server.listen(input.socketPath);
+    } catch (err) {
+      await pglite.close().catch(() => undefined);
+      await lock.release();
+      send({ type: 'error', message: `could not listen on ${input.socketPath}: ${text(err)}` });
+      return finish(1);
+    }
+  }
+
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       try {
         await server.close();
+        if (input.socketPath !== undefined) await rm(input.socketPath, { force: true });
         if (!pglite.closed) await pglite.close();
         await lock.release();
         send({ type: 'closed' });
       } catch (err) {
         send({ type: 'fatal', message: text(err) });
       } finally {
-        if (process.connected) process.disconnect();
+        if (port === null && process.connected) process.disconnect();
         // PGlite leaves no handle open once closed; exit anyway, a timer of its must not keep a
         // stopped store's process alive.
-        setImmediate(() => process.exit(0));
+        setImmediate(() => finish(0));
       }
     })();
     return closing;
   };
 
-  process.on('message', (m: ParentMessage, handle?: net.Socket) => {
+  const onMessage = (m: ParentMessage, handle?: net.Socket): void => {
     switch (m.type) {
       case 'conn':
         if (handle === undefined) return;
@@ -175,13 +206,18 @@ async function start(): Promise<void> {
         void close();
         return;
     }
-  });
-  process.on('disconnect', () => void close());
+  };
+  if (port !== null) {
+    port.on('message', (m: ParentMessage) => onMessage(m));
+  } else {
+    process.on('message', onMessage);
+    process.on('disconnect', () => void close());
+  }
   reported = wasmBytes();
   send({ type: 'ready', wasmBytes: reported });
 }
 
 start().catch((err: unknown) => {
   send({ type: 'error', message: text(err) });
-  process.exit(1);
+  finish(1);
 });

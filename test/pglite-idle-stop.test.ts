@@ -4,7 +4,7 @@
 // killed owner's database process lets go of the files before a new one opens them.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
@@ -91,7 +91,7 @@ it("a killed owner's database process lets go of the files before another opens 
   // The owner writes, prints the pid of its database process, and is killed with SIGKILL.
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `import { openDatabase } from ${dbModule};
     import { readdirSync, readFileSync } from 'node:fs';
-    const db = await openDatabase({ dataDir: ${JSON.stringify(other)} });
+    const db = await openDatabase({ dataDir: ${JSON.stringify(other)}, pgliteHost: 'process' });
     await db.query('CREATE TABLE k (id int)');
     await db.query('INSERT INTO k SELECT generate_series(1, 5000)');
     const kids = readFileSync('/proc/' + process.pid + '/task/' + process.pid + '/children', 'utf8').trim();
@@ -125,5 +125,29 @@ it("a killed owner's database process lets go of the files before another opens 
     assert.deepEqual((await again.query<{ n: string }>('SELECT count(*)::text AS n FROM k')).rows, [{ n: '5000' }]);
   } finally {
     await again.close();
+  }
+});
+
+it('without an idle stop the database runs in a thread of the opening process, not a process of its own', async () => {
+  /** Child processes of this process serving the store in `dir` (the input names its directory). */
+  const servingProcesses = (dir: string): number => {
+    let n = 0;
+    for (const t of readdirSync(`/proc/${process.pid}/task`)) {
+      for (const pid of readFileSync(`/proc/${process.pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        if (cmd.includes('pglite-process') && cmd.includes(dir)) n++;
+      }
+    }
+    return n;
+  };
+  await db.query('SELECT 1'); // the idle-stop store's process runs
+  assert.equal(servingProcesses(dataDir), 1);
+  const threaded = path.join(root, 'threaded');
+  const other = await openDatabase({ dataDir: threaded });
+  try {
+    assert.deepEqual((await other.query<{ x: number }>('SELECT 2 AS x')).rows, [{ x: 2 }]);
+    assert.equal(servingProcesses(threaded), 0);
+  } finally {
+    await other.close();
   }
 });
