@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { embeddedMemoryBytes, embeddedResidentBytes, embeddedStarts, openDatabase, type Db } from '../store/db.ts';
+import { runScript } from './helpers/cli.ts';
 import { until } from './helpers/serve.ts';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'cg-pglite-idle-'));
@@ -32,18 +33,6 @@ after(async () => {
 // earlier, while it exits).
 const stopped = () => until(() => embeddedMemoryBytes() === 0 && embeddedResidentBytes() === 0, 'the database process did not stop while idle');
 
-function runChild(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 it('stops the database process while idle and starts it on the next query, data and LISTEN intact', async () => {
   assert.ok(embeddedResidentBytes() > 0, 'the database process runs after open');
   const starts = embeddedStarts();
@@ -63,7 +52,7 @@ it('stops the database process while idle and starts it on the next query, data 
 it('a process attaching to a stopped store starts it, and its NOTIFY reaches the owner', async () => {
   await stopped();
   const dbModule = JSON.stringify(path.resolve('store/db.ts'));
-  const r = await runChild(`import { openDatabase } from ${dbModule};
+  const r = await runScript(`import { openDatabase } from ${dbModule};
     const db = await openDatabase({ dataDir: ${JSON.stringify(dataDir)}, attach: true });
     await db.query("INSERT INTO t VALUES (2, 'from the CLI')");
     await db.notify('idle_test', 'from the CLI');

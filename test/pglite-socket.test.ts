@@ -3,7 +3,6 @@
 // interleaved, disconnects rolled back, notifications routed per connection, and other processes
 // attaching to a running store (issue #9).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -12,6 +11,7 @@ import { after, before, it } from 'node:test';
 import pg from 'pg';
 import { openDatabase, type Db } from '../store/db.ts';
 import { socketConnection, socketDir } from '../store/embedded.ts';
+import { runScript } from './helpers/cli.ts';
 import { until } from './helpers/serve.ts';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'cg-pglite-socket-'));
@@ -197,21 +197,9 @@ it('delivers a notification to the connections that LISTEN, and UNLISTEN on one 
   }
 });
 
-function runChild(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 it('lets another process attach to the running store (attach: true) and refuses it otherwise', async () => {
   const dbModule = JSON.stringify(path.resolve('store/db.ts'));
-  const attached = await runChild(`import { openDatabase } from ${dbModule};
+  const attached = await runScript(`import { openDatabase } from ${dbModule};
     const db = await openDatabase({ dataDir: ${JSON.stringify(dataDir)}, attach: true });
     await db.query("INSERT INTO t VALUES (100, 'from child')");
     console.log(JSON.stringify((await db.query('SELECT v FROM t WHERE id = 100')).rows));
@@ -223,7 +211,7 @@ it('lets another process attach to the running store (attach: true) and refuses 
   assert.ok(existsSync(path.join(dataDir, 'codegraph.lock')));
   assert.ok(existsSync(path.join(dataDir, '.s.PGSQL.5432')));
 
-  const refused = await runChild(`import { openDatabase } from ${dbModule};
+  const refused = await runScript(`import { openDatabase } from ${dbModule};
     try { await openDatabase({ dataDir: ${JSON.stringify(dataDir)} }); console.log('opened'); }
     catch (err) { console.log(err.code); }`);
   assert.equal(refused.stdout.trim(), 'LOCKED', refused.stderr);

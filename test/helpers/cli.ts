@@ -16,3 +16,14 @@ export function cli(args: string[], env: Record<string, string> = {}): Promise<C
     });
   });
 }
+
+/** Runs `script` as an ES module in a new Node process, through tsx (so it can import the
+ * sources): a second process on the same store. Resolves with its exit code and output. */
+export function runScript(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') reject(err);
+      else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+    });
+  });
+}
