@@ -160,27 +160,35 @@ export function cosine(a: Float32Array, b: Float32Array): number {
 }
 
 /**
- * Stored embeddings by body hash, most recently used last: a history of small commits re-parses
- * whole files whose bodies are mostly unchanged, and a body hash names one stored vector (the
- * store keeps the first one written, `ON CONFLICT DO NOTHING`), so a body seen before by this
- * thread is not embedded again (#9: a tenth of a history index's extraction time).
+ * Stored embeddings of recently embedded texts, most recently used last: a history of small commits
+ * re-parses whole files whose bodies are mostly unchanged (#9: a tenth of a history index's
+ * extraction time). Keyed by the text itself, not the body hash (which leaves comments out), so a
+ * hit returns exactly what embedding the text would: which store, commit or order came first
+ * changes nothing. Bounded by the characters it keeps (4M, ~8 MB of keys) and by entries.
  */
 export class EmbeddingCache {
   readonly #map = new Map<string, Uint8Array>();
-  constructor(readonly limit = 8192) {}
+  #chars = 0;
+  constructor(readonly maxEntries = 8192, readonly maxChars = 4 * 1024 * 1024) {}
 
-  get(hash: string): Uint8Array | undefined {
-    const v = this.#map.get(hash);
+  get(text: string): Uint8Array | undefined {
+    const v = this.#map.get(text);
     if (v !== undefined) {
-      this.#map.delete(hash);
-      this.#map.set(hash, v);
+      this.#map.delete(text);
+      this.#map.set(text, v);
     }
     return v;
   }
 
-  set(hash: string, v: Uint8Array): void {
-    this.#map.set(hash, v);
-    if (this.#map.size > this.limit) this.#map.delete(this.#map.keys().next().value!);
+  set(text: string, v: Uint8Array): void {
+    if (text.length > this.maxChars / 4 || this.#map.has(text)) return;
+    this.#map.set(text, v);
+    this.#chars += text.length;
+    while (this.#map.size > this.maxEntries || this.#chars > this.maxChars) {
+      const oldest = this.#map.keys().next().value!;
+      this.#map.delete(oldest);
+      this.#chars -= oldest.length;
+    }
   }
 }
 
@@ -196,10 +204,11 @@ export function embedBodies(
   for (const en of entities) {
     if (EMBEDDED_KINDS_EXCLUDED.includes(en.kind) || seen.has(en.bodyHash)) continue;
     seen.add(en.bodyHash);
-    let v = cache?.get(en.bodyHash);
+    const text = decoder.decode(content.subarray(en.startByte, en.endByte));
+    let v = cache?.get(text);
     if (v === undefined) {
-      v = toStoredEmbedding(embed(decoder.decode(content.subarray(en.startByte, en.endByte))));
-      cache?.set(en.bodyHash, v);
+      v = toStoredEmbedding(embed(text));
+      cache?.set(text, v);
     }
     out.push([en.bodyHash, v]);
   }

@@ -73,7 +73,7 @@ await withBackends('migration 0007 converts pgvector embeddings to bytes', (b) =
   });
 });
 
-it('embedBodies with a cache gives the same vectors, embeds a seen body once, and keeps at most its limit', () => {
+it('embedBodies with a cache gives the same vectors, embeds a seen text once, and keeps at most its limit', () => {
   const text = 'function parseHeader(line) { return line.split(":"); }\nfunction other() { return 42; }\n';
   const content = new TextEncoder().encode(text);
   const cut = text.indexOf('\nfunction other') + 1;
@@ -84,11 +84,15 @@ it('embedBodies with a cache gives the same vectors, embeds a seen body once, an
   const plain = embedBodies(entities, content);
   const cache = new EmbeddingCache(1);
   assert.deepEqual(embedBodies(entities, content, cache), plain);
-  // Only the most recent body is kept (limit 1); asked again, it comes from the cache, the same bytes.
-  assert.equal(cache.get('aa'), undefined);
-  assert.deepEqual(cache.get('bb'), plain[1]![1]);
-  // A cached hash is not embedded again: the bytes given for 'bb' now come back for 'bb'.
+  // Only the most recent text is kept (one entry); asked again, it comes from the cache.
+  assert.equal(cache.get(text.slice(0, cut)), undefined);
+  assert.deepEqual(cache.get(text.slice(cut)), plain[1]![1]);
+  // A cached text is not embedded again: the bytes given for it come back.
   const marked = new Uint8Array(EMBEDDING_DIMS).fill(7);
-  cache.set('bb', marked);
-  assert.deepEqual(embedBodies([entities[1]!], content, cache), [['bb', marked]]);
+  const fresh = new EmbeddingCache();
+  fresh.set(text.slice(cut), marked);
+  assert.deepEqual(embedBodies([entities[1]!], content, fresh), [['bb', marked]]);
+  // The key is the text: the same body hash with other text (a changed comment) is embedded anew.
+  const other = new TextEncoder().encode('function other() { /* a comment */ return 42; }\n');
+  assert.notDeepEqual(embedBodies([{ kind: 'function', bodyHash: 'bb', startByte: 0, endByte: other.length }], other, fresh)[0]![1], marked);
 });
