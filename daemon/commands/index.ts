@@ -46,19 +46,12 @@ export async function run(argv: string[]): Promise<number> {
   const history = values.history === undefined ? 200 : values.history === 'all' ? 'all' as const : positiveInt(values.history, '--history');
   const repo = await GitRepo.open(repoPath);
   let indexer: Indexer | null = null;
-  let opening: Promise<{ db: Db; store: HistoryStore }> | null = null;
+  let opened: { db: Db; store: HistoryStore } | null = null;
   try {
     const sha = await repo.resolveCommit(values.rev);
-    // Take the data directory's lock before parsing anything: a locked directory exits 6 at once
-    // (LockError) instead of after extracting the whole tree (#8 item 10). The database then
-    // starts (about a second) while the tree is parsed; the first writes wait for it (#9).
-    if (wantsStore) {
-      let locked!: () => void;
-      const lockTaken = new Promise<void>((resolve) => (locked = resolve));
-      opening = openHistoryStore({ ...storeLocation(repo.path, values), onLocked: locked });
-      // Attached to a running daemon's store, or on a server, there is no lock: the open is quick.
-      await Promise.race([lockTaken, opening]);
-    }
+    // Take the store, and with it the data directory's lock, before parsing anything: a locked
+    // directory exits 6 at once (LockError) instead of after extracting the whole tree (#8 item 10).
+    if (wantsStore) opened = await openHistoryStore(storeLocation(repo.path, values));
     indexer = new Indexer({
       ...(values.threads !== undefined ? { threads: positiveInt(values.threads, '--threads') } : {}),
       ...(values['max-file-bytes'] !== undefined ? { maxFileBytes: positiveInt(values['max-file-bytes'], '--max-file-bytes') } : {}),
@@ -70,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
     const bar = progress();
     // With a store, the tree's extractions are written while the workers parse (ExtractionWriter),
     // so the history run below finds REV's blobs cached instead of parsing them a second time (#9).
-    const writer = opening ? new ExtractionWriter(opening.then((o) => o.store)) : null;
+    const writer = opened ? new ExtractionWriter(opened.store) : null;
     // Outcomes are summarised and written as they come, not kept: a whole tree's extractions held
     // to the end made up much of this command's peak memory (#9).
     const summarizer = new Summarizer();
@@ -84,7 +77,6 @@ export async function run(argv: string[]): Promise<number> {
       ...(writer ? { embedBodies: true } : {}),
     });
     await writer?.flush();
-    const opened = await opening;
     bar.finish();
     const s = summarizer.summary;
     let stored: { indexed: number; alreadyIndexed: number } | null = null;
@@ -103,8 +95,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     return ExitCode.OK;
   } finally {
-    // Opened or failing, the store is settled before the process exits.
-    await (await opening?.catch(() => null))?.db.close();
+    await opened?.db.close();
     await indexer?.close();
     await repo.close();
   }
