@@ -164,12 +164,12 @@ export function cosine(a: Float32Array, b: Float32Array): number {
  * re-parses whole files whose bodies are mostly unchanged (#9: a tenth of a history index's
  * extraction time). Keyed by the text itself, not the body hash (which leaves comments out), so a
  * hit returns exactly what embedding the text would: which store, commit or order came first
- * changes nothing. Bounded by the characters it keeps (4M, ~8 MB of keys) and by entries.
+ * changes nothing. Bounded by the characters it keeps (1M, ~2 MB of keys) and by entries.
  */
 export class EmbeddingCache {
   readonly #map = new Map<string, Uint8Array>();
   #chars = 0;
-  constructor(readonly maxEntries = 8192, readonly maxChars = 4 * 1024 * 1024) {}
+  constructor(readonly maxEntries = 4096, readonly maxChars = 1024 * 1024) {}
 
   get(text: string): Uint8Array | undefined {
     const v = this.#map.get(text);
