@@ -101,25 +101,27 @@ export interface StartEmbeddedOptions {
 /** The embedded servers of this process, for `embeddedMemoryBytes`. */
 const live = new Set<EmbeddedServer>();
 
+const sumOverLive = (field: 'wasmMemoryBytes' | 'residentBytes' | 'starts'): number => {
+  let n = 0;
+  for (const s of live) n += s[field];
+  return n;
+};
+
 /** Bytes of WASM heap held by the embedded databases this process runs (0 when none). */
-export function embeddedMemoryBytes(): number {
-  let n = 0;
-  for (const s of live) n += s.wasmMemoryBytes;
-  return n;
-}
-
+export const embeddedMemoryBytes = (): number => sumOverLive('wasmMemoryBytes');
 /** Resident bytes of the database processes of the embedded databases this process runs. */
-export function embeddedResidentBytes(): number {
-  let n = 0;
-  for (const s of live) n += s.residentBytes;
-  return n;
-}
-
+export const embeddedResidentBytes = (): number => sumOverLive('residentBytes');
 /** Database-process starts of the embedded databases this process runs (idle stops start again). */
-export function embeddedStarts(): number {
-  let n = 0;
-  for (const s of live) n += s.starts;
-  return n;
+export const embeddedStarts = (): number => sumOverLive('starts');
+
+/** Whether `work` settles (either way) within `ms`; false leaves it running. */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work.then(() => true, () => true), new Promise<boolean>((r) => { timer = setTimeout(() => r(false), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export class EmbeddedStartError extends Error {
@@ -305,14 +307,7 @@ class ThreadHost implements EmbeddedServer {
       }));
       worker.postMessage({ type: 'close' } satisfies ParentMessage);
       const timeout = this.#opts.closeTimeoutMs ?? 60_000;
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        done.then(() => false),
-        this.#exited.then(() => false),
-        new Promise<boolean>((r) => { timer = setTimeout(() => r(true), timeout); }),
-      ]);
-      clearTimeout(timer);
-      if (timedOut) this.#opts.log?.error({ timeoutMs: timeout }, 'embedded database did not shut down in time; terminating its thread');
+      if (!(await settlesWithin(Promise.race([done, this.#exited]), timeout))) this.#opts.log?.error({ timeoutMs: timeout }, 'embedded database did not shut down in time; terminating its thread');
       await worker.terminate();
     })();
     return this.#closing;
@@ -458,12 +453,8 @@ class DatabaseHost implements EmbeddedServer {
         this.#starting = null;
       }
       if (this.#starts > 1 && this.#owner !== null) {
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          this.#owner.resume().catch((err: unknown) => this.#opts.log?.warn({ err }, 'reopening connections after the database restarted failed')),
-          new Promise<void>((r) => { timer = setTimeout(r, RESUME_WAIT_MS); }),
-        ]);
-        clearTimeout(timer);
+        const resumed = this.#owner.resume().catch((err: unknown) => this.#opts.log?.warn({ err }, 'reopening connections after the database restarted failed'));
+        await settlesWithin(resumed, RESUME_WAIT_MS);
       }
       this.#flush();
     })();
@@ -578,13 +569,7 @@ class DatabaseHost implements EmbeddedServer {
   async #stop(proc: Running): Promise<void> {
     proc.intentional = true;
     const timeout = this.#opts.closeTimeoutMs ?? 60_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      this.#ask(proc, { type: 'close' }).then(() => proc.exited).then(() => false),
-      new Promise<boolean>((r) => { timer = setTimeout(() => r(true), timeout); }),
-    ]);
-    clearTimeout(timer);
-    if (timedOut) {
+    if (!(await settlesWithin(this.#ask(proc, { type: 'close' }).then(() => proc.exited), timeout))) {
       this.#opts.log?.error({ timeoutMs: timeout }, 'embedded database did not shut down in time; killing its process');
       proc.child.kill('SIGKILL');
       await proc.exited;
