@@ -13,7 +13,7 @@ import type { GitRepo } from '../indexer/git/index.ts';
 import type { FileChange } from '../indexer/git/index.ts';
 import type { ExtractOutcome, Indexer, FileToIndex } from '../indexer/index.ts';
 import type { CommitInfo } from '../indexer/git/index.ts';
-import { HistoryStore, migrate, verifyStore, type CommitInput, type FileDeltaInput, type RefMove } from '../store/index.ts';
+import { DEFAULT_MIGRATIONS_DIR, HistoryStore, migrate, verifyStore, type CommitInput, type FileDeltaInput, type RefMove } from '../store/index.ts';
 import { describeTarget, openDatabase, type Db } from '../store/db.ts';
 
 export interface HistoryProgress {
@@ -422,9 +422,10 @@ export async function openHistoryStore(opts: OpenHistoryOptions): Promise<{ db: 
     ...(opts.pgliteSettings !== undefined ? { pgliteSettings: opts.pgliteSettings } : {}),
     ...(opts.pgliteMaxMemoryBytes !== undefined ? { pgliteMaxMemoryBytes: opts.pgliteMaxMemoryBytes } : {}),
     ...(opts.pgliteIdleStopMs !== undefined ? { pgliteIdleStopMs: opts.pgliteIdleStopMs } : {}),
+    pgliteTemplateMigrations: DEFAULT_MIGRATIONS_DIR,
   });
   try {
-    await migrate(db);
+    await migrate(db, DEFAULT_MIGRATIONS_DIR);
   } catch (err) {
     await db.close();
     throw err;

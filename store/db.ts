@@ -155,6 +155,13 @@ export interface OpenDatabaseOptions {
    */
   pgliteHost?: 'process' | 'thread';
   /**
+   * PGlite only: a migrations directory the caller applies next (`migrate`). A new data directory
+   * is then copied from a template that already holds them, made once per set of migration files,
+   * and that `migrate` finds nothing left to do (#9: ~0.7 s of a fresh store's first open).
+   * @default none (a new store holds the extensions only)
+   */
+  pgliteTemplateMigrations?: string;
+  /**
    * Milliseconds to wait for a server connection before failing with `CONNECT_FAILED`.
    * @default 10_000
    */
@@ -758,6 +765,7 @@ async function openPglite(opts: OpenDatabaseOptions, dataDir: string): Promise<D
       server = await startEmbedded({
         pgDir, dataDir: root, settings: pgliteSettings(opts.pgliteSettings), log, maxMemoryBytes: opts.pgliteMaxMemoryBytes ?? null,
         host: opts.pgliteHost ?? ((opts.pgliteIdleStopMs ?? null) === null ? 'thread' : 'process'),
+        templateMigrations: opts.pgliteTemplateMigrations,
       });
     } catch (err) {
       throw new DbError(

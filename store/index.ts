@@ -28,7 +28,7 @@ export { Reembedder, type BlobSource, type ReembedOptions, type ReembedProgress 
 export { AnnIndex, AnnError, ANN_FORMAT, type AnnErrorCode, type AnnHit, type AnnTip, type SyncStats } from './ann/index.ts';
 export { storeDigest } from './digest.ts';
 export { verifyStore, StoreCorruptError, type TableMismatch, type VerifyResult } from './verify.ts';
-export { migrate, MigrationError, type MigrationErrorCode } from './migrate.ts';
+export { DEFAULT_MIGRATIONS_DIR, migrate, MigrationError, type MigrationErrorCode } from './migrate.ts';
 export {
   SearchEngine, SearchError, SEARCH_MODES, EDGE_KINDS, DEFAULT_LIMITS as SEARCH_LIMITS,
   type SearchMode, type EdgeKind, type SearchHit, type SearchMatch, type SearchQuery, type Neighbour, type ImportCycle, type Paged, type BlobReader,

@@ -112,6 +112,23 @@ export async function migrate(db: Db, dir: string = DEFAULT_MIGRATIONS_DIR, opts
   });
 }
 
+/**
+ * Applies the pending migrations of `dir` on one session that nothing else uses, without the
+ * advisory lock: the embedded store's template, made in a process of its own (store/embedded.ts),
+ * so that a fresh store's first `migrate` finds nothing to do.
+ */
+export async function migrateExclusive(c: Queryable, dir: string = DEFAULT_MIGRATIONS_DIR): Promise<MigrateResult> {
+  return applyPending(c, await loadMigrations(dir), dir, undefined);
+}
+
+/** A digest of the migration files of `dir` (names and bytes): templates made from different
+ * files never share a directory. */
+export async function migrationsKey(dir: string = DEFAULT_MIGRATIONS_DIR): Promise<string> {
+  const h = createHash('sha256');
+  for (const f of await loadMigrations(dir)) h.update(`${f.file}\0${f.checksum}\n`);
+  return h.digest('hex');
+}
+
 async function applyPending(c: Queryable, files: MigrationFile[], dir: string, log: Logger | undefined): Promise<MigrateResult> {
   await c.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version    integer PRIMARY KEY,

@@ -2,12 +2,13 @@
 // #9: initdb cost ~7 CPU-seconds per new store). The template is made by the first store, used by
 // the next ones, never used unfinished, and each copy is a store of its own.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, it } from 'node:test';
 import { openDatabase } from '../store/db.ts';
-import { migrate } from '../store/index.ts';
+import { DEFAULT_MIGRATIONS_DIR, migrate } from '../store/index.ts';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'cg-pglite-template-'));
 const templates = path.join(root, 'templates');
@@ -70,4 +71,48 @@ it('an empty CODEGRAPH_PGLITE_TEMPLATE_DIR makes no template', { timeout: 300_00
     process.env.CODEGRAPH_PGLITE_TEMPLATE_DIR = templates;
   }
   assert.deepEqual(readdirSync(templates), before);
+});
+
+/** Opens a store with the schema template of `migrations` and migrates it; returns what migrate applied. */
+async function openMigrated(dir: string, migrations: string): Promise<{ applied: number; version: number }> {
+  const db = await openDatabase({ dataDir: dir, pgliteTemplateMigrations: migrations });
+  try {
+    const r = await migrate(db, migrations);
+    return { applied: r.applied.length, version: r.version };
+  } finally {
+    await db.close();
+  }
+}
+
+it('a store opened for a set of migrations is copied from a template that holds them; a new set makes a new one', { timeout: 300_000 }, async () => {
+  const latest = (await readdir(DEFAULT_MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
+  // An older set (all but the last file) and the full one, as an upgrade of codegraph would bring.
+  const older = path.join(root, 'migrations-older');
+  mkdirSync(older);
+  for (const f of latest.slice(0, -1)) copyFileSync(path.join(DEFAULT_MIGRATIONS_DIR, f), path.join(older, f));
+  const lastVersion = Number(latest.at(-1)!.slice(0, 4));
+
+  // The first store of a set makes its template (its migrations ran there); the store's own migrate
+  // finds them applied.
+  assert.deepEqual(await openMigrated(path.join(root, 'm1'), older), { applied: 0, version: Number(latest.at(-2)!.slice(0, 4)) });
+  const schemas = (): string[] => readdirSync(templates).filter((n) => n.includes('-schema-'));
+  assert.equal(schemas().length, 1);
+  assert.deepEqual(await openMigrated(path.join(root, 'm2'), older), { applied: 0, version: Number(latest.at(-2)!.slice(0, 4)) });
+  assert.equal(schemas().length, 1, 'the second store of the set reuses the template');
+
+  // The full set: a new template, and the older one is removed.
+  const first = schemas()[0];
+  assert.deepEqual(await openMigrated(path.join(root, 'm3'), DEFAULT_MIGRATIONS_DIR), { applied: 0, version: lastVersion });
+  assert.equal(schemas().length, 1);
+  assert.notEqual(schemas()[0], first);
+  // A store made for the older set, reopened by the newer codegraph, migrates the rest in place.
+  assert.deepEqual(await openMigrated(path.join(root, 'm1'), DEFAULT_MIGRATIONS_DIR), { applied: 1, version: lastVersion });
+
+  // Without the option a fresh store holds no schema (tests build stores at older migrations).
+  const db = await openDatabase({ dataDir: path.join(root, 'm4') });
+  try {
+    assert.equal((await db.query(`SELECT to_regclass('schema_migrations') AS t`, [])).rows[0]!['t'], null);
+  } finally {
+    await db.close();
+  }
 });
