@@ -139,6 +139,10 @@ const configSchema = z.object({
   /** The embedded database's process stops after this many ms without work, giving all its memory
    * back, and starts again on the next query (about a second); 0 keeps it running. @default 60_000 */
   pgliteIdleStopMs: z.int({ error: 'must be a non-negative integer (ms)' }).min(0, 'must be a non-negative integer (ms)').default(60_000),
+  /** Distinct tip commits per repository whose graph and vectors are held in the hot working set
+   * (HEAD, then local branches, then remote-tracking branches, newest first); queries at other refs
+   * are answered by the history store. Each tip costs memory. @default 16 */
+  hotTips: z.int({ error: 'must be an integer from 1 to 1000' }).min(1, 'must be an integer from 1 to 1000').max(1000, 'must be an integer from 1 to 1000').default(16),
   /** Files larger than this are skipped (and counted as `too_large`). @default 2_097_152 */
   maxFileBytes: z.int({ error: 'must be a positive integer (bytes)' }).min(1, 'must be a positive integer (bytes)').default(2_097_152),
   /** Globs of paths not parsed (counted as `excluded`); setting it replaces the defaults.
@@ -188,6 +192,7 @@ const ENV: Record<string, { key: string; kind: 'string' | 'int' | 'list' | 'path
   CODEGRAPH_THREADS: { key: 'threads', kind: 'int' },
   CODEGRAPH_MAX_FILE_BYTES: { key: 'maxFileBytes', kind: 'int' },
   CODEGRAPH_WORKER_IDLE_MS: { key: 'workerIdleMs', kind: 'int' },
+  CODEGRAPH_HOT_TIPS: { key: 'hotTips', kind: 'int' },
   CODEGRAPH_PGLITE_SHARED_BUFFERS: { key: 'pgliteSharedBuffers', kind: 'string' },
   CODEGRAPH_PGLITE_MAX_MEMORY: { key: 'pgliteMaxMemory', kind: 'string' },
   CODEGRAPH_PGLITE_IDLE_STOP_MS: { key: 'pgliteIdleStopMs', kind: 'int' },

@@ -252,8 +252,12 @@ export class ExtractionWriter {
   private writing: Promise<void> = Promise.resolve();
   private readonly seen = new Set<string>();
 
-  /** @param batchEntities entities per write transaction. @default 20_000 */
-  constructor(private readonly store: HistoryStore, private readonly batchEntities = 20_000) {}
+  /** @param store the store, or its opening: outcomes wait for it while the workers go on parsing.
+   * @param batchEntities entities per write transaction. @default 20_000 */
+  constructor(private readonly store: HistoryStore | Promise<HistoryStore>, private readonly batchEntities = 20_000) {
+    // A failed opening is surfaced by the next cut() or flush(), not as an unhandled rejection.
+    if (store instanceof Promise) store.catch(() => {});
+  }
 
   async add(o: ExtractOutcome): Promise<void> {
     if (o.status !== 'parsed' || o.bodies === undefined) return;
@@ -280,7 +284,7 @@ export class ExtractionWriter {
     this.outcomes = [];
     this.entities = 0;
     if (batch.length === 0) return;
-    const write = this.store.storeExtractions(batch).then(() => {
+    const write = Promise.resolve(this.store).then((store) => store.storeExtractions(batch)).then(() => {
       for (const o of outcomes) delete o.bodies;
     });
     write.catch(() => {}); // surfaced by the next cut() or flush()
@@ -410,6 +414,8 @@ export interface OpenHistoryOptions {
   pgliteMaxMemoryBytes?: number;
   /** `OpenDatabaseOptions.pgliteIdleStopMs`. */
   pgliteIdleStopMs?: number | null;
+  /** `OpenDatabaseOptions.onLocked`. */
+  onLocked?: () => void;
 }
 
 /** Opens and migrates the database and wraps it in a store (for CLI commands). */
@@ -419,6 +425,7 @@ export async function openHistoryStore(opts: OpenHistoryOptions): Promise<{ db: 
     ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
     ...(opts.attach !== undefined ? { attach: opts.attach } : {}),
     ...(opts.log !== undefined ? { log: opts.log } : {}),
+    ...(opts.onLocked !== undefined ? { onLocked: opts.onLocked } : {}),
     ...(opts.pgliteSettings !== undefined ? { pgliteSettings: opts.pgliteSettings } : {}),
     ...(opts.pgliteMaxMemoryBytes !== undefined ? { pgliteMaxMemoryBytes: opts.pgliteMaxMemoryBytes } : {}),
     ...(opts.pgliteIdleStopMs !== undefined ? { pgliteIdleStopMs: opts.pgliteIdleStopMs } : {}),

@@ -265,7 +265,7 @@ class RepoRunner {
     const { store, logger } = this.svc;
     if (!store.hot) return;
     try {
-      for (const st of await store.hot.sync(this.r.repoId, await store.refs(this.r.repoId))) {
+      for (const st of await store.hot.sync(this.r.repoId, await store.hotRefs(this.r.repoId, this.svc.config.hotTips))) {
         logger.info({ repo: this.r.name, sha: st.sha, how: st.how, changedFiles: st.changedFiles, resolvedFiles: st.resolvedFiles, ms: Math.round(st.ms), phases: Object.fromEntries(Object.entries(st.phases).map(([k, v]) => [k, Math.round(v)])) }, 'hot store tip ready');
       }
     } catch (err) {
@@ -333,13 +333,13 @@ const ANN_SAVE_INTERVAL_MS = 30_000;
 /** Opens `<dataDir>/hot/ann` and syncs it to the recorded tips in the background (a first build
  * can take a while on a large tree; until then VECTOR queries scan as before). A failed sync is
  * logged, never fails indexing: the index is a cache. */
-function startAnn(store: HistoryStore, dataDir: string, logger: Logger, repoIds: number[]): { sync: (repoId: number) => Promise<void>; refresh: () => Promise<void>; reopen: () => Promise<void>; close: () => Promise<void> } {
+function startAnn(store: HistoryStore, dataDir: string, logger: Logger, repoIds: number[], hotTips: number): { sync: (repoId: number) => Promise<void>; refresh: () => Promise<void>; reopen: () => Promise<void>; close: () => Promise<void> } {
   let ann = store.openAnn(path.join(dataDir, 'hot', 'ann'), { log: logger });
   let savedAt = 0;
   const sync = async (ids: number[]): Promise<void> => {
     try {
       const t0 = performance.now();
-      const stats = await store.syncAnn(ids);
+      const stats = await store.syncAnn(ids, hotTips);
       if (stats && (stats.added > 0 || stats.removed > 0)) logger.info({ ...stats, bodies: ann.size, ms: Math.round(performance.now() - t0) }, 'ANN index updated');
       if (Date.now() - savedAt >= ANN_SAVE_INTERVAL_MS) {
         await ann.save();
@@ -438,7 +438,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     const getIndexer = () => (indexer ??= new Indexer({
       ...(config.threads !== undefined ? { threads: config.threads } : {}), ...(config.workerIdleMs !== undefined ? { workerIdleMs: config.workerIdleMs } : {}), maxFileBytes: config.maxFileBytes, ...(config.exclude.length > 0 ? { exclude: config.exclude } : {}),
     }));
-    const ann = startAnn(store, config.dataDir, logger, repos.map((r) => r.repoId));
+    const ann = startAnn(store, config.dataDir, logger, repos.map((r) => r.repoId), config.hotTips);
     cleanup.push(() => ann.close());
     /** Bodies the provider had embedded at the last ANN refresh (its running count). */
     let embeddedSynced = 0;

@@ -162,6 +162,11 @@ export interface OpenDatabaseOptions {
    */
   pgliteTemplateMigrations?: string;
   /**
+   * PGlite only: called once the data-directory lock is taken, before the database starts (about
+   * a second later), so a caller can start other work knowing the store is its own.
+   */
+  onLocked?: () => void;
+  /**
    * Milliseconds to wait for a server connection before failing with `CONNECT_FAILED`.
    * @default 10_000
    */
@@ -755,6 +760,7 @@ async function openPglite(opts: OpenDatabaseOptions, dataDir: string): Promise<D
   let lock: Lock;
   try {
     lock = await acquireLock(path.join(root, 'codegraph.lock'));
+    opts.onLocked?.();
   } catch (err) {
     if (opts.attach === true && isLiveOtherOwner(err)) return attachPglite(opts, root, err, log);
     throw err;

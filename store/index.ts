@@ -13,7 +13,7 @@ import { Resolver, defRef, type Def } from './graph.ts';
 import { blame, entityHistory } from './lineage.ts';
 import { markAnnounced, startAnnouncing, unannounced } from './outbox.ts';
 import { SearchEngine } from './search/index.ts';
-import { HotStore } from './hot/index.ts';
+import { DEFAULT_HOT_TIPS, HotStore, isTracked } from './hot/index.ts';
 import { WriteCache, prepareCommits, recordRefs, storeCommit, storeExtractions, type RefMove, type StoredCommit } from './write.ts';
 import type {
   BlameEntry, CallEdge, ChangeCounts, CommitInput, EntityChangeRecord, EntityDiff, EntityQuery, EntityRef, FileDeltaInput, ResolutionStats, SkipCounts,
@@ -37,7 +37,7 @@ export {
 export type * from './types.ts';
 export { entityId, parseEntityId } from './types.ts';
 export type { RefMove, StoredCommit } from './write.ts';
-export { HotStore, isTracked, HOT_FORMAT_VERSION, type UpdateStats } from './hot/index.ts';
+export { DEFAULT_HOT_TIPS, HotStore, isTracked, HOT_FORMAT_VERSION, type UpdateStats } from './hot/index.ts';
 
 export interface ImpactEntry {
   entity: EntityRef;
@@ -145,15 +145,15 @@ export class HistoryStore {
     return this.annIndex;
   }
 
-  /** Brings the ANN index to the current tips of the recorded refs of `repoIds` (refs at commits
-   * that are not indexed are left out). */
-  async syncAnn(repoIds: number[]): Promise<SyncStats | null> {
+  /** Brings the ANN index to the current tips of the hot refs of `repoIds` (`hotRefs`; refs at
+   * commits that are not indexed are left out). */
+  async syncAnn(repoIds: number[], maxTips = DEFAULT_HOT_TIPS): Promise<SyncStats | null> {
     const ann = this.annIndex;
     if (!ann) return null;
     const tips: AnnTipInput[] = [];
     const seen = new Map<string, string>();
     for (const repoId of repoIds) {
-      for (const ref of await this.refs(repoId)) {
+      for (const ref of await this.hotRefs(repoId, maxTips)) {
         let chain: Chain;
         try {
           ({ chain } = await this.chainOf(repoId, ref.sha));
@@ -298,6 +298,37 @@ export class HistoryStore {
   async refs(repoId: number): Promise<Array<{ name: string; sha: string }>> {
     const { rows } = await this.db.query<{ name: string; sha: string }>('SELECT name, sha FROM git_refs WHERE repo_id = $1 ORDER BY name', [repoId]);
     return rows;
+  }
+
+  /**
+   * The refs whose tips the hot working set holds (the hot store's graphs and the ANN index): HEAD,
+   * then local branches, then remote-tracking branches (tags never: their commits are answered by
+   * the history store), newest commit first within each group, until `max` distinct commits are
+   * taken; a ref at a commit already taken costs nothing. Each held tip costs memory (a zod clone's
+   * 137 branch tips took the daemon to 1.65 GB, #9), so a clone with many remote branches holds
+   * the `max` most recent. Refs at commits that are not indexed come last, in name order.
+   */
+  async hotRefs(repoId: number, max: number): Promise<Array<{ name: string; sha: string }>> {
+    const refs = (await this.refs(repoId)).filter((r) => isTracked(r.name));
+    if (new Set(refs.map((r) => r.sha)).size <= max) return refs;
+    const { rows } = await this.db.query<{ sha: string; t: string }>(
+      `SELECT sha, extract(epoch FROM committer_date)::float8 AS t FROM commits WHERE repo_id = $1 AND sha = ANY($2::text[])`,
+      [repoId, [...new Set(refs.map((r) => r.sha))]],
+    );
+    const time = new Map(rows.map((r) => [r.sha, Number(r.t)]));
+    const group = (name: string): number => (name === 'HEAD' ? 0 : name.startsWith('refs/heads/') ? 1 : 2);
+    const ordered = [...refs].sort((a, b) => group(a.name) - group(b.name)
+      || (time.get(b.sha) ?? -Infinity) - (time.get(a.sha) ?? -Infinity) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const taken = new Set<string>();
+    const out: Array<{ name: string; sha: string }> = [];
+    for (const r of ordered) {
+      if (!taken.has(r.sha)) {
+        if (taken.size >= max) continue;
+        taken.add(r.sha);
+      }
+      out.push(r);
+    }
+    return out;
   }
 
   /** Every recorded move of `name` (all refs when omitted), oldest first. */

@@ -35,7 +35,11 @@ export { HOT_FORMAT_VERSION } from './kv.ts';
 
 export type ChainOf = (repoId: number, sha: string) => Promise<{ sha: string; chain: Chain }>;
 
-/** Refs whose tips are held: HEAD, local and remote-tracking branches (not tags: a repository may
+/** Distinct tip commits the hot working set holds per repository by default (`hotTips`;
+ * HistoryStore.hotRefs chooses them; #9). */
+export const DEFAULT_HOT_TIPS = 16;
+
+/** Refs whose tips may be held: HEAD, local and remote-tracking branches (not tags: a repository may
  * have thousands, and they rarely move). */
 export function isTracked(ref: string): boolean {
   return ref === 'HEAD' || ref.startsWith('refs/heads/') || (ref.startsWith('refs/remotes/') && !ref.endsWith('/HEAD'));
