@@ -239,13 +239,16 @@ async function ensureTemplate(dir: string | null, make: (tmp: string) => Promise
 /** Copies a template's cluster (~1,100 files, 40 MB) to `to`, without the template's mark: the
  * directories first, then the files 32 at a time (`fs.cp` took 0.4-0.5 s, this ~0.1 s). */
 async function copyTemplate(from: string, to: string): Promise<void> {
-  const entries = await readdir(from, { recursive: true, withFileTypes: true });
-  await mkdir(to, { mode: 0o700 });
+  // Walked with a stack (`readdir`'s `recursive` and `Dirent.parentPath` need Node >= 20.12).
   const files: string[] = [];
-  for (const e of entries) {
-    const rel = path.relative(from, path.join(e.parentPath, e.name));
-    if (e.isDirectory()) await mkdir(path.join(to, rel), { recursive: true, mode: 0o700 });
-    else if (e.isFile() && rel !== TEMPLATE_MARK) files.push(rel);
+  const dirs = [''];
+  for (let rel = dirs.pop(); rel !== undefined; rel = dirs.pop()) {
+    await mkdir(path.join(to, rel), { mode: 0o700 });
+    for (const e of await readdir(path.join(from, rel), { withFileTypes: true })) {
+      const child = path.join(rel, e.name);
+      if (e.isDirectory()) dirs.push(child);
+      else if (e.isFile() && child !== TEMPLATE_MARK) files.push(child);
+    }
   }
   let next = 0;
   const copier = async (): Promise<void> => {
