@@ -2,6 +2,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { GitError, GitRepo } from '../indexer/git/index.ts';
 import { cleanupAll, makeRepo, type TestRepo } from './helpers/gitrepo.ts';
 
@@ -135,4 +136,30 @@ test('a forgotten close() does not keep the process alive', async () => {
     });
   });
   assert.equal(out.trim(), 'file 0');
+});
+
+test('the long-lived reader caps git\'s delta base cache, and reads every version of a delta-packed file', async () => {
+  // 60 versions of one 200 KB file, packed as deltas of each other: git resolves each read through
+  // its delta base cache, which the daemon's reader would otherwise keep at up to 96 MB (#9).
+  const d = await makeRepo();
+  const versions: Array<{ sha: string; text: string }> = [];
+  let text = Array.from({ length: 4000 }, (_, i) => `line ${i} ${'y'.repeat(40)}`).join('\n');
+  for (let v = 0; v < 60; v++) {
+    text = text.replace(`line ${v * 50} `, `line ${v * 50} changed in v${v} `);
+    await d.write('big.txt', text);
+    await d.commit(`v${v}`);
+    versions.push({ sha: (await d.git(['rev-parse', 'HEAD:big.txt'])).trim(), text });
+  }
+  await d.git(['gc', '-q', '--aggressive']);
+  const repo = await GitRepo.open(d.dir);
+  try {
+    const datas = await Promise.all(versions.map((v) => repo.readBlob(v.sha)));
+    datas.forEach((b, i) => assert.equal(b.toString(), versions[i]!.text));
+    const pid = repo.stats().catFilePid;
+    assert.ok(pid !== null);
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    assert.ok(args.includes('core.deltaBaseCacheLimit=16m'), args.join(' '));
+  } finally {
+    await repo.close();
+  }
 });

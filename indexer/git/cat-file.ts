@@ -14,7 +14,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { BatchParser, type BatchRecord } from './batch-parser.ts';
 import { GitError } from './errors.ts';
-import { refChild, spawnFailure, spawnGit, type SpawnCounter } from './exec.ts';
+import { READER_ARGS, refChild, spawnFailure, spawnGit, type SpawnCounter } from './exec.ts';
 
 export interface CatFileObject {
   sha: string;
@@ -99,7 +99,7 @@ export class CatFile {
   }
 
   private start(): Proc {
-    const child = spawnGit(this.cwd, ['cat-file', '--batch-command', '--buffer']);
+    const child = spawnGit(this.cwd, [...READER_ARGS, 'cat-file', '--batch-command', '--buffer']);
     if (this.mode === 'contents') this.counter.catFile++;
     else this.counter.catFileCheck++;
     const proc: Proc = { child, parser: new BatchParser({ withContents: this.mode === 'contents' }), queue: [], head: 0, dead: false, stderr: '', outBuf: [] };

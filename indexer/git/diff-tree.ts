@@ -18,7 +18,7 @@
 //
 // While requests are pending the child keeps the event loop alive; while idle it is unref'd.
 import type { ChildProcess } from 'node:child_process';
-import { refChild, spawnGit, type SpawnCounter } from './exec.ts';
+import { READER_ARGS, refChild, spawnGit, type SpawnCounter } from './exec.ts';
 
 export interface DiffTreeRequest {
   to: string;
@@ -79,7 +79,7 @@ export class DiffTreeStream {
   }
 
   private start(): Proc {
-    const child = spawnGit(this.cwd, [...DIFF_TREE_ARGS]);
+    const child = spawnGit(this.cwd, [...READER_ARGS, ...DIFF_TREE_ARGS]);
     this.counter.diffTree++;
     const proc: Proc = { child, queue: [], dead: false, stderr: '', expect: 'header', pathsLeft: 0, seg: [], body: [] };
     this.proc = proc;

@@ -23,6 +23,15 @@ const GIT_GLOBAL_ARGS: readonly string[] = [
   '-c', 'log.showSignature=false',
 ];
 
+/**
+ * Options of the long-lived readers (`cat-file --batch-command`, `diff-tree --stdin`), which live
+ * as long as the daemon. git keeps the bases of the deltas it resolved in a cache of up to 96 MB
+ * (`core.deltaBaseCacheLimit`), which a reader that has walked a large pack holds from then on:
+ * 110 MB of anonymous memory for one `cat-file` that had read a zod clone's 35k objects (#9). At
+ * 16 MB it held 55 MB in all, and read them no slower (0.9-1.1 s against 1.1-2.1 s).
+ */
+export const READER_ARGS: readonly string[] = ['-c', 'core.deltaBaseCacheLimit=16m'];
+
 /** Variables that would redirect git to another repository or change its behaviour under a hook. */
 const STRIPPED_ENV = /^GIT_/;
 
