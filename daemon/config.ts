@@ -142,7 +142,7 @@ const configSchema = z.object({
   /** Distinct tip commits per repository whose graph and vectors are held in the hot working set
    * (HEAD, then local branches, then remote-tracking branches, newest first); queries at other refs
    * are answered by the history store. Each tip costs memory. @default 16 */
-  hotTips: z.int({ error: 'must be an integer from 1 to 1000' }).min(1, 'must be an integer from 1 to 1000').max(1000, 'must be an integer from 1 to 1000').default(16),
+  hotTips: z.int({ error: 'must be an integer from 1 to 1000' }).min(1, 'must be an integer from 1 to 1000').max(1000, 'must be an integer from 1 to 1000').default(16), // = DEFAULT_HOT_TIPS (store/hot), which config may not import
   /** Files larger than this are skipped (and counted as `too_large`). @default 2_097_152 */
   maxFileBytes: z.int({ error: 'must be a positive integer (bytes)' }).min(1, 'must be a positive integer (bytes)').default(2_097_152),
   /** Globs of paths not parsed (counted as `excluded`); setting it replaces the defaults.

@@ -303,6 +303,27 @@ async function serve(opts: StartEmbeddedOptions): Promise<EmbeddedServer> {
   return host;
 }
 
+/**
+ * The database body's first `ready` or `error` (pglite-process.ts), from its thread or process; a
+ * failure to start or an exit before it becomes an `error`. Later messages go to `onOther`.
+ */
+function firstReply(
+  host: { on(event: 'message', f: (m: ProcessMessage) => void): unknown; once(event: 'error', f: (err: Error) => void): unknown },
+  exited: Promise<void>, exitMessage: () => string, onOther: (m: ProcessMessage) => void,
+): Promise<Extract<ProcessMessage, { type: 'ready' | 'error' }>> {
+  return new Promise((resolve) => {
+    let settled = false;
+    host.on('message', (m: ProcessMessage) => {
+      if (!settled && (m.type === 'ready' || m.type === 'error')) {
+        settled = true;
+        resolve(m);
+      } else onOther(m);
+    });
+    host.once('error', (err) => resolve({ type: 'error', message: err.message }));
+    void exited.then(() => resolve({ type: 'error', message: exitMessage() }));
+  });
+}
+
 function processInput(opts: StartEmbeddedOptions, socketPath?: string): ProcessInput {
   return {
     pgDir: opts.pgDir,
@@ -344,18 +365,13 @@ class ThreadHost implements EmbeddedServer {
     const worker = new Worker(PROCESS_ENTRY, { workerData: processInput(this.#opts, socketPath) });
     this.#worker = worker;
     this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
-    const first = await new Promise<ProcessMessage>((resolve) => {
-      worker.once('message', resolve);
-      worker.once('error', (err) => resolve({ type: 'error', message: err.message }));
-      void this.#exited.then(() => resolve({ type: 'error', message: 'the database thread exited' }));
-    });
-    if (first.type !== 'ready') throw new EmbeddedStartError(first.type === 'error' ? first.message : 'unexpected message from the database thread');
-    await chmod(socketPath, 0o600);
-    this.#wasmBytes = first.wasmBytes;
-    worker.on('message', (m: ProcessMessage) => {
+    const first = await firstReply(worker, this.#exited, () => 'the database thread exited', (m) => {
       if (m.type === 'memory') this.#wasmBytes = m.wasmBytes;
       if (m.type === 'fatal') this.#opts.log?.error({ reason: m.message }, 'embedded database failed; connections were closed');
     });
+    if (first.type === 'error') throw new EmbeddedStartError(first.message);
+    await chmod(socketPath, 0o600);
+    this.#wasmBytes = first.wasmBytes;
     worker.on('error', (err) => this.#opts.log?.error({ err }, 'embedded database thread failed'));
   }
 
@@ -540,17 +556,12 @@ class DatabaseHost implements EmbeddedServer {
       intentional: false,
       exited: new Promise<void>((resolve) => child.once('exit', () => resolve())),
     };
-    const first = await new Promise<ProcessMessage>((resolve) => {
-      child.on('message', (m: ProcessMessage) => {
-        if (m.type === 'ready' || m.type === 'error') resolve(m);
-        else this.#message(proc, m);
-      });
-      child.once('error', (err) => resolve({ type: 'error', message: err.message }));
-      void proc.exited.then(() => resolve({ type: 'error', message: `the database process exited with code ${child.exitCode ?? child.signalCode}: ${stderr.trim() || 'no message'}` }));
-    });
-    if (first.type !== 'ready') {
+    const first = await firstReply(child, proc.exited,
+      () => `the database process exited with code ${child.exitCode ?? child.signalCode}: ${stderr.trim() || 'no message'}`,
+      (m) => this.#message(proc, m));
+    if (first.type === 'error') {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      throw new EmbeddedStartError(first.type === 'error' ? first.message : 'unexpected message from the database process');
+      throw new EmbeddedStartError(first.message);
     }
     this.#wasmBytes = first.wasmBytes;
     this.#starts++;

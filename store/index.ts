@@ -306,7 +306,8 @@ export class HistoryStore {
    * the history store), newest commit first within each group, until `max` distinct commits are
    * taken; a ref at a commit already taken costs nothing. Each held tip costs memory (a zod clone's
    * 137 branch tips took the daemon to 1.65 GB, #9), so a clone with many remote branches holds
-   * the `max` most recent. Refs at commits that are not indexed come last, in name order.
+   * the `max` most recent. Within a group, refs at commits that are not indexed come last, in name
+   * order.
    */
   async hotRefs(repoId: number, max: number): Promise<Array<{ name: string; sha: string }>> {
     const refs = (await this.refs(repoId)).filter((r) => isTracked(r.name));
