@@ -125,6 +125,10 @@ const configSchema = z.object({
   databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
   /** Commits of history indexed per ref at start. @default 200 */
   history: z.int({ error: 'must be a positive integer' }).min(1, 'must be a positive integer').default(200),
+  /** After the initial index, the first-parent history of HEAD is filled in behind it, in the
+   * background, down to this many commits from HEAD, so function histories reach where an entity
+   * was really added; 0 turns it off. @default 10_000 */
+  backfill: z.int({ error: 'must be a non-negative integer' }).min(0, 'must be a non-negative integer').default(10_000),
   /** Parser worker threads. @default os.availableParallelism() (the indexer's default) */
   threads: z.int({ error: 'must be a positive integer' }).min(1, 'must be a positive integer').max(256).optional(),
   /** Idle parser worker threads exit after this many ms; 0 keeps them. @default PoolOptions.idleTimeoutMs (indexer/pool.ts) */
@@ -189,6 +193,7 @@ const ENV: Record<string, { key: string; kind: 'string' | 'int' | 'list' | 'path
   CODEGRAPH_DATA_DIR: { key: 'dataDir', kind: 'string' },
   CODEGRAPH_DATABASE_URL: { key: 'databaseUrl', kind: 'string' },
   CODEGRAPH_HISTORY: { key: 'history', kind: 'int' },
+  CODEGRAPH_BACKFILL: { key: 'backfill', kind: 'int' },
   CODEGRAPH_THREADS: { key: 'threads', kind: 'int' },
   CODEGRAPH_MAX_FILE_BYTES: { key: 'maxFileBytes', kind: 'int' },
   CODEGRAPH_WORKER_IDLE_MS: { key: 'workerIdleMs', kind: 'int' },
@@ -230,6 +235,7 @@ const serveOptions = {
   'data-dir': { type: 'string' },
   'database-url': { type: 'string' },
   history: { type: 'string' },
+  backfill: { type: 'string' },
   threads: { type: 'string' },
   'max-file-bytes': { type: 'string' },
   exclude: { type: 'string', multiple: true },
@@ -244,6 +250,7 @@ const FLAG_KEYS: Record<string, { key: string; kind: 'string' | 'int' | 'list' |
   'data-dir': { key: 'dataDir', kind: 'string' },
   'database-url': { key: 'databaseUrl', kind: 'string' },
   history: { key: 'history', kind: 'int' },
+  backfill: { key: 'backfill', kind: 'int' },
   threads: { key: 'threads', kind: 'int' },
   'max-file-bytes': { key: 'maxFileBytes', kind: 'int' },
   exclude: { key: 'exclude', kind: 'list' },

@@ -318,8 +318,18 @@ export async function indexHistory(opts: IndexHistoryOptions): Promise<IndexHist
   const outside = [...new Set(infos.flatMap((c) => (c.parents[0] !== undefined && !selected.has(c.parents[0]) ? [c.parents[0]] : [])))];
   for (const s of await store.indexedCommits(repoId, outside)) stored.add(s);
 
+  const indexed = await storeInOrder(ctx, parentsFirst(infos), stored, opts);
+  return { repoId, indexed, alreadyIndexed: all.length - todo.length, refMoves };
+}
+
+/** Stores `ordered` (parents first; `stored` holds the commits stored before), in batches: see
+ * indexHistory. Returns the commits stored, in order. */
+async function storeInOrder(
+  ctx: HistoryContext & { repoId: number }, ordered: CommitInfo[], stored: Set<string>,
+  opts: Pick<IndexHistoryOptions, 'onProgress' | 'transactionBudgetMs'> & { announce?: boolean },
+): Promise<string[]> {
+  const { repoId, store } = ctx;
   const indexed: string[] = [];
-  const ordered = parentsFirst(infos);
   // A commit's base is decided before it is prepared: its first parent is stored by then when it
   // was stored before this run or comes earlier in `ordered` (parents first).
   const willStore = new Set(stored);
@@ -368,7 +378,7 @@ export async function indexHistory(opts: IndexHistoryOptions): Promise<IndexHist
       for (let i = 0; i < batch.length;) {
         // The kill hook must fire right after the k-th commit is stored: a group ends there.
         const max = KILL_AFTER > indexed.length ? KILL_AFTER - indexed.length : batch.length;
-        const group = await store.storeCommits(repoId, batch.slice(i).map(commitInput), { budgetMs: opts.transactionBudgetMs ?? GROUP_BUDGET_MS, maxCommits: max });
+        const group = await store.storeCommits(repoId, batch.slice(i).map(commitInput), { budgetMs: opts.transactionBudgetMs ?? GROUP_BUDGET_MS, maxCommits: max, ...(opts.announce === false ? { announce: false } : {}) });
         for (const prepared of batch.slice(i, i + group.length)) {
           stored.add(prepared.info.sha);
           indexed.push(prepared.info.sha);
@@ -382,7 +392,56 @@ export async function indexHistory(opts: IndexHistoryOptions): Promise<IndexHist
     // Work still in flight after a failure must settle before the caller closes the pool and store.
     await Promise.allSettled(ahead);
   }
-  return { repoId, indexed, alreadyIndexed: all.length - todo.length, refMoves };
+  return indexed;
+}
+
+export interface BackfillOptions extends HistoryContext {
+  /** First-parent commits of HEAD to hold, counted from HEAD (HEAD included). */
+  depth: number;
+  /** Commits this call stores at most: the oldest missing ones. */
+  maxCommits: number;
+  /** `total` counts every commit missing within `depth` when the call started. */
+  onProgress?: (p: HistoryProgress) => void;
+}
+
+export interface BackfillResult {
+  /** Commits stored by this call, oldest first. */
+  indexed: string[];
+  /** First-parent commits within `depth` still missing after this call. */
+  remaining: number;
+}
+
+/**
+ * Fills in the first-parent history of HEAD behind the indexed window, down to `depth` commits,
+ * oldest missing commits first and `maxCommits` per call, so a caller can take turns with other
+ * indexing between calls. Its first commit is a base (its whole tree); each later one, and in the
+ * end the oldest commit of the window, is a delta on the one before (a stored base is re-attached
+ * to its parent, store/README.md), so the function history of an entity runs down to where it was
+ * really added. The commits are not announced (`storeCommits` `announce: false`): they are old.
+ */
+export async function backfillHistory(opts: BackfillOptions): Promise<BackfillResult> {
+  const repoId = await repoIdOf(opts);
+  const head = await opts.repo.head();
+  if (head.sha === null || opts.depth < 1 || opts.maxCommits < 1) return { indexed: [], remaining: 0 };
+  const chain = await opts.repo.revList({ tips: [head.sha], firstParent: true, maxCount: opts.depth });
+  const stored = new Set<string>();
+  for (let i = 0; i < chain.length; i += 5000) for (const s of await opts.store.indexedCommits(repoId, chain.slice(i, i + 5000))) stored.add(s);
+  // rev-list lists newest first: the oldest missing commits are at the end.
+  const missing = chain.filter((sha) => !stored.has(sha)).reverse();
+  const take = missing.slice(0, opts.maxCommits);
+  if (take.length === 0) return { indexed: [], remaining: 0 };
+  const infos: CommitInfo[] = [];
+  for (let i = 0; i < take.length; i += 1000) infos.push(...await opts.repo.commitInfo(take.slice(i, i + 1000)));
+  // The oldest one's first parent lies past `depth`, or was stored by other means (on demand).
+  const p1 = infos[0]!.parents[0];
+  if (p1 !== undefined && !stored.has(p1)) for (const sha of await opts.store.indexedCommits(repoId, [p1])) stored.add(sha);
+  const { onProgress } = opts;
+  const indexed = await storeInOrder({ ...opts, repoId }, parentsFirst(infos), stored, {
+    announce: false,
+    // `total`: every missing commit within `depth`, not only this call's.
+    ...(onProgress ? { onProgress: (p: HistoryProgress) => onProgress({ ...p, total: missing.length }) } : {}),
+  });
+  return { indexed, remaining: missing.length - indexed.length };
 }
 
 /** Indexes one commit on demand (e.g. for `diff` of an unindexed revision); returns its sha. Its

@@ -15,7 +15,7 @@ import { StoreBackend, type BackendRepo } from './backend.ts';
 import { sizeBytes } from './cli.ts';
 import type { Config } from './config.ts';
 import { sendNotice, startEventBridge, type EventBridge } from './events.ts';
-import { indexCommit, indexHistory, openHistoryStore } from './history.ts';
+import { backfillHistory, indexCommit, indexHistory, openHistoryStore } from './history.ts';
 import { startServer, type RunningServer } from './server/index.ts';
 import { embeddingProgress, commitsIndexed, filesIndexed, filesSkipped, gitFetchFailures, indexLagSeconds, parseErrors, queueDepth } from './server/metrics.ts';
 import { InProcessEvents } from './server/pubsub.ts';
@@ -62,6 +62,9 @@ class Closing extends CodedError<'CLOSING'> {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
+/** Commits the history backfill stores per turn (a few seconds): a ref move waits at most that. */
+const BACKFILL_CHUNK = 256;
+
 /** One repository: lock, initial index, watch, serial queue. */
 class RepoRunner {
   leader = false;
@@ -73,6 +76,8 @@ class RepoRunner {
   private pending: RefChange[] = [];
   private firstPendingAt = 0;
   private worker: Promise<void> | null = null;
+  /** The first-parent history filled in behind the initial index (runBackfill). */
+  private backfilling: Promise<void> | null = null;
   private closing = false;
   /** One writer per repository: indexing runs and on-demand commits take turns on this chain. */
   private turn: Promise<unknown> = Promise.resolve();
@@ -256,6 +261,46 @@ class RepoRunner {
     if (initial) {
       this.initialDone = true;
       logger.info({ repo: this.r.name, indexed: result.indexed.length, alreadyIndexed: result.alreadyIndexed }, 'initial index done');
+      this.backfilling ??= this.runBackfill();
+    }
+  }
+
+  /** Fills in the first-parent history of HEAD behind the initial index, down to `backfill`
+   * commits (daemon/history.ts backfillHistory), BACKFILL_CHUNK commits per turn: ref moves and
+   * on-demand commits queued meanwhile go between two turns. Resumes where it stopped at the next
+   * start; a failure is logged and ends it until then. */
+  private async runBackfill(): Promise<void> {
+    const { store, db, logger, config } = this.svc;
+    if (config.backfill === 0) return;
+    let done = 0;
+    let total = 0;
+    let lastLog = Date.now();
+    const started = Date.now();
+    try {
+      while (!this.closing && this.leader) {
+        const r = await this.exclusive(() => backfillHistory({
+          repo: this.r.repo, store, indexer: this.svc.indexer(), repoId: this.r.repoId, depth: config.backfill, maxCommits: BACKFILL_CHUNK,
+          onProgress: (p) => {
+            done++;
+            if (total === 0) total = p.total;
+            commitsIndexed.inc({ repository: this.r.name });
+            for (const [language, n] of Object.entries(p.parsedByLanguage)) filesIndexed.inc({ repository: this.r.name, language }, n);
+            for (const [language, n] of Object.entries(p.syntaxErrorFiles)) parseErrors.inc({ language }, n);
+            for (const [reason, n] of Object.entries(p.skipped)) filesSkipped.inc({ reason }, n);
+            void sendNotice(db, { k: 'progress', repo: this.r.name, phase: 'backfill', done, total }).catch(() => undefined);
+            if (Date.now() - lastLog >= 10_000) {
+              lastLog = Date.now();
+              logger.info({ repo: this.r.name, phase: 'backfill', done, total }, 'indexing');
+            }
+            if (this.closing) throw new Closing('shutting down');
+          },
+        }));
+        if (r.remaining === 0 || r.indexed.length === 0) break;
+      }
+      if (done > 0) logger.info({ repo: this.r.name, indexed: done, seconds: Math.round((Date.now() - started) / 100) / 10 }, 'history backfill done');
+    } catch (err) {
+      if (err instanceof Closing) return;
+      logger.error({ err, repo: this.r.name, indexed: done }, 'history backfill failed; it goes on at the next start');
     }
   }
 
@@ -318,6 +363,7 @@ class RepoRunner {
     if (this.lockTimer) clearInterval(this.lockTimer);
     this.watcher?.close();
     await this.worker;
+    await this.backfilling;
     if (this.lockClient) await this.lockClient.end().catch(() => undefined); // releases the advisory lock
   }
 

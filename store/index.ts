@@ -11,7 +11,7 @@ import { StoreError } from './errors.ts';
 import { cancellable, type ReadOptions } from './abort.ts';
 import { Resolver, defRef, type Def } from './graph.ts';
 import { blame, entityHistory } from './lineage.ts';
-import { markAnnounced, startAnnouncing, unannounced } from './outbox.ts';
+import { dropFromOutbox, markAnnounced, startAnnouncing, unannounced } from './outbox.ts';
 import { SearchEngine } from './search/index.ts';
 import { DEFAULT_HOT_TIPS, HotStore, isTracked } from './hot/index.ts';
 import { WriteCache, prepareCommits, recordRefs, storeCommit, storeExtractions, type RefMove, type StoredCommit } from './write.ts';
@@ -251,9 +251,10 @@ export class HistoryStore {
    * written first, in a few statements for all of them. Stops after the commit that ends past
    * `budgetMs` (the embedded database serves one transaction at a time, so other clients wait for
    * it) or at `maxCommits`, and returns the commits stored: a prefix of `inputs`, at least one.
-   * All or nothing: a failure or a crash leaves none of them stored.
+   * All or nothing: a failure or a crash leaves none of them stored. With `announce: false` the
+   * commits are not queued in the outbox (no `commitIndexed` notice; daemon/service.ts backfill).
    */
-  async storeCommits(repoId: number, inputs: readonly CommitInput[], opts: { budgetMs?: number; maxCommits?: number } = {}): Promise<StoredCommit[]> {
+  async storeCommits(repoId: number, inputs: readonly CommitInput[], opts: { budgetMs?: number; maxCommits?: number; announce?: boolean } = {}): Promise<StoredCommit[]> {
     const budgetMs = opts.budgetMs ?? Infinity;
     const max = opts.maxCommits ?? inputs.length;
     const first = await this.firstLoad();
@@ -266,6 +267,9 @@ export class HistoryStore {
         out.push(await storeCommit(tx, this.chains, staged, repoId, input));
         if (performance.now() - t0 > budgetMs) break;
       }
+      // Not announced (older history filled in behind the tips): the outbox rows the trigger wrote
+      // go in the same transaction, so no crash can leave them queued.
+      if (opts.announce === false) await dropFromOutbox(tx, repoId, out.filter((c) => c.created).map((c) => c.id));
       return out;
     });
     staged.commit();

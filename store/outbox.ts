@@ -22,3 +22,9 @@ export async function startAnnouncing(q: Queryable, repoId: number): Promise<boo
   const r = await q.query('UPDATE repositories SET announce = true WHERE id = $1 AND NOT announce', [repoId]);
   return (r.rowCount ?? 0) > 0;
 }
+
+/** Removes commits from the outbox by id, unannounced (HistoryStore.storeCommits `announce: false`). */
+export async function dropFromOutbox(q: Queryable, repoId: number, commitIds: readonly number[]): Promise<void> {
+  if (commitIds.length === 0) return;
+  await q.query('DELETE FROM commit_outbox WHERE repo_id = $1 AND commit_id = ANY($2::int[])', [repoId, commitIds]);
+}

@@ -26,7 +26,7 @@ after(async () => {
 /** Starts `serve` and resolves once its initial index is done. */
 function serve(repo: string, data: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', repo, '--port', '0', '--data', data, '--history', '2', '--threads', '1'], {
+    const child = spawn(process.execPath, [BIN, 'serve', repo, '--port', '0', '--data', data, '--history', '2', '--backfill', '0', '--threads', '1'], {
       env: { ...ENV, CODEGRAPH_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -54,7 +54,7 @@ it('diff, history and index work while serve runs on the same data directory; a 
   await repo.commit('four');
   const data = mkdtempSync(path.join(os.tmpdir(), 'codegraph-beside-'));
 
-  // The daemon stores the last 2 commits (c3, c4).
+  // The daemon stores the last 2 commits (c3, c4), and no more (no backfill).
   daemon = await serve(repo.dir, data);
   assert.ok(existsSync(path.join(data, '.s.PGSQL.5432')));
 

@@ -9,7 +9,7 @@ import { startService, type Service } from '../service.ts';
 
 
 const USAGE = `usage: codegraph serve <repo...> [--host H] [--port N] [--data DIR] [--database-url URL] [--config FILE] [--history N]
-                       [--threads N] [--max-file-bytes N] [--exclude GLOB]... [--poll-interval-ms MS]
+                       [--backfill N] [--threads N] [--max-file-bytes N] [--exclude GLOB]... [--poll-interval-ms MS]
 
   --host H             address to listen on (default 127.0.0.1; anything else needs auth)
   --port N             TCP port, 0 = any free one (default 4000)
@@ -17,7 +17,9 @@ const USAGE = `usage: codegraph serve <repo...> [--host H] [--port N] [--data DI
   --database-url URL   PostgreSQL (with pgvector) instead of the embedded store; several
                        instances may share one: one indexes each repository, all serve
   --config FILE        TOML config file (flags > CODEGRAPH_* environment > file > defaults)
-  --history N          commits indexed per branch at start (default 200)`;
+  --history N          commits indexed per branch at start (default 200)
+  --backfill N         then, in the background, the first-parent history of HEAD down to N commits
+                       (default 10000; 0 = off)`;
 
 /**
  * The daemon's log on stderr: JSON lines (one object per line, for journald, log shippers and

@@ -1,0 +1,178 @@
+// The history backfill (#9, "full history by default where it is cheap"): behind the initial
+// window, the first-parent history of HEAD is filled in, oldest first and a chunk at a time, so
+// function histories reach where an entity was really added. On both backends: the histories equal
+// a one-step index of the same commits, the commits are not announced, `depth` bounds it, it
+// resumes, and `serve` runs it behind readiness (`backfill: 0` keeps the window alone).
+import assert from 'node:assert/strict';
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../daemon/config.ts';
+import { backfillHistory, indexHistory } from '../daemon/history.ts';
+import { startService } from '../daemon/service.ts';
+import type { Db } from '../store/db.ts';
+import type { EntityChangeRecord, HistoryStore } from '../store/index.ts';
+import { cleanupAll, makeRepo, makeTempDir, type TestRepo } from './helpers/gitrepo.ts';
+import { backends, withBackends } from './harness/pg.ts';
+import { captureLogs, until, untilReady } from './helpers/serve.ts';
+import { openStore, withGit, withIndexer } from './store-fixtures.ts';
+
+after(cleanupAll);
+
+const brief = (h: EntityChangeRecord[]): string[] =>
+  h.map((x) => `${x.sha.slice(0, 7)} ${x.change} ${x.qualifiedName ?? '-'} <- ${x.previousQualifiedName ?? '-'}${x.boundary ? ' boundary' : ''}`);
+
+/** Thirteen commits on main, c1..c8, a merge m of a side branch (deleted after), c9..c12: `total`
+ * is added at c1, modified at c4, renamed to `sum` at c7 and moved to src/sum.ts at c10. */
+async function buildRepo(): Promise<{ repo: TestRepo; main: string[]; side: string }> {
+  const repo = await makeRepo();
+  const main: string[] = [];
+  const fn = (name: string, body: string) => `export function ${name}(xs: number[]): number {\n  ${body}\n}\n`;
+  await repo.writeFiles({ 'src/math.ts': fn('total', 'return xs.reduce((a, b) => a + b, 0);'), 'src/app.ts': "import { total } from './math';\n\nexport function run(): number {\n  return total([1, 2]);\n}\n" });
+  main.push(await repo.commit('c1'));
+  for (let i = 2; i <= 12; i++) {
+    if (i === 4) await repo.write('src/math.ts', fn('total', 'let s = 0;\n  for (const x of xs) s += x;\n  return s;'));
+    else if (i === 7) await repo.write('src/math.ts', fn('sum', 'let s = 0;\n  for (const x of xs) s += x;\n  return s;'));
+    else if (i === 10) {
+      await repo.remove('src/math.ts');
+      await repo.write('src/sum.ts', fn('sum', 'let s = 0;\n  for (const x of xs) s += x;\n  return s;'));
+    } else if (i === 8) {
+      await repo.branch('side', main[main.length - 1]!);
+      await repo.checkout('side');
+      await repo.write('src/side.ts', 'export function side(): number {\n  return 1;\n}\n');
+      await repo.commit('side');
+      await repo.checkout('main');
+      await repo.write(`src/n${i}.ts`, `export const n${i} = ${i};\n`);
+      main.push(await repo.commit(`c${i}`));
+      await repo.git(['merge', '-q', '--no-ff', '--no-commit', 'side']);
+      main.push(await repo.commit('m'));
+      continue;
+    } else await repo.write(`src/n${i}.ts`, `export const n${i} = ${i};\n`);
+    main.push(await repo.commit(`c${i}`));
+  }
+  // Reachable only through the merge's second parent: not on the first-parent chain of HEAD.
+  const side = await repo.git(['rev-parse', 'side']);
+  await repo.git(['branch', '-q', '-D', 'side']);
+  return { repo, main, side };
+}
+
+/** Every entity's history at every commit of `shas`, as text. */
+async function histories(store: HistoryStore, repoId: number, shas: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const sha of shas) {
+    for (const e of await store.entities(repoId, sha, { limit: 1000 })) {
+      if (e.kind === 'module' || e.kind === 'import') continue;
+      out.push(`${sha.slice(0, 7)} ${e.kind} ${e.qualifiedName}`, ...brief(await store.entityHistory(repoId, sha, e.qualifiedName, e.kind)));
+    }
+  }
+  return out;
+}
+
+let fx: Awaited<ReturnType<typeof buildRepo>>;
+before(async () => {
+  fx = await buildRepo();
+});
+
+await withBackends('history backfill', (b) => {
+  let db: Db;
+  let oneStep: string[];
+  before(async () => {
+    // The reference: every commit indexed in one step.
+    const ref = await (await b.fresh()).open();
+    try {
+      const s = await openStore(ref);
+      const id = await withGit(fx.repo.dir, (repo) => withIndexer(async (indexer) => (await indexHistory({ repo, store: s, indexer, history: 'all' })).repoId));
+      oneStep = await histories(s, id, fx.main);
+    } finally {
+      await ref.close();
+    }
+    db = await (await b.fresh()).open();
+  });
+  after(async () => db.close());
+
+  it('fills the first-parent history behind a window, a chunk at a time, oldest first; the histories equal a one-step index; nothing is announced', async () => {
+    const store = await openStore(db);
+    await withGit(fx.repo.dir, (repo) => withIndexer(async (indexer) => {
+      const { repoId } = await indexHistory({ repo, store, indexer, history: 3 });
+      await store.startAnnouncing(repoId);
+      const head = fx.main[fx.main.length - 1]!;
+      // The window's start is a boundary: `sum` looks added where the window starts.
+      assert.match(brief(await store.entityHistory(repoId, head, 'src/sum.ts::sum')).at(-1)!, /boundary$/);
+      const calls: Array<{ indexed: string[]; remaining: number }> = [];
+      let seenTotal = 0;
+      for (;;) {
+        const r = await backfillHistory({ repo, store, indexer, repoId, depth: 100, maxCommits: 4, onProgress: (p) => (seenTotal = p.total) });
+        calls.push(r);
+        if (r.indexed.length === 0) break;
+      }
+      // 13 first-parent commits, 3 in the window: 10 in chunks of 4, oldest first; then nothing.
+      assert.deepEqual(calls.map((c) => [c.indexed.length, c.remaining]), [[4, 6], [4, 2], [2, 0], [0, 0]]);
+      assert.equal(seenTotal, 2, 'progress counts every missing commit when the call started');
+      assert.deepEqual(calls.flatMap((c) => c.indexed), fx.main.slice(0, 10));
+      // First parents only: the merged side branch's own commit stays unindexed.
+      assert.equal((await store.indexedCommits(repoId, [fx.side])).size, 0);
+      assert.deepEqual(await histories(store, repoId, fx.main), oneStep);
+      assert.deepEqual(brief(await store.entityHistory(repoId, head, 'src/sum.ts::sum')).map((l) => l.slice(8)), [
+        'moved src/sum.ts::sum <- src/math.ts::sum',
+        'renamed src/math.ts::sum <- src/math.ts::total',
+        'modified src/math.ts::total <- src/math.ts::total',
+        'added src/math.ts::total <- -',
+      ]);
+      // Old commits are not news: no `commitIndexed` notice is queued for them.
+      assert.deepEqual(await store.unannounced(repoId), []);
+    }));
+  });
+
+  it('stops at `depth` commits from HEAD, where the history says it reached the horizon', async () => {
+    const dbd = await (await b.fresh()).open();
+    try {
+      const store = await openStore(dbd);
+      await withGit(fx.repo.dir, (repo) => withIndexer(async (indexer) => {
+        const { repoId } = await indexHistory({ repo, store, indexer, history: 2 });
+        const r = await backfillHistory({ repo, store, indexer, repoId, depth: 5, maxCommits: 100 });
+        assert.deepEqual(r, { indexed: fx.main.slice(8, 11), remaining: 0 });
+        const head = fx.main[fx.main.length - 1]!;
+        const h = brief(await store.entityHistory(repoId, head, 'src/sum.ts::sum'));
+        assert.equal(h.length, 2);
+        assert.match(h[0]!, /moved src\/sum\.ts::sum <- src\/math\.ts::sum$/);
+        assert.match(h[1]!, /boundary$/);
+      }));
+    } finally {
+      await dbd.close();
+    }
+  });
+});
+
+for (const b of await backends()) {
+  describe(`codegraph serve fills in the history behind readiness [${b.name}]`, { skip: b.skip, timeout: 240_000 }, () => {
+    it('indexes the first-parent history of HEAD after the window, and not with backfill 0', async () => {
+      for (const backfill of ['0', '1000']) {
+        const data = await makeTempDir('cg-backfill-');
+        const extra = b.name === 'postgres' ? ['--database-url', (await b.fresh()).options.databaseUrl!] : [];
+        const config = loadConfig({ argv: ['--repo', fx.repo.dir, '--port', '0', '--data-dir', data, '--history', '2', '--backfill', backfill, '--threads', '1', ...extra], env: {} });
+        const s = await startService({ config, logger: captureLogs().logger });
+        try {
+          await untilReady(s, 120_000);
+          const repoId = await s.store.repository(realpathSync(fx.repo.dir));
+          const stored = async () => (await s.store.indexedCommits(repoId, fx.main)).size;
+          if (backfill === '0') {
+            await new Promise((r) => setTimeout(r, 1000));
+            assert.equal(await stored(), 2);
+            continue;
+          }
+          await until(async () => (await stored()) === fx.main.length, 'the whole first-parent history is indexed', 120_000);
+          const res = await fetch(`${s.server.url}/graphql`, {
+            method: 'POST', headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ query: `{ repository(name: "${path.basename(fx.repo.dir)}") { entityHistory(qualifiedName: "src/sum.ts::sum") { change boundary commit { sha } } } }` }),
+          });
+          const body = (await res.json()) as { data: { repository: { entityHistory: Array<{ change: string; boundary: boolean; commit: { sha: string } }> } } };
+          assert.deepEqual(body.data.repository.entityHistory.map((v) => [v.commit.sha, v.change, v.boundary]), [
+            [fx.main[10], 'moved', false], [fx.main[6], 'renamed', false], [fx.main[3], 'modified', false], [fx.main[0], 'added', false],
+          ]);
+        } finally {
+          await s.close();
+        }
+      }
+    });
+  });
+}
