@@ -16,6 +16,8 @@
 // - `peers.history`: `codegraph index <history> --history all --data DIR` over the 355 commits of
 //   `history`: commits/s, against `git log -p --first-parent` (reading every diff) as the floor.
 // - `peers.startup`: `codegraph --help` vs `git --version` and `node -e 0`, median of 15 runs each.
+//   With CODEGRAPH_BENCH_HISTORY_REPO=<a git clone>, a second `peers.history` line measures the same
+//   on that clone (all its branches; it is only read), against `git log -p --all`.
 // CODEGRAPH_BENCH_PEERS=history (or index, startup; comma-separated) measures only those figures.
 import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -156,6 +158,23 @@ async function historyFigure(tmp: string): Promise<Record<string, unknown>> {
   };
 }
 
+/** `peers.history` on a real clone (CODEGRAPH_BENCH_HISTORY_REPO, read only), such as a clone of
+ * expressjs/express, the 6k-commit project #9 names: the npm-built corpus has 355 commits, so its
+ * figure carries the process start and the store's first open (~4 s here) over few commits. */
+async function repoHistoryFigure(repoPath: string, tmp: string): Promise<Record<string, unknown>> {
+  const load = os.loadavg()[0] ?? 0;
+  process.stderr.write(`[peers] codegraph index ${repoPath} --history all\n`);
+  const ours = await timed(BIN, ['index', repoPath, '--history', 'all', '--json', '--data', path.join(tmp, 'repo-history-data')], repoPath);
+  const stored = (JSON.parse(ours.stdout) as { history: { indexed: number; alreadyIndexed: number } }).history;
+  const commits = stored.indexed + stored.alreadyIndexed;
+  const git = await timed('git', ['log', '-p', '--all', '--no-color', '--output=/dev/null'], repoPath);
+  return {
+    figure: 'peers.history', corpus: path.basename(repoPath), commits, wallSeconds: ours.wallSeconds, peakRssMb: ours.treePeakRssMb, largestProcessPeakRssMb: round(ours.maxRssKb / 1024, 1),
+    commitsPerSecond: round(commits / ours.wallSeconds, 1), gitLogPatchSeconds: git.wallSeconds,
+    cpuSeconds: round(ours.cpuSeconds, 2), wallRatio: round(ours.wallSeconds / Math.max(git.wallSeconds, 0.01)), loadAverage1m: round(load, 2),
+  };
+}
+
 function startupFigure(): Record<string, unknown> {
   const wall = (cmd: string, args: string[]): number => {
     const times: number[] = [];
@@ -203,7 +222,11 @@ export async function measure(emit: (row: Record<string, unknown>) => void = () 
   try {
     if (wanted.has('startup')) emit(startupFigure());
     if (wanted.has('index')) await indexFigures(bins, tmp, emit);
-    if (wanted.has('history')) emit(await historyFigure(tmp));
+    if (wanted.has('history')) {
+      emit(await historyFigure(tmp));
+      const repo = process.env.CODEGRAPH_BENCH_HISTORY_REPO;
+      if (repo) emit(await repoHistoryFigure(path.resolve(repo), tmp));
+    }
     return [];
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

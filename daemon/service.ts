@@ -15,7 +15,7 @@ import { StoreBackend, type BackendRepo } from './backend.ts';
 import { sizeBytes } from './cli.ts';
 import type { Config } from './config.ts';
 import { sendNotice, startEventBridge, type EventBridge } from './events.ts';
-import { backfillHistory, indexCommit, indexHistory, openHistoryStore } from './history.ts';
+import { backfillHistory, indexCommit, indexHistory, openHistoryStore, type HistoryProgress } from './history.ts';
 import { startServer, type RunningServer } from './server/index.ts';
 import { embeddingProgress, commitsIndexed, filesIndexed, filesSkipped, gitFetchFailures, indexLagSeconds, parseErrors, queueDepth } from './server/metrics.ts';
 import { InProcessEvents } from './server/pubsub.ts';
@@ -61,6 +61,14 @@ class Closing extends CodedError<'CLOSING'> {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+/** A stored commit in the indexing metrics. */
+function countCommit(repository: string, p: HistoryProgress): void {
+  commitsIndexed.inc({ repository });
+  for (const [language, n] of Object.entries(p.parsedByLanguage)) filesIndexed.inc({ repository, language }, n);
+  for (const [language, n] of Object.entries(p.syntaxErrorFiles)) parseErrors.inc({ language }, n);
+  for (const [reason, n] of Object.entries(p.skipped)) filesSkipped.inc({ reason }, n);
+}
 
 /** Commits the history backfill stores per turn (a few seconds): a ref move waits at most that. */
 const BACKFILL_CHUNK = 256;
@@ -233,10 +241,7 @@ class RepoRunner {
           lastLog = Date.now();
           logger.info({ repo: this.r.name, phase, done: p.done, total: p.total }, 'indexing');
         }
-        commitsIndexed.inc({ repository: this.r.name });
-        for (const [language, n] of Object.entries(p.parsedByLanguage)) filesIndexed.inc({ repository: this.r.name, language }, n);
-        for (const [language, n] of Object.entries(p.syntaxErrorFiles)) parseErrors.inc({ language }, n);
-        for (const [reason, n] of Object.entries(p.skipped)) filesSkipped.inc({ reason }, n);
+        countCommit(this.r.name, p);
         void sendNotice(db, { k: 'progress', repo: this.r.name, phase, done: p.done, total: p.total }).catch(() => undefined);
         // Stop between commits (each is its own transaction) when shutting down.
         if (this.closing) throw new Closing('shutting down');
@@ -275,6 +280,7 @@ class RepoRunner {
     let done = 0;
     let total = 0;
     let lastLog = Date.now();
+    let finished = false;
     const started = Date.now();
     try {
       while (!this.closing && this.leader) {
@@ -283,10 +289,7 @@ class RepoRunner {
           onProgress: (p) => {
             done++;
             if (total === 0) total = p.total;
-            commitsIndexed.inc({ repository: this.r.name });
-            for (const [language, n] of Object.entries(p.parsedByLanguage)) filesIndexed.inc({ repository: this.r.name, language }, n);
-            for (const [language, n] of Object.entries(p.syntaxErrorFiles)) parseErrors.inc({ language }, n);
-            for (const [reason, n] of Object.entries(p.skipped)) filesSkipped.inc({ reason }, n);
+            countCommit(this.r.name, p);
             void sendNotice(db, { k: 'progress', repo: this.r.name, phase: 'backfill', done, total }).catch(() => undefined);
             if (Date.now() - lastLog >= 10_000) {
               lastLog = Date.now();
@@ -295,9 +298,16 @@ class RepoRunner {
             if (this.closing) throw new Closing('shutting down');
           },
         }));
-        if (r.remaining === 0 || r.indexed.length === 0) break;
+        if (r.remaining === 0 || r.indexed.length === 0) {
+          finished = true;
+          break;
+        }
       }
-      if (done > 0) logger.info({ repo: this.r.name, indexed: done, seconds: Math.round((Date.now() - started) / 100) / 10 }, 'history backfill done');
+      if (finished && done > 0) {
+        // Commits stored meanwhile by other means (on demand) are not counted: say it ended.
+        if (done < total) void sendNotice(db, { k: 'progress', repo: this.r.name, phase: 'backfill', done, total: done }).catch(() => undefined);
+        logger.info({ repo: this.r.name, indexed: done, seconds: Math.round((Date.now() - started) / 100) / 10 }, 'history backfill done');
+      }
     } catch (err) {
       if (err instanceof Closing) return;
       logger.error({ err, repo: this.r.name, indexed: done }, 'history backfill failed; it goes on at the next start');

@@ -31,6 +31,7 @@ test('defaults, each read in one place', () => {
   assert.equal(c.host, '127.0.0.1');
   assert.equal(c.port, 4000);
   assert.equal(c.history, 200);
+  assert.equal(c.backfill, 10_000);
   assert.equal(c.maxFileBytes, 2_097_152);
   assert.equal(c.pollIntervalMs, 2_000);
   assert.deepEqual(c.exclude, [...DEFAULT_EXCLUDES]);
@@ -40,6 +41,12 @@ test('defaults, each read in one place', () => {
   assert.equal(c.limits.maxBodyBytes, 1_048_576);
   assert.equal(c.limits.wsMaxPayloadBytes, 1_048_576);
   assert.deepEqual(c.auth, { tokens: [] });
+});
+
+test('backfill: --backfill over CODEGRAPH_BACKFILL, 0 turns it off, a negative depth is refused (#9)', () => {
+  assert.equal(loadConfig({ argv: ['--repo', '/r'], env: { CODEGRAPH_BACKFILL: '500' } }).backfill, 500);
+  assert.equal(loadConfig({ argv: ['--repo', '/r', '--backfill', '0'], env: { CODEGRAPH_BACKFILL: '500' } }).backfill, 0);
+  assert.throws(() => loadConfig({ argv: ['--repo', '/r', '--backfill=-1'], env: {} }), /backfill: must be a non-negative integer \(from --backfill\)/);
 });
 
 test('$STATE_DIRECTORY is the data dir under systemd; an explicit dataDir wins', () => {

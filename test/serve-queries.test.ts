@@ -48,7 +48,7 @@ function dense(): Promise<Fixture> {
 
 async function serve(repo: TestRepo, limits: Record<string, number>): Promise<Service> {
   const data = await makeTempDir('cg-queries-data-');
-  const config = loadConfig({ argv: ['--repo', repo.dir, '--port', '0', '--data-dir', data, '--history', '2', '--poll-interval-ms', '60000', '--threads', '1'], env: {} });
+  const config = loadConfig({ argv: ['--repo', repo.dir, '--port', '0', '--data-dir', data, '--history', '2', '--backfill', '0', '--poll-interval-ms', '60000', '--threads', '1'], env: {} });
   Object.assign(config.limits, limits);
   const s = await startService({ config, logger: pino({ level: 'silent' }) });
   await untilReady(s, 60_000);
