@@ -14,7 +14,7 @@ import { HttpEmbedder, OnnxEmbedder, StoreError, verifyStore, type Embedder, typ
 import { StoreBackend, type BackendRepo } from './backend.ts';
 import { sizeBytes } from './cli.ts';
 import type { Config } from './config.ts';
-import { sendNotice, startEventBridge, type EventBridge } from './events.ts';
+import { ProgressNotices, sendNotice, startEventBridge, type EventBridge } from './events.ts';
 import { backfillHistory, indexCommit, indexHistory, openHistoryStore, type HistoryProgress } from './history.ts';
 import { startServer, type RunningServer } from './server/index.ts';
 import { embeddingProgress, commitsIndexed, filesIndexed, filesSkipped, gitFetchFailures, indexLagSeconds, parseErrors, queueDepth } from './server/metrics.ts';
@@ -84,6 +84,7 @@ class RepoRunner {
   private pending: RefChange[] = [];
   private firstPendingAt = 0;
   private worker: Promise<void> | null = null;
+  private readonly progress: ProgressNotices;
   /** The first-parent history filled in behind the initial index (runBackfill). */
   private backfilling: Promise<void> | null = null;
   private closing = false;
@@ -93,7 +94,9 @@ class RepoRunner {
   constructor(
     readonly r: BackendRepo & { remote?: string | undefined },
     private readonly svc: { db: Db; store: HistoryStore; indexer: () => Indexer; config: Config; logger: Logger; databaseUrl: string | undefined; lockRetryMs: number; retryBaseMs: number; syncAnn: (repoId: number) => Promise<void> },
-  ) {}
+  ) {
+    this.progress = new ProgressNotices(svc.db, r.name);
+  }
 
   async start(): Promise<void> {
     await this.tryLead();
@@ -227,7 +230,7 @@ class RepoRunner {
   }
 
   private async indexRun(changes: RefChange[], since: number): Promise<void> {
-    const { store, db, logger } = this.svc;
+    const { store, logger } = this.svc;
     const initial = !this.initialDone;
     const phase = initial ? 'initial' : 'incremental';
     // Commits a previous process stored but did not announce (kill -9) go out before the catch-up.
@@ -242,7 +245,7 @@ class RepoRunner {
           logger.info({ repo: this.r.name, phase, done: p.done, total: p.total }, 'indexing');
         }
         countCommit(this.r.name, p);
-        void sendNotice(db, { k: 'progress', repo: this.r.name, phase, done: p.done, total: p.total }).catch(() => undefined);
+        this.progress.report(phase, p.done, p.total);
         // Stop between commits (each is its own transaction) when shutting down.
         if (this.closing) throw new Closing('shutting down');
       },
@@ -275,7 +278,7 @@ class RepoRunner {
    * on-demand commits queued meanwhile go between two turns. Resumes where it stopped at the next
    * start; a failure is logged and ends it until then. */
   private async runBackfill(): Promise<void> {
-    const { store, db, logger, config } = this.svc;
+    const { store, logger, config } = this.svc;
     if (config.backfill === 0) return;
     let done = 0;
     let total = 0;
@@ -290,7 +293,7 @@ class RepoRunner {
             done++;
             if (total === 0) total = p.total;
             countCommit(this.r.name, p);
-            void sendNotice(db, { k: 'progress', repo: this.r.name, phase: 'backfill', done, total }).catch(() => undefined);
+            this.progress.report('backfill', done, total);
             if (Date.now() - lastLog >= 10_000) {
               lastLog = Date.now();
               logger.info({ repo: this.r.name, phase: 'backfill', done, total }, 'indexing');
@@ -305,7 +308,7 @@ class RepoRunner {
       }
       if (finished && done > 0) {
         // Commits stored meanwhile by other means (on demand) are not counted: say it ended.
-        if (done < total) void sendNotice(db, { k: 'progress', repo: this.r.name, phase: 'backfill', done, total: done }).catch(() => undefined);
+        if (done < total) this.progress.report('backfill', done, done);
         logger.info({ repo: this.r.name, indexed: done, seconds: Math.round((Date.now() - started) / 100) / 10 }, 'history backfill done');
       }
     } catch (err) {

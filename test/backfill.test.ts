@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../daemon/config.ts';
 import { backfillHistory, indexHistory } from '../daemon/history.ts';
+import { InProcessEvents } from '../daemon/server/pubsub.ts';
 import { startService } from '../daemon/service.ts';
 import type { Db } from '../store/db.ts';
 import type { EntityChangeRecord, HistoryStore } from '../store/index.ts';
@@ -150,7 +151,9 @@ for (const b of await backends()) {
         const data = await makeTempDir('cg-backfill-');
         const extra = b.name === 'postgres' ? ['--database-url', (await b.fresh()).options.databaseUrl!] : [];
         const config = loadConfig({ argv: ['--repo', fx.repo.dir, '--port', '0', '--data-dir', data, '--history', '2', '--backfill', backfill, '--threads', '1', ...extra], env: {} });
-        const s = await startService({ config, logger: captureLogs().logger });
+        const events = new InProcessEvents();
+        const progress = events.subscribe('indexProgress', path.basename(fx.repo.dir));
+        const s = await startService({ config, logger: captureLogs().logger, events });
         try {
           await untilReady(s, 120_000);
           const repoId = await s.store.repository(realpathSync(fx.repo.dir));
@@ -161,6 +164,13 @@ for (const b of await backends()) {
             continue;
           }
           await until(async () => (await stored()) === fx.main.length, 'the whole first-parent history is indexed', 120_000);
+          // Regression: one notice per commit, sent concurrently, could arrive out of order, and
+          // the dashboard kept "3687 / 3688". The last backfill notice says it is done.
+          let last: { phase: string; done: number; total: number } | undefined;
+          while (last?.phase !== 'backfill' || last.done < last.total) {
+            last = (await progress.next()).value as { phase: string; done: number; total: number };
+          }
+          assert.deepEqual(last, { repository: path.basename(fx.repo.dir), phase: 'backfill', done: 11, total: 11 });
           const res = await fetch(`${s.server.url}/graphql`, {
             method: 'POST', headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ query: `{ repository(name: "${path.basename(fx.repo.dir)}") { entityHistory(qualifiedName: "src/sum.ts::sum") { change boundary commit { sha } } } }` }),
@@ -170,6 +180,7 @@ for (const b of await backends()) {
             [fx.main[10], 'moved', false], [fx.main[6], 'renamed', false], [fx.main[3], 'modified', false], [fx.main[0], 'added', false],
           ]);
         } finally {
+          await progress.return!();
           await s.close();
         }
       }
