@@ -261,10 +261,10 @@ export class HistoryStore {
     const staged = this.writeCache.stage();
     const stored = await this.db.transaction(async (tx) => {
       const t0 = performance.now();
-      await prepareCommits(tx, staged, repoId, inputs.slice(0, max));
+      const lookups = await prepareCommits(tx, staged, repoId, inputs.slice(0, max));
       const out: StoredCommit[] = [];
       for (const input of inputs.slice(0, max)) {
-        out.push(await storeCommit(tx, this.chains, staged, repoId, input));
+        out.push(await storeCommit(tx, this.chains, staged, repoId, input, lookups));
         if (performance.now() - t0 > budgetMs) break;
       }
       // Not announced (older history filled in behind the tips): the outbox rows the trigger wrote

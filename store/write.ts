@@ -36,7 +36,7 @@ const EXTRACTION_ID_LIMIT = 200_000;
  * Everything here is immutable once stored, so another process writing the same database (the CLI
  * beside `serve`) cannot make it stale: a path's id, an extraction's id and entities, and the tree
  * (path -> version) at a commit. Trees are handed from a commit to its first child (linear history
- * needs no copy); a commit whose parent's tree is not held reads the versions of its delta's paths.
+ * needs no copy); a commit whose parent's tree is not held reads that tree whole, once (storeCommit).
  */
 export class WriteCache implements DiffSources {
   private readonly pathIds = new Map<number, Map<string, number>>();
@@ -97,6 +97,17 @@ export class WriteCache implements DiffSources {
       this.rows.delete(x);
       this.rowCount -= r.length + 1;
     }
+  }
+
+  /** False once a whole tree was too large to hold: a tree not held is then never read whole. */
+  #wholeTreeReads = true;
+
+  readsWholeTrees(): boolean {
+    return this.#wholeTreeReads;
+  }
+
+  stopWholeTreeReads(): void {
+    this.#wholeTreeReads = false;
   }
 
   /** Takes the tree held for `commitId` out of the cache (its new owner is a child commit). */
@@ -181,6 +192,14 @@ export class StagedCache implements DiffSources {
 
   putTree(commitId: number, tree: Map<number, Version>): void {
     this.trees.set(commitId, tree);
+  }
+
+  readsWholeTrees(): boolean {
+    return this.base.readsWholeTrees();
+  }
+
+  stopWholeTreeReads(): void {
+    this.base.stopWholeTreeReads();
   }
 
   commit(): void {
@@ -382,22 +401,77 @@ async function insertBodies(q: Queryable, bodies: Map<string, { text: string } |
 /** What several commits of one transaction share, written ahead of them (storeCommits, #9): the
  * paths of all their deltas in one statement and their new extractions in one statement per table,
  * instead of a few statements per commit. Each commit then finds them in `cache`. */
-export async function prepareCommits(q: Queryable, cache: StagedCache, repoId: number, inputs: readonly CommitInput[]): Promise<void> {
+export async function prepareCommits(q: Queryable, cache: StagedCache, repoId: number, inputs: readonly CommitInput[]): Promise<CommitLookups> {
   await internPaths(q, cache, repoId, inputs.flatMap((i) => i.files.map((f) => f.path)));
   await storeExtractions(q, inputs.flatMap((i) => i.files.filter((f): f is Parsed => f.status === 'parsed')), [], cache);
+  return CommitLookups.read(q, repoId, inputs);
+}
+
+type LookupRow = { k: 'self' | 'base' | 'orphan'; id: number; depth: number; line_id: number };
+type StoredRow = { id: number; depth: number; line_id: number };
+
+/**
+ * storeCommit's lookup (the commit itself, its base, stored bases waiting for it) for all the
+ * commits of one transaction in one statement, instead of one statement each: on a history of small
+ * commits the per-commit lookup, mostly planning, took 1.3-1.5 ms of the ~7 ms a commit cost the
+ * embedded database (#9). Commits stored by the transaction are added as they are stored. Orphans
+ * re-attached by a commit move the commits above them down their chain: the lookups then stop
+ * answering, and the remaining commits look themselves up as before.
+ */
+export class CommitLookups {
+  #valid = true;
+
+  private constructor(
+    private readonly rows: Map<string, StoredRow>,
+    private readonly orphans: Map<string, StoredRow[]>,
+  ) {}
+
+  static async read(q: Queryable, repoId: number, inputs: readonly CommitInput[]): Promise<CommitLookups> {
+    const shas = [...new Set(inputs.flatMap((i) => (i.baseSha !== null ? [i.commit.sha, i.baseSha] : [i.commit.sha])))];
+    const { rows } = await q.query<StoredRow & { sha: string; k: 'row' | 'orphan'; parent: string | null }>(
+      `SELECT 'row' AS k, sha, NULL AS parent, id, depth, line_id FROM commits WHERE repo_id = $1 AND sha = ANY($2::text[])
+       UNION ALL SELECT 'orphan', sha, parents[1], id, depth, line_id FROM commits
+         WHERE repo_id = $1 AND base_id IS NULL AND parents[1] = ANY($3::text[])`,
+      [repoId, shas, inputs.map((i) => i.commit.sha)]);
+    const found = new Map<string, StoredRow>();
+    const orphans = new Map<string, StoredRow[]>();
+    for (const r of rows) {
+      const row = { id: r.id, depth: r.depth, line_id: r.line_id };
+      if (r.k === 'row') found.set(r.sha, row);
+      else orphans.set(r.parent!, [...(orphans.get(r.parent!) ?? []), row]);
+    }
+    return new CommitLookups(found, orphans);
+  }
+
+  /** The rows of storeCommit's lookup, or null once they may be stale (see the class). */
+  lookup(sha: string, baseSha: string | null): LookupRow[] | null {
+    if (!this.#valid) return null;
+    const out: LookupRow[] = [];
+    const self = this.rows.get(sha);
+    if (self) out.push({ k: 'self', ...self });
+    const base = baseSha !== null ? this.rows.get(baseSha) : undefined;
+    if (base) out.push({ k: 'base', ...base });
+    for (const o of this.orphans.get(sha) ?? []) out.push({ k: 'orphan', ...o });
+    return out;
+  }
+
+  stored(sha: string, row: StoredRow, attached: boolean): void {
+    this.rows.set(sha, row);
+    if (attached) this.#valid = false;
+  }
 }
 
 /** Stores one commit (metadata, file delta, new extractions, entity-level changes) in ONE
  * transaction; a no-op when the commit is already stored. Round trips for a commit changing a few
  * files (#9): one lookup (the commit itself, its base, stored bases that wait for it), the new
  * extractions, and one statement writing the commit, its delta and its entity changes. */
-export async function storeCommit(q: Queryable, chains: ChainCache, cache: StagedCache, repoId: number, input: CommitInput): Promise<StoredCommit> {
+export async function storeCommit(q: Queryable, chains: ChainCache, cache: StagedCache, repoId: number, input: CommitInput, lookups?: CommitLookups): Promise<StoredCommit> {
   const c = input.commit;
-  const { rows: found } = await q.query<{ k: 'self' | 'base' | 'orphan'; id: number; depth: number; line_id: number }>(
+  const found = lookups?.lookup(c.sha, input.baseSha) ?? (await q.query<LookupRow>(
     `SELECT 'self' AS k, id, depth, line_id FROM commits WHERE repo_id = $1 AND sha = $2
      UNION ALL SELECT 'base', id, depth, line_id FROM commits WHERE repo_id = $1 AND sha = $3
      UNION ALL SELECT 'orphan', id, depth, line_id FROM commits WHERE repo_id = $1 AND base_id IS NULL AND parents[1] = $2`,
-    [repoId, c.sha, input.baseSha]);
+    [repoId, c.sha, input.baseSha])).rows;
   const self = found.find((r) => r.k === 'self');
   if (self) return { id: self.id, sha: c.sha, created: false };
   const orphans = found.filter((r) => r.k === 'orphan').sort((a, b) => a.id - b.id);
@@ -450,9 +524,18 @@ export async function storeCommit(q: Queryable, chains: ChainCache, cache: Stage
   // The tree of the first parent: handed over from the parent when this process stored it (then
   // it becomes this commit's tree), else the versions of the delta's paths are read.
   const baseChain: Chain | null = base ? await chains.get(q, base.id, base.depth) : null;
-  const tree: Map<number, Version> | undefined = base ? cache.takeTree(base.id) : new Map();
+  let tree: Map<number, Version> | undefined = base ? cache.takeTree(base.id) : new Map();
   let ch: EntityChanges | null = null;
   if (base && baseChain) {
+    // A parent whose tree is not held (a branch point whose first child took it, a parent another
+    // process stored) has its whole tree read once, so this commit hands a tree on again. Reading
+    // only the delta's paths instead left every later commit of the chain without a tree: on
+    // expressjs/express, 6,005 of 6,210 commits read their paths' versions, each read costing
+    // more as the chain deepened (18 of 49 s of an `index --history all`).
+    if (!tree && cache.readsWholeTrees()) {
+      tree = await versionsAt(q, baseChain);
+      if (tree.size > TREE_CACHE_ENTRIES) cache.stopWholeTreeReads();
+    }
     const beforeVersions = tree ?? await versionsAt(q, baseChain, [...after.keys()]);
     const before = new Map<number, Version | null>([...after.keys()].map((p) => [p, beforeVersions.get(p) ?? null]));
     ch = await entityChanges(q, before, after, cache);
@@ -506,6 +589,7 @@ export async function storeCommit(q: Queryable, chains: ChainCache, cache: Stage
   // Commits stored earlier whose first parent is this one (the indexed window grew below them):
   // they become deltas on top of it, so lineage runs through (issue 11).
   if (orphans.length > 0) await attachOrphans(q, chains, cache, repoId, { id: commitId, sha: c.sha, depth, line, chain }, orphans);
+  lookups?.stored(c.sha, { id: commitId, depth, line_id: line }, orphans.length > 0);
   return { id: commitId, sha: c.sha, created: true };
 }
 
