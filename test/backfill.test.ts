@@ -12,16 +12,13 @@ import { backfillHistory, indexHistory } from '../daemon/history.ts';
 import { InProcessEvents } from '../daemon/server/pubsub.ts';
 import { startService } from '../daemon/service.ts';
 import type { Db } from '../store/db.ts';
-import type { EntityChangeRecord, HistoryStore } from '../store/index.ts';
 import { cleanupAll, makeRepo, makeTempDir, type TestRepo } from './helpers/gitrepo.ts';
 import { backends, withBackends } from './harness/pg.ts';
 import { captureLogs, until, untilReady } from './helpers/serve.ts';
-import { openStore, withGit, withIndexer } from './store-fixtures.ts';
+import { allHistories, brief, openStore, withGit, withIndexer } from './store-fixtures.ts';
 
 after(cleanupAll);
 
-const brief = (h: EntityChangeRecord[]): string[] =>
-  h.map((x) => `${x.sha.slice(0, 7)} ${x.change} ${x.qualifiedName ?? '-'} <- ${x.previousQualifiedName ?? '-'}${x.boundary ? ' boundary' : ''}`);
 
 /** Thirteen commits on main, c1..c8, a merge m of a side branch (deleted after), c9..c12: `total`
  * is added at c1, modified at c4, renamed to `sum` at c7 and moved to src/sum.ts at c10. */
@@ -57,18 +54,6 @@ async function buildRepo(): Promise<{ repo: TestRepo; main: string[]; side: stri
   return { repo, main, side };
 }
 
-/** Every entity's history at every commit of `shas`, as text. */
-async function histories(store: HistoryStore, repoId: number, shas: string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const sha of shas) {
-    for (const e of await store.entities(repoId, sha, { limit: 1000 })) {
-      if (e.kind === 'module' || e.kind === 'import') continue;
-      out.push(`${sha.slice(0, 7)} ${e.kind} ${e.qualifiedName}`, ...brief(await store.entityHistory(repoId, sha, e.qualifiedName, e.kind)));
-    }
-  }
-  return out;
-}
-
 let fx: Awaited<ReturnType<typeof buildRepo>>;
 before(async () => {
   fx = await buildRepo();
@@ -83,7 +68,7 @@ await withBackends('history backfill', (b) => {
     try {
       const s = await openStore(ref);
       const id = await withGit(fx.repo.dir, (repo) => withIndexer(async (indexer) => (await indexHistory({ repo, store: s, indexer, history: 'all' })).repoId));
-      oneStep = await histories(s, id, fx.main);
+      oneStep = await allHistories(s, id, fx.main);
     } finally {
       await ref.close();
     }
@@ -112,12 +97,12 @@ await withBackends('history backfill', (b) => {
       assert.deepEqual(calls.flatMap((c) => c.indexed), fx.main.slice(0, 10));
       // First parents only: the merged side branch's own commit stays unindexed.
       assert.equal((await store.indexedCommits(repoId, [fx.side])).size, 0);
-      assert.deepEqual(await histories(store, repoId, fx.main), oneStep);
+      assert.deepEqual(await allHistories(store, repoId, fx.main), oneStep);
       assert.deepEqual(brief(await store.entityHistory(repoId, head, 'src/sum.ts::sum')).map((l) => l.slice(8)), [
-        'moved src/sum.ts::sum <- src/math.ts::sum',
-        'renamed src/math.ts::sum <- src/math.ts::total',
-        'modified src/math.ts::total <- src/math.ts::total',
-        'added src/math.ts::total <- -',
+        'function moved src/sum.ts::sum <- src/math.ts::sum',
+        'function renamed src/math.ts::sum <- src/math.ts::total',
+        'function modified src/math.ts::total <- src/math.ts::total',
+        'function added src/math.ts::total <- -',
       ]);
       // Old commits are not news: no `commitIndexed` notice is queued for them.
       assert.deepEqual(await store.unannounced(repoId), []);

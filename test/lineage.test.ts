@@ -7,17 +7,15 @@ import { indexHistory } from '../daemon/history.ts';
 import { extract } from '../indexer/extract.ts';
 import type { Db } from '../store/db.ts';
 import { QUERIES as DIGEST_QUERIES } from '../store/digest.ts';
-import { storeDigest, StoreError, verifyStore, type EntityChangeRecord, type HistoryStore } from '../store/index.ts';
+import { storeDigest, StoreError, verifyStore, type HistoryStore } from '../store/index.ts';
 import { matchExact, type MatchEntity } from '../store/match.ts';
 import { cleanupAll, makeRepo, type TestRepo } from './helpers/gitrepo.ts';
 import { withBackends } from './harness/pg.ts';
 import { gql, startTestServer } from './server-helpers.ts';
-import { buildFixture, openStore, withGit, withIndexer, type Fixture } from './store-fixtures.ts';
+import { allHistories, brief, buildFixture, openStore, withGit, withIndexer, type Fixture } from './store-fixtures.ts';
 
 after(cleanupAll);
 
-const brief = (h: EntityChangeRecord[]): string[] =>
-  h.map((x) => `${x.sha.slice(0, 7)} ${x.kind} ${x.change} ${x.qualifiedName ?? '-'} <- ${x.previousQualifiedName ?? '-'}${x.boundary ? ' boundary' : ''}`);
 
 async function indexInto(store: HistoryStore, dir: string, steps: Array<number | 'all'>): Promise<number> {
   let repoId = 0;
@@ -27,17 +25,6 @@ async function indexInto(store: HistoryStore, dir: string, steps: Array<number |
   return repoId;
 }
 
-/** Every entity's history at every commit (the kinds and names of every tree), as text. */
-async function allHistories(store: HistoryStore, repoId: number, shas: string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const sha of shas) {
-    for (const e of await store.entities(repoId, sha, { limit: 10_000 })) {
-      if (e.kind === 'module' || e.kind === 'import') continue;
-      out.push(`${sha.slice(0, 7)} ${e.kind} ${e.qualifiedName}`, ...brief(await store.entityHistory(repoId, sha, e.qualifiedName, e.kind)));
-    }
-  }
-  return out;
-}
 
 /** Files for the kind, visibility and re-wrapping cases: one commit each. */
 async function buildKinds(): Promise<{ repo: TestRepo; c: Record<string, string> }> {

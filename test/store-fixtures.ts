@@ -3,7 +3,7 @@
 import { GitRepo } from '../indexer/git/index.ts';
 import { Indexer } from '../indexer/index.ts';
 import { migrate } from '../store/migrate.ts';
-import { HistoryStore, type EntityRef } from '../store/index.ts';
+import { HistoryStore, type EntityChangeRecord, type EntityRef } from '../store/index.ts';
 import type { Db } from '../store/db.ts';
 import { makeRepo, type TestRepo } from './helpers/gitrepo.ts';
 
@@ -116,4 +116,20 @@ export async function withGit<T>(path: string, fn: (repo: GitRepo) => Promise<T>
   } finally {
     await repo.close();
   }
+}
+
+/** An entity's history, one line per version: sha, kind, change, name and previous name. */
+export const brief = (h: EntityChangeRecord[]): string[] =>
+  h.map((x) => `${x.sha.slice(0, 7)} ${x.kind} ${x.change} ${x.qualifiedName ?? '-'} <- ${x.previousQualifiedName ?? '-'}${x.boundary ? ' boundary' : ''}`);
+
+/** Every entity's history at every commit (the kinds and names of every tree), as text. */
+export async function allHistories(store: HistoryStore, repoId: number, shas: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const sha of shas) {
+    for (const e of await store.entities(repoId, sha, { limit: 10_000 })) {
+      if (e.kind === 'module' || e.kind === 'import') continue;
+      out.push(`${sha.slice(0, 7)} ${e.kind} ${e.qualifiedName}`, ...brief(await store.entityHistory(repoId, sha, e.qualifiedName, e.kind)));
+    }
+  }
+  return out;
 }
