@@ -412,7 +412,8 @@ export interface BackfillResult {
 }
 
 /**
- * Fills in the first-parent history of HEAD behind the indexed window, down to `depth` commits,
+ * Fills in the first-parent history of HEAD behind the indexed window (the commits older than the
+ * newest stored commit of that chain; none when none is stored), down to `depth` commits,
  * oldest missing commits first and `maxCommits` per call, so a caller can take turns with other
  * indexing between calls. Its first commit is a base (its whole tree); each later one, and in the
  * end the oldest commit of the window, is a delta on the one before (a stored base is re-attached
@@ -426,8 +427,12 @@ export async function backfillHistory(opts: BackfillOptions): Promise<BackfillRe
   const chain = await opts.repo.revList({ tips: [head.sha], firstParent: true, maxCount: opts.depth });
   const stored = new Set<string>();
   for (let i = 0; i < chain.length; i += 5000) for (const s of await opts.store.indexedCommits(repoId, chain.slice(i, i + 5000))) stored.add(s);
-  // rev-list lists newest first: the oldest missing commits are at the end.
-  const missing = chain.filter((sha) => !stored.has(sha)).reverse();
+  // Only commits behind the newest stored one: commits above it are new (HEAD moved since the
+  // last run) and go to the next indexing run, which announces them. rev-list lists newest first:
+  // the oldest missing commits are at the end.
+  const newest = chain.findIndex((sha) => stored.has(sha));
+  if (newest < 0) return { indexed: [], remaining: 0 };
+  const missing = chain.slice(newest + 1).filter((sha) => !stored.has(sha)).reverse();
   const take = missing.slice(0, opts.maxCommits);
   if (take.length === 0) return { indexed: [], remaining: 0 };
   const infos: CommitInfo[] = [];

@@ -109,6 +109,40 @@ await withBackends('history backfill', (b) => {
     }));
   });
 
+  // Regression: HEAD read by the backfill right after a ref move included the new commits, which
+  // were then stored as old history, unannounced (test/gh-unannounced-commit.test.ts lost its 3).
+  it('leaves commits above the newest stored one (HEAD moved since the last run) to the indexing run', async () => {
+    const repo = await makeRepo();
+    const shas: string[] = [];
+    for (let i = 1; i <= 6; i++) {
+      await repo.write('a.ts', `export const a = ${i};\n`);
+      shas.push(await repo.commit(`a${i}`));
+    }
+    await repo.git(['reset', '-q', '--hard', shas[3]!]);
+    const dbm = await (await b.fresh()).open();
+    try {
+      const store = await openStore(dbm);
+      await withGit(repo.dir, (git) => withIndexer(async (indexer) => {
+        const { repoId } = await indexHistory({ repo: git, store, indexer, history: 1 }); // a4
+        await repo.git(['reset', '-q', '--hard', shas[5]!]); // main moves to a6: a5 and a6 are new
+        const r = await backfillHistory({ repo: git, store, indexer, repoId, depth: 100, maxCommits: 100 });
+        assert.deepEqual(r, { indexed: shas.slice(0, 3), remaining: 0 });
+        assert.equal((await store.indexedCommits(repoId, shas.slice(4))).size, 0);
+        // Nothing stored on that chain: nothing is behind a window.
+        const empty = await (await b.fresh()).open();
+        try {
+          const s2 = await openStore(empty);
+          const id2 = await s2.repository(git.path);
+          assert.deepEqual(await backfillHistory({ repo: git, store: s2, indexer, repoId: id2, depth: 100, maxCommits: 100 }), { indexed: [], remaining: 0 });
+        } finally {
+          await empty.close();
+        }
+      }));
+    } finally {
+      await dbm.close();
+    }
+  });
+
   it('stops at `depth` commits from HEAD, where the history says it reached the horizon', async () => {
     const dbd = await (await b.fresh()).open();
     try {
