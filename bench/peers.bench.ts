@@ -151,9 +151,14 @@ async function historyFigure(tmp: string): Promise<Record<string, unknown>> {
   const tree = copyTree(hist.path, tmp, 'history');
   const ours = await timed(BIN, ['index', tree, '--history', 'all', '--data', path.join(tmp, 'history-data')], tree);
   const git = await timed('git', ['log', '-p', '--first-parent', '--no-color', '--output=/dev/null'], tree);
+  return historyRow('history', hist.commits, ours, git, load);
+}
+
+/** A `peers.history` line: our `index --history all` against a `git log -p` over the same commits. */
+function historyRow(corpus: string, commits: number, ours: Timed, git: Timed, load: number): Record<string, unknown> {
   return {
-    figure: 'peers.history', corpus: 'history', commits: hist.commits, wallSeconds: ours.wallSeconds, peakRssMb: ours.treePeakRssMb, largestProcessPeakRssMb: round(ours.maxRssKb / 1024, 1),
-    commitsPerSecond: round(hist.commits / ours.wallSeconds, 1), gitLogPatchSeconds: git.wallSeconds,
+    figure: 'peers.history', corpus, commits, wallSeconds: ours.wallSeconds, peakRssMb: ours.treePeakRssMb, largestProcessPeakRssMb: round(ours.maxRssKb / 1024, 1),
+    commitsPerSecond: round(commits / ours.wallSeconds, 1), gitLogPatchSeconds: git.wallSeconds,
     cpuSeconds: round(ours.cpuSeconds, 2), wallRatio: round(ours.wallSeconds / Math.max(git.wallSeconds, 0.01)), loadAverage1m: round(load, 2),
   };
 }
@@ -168,11 +173,7 @@ async function repoHistoryFigure(repoPath: string, tmp: string): Promise<Record<
   const stored = (JSON.parse(ours.stdout) as { history: { indexed: number; alreadyIndexed: number } }).history;
   const commits = stored.indexed + stored.alreadyIndexed;
   const git = await timed('git', ['log', '-p', '--all', '--no-color', '--output=/dev/null'], repoPath);
-  return {
-    figure: 'peers.history', corpus: path.basename(repoPath), commits, wallSeconds: ours.wallSeconds, peakRssMb: ours.treePeakRssMb, largestProcessPeakRssMb: round(ours.maxRssKb / 1024, 1),
-    commitsPerSecond: round(commits / ours.wallSeconds, 1), gitLogPatchSeconds: git.wallSeconds,
-    cpuSeconds: round(ours.cpuSeconds, 2), wallRatio: round(ours.wallSeconds / Math.max(git.wallSeconds, 0.01)), loadAverage1m: round(load, 2),
-  };
+  return historyRow(path.basename(repoPath), commits, ours, git, load);
 }
 
 function startupFigure(): Record<string, unknown> {

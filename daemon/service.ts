@@ -15,7 +15,7 @@ import { StoreBackend, type BackendRepo } from './backend.ts';
 import { sizeBytes } from './cli.ts';
 import type { Config } from './config.ts';
 import { ProgressNotices, sendNotice, startEventBridge, type EventBridge } from './events.ts';
-import { backfillHistory, indexCommit, indexHistory, openHistoryStore, type HistoryProgress } from './history.ts';
+import { backfillPlan, indexCommit, indexHistory, openHistoryStore, storeBackfill, type HistoryProgress } from './history.ts';
 import { startServer, type RunningServer } from './server/index.ts';
 import { embeddingProgress, commitsIndexed, filesIndexed, filesSkipped, gitFetchFailures, indexLagSeconds, parseErrors, queueDepth } from './server/metrics.ts';
 import { InProcessEvents } from './server/pubsub.ts';
@@ -274,39 +274,33 @@ class RepoRunner {
   }
 
   /** Fills in the first-parent history of HEAD behind the initial index, down to `backfill`
-   * commits (daemon/history.ts backfillHistory), BACKFILL_CHUNK commits per turn: ref moves and
-   * on-demand commits queued meanwhile go between two turns. Resumes where it stopped at the next
-   * start; a failure is logged and ends it until then. */
+   * commits (daemon/history.ts backfillPlan, planned once), BACKFILL_CHUNK commits per turn: ref
+   * moves and on-demand commits queued meanwhile go between two turns. Resumes where it stopped at
+   * the next start; a failure is logged and ends it until then. */
   private async runBackfill(): Promise<void> {
     const { store, logger, config } = this.svc;
     if (config.backfill === 0) return;
+    const ctx = { repo: this.r.repo, store, indexer: this.svc.indexer(), repoId: this.r.repoId };
     let done = 0;
-    let total = 0;
     let lastLog = Date.now();
-    let finished = false;
     const started = Date.now();
     try {
-      while (!this.closing && this.leader) {
-        const r = await this.exclusive(() => backfillHistory({
-          repo: this.r.repo, store, indexer: this.svc.indexer(), repoId: this.r.repoId, depth: config.backfill, maxCommits: BACKFILL_CHUNK,
-          onProgress: (p) => {
-            done++;
-            if (total === 0) total = p.total;
-            countCommit(this.r.name, p);
-            this.progress.report('backfill', done, total);
-            if (Date.now() - lastLog >= 10_000) {
-              lastLog = Date.now();
-              logger.info({ repo: this.r.name, phase: 'backfill', done, total }, 'indexing');
-            }
-            if (this.closing) throw new Closing('shutting down');
-          },
+      const plan = await this.exclusive(() => backfillPlan(ctx, config.backfill));
+      const total = plan.length;
+      let next = 0;
+      for (; next < plan.length && !this.closing && this.leader; next += BACKFILL_CHUNK) {
+        await this.exclusive(() => storeBackfill(ctx, plan.slice(next, next + BACKFILL_CHUNK), (p) => {
+          done++;
+          countCommit(this.r.name, p);
+          this.progress.report('backfill', done, total);
+          if (Date.now() - lastLog >= 10_000) {
+            lastLog = Date.now();
+            logger.info({ repo: this.r.name, phase: 'backfill', done, total }, 'indexing');
+          }
+          if (this.closing) throw new Closing('shutting down');
         }));
-        if (r.remaining === 0 || r.indexed.length === 0) {
-          finished = true;
-          break;
-        }
       }
-      if (finished && done > 0) {
+      if (next >= plan.length && done > 0) {
         // Commits stored meanwhile by other means (on demand) are not counted: say it ended.
         if (done < total) this.progress.report('backfill', done, done);
         logger.info({ repo: this.r.name, indexed: done, seconds: Math.round((Date.now() - started) / 100) / 10 }, 'history backfill done');

@@ -416,7 +416,7 @@ type StoredRow = { id: number; depth: number; line_id: number };
  * commits the per-commit lookup, mostly planning, took 1.3-1.5 ms of the ~7 ms a commit cost the
  * embedded database (#9). Commits stored by the transaction are added as they are stored. Orphans
  * re-attached by a commit move the commits above them down their chain: the lookups then stop
- * answering, and the remaining commits look themselves up as before.
+ * answering, and each remaining commit reads its own (a lookup of one).
  */
 export class CommitLookups {
   #valid = true;
@@ -467,11 +467,8 @@ export class CommitLookups {
  * extractions, and one statement writing the commit, its delta and its entity changes. */
 export async function storeCommit(q: Queryable, chains: ChainCache, cache: StagedCache, repoId: number, input: CommitInput, lookups?: CommitLookups): Promise<StoredCommit> {
   const c = input.commit;
-  const found = lookups?.lookup(c.sha, input.baseSha) ?? (await q.query<LookupRow>(
-    `SELECT 'self' AS k, id, depth, line_id FROM commits WHERE repo_id = $1 AND sha = $2
-     UNION ALL SELECT 'base', id, depth, line_id FROM commits WHERE repo_id = $1 AND sha = $3
-     UNION ALL SELECT 'orphan', id, depth, line_id FROM commits WHERE repo_id = $1 AND base_id IS NULL AND parents[1] = $2`,
-    [repoId, c.sha, input.baseSha])).rows;
+  // Alone, or after the transaction's lookups stopped answering: this commit's own.
+  const found = lookups?.lookup(c.sha, input.baseSha) ?? (await CommitLookups.read(q, repoId, [input])).lookup(c.sha, input.baseSha)!;
   const self = found.find((r) => r.k === 'self');
   if (self) return { id: self.id, sha: c.sha, created: false };
   const orphans = found.filter((r) => r.k === 'orphan').sort((a, b) => a.id - b.id);
