@@ -72,6 +72,13 @@ it('dashboard: commits, central entities, search, an entity with callers, callee
     const added = ((await res.json()) as { data: { repository: { diff: { added: Array<{ qualifiedName: string }> } } } }).data.repository.diff.added;
     assert.ok(added.some((e) => e.qualifiedName === 'src/tax.ts::tax'));
     assert.equal(live[5], String(added.length), 'the added count is the diff of the commit');
+    // A reload of the list (an indexing run's last progress notice, here the Connect button) keeps
+    // the live commit marked, once, now with its message (CI: the run's reload wiped the mark).
+    await page.click('#connect');
+    await page.waitForSelector('#commits tr.new td:has-text("third: tax")');
+    assert.equal(await page.locator(`#commits tr td:has-text("${sha.slice(0, 12)}")`).count(), 1);
+    const reloaded = await page.locator('#commits tr.new').first().locator('td').allTextContents();
+    assert.deepEqual([reloaded[4], reloaded[5]], ['refs/heads/main', String(added.length)]);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
