@@ -426,22 +426,73 @@ function build(
   spec: LanguageSpec, source: string, byteLength: number, invalid: number, tree: Tree,
   matches: QueryMatch[], deadline: number, budgetMs: number,
 ): FileExtraction {
-  const ascii = byteLength === source.length;
-  const bytes = new ByteMapper(source, ascii);
+  // In phases, each its own function: the optimizing compiler recompiles only the phase whose
+  // assumptions a file breaks (one function of them all was recompiled ~10 times per worker at
+  // ~40-170 ms each: half the compiler's time in a first index, #9).
+  const bytes = new ByteMapper(source, byteLength === source.length);
+  const found = collectMatches(spec, source.length, matches, deadline, budgetMs);
+  const { defs, comments, commentNodes } = found;
+  let squeezed: Squeezed | null = null;
+  const bodyHash: BodyHash = (start, end, cutStart, cutEnd) => {
+    if (spec.lineSensitive) return hashLines(source, start, end, comments, cutStart, cutEnd);
+    squeezed ??= new Squeezed(source, comments);
+    return squeezed.hash(start, end, cutStart, cutEnd);
+  };
+  const order = nest(defs);
+  const lines = lineCount(source);
+  const entities: Entity[] = [{
+    kind: 'module', name: '', qualifiedName: '', parent: -1,
+    startLine: 1, endLine: Math.max(1, lines), startByte: 0, endByte: byteLength,
+    signature: null, doc: fileDoc(commentNodes, source, spec.id === 'python' ? tree.rootNode : null),
+    exported: true,
+    bodyHash: bodyHash(0, source.length, 0, 0),
+  }];
+  const { qualified, paramsOf } = defineEntities({ spec, source, bytes, defs, comments, commentNodes, bodyHash, deadline, budgetMs }, order, entities);
+  mergeSignatures(entities, defs);
+  const scopes = new Scopes(spec.id, found.scopeNodes);
+  const references = attributeReferences(defs, order, qualified, entities, found.refs, scopes);
+  typeFacts(defs, scopes, references);
+  if (spec.id === 'java' || spec.id === 'cpp') disambiguateOverloads(entities, paramsOf, spec.id);
 
+  return {
+    language: spec.id,
+    entities,
+    references,
+    errorCount: countErrors(tree, deadline, budgetMs),
+    lines,
+    bytes: byteLength,
+    invalidUtf8: invalid,
+  };
+}
+
+type BodyHash = (start: number, end: number, cutStart: number, cutEnd: number) => string;
+
+/** The lines of a text: a last line without a line break counts, an empty text has none. */
+function lineCount(source: string): number {
+  if (source.length === 0) return 0;
+  let n = 1;
+  for (let at = source.indexOf('\n'); at >= 0; at = source.indexOf('\n', at + 1)) n++;
+  return source.charCodeAt(source.length - 1) === 10 ? n - 1 : n;
+}
+
+/** The query's matches sorted into definitions (and scopes), references, comments and the scope
+ * captures, one per range: the highest-priority pattern wins a range two patterns define. */
+function collectMatches(spec: LanguageSpec, length: number, matches: QueryMatch[], deadline: number, budgetMs: number): {
+  defs: Def[]; refs: Ref[]; comments: Comments; commentNodes: Node[]; scopeNodes: ScopeCaptures;
+} {
   const commentStarts: number[] = [];
   const commentEnds: number[] = [];
   const commentNodes: Node[] = [];
   const defs: Def[] = [];
   // Range keys as numbers (a start/end pair packs exactly below 2^53 for files under 94M characters).
-  const span = source.length + 1;
+  const span = length + 1;
   const rangeKey: (start: number, end: number) => number | string = span < 94_000_000
     ? (start, end) => start * span + end
     : (start, end) => `${start}:${end}`;
   const defByRange = new Map<number | string, number>();
   const refs: Ref[] = [];
   /** Java and C++ overload by parameter list: their overloads are named by it and their calls count arguments. */
-  const overloads = spec.id === 'java' || spec.id === 'cpp' ? spec.id : null;
+  const overloads = spec.id === 'java' || spec.id === 'cpp';
   const refSeen = new Set<number | string>();
   const scopeNodes: ScopeCaptures = { functions: [], decls: [] };
 
@@ -536,15 +587,12 @@ function build(
       args: kind === 'call' && overloads ? argumentCount(main.node) : undefined,
     });
   }
-  const comments: Comments = { starts: commentStarts, ends: commentEnds };
-  let squeezed: Squeezed | null = null;
-  const bodyHash = (start: number, end: number, cutStart: number, cutEnd: number): string => {
-    if (spec.lineSensitive) return hashLines(source, start, end, comments, cutStart, cutEnd);
-    squeezed ??= new Squeezed(source, comments);
-    return squeezed.hash(start, end, cutStart, cutEnd);
-  };
+  return { defs, refs, comments: { starts: commentStarts, ends: commentEnds }, commentNodes, scopeNodes };
+}
 
-  // Containment: sort by start ascending, end descending; an explicit stack of open ranges.
+/** Containment: each definition's parent, the innermost definition around it; returns the
+ * definitions' indexes by start ascending, end descending (an explicit stack of open ranges). */
+function nest(defs: Def[]): number[] {
   const order = defs.map((_, i) => i).sort((a, b) => defs[a]!.start - defs[b]!.start || defs[b]!.end - defs[a]!.end || defs[a]!.pattern - defs[b]!.pattern);
   const stack: number[] = [];
   for (const i of order) {
@@ -554,16 +602,19 @@ function build(
     d.parent = stack.length > 0 ? stack[stack.length - 1]! : -1;
     stack.push(i);
   }
+  return order;
+}
 
-  const lines = source.length === 0 ? 0 : source.split('\n').length - (source.endsWith('\n') ? 1 : 0);
-  const root = tree.rootNode;
-  const entities: Entity[] = [{
-    kind: 'module', name: '', qualifiedName: '', parent: -1,
-    startLine: 1, endLine: Math.max(1, lines), startByte: 0, endByte: byteLength,
-    signature: null, doc: fileDoc(commentNodes, source, spec.id === 'python' ? root : null),
-    exported: true,
-    bodyHash: bodyHash(0, source.length, 0, 0),
-  }];
+interface FileParts {
+  spec: LanguageSpec; source: string; bytes: ByteMapper; defs: Def[]; comments: Comments; commentNodes: Node[];
+  bodyHash: BodyHash; deadline: number; budgetMs: number;
+}
+
+/** The entities of the definitions, outermost first, appended to `entities` (the module is the
+ * first); returns each definition's qualified name (a local's is its container's) and the
+ * parameter list of each callable entity. */
+function defineEntities(file: FileParts, order: number[], entities: Entity[]): { qualified: Map<number, string>; paramsOf: Map<number, Node> } {
+  const { spec, source, bytes, defs, comments, commentNodes, bodyHash, deadline, budgetMs } = file;
   const qualified = new Map<number, string>();
   const stubs = overloadStubs(defs);
   const entityKindOf = (defIndex: number): EntityKind => {
@@ -659,10 +710,12 @@ function build(
     entities.push(entity);
     if (d.params && CALLABLE.has(kind)) paramsOf.set(d.entityIndex, d.params);
   }
+  return { qualified, paramsOf };
+}
 
-  mergeSignatures(entities, defs);
-
-  // References: attribute each to the innermost enclosing entity with a second sweep.
+/** Each reference attributed to the innermost entity around it (a second sweep in document order),
+ * with the local binding a call's name resolves to. */
+function attributeReferences(defs: Def[], order: number[], qualified: Map<number, string>, entities: Entity[], refs: Ref[], scopes: Scopes): Reference[] {
   // A reference in a scope but in none of its entities (`impl Trait for Foo`, the `implements`
   // reference) belongs to the class-like entity the scope names, when the file defines it.
   const ownerByName = new Map<string, number>();
@@ -678,7 +731,6 @@ function build(
   const entityOrder = order.filter((i) => fromOf.has(i));
   refs.sort((a, b) => a.node.startIndex - b.node.startIndex);
   const references: Reference[] = [];
-  const scopes = new Scopes(spec.id, scopeNodes);
   const open: number[] = [];
   let next = 0;
   for (const r of refs) {
@@ -700,18 +752,7 @@ function build(
     }
     references.push(ref);
   }
-  typeFacts(defs, scopes, references);
-  if (overloads) disambiguateOverloads(entities, paramsOf, overloads);
-
-  return {
-    language: spec.id,
-    entities,
-    references,
-    errorCount: countErrors(tree, deadline, budgetMs),
-    lines,
-    bytes: byteLength,
-    invalidUtf8: invalid,
-  };
+  return references;
 }
 
 /** Overload signatures that an implementation of the same name in the same container follows
