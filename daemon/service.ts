@@ -60,6 +60,24 @@ class Closing extends CodedError<'CLOSING'> {
   }
 }
 
+/** How far a repository's first index got: the commits it stored of those it will store. */
+interface FirstIndexProgress { done: number; total: number }
+
+/**
+ * A commit asked for while its repository's first index runs: answered at once (UNAVAILABLE in
+ * GraphQL) with how far the index got, instead of waiting behind the whole first index and failing
+ * at the request's deadline with advice to ask for less (a query on a fresh `serve` of a 6k-commit
+ * repository did).
+ */
+class FirstIndexRunning extends CodedError<'FIRST_INDEX_RUNNING', { repository: string; sha: string }> {
+  constructor(repository: string, sha: string, progress: FirstIndexProgress | null) {
+    const where = progress === null || progress.total === 0 ? 'starting' : `${progress.done} of ${progress.total} commits stored`;
+    super('FIRST_INDEX_RUNNING',
+      `commit ${sha} of repository '${repository}' is not indexed yet: the repository's first index is running (${where}). Ask again once it is done: GET /readyz answers ready, and the indexProgress subscription reports phase "initial" at its total.`,
+      { repository, sha });
+  }
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 /** A stored commit in the indexing metrics. */
@@ -77,6 +95,8 @@ const BACKFILL_CHUNK = 256;
 class RepoRunner {
   leader = false;
   initialDone = false;
+  /** While the first index runs, how far it got (FirstIndexRunning); null otherwise. */
+  private firstIndex: FirstIndexProgress | null = null;
   private lockClient: pg.Client | null = null;
   private lockTimer: NodeJS.Timeout | null = null;
   private watcher: RefWatcher | null = null;
@@ -211,6 +231,7 @@ class RepoRunner {
     if (!this.leader || this.closing) {
       return Promise.reject(new StoreError('COMMIT_NOT_INDEXED', `commit ${sha} of repository '${this.r.name}' exists but is not indexed, and this instance is a standby (another instance indexes the repository); ask again once it is indexed, or ask the indexing instance.`, { sha }));
     }
+    if (this.firstIndex !== null) return Promise.reject(new FirstIndexRunning(this.r.name, sha, this.firstIndex));
     const job = this.exclusive(async () => {
       signal?.throwIfAborted();
       await indexCommit({ repo: this.r.repo, store: this.svc.store, indexer: this.svc.indexer(), repoId: this.r.repoId }, sha);
@@ -226,7 +247,14 @@ class RepoRunner {
 
   /** Indexes what is new, records refs, and notifies one event per new commit. */
   private runOnce(changes: RefChange[], since: number): Promise<void> {
-    return this.exclusive(() => this.indexRun(changes, since));
+    return this.exclusive(async () => {
+      if (!this.initialDone) this.firstIndex = { done: 0, total: 0 };
+      try {
+        await this.indexRun(changes, since);
+      } finally {
+        this.firstIndex = null;
+      }
+    });
   }
 
   private async indexRun(changes: RefChange[], since: number): Promise<void> {
@@ -245,6 +273,7 @@ class RepoRunner {
           logger.info({ repo: this.r.name, phase, done: p.done, total: p.total }, 'indexing');
         }
         countCommit(this.r.name, p);
+        if (initial) this.firstIndex = { done: p.done, total: p.total };
         this.progress.report(phase, p.done, p.total);
         // Stop between commits (each is its own transaction) when shutting down.
         if (this.closing) throw new Closing('shutting down');
@@ -480,7 +509,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     let byName = new Map<string, RepoRunner>();
     const backend = new StoreBackend(store, repos, async (r, sha, signal) => {
       const runner = byName.get(r.name);
-      if (!runner) throw new StoreError('COMMIT_NOT_INDEXED', `commit ${sha} of repository '${r.name}' is not indexed and the indexer is not started yet; retry.`, { sha });
+      if (!runner) throw new FirstIndexRunning(r.name, sha, null);
       await runner.indexOnDemand(sha, signal);
     });
     const events = opts.events ?? new InProcessEvents();

@@ -130,6 +130,8 @@ export const CODES = {
   STARTUP: row(FAILURE),
   FETCH_FAILED: row(FAILURE),
   CLOSING: row(FAILURE, 'UNAVAILABLE'),
+  /** A commit asked for while its repository's first index runs (or is retried): not indexed yet. */
+  FIRST_INDEX_RUNNING: row(FAILURE, 'UNAVAILABLE'),
   BODY_TOO_LARGE: row(USAGE, 'BAD_USER_INPUT'),
   // daemon/server/deadline.ts (RequestAbortedError): the operation's deadline passed, or its client left.
   DEADLINE_EXCEEDED: row(FAILURE, 'DEADLINE_EXCEEDED'),
