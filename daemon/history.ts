@@ -394,22 +394,6 @@ async function storeInOrder(
   return indexed;
 }
 
-export interface BackfillOptions extends HistoryContext {
-  /** First-parent commits of HEAD to hold, counted from HEAD (HEAD included). */
-  depth: number;
-  /** Commits this call stores at most: the oldest missing ones. */
-  maxCommits: number;
-  /** `total` counts every commit missing within `depth` when the call started. */
-  onProgress?: (p: HistoryProgress) => void;
-}
-
-export interface BackfillResult {
-  /** Commits stored by this call, oldest first. */
-  indexed: string[];
-  /** First-parent commits within `depth` still missing after this call. */
-  remaining: number;
-}
-
 /**
  * The commits a backfill stores, oldest first: the first-parent history of HEAD behind the indexed
  * window (the commits older than the newest stored commit of that chain; none when none is
@@ -448,16 +432,6 @@ export async function storeBackfill(ctx: HistoryContext, shas: string[], onProgr
   const outside = infos.flatMap((c) => (c.parents[0] !== undefined && !planned.has(c.parents[0]) ? [c.parents[0]] : []));
   for (const sha of await storedOf(ctx, repoId, outside)) stored.add(sha);
   return storeInOrder({ ...ctx, repoId }, parentsFirst(infos), stored, { announce: false, ...(onProgress ? { onProgress } : {}) });
-}
-
-/** backfillPlan, then storeBackfill of its first `maxCommits` commits. */
-export async function backfillHistory(opts: BackfillOptions): Promise<BackfillResult> {
-  if (opts.maxCommits < 1) return { indexed: [], remaining: 0 };
-  const missing = await backfillPlan(opts, opts.depth);
-  const { onProgress } = opts;
-  // `total`: every missing commit within `depth`, not only this call's.
-  const indexed = await storeBackfill(opts, missing.slice(0, opts.maxCommits), onProgress ? (p) => onProgress({ ...p, total: missing.length }) : undefined);
-  return { indexed, remaining: missing.length - indexed.length };
 }
 
 /** Which of `shas` the store holds, asked 5,000 at a time. */

@@ -130,7 +130,7 @@ export const CODES = {
   STARTUP: row(FAILURE),
   FETCH_FAILED: row(FAILURE),
   CLOSING: row(FAILURE, 'UNAVAILABLE'),
-  /** A commit asked for while its repository's first index runs (or is retried): not indexed yet. */
+  /** A commit asked for while its repository's first index runs (or before it starts): not indexed yet. */
   FIRST_INDEX_RUNNING: row(FAILURE, 'UNAVAILABLE'),
   BODY_TOO_LARGE: row(USAGE, 'BAD_USER_INPUT'),
   // daemon/server/deadline.ts (RequestAbortedError): the operation's deadline passed, or its client left.

@@ -430,8 +430,7 @@ function build(
   // assumptions a file breaks (one function of them all was recompiled ~10 times per worker at
   // ~40-170 ms each: half the compiler's time in a first index, #9).
   const bytes = new ByteMapper(source, byteLength === source.length);
-  const found = collectMatches(spec, source.length, matches, deadline, budgetMs);
-  const { defs, comments, commentNodes } = found;
+  const { defs, refs, comments, commentNodes, scopeNodes } = collectMatches(spec, source.length, matches, deadline, budgetMs);
   let squeezed: Squeezed | null = null;
   const bodyHash: BodyHash = (start, end, cutStart, cutEnd) => {
     if (spec.lineSensitive) return hashLines(source, start, end, comments, cutStart, cutEnd);
@@ -449,8 +448,8 @@ function build(
   }];
   const { qualified, paramsOf } = defineEntities({ spec, source, bytes, defs, comments, commentNodes, bodyHash, deadline, budgetMs }, order, entities);
   mergeSignatures(entities, defs);
-  const scopes = new Scopes(spec.id, found.scopeNodes);
-  const references = attributeReferences(defs, order, qualified, entities, found.refs, scopes);
+  const scopes = new Scopes(spec.id, scopeNodes);
+  const references = attributeReferences(defs, order, qualified, entities, refs, scopes);
   typeFacts(defs, scopes, references);
   if (spec.id === 'java' || spec.id === 'cpp') disambiguateOverloads(entities, paramsOf, spec.id);
 

@@ -8,7 +8,7 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../daemon/config.ts';
-import { backfillHistory, indexHistory } from '../daemon/history.ts';
+import { backfillPlan, indexHistory, storeBackfill, type HistoryContext, type HistoryProgress } from '../daemon/history.ts';
 import { InProcessEvents } from '../daemon/server/pubsub.ts';
 import { startService } from '../daemon/service.ts';
 import type { Db } from '../store/db.ts';
@@ -19,6 +19,15 @@ import { allHistories, brief, openStore, withGit, withIndexer } from './store-fi
 
 after(cleanupAll);
 
+/** One turn of the daemon's backfill (RepoRunner.runBackfill): the plan within `depth`, then its
+ * first `maxCommits` commits stored; `total` in progress counts the whole plan, `remaining` is
+ * what the plan still misses after the turn. */
+async function backfillHistory(opts: HistoryContext & { depth: number; maxCommits: number; onProgress?: (p: HistoryProgress) => void }): Promise<{ indexed: string[]; remaining: number }> {
+  const missing = await backfillPlan(opts, opts.depth);
+  const { onProgress } = opts;
+  const indexed = await storeBackfill(opts, missing.slice(0, opts.maxCommits), onProgress ? (p) => onProgress({ ...p, total: missing.length }) : undefined);
+  return { indexed, remaining: missing.length - indexed.length };
+}
 
 /** Thirteen commits on main, c1..c8, a merge m of a side branch (deleted after), c9..c12: `total`
  * is added at c1, modified at c4, renamed to `sum` at c7 and moved to src/sum.ts at c10. */
