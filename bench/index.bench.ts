@@ -116,7 +116,9 @@ async function full(corpusPath: string, lines: number): Promise<Record<string, u
     const ctags = await timed(CTAGS, ['-R', '--output-format=json', '--fields=+nKlz', '-o', tagsFile, '.'], corpusPath);
     const ctagsTags = countTags(tagsFile).tags;
     process.stderr.write(`[index] ctags: ${ctags.wallSeconds} s, ${ctags.maxRssKb} KB; CodeGraph Indexer\n`);
-    const ours = await timed(process.execPath, [...process.execArgv, SELF, '--child', corpusPath], corpusPath);
+    // Run from this checkout, not the corpus: `--import tsx` resolves from the working directory,
+    // and a corpus outside it (CODEGRAPH_BENCH_CACHE) has no node_modules.
+    const ours = await timed(process.execPath, [...process.execArgv, SELF, '--child', corpusPath], path.dirname(path.dirname(SELF)));
     const r = JSON.parse(ours.stdout.trim().split('\n').pop()!) as ChildResult;
     process.stderr.write(`[index] ours: ${ours.wallSeconds} s, ${ours.maxRssKb} KB\n`);
     return {
