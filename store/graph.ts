@@ -223,8 +223,6 @@ export function specMayName(fromPath: string, module: string, candidate: string)
   return false;
 }
 
-/** The resolved graph of a whole tree (Resolver.allEdges). */
-
 /** One file's outgoing graph (Resolver.resolveFile): resolved calls in the file's call order
  * (`k`: position of the call among the file's calls), and `extends` edges. */
 export interface FileEdges {
@@ -233,6 +231,8 @@ export interface FileEdges {
   trace: ResolveTrace;
 }
 
+/** The resolved graph of a whole tree (hot/tree.ts resolveTree): every resolved call and `extends`
+ * edge, plus file-to-file imports, for global queries (search ranking, PageRank, paths, cycles). */
 export interface ResolvedGraph {
   calls: Array<{ from: EntityAt; to: EntityAt; line: number; via: Via }>;
   inherits: Array<{ from: EntityAt; to: EntityAt; line: number }>;
@@ -379,7 +379,7 @@ export class Resolver {
 
   /** A resolver over a tree held in memory (`files`: its paths), which reads no file, definition
    * or base type from the database. `q` still answers the whole-tree queries (callersOf,
-   * allEdges), which a holder of memory does not ask. */
+   * callGraph), which a holder of memory does not ask. */
   static inMemory(q: Queryable, files: Iterable<{ path: string; extractionId: number; extractorVersion: number }>, mem: TreeMemory): Resolver {
     const r = new Resolver(q);
     r.mem = mem;
@@ -1222,51 +1222,6 @@ export class Resolver {
     }
   }
 
-  /** Every resolved call and inheritance edge of the tree, plus file-to-file imports: the whole
-   * graph at the commit, for global queries (search ranking, PageRank, paths, cycles). Calls use the
-   * same `resolveCall` as callers/callees, so both always agree. Unlike callers/callees it does not
-   * refuse a tree indexed before call bindings (version 4): such files resolve as if no call named a
-   * local, which search ranking tolerates. */
-  async allEdges(): Promise<ResolvedGraph> {
-    const out: ResolvedGraph = { calls: [], inherits: [], imports: [] };
-    await this.eachCall((path, _x, _f, r, res) => {
-      if (res.via === null) return;
-      for (const t of res.targets) out.calls.push({ from: { path, idx: r.from_idx }, to: { path: t.path, idx: t.idx }, line: r.line, via: res.via });
-    });
-    const { rows } = await this.q.query<{ extraction_id: number; kind: string; name: string; line: number; from_idx: number; module: string | null }>(
-      `SELECT r.extraction_id, u.kind, u.name, u.line, u.from_idx, u.module
-       FROM extraction_refs r, unnest(r.kind, r.name, r.line, r.from_idx, r.module) AS u(kind, name, line, from_idx, module)
-       WHERE r.extraction_id = ANY($1::int[]) AND u.kind IN ('extends', 'import')`, [this.xids]);
-    const specsByX = new Map<number, Set<string>>();
-    for (const r of rows) {
-      if (r.kind === 'import') {
-        if (r.module === null) continue;
-        let set = specsByX.get(r.extraction_id);
-        if (!set) specsByX.set(r.extraction_id, (set = new Set()));
-        set.add(r.module);
-        continue;
-      }
-      const f = this.mem?.file(r.extraction_id) ?? await this.file(r.extraction_id);
-      for (const path of this.pathsByExtraction.get(r.extraction_id) ?? []) {
-        const bases = (await this.named(r.name)).filter((d) => CLASS_LIKE.has(d.kind));
-        const seen = bases.length > 0 ? await this.visible(path, f, r.name, bases) : null;
-        for (const t of seen?.defs ?? []) out.inherits.push({ from: { path, idx: r.from_idx }, to: { path: t.path, idx: t.idx }, line: r.line });
-      }
-    }
-    out.imports = this.fileImports(specsByX);
-    return out;
-  }
-
-  /** File -> file import edges, with the same rule as importsResolved (candidates narrowed by name
-   * first, so it stays near-linear in the number of imports). */
-  private fileImports(specsByX: Map<number, Set<string>>): Array<{ from: string; to: string }> {
-    const out: Array<{ from: string; to: string }> = [];
-    for (const [path, x] of this.extractionByPath) {
-      for (const to of this.importEdgesOf(path, specsByX.get(x) ?? [])) out.push({ from: path, to });
-    }
-    return out;
-  }
-
   /** The files of the tree that `path`'s import specifiers `modules` name (import edges, one per
    * specifier that names a file). Depends on the set of paths only. */
   importEdgesOf(path: string, modules: Iterable<string>): string[] {
@@ -1302,7 +1257,7 @@ export class Resolver {
     return out;
   }
 
-  /** One file's calls and `extends` edges, resolved exactly as allEdges resolves them, with what
+  /** One file's calls and `extends` edges, resolved exactly as callers and callees resolve them, with what
    * the resolution read of the rest of the tree (the hot store's incremental update, store/hot). */
   async resolveFile(path: string): Promise<FileEdges> {
     const x = this.extractionByPath.get(path);

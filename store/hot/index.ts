@@ -14,11 +14,10 @@ import type { CallEdge, StoredEntity } from '../types.ts';
 import { TipImage, type HotFile } from './image.ts';
 import { HotStoreError, Kv, type KvOp } from './kv.ts';
 import { fileKeyOf, listFrom, listTree, loadCalls, loadFileSegs, outSegOf, sortPaths, type FileSeg, type Listed, type OutSeg } from './segments.ts';
-import { changedKeys, TreeView } from './tree.ts';
+import { changedKeys, RESOLVE_BATCH, TreeView } from './tree.ts';
 
 /** Files resolved per batch: their calls are read in one statement, and close() is checked
  * between batches. */
-const RESOLVE_BATCH = 64;
 
 // An edge segment's trace as sets, once per segment (segments are shared between tips).
 const traces = new WeakMap<OutSeg, { keys: Set<string>; specs: Array<[string, string]> }>();

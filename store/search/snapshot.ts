@@ -7,7 +7,7 @@ import type { Queryable } from '../db.ts';
 import type { VectorSource } from '../ann/source.ts';
 import { readBodyVectors } from '../embed.ts';
 import usearch from 'usearch';
-import { Resolver } from '../graph.ts';
+import { resolveTree } from '../hot/tree.ts';
 import { isTypeSpaceKind, parseEntityId, type StoredEntity } from '../types.ts';
 import { Digraph, pageRank } from './algorithms.ts';
 import { isTestPath, trigrams, words } from './tokens.ts';
@@ -329,7 +329,7 @@ export class Snapshot {
   }
 
   private async loadGraph(): Promise<SnapGraph> {
-    const resolved = await (await Resolver.at(this.q, this.chain)).allEdges();
+    const resolved = await resolveTree(this.q, this.chain);
     const n = this.entities.length;
     const pairs = (list: Array<{ from: { path: string; idx: number }; to: { path: string; idx: number } }>): number[] => {
       const out: number[] = [];
