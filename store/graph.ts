@@ -244,8 +244,8 @@ const keyOf = (d: { path: string; idx: number }): string => `${d.path}\0${d.idx}
 const familyOf = (language: string): string => (language === 'typescript' || language === 'tsx' || language === 'javascript' ? 'ecmascript' : language);
 /** The container segment of a qualified name: `Foo` for `a.Foo.m`, '' for a top-level name. */
 const containerOf = (qn: string): string => {
-  const parts = qn.split('.');
-  return parts.length >= 2 ? parts[parts.length - 2]! : '';
+  const j = qn.lastIndexOf('.');
+  return j < 0 ? '' : qn.slice(qn.lastIndexOf('.', j - 1) + 1, j);
 };
 
 export function defRef(d: Def): EntityRef {
@@ -259,36 +259,40 @@ const entryForms = (sub: string): string[] => (sub === '' ? ['index', 'src/index
   : [sub, `${sub}/index`, `src/${sub}`, `src/${sub}/index`, `lib/${sub}`, `lib/${sub}/index`]);
 
 const SOURCE_ROOT = /(^|\/)(src|lib|app|source)$/;
-/** Does the bare specifier `spec` of an ECMAScript file name the file `noExt` (its path without
- * extension)? Two readings: a path from a source root (`baseUrl`, `paths` like `@/x` or `~/x`), as
+/** Does the bare specifier `spec` of an ECMAScript file name a file (the matcher is given its path
+ * without extension)? Two readings: a path from a source root (`baseUrl`, `paths` like `@/x` or `~/x`), as
  * `components/Button` names `src/components/Button`; and a package of the tree, a monorepo's
  * `@scope/util/math` naming `packages/util/src/math` (the folder named like the package, scope
  * dropped; package.json is not read, so a package whose folder is named otherwise is not found).
  * Unlike Python modules, a bare name never names every file of a directory (`react` is not the
  * tree's `hooks/react/` folder). */
-function bareEcmaNames(spec: string, noExt: string): boolean {
+function bareEcmaMatcher(spec: string): (noExt: string) => boolean {
   const aliased = /^[@~]\//.test(spec);
   const clean = (aliased ? spec.slice(2) : spec).replace(/\.[cm]?[jt]sx?$/, '').replace(/\/+$/, '');
-  if (clean === '') return false;
-  for (const form of [clean, `${clean}/index`]) {
-    if (noExt === form) return true;
-    // Under a source root: any folder for a path (`components/Button`), a conventional root folder
-    // for a single name (`utils` is `src/utils`, but `react` is not `hooks/react`).
-    if (noExt.endsWith(`/${form}`) && (clean.includes('/') || SOURCE_ROOT.test(noExt.slice(0, -form.length - 1)))) return true;
-  }
-  if (aliased) return false;
+  if (clean === '') return () => false;
+  const own = [clean, `${clean}/index`].map((form) => ({ form, suffix: `/${form}` }));
+  // Under a source root: any folder for a path (`components/Button`), a conventional root folder
+  // for a single name (`utils` is `src/utils`, but `react` is not `hooks/react`).
+  const anyFolder = clean.includes('/');
+  const ownForm = (noExt: string): boolean => own.some(({ form, suffix }) => noExt === form
+    || (noExt.endsWith(suffix) && (anyFolder || SOURCE_ROOT.test(noExt.slice(0, -suffix.length)))));
+  if (aliased) return ownForm;
   const segs = clean.split('/');
   const scoped = clean.startsWith('@');
   const pkg = segs[scoped ? 1 : 0];
-  if (!pkg) return false;
+  if (!pkg) return ownForm;
   const forms = entryForms(segs.slice(scoped ? 2 : 1).join('/'));
   const marker = `${pkg}/`;
-  // Each folder of the path named like the package (`at`: where its name starts).
-  const next = (from: number): number => { const i = noExt.indexOf(`/${marker}`, from); return i < 0 ? -1 : i + 1; };
-  for (let at = noExt.startsWith(marker) ? 0 : next(0); at >= 0; at = next(at)) {
-    if (forms.includes(noExt.slice(at + marker.length))) return true;
-  }
-  return false;
+  const folder = `/${marker}`;
+  return (noExt) => {
+    if (ownForm(noExt)) return true;
+    // Each folder of the path named like the package (`at`: where its name starts).
+    const next = (from: number): number => { const i = noExt.indexOf(folder, from); return i < 0 ? -1 : i + 1; };
+    for (let at = noExt.startsWith(marker) ? 0 : next(0); at >= 0; at = next(at)) {
+      if (forms.includes(noExt.slice(at + marker.length))) return true;
+    }
+    return false;
+  };
 }
 
 /** The parameter counts an overload named with its parameter types takes (`f(int,String...)`:
@@ -333,14 +337,22 @@ function byArity(targets: Def[], args: number | null): Def[] {
   return fits.length > 0 ? fits : targets;
 }
 
-/** Does import specifier `spec`, written in `fromPath`, name the file `candidate`? */
-function importNames(spec: string, fromPath: string, candidate: string): boolean {
-  const noExt = candidate.replace(/\.[^./]+$/, '');
+/** A path without its extension, as import specifiers name files. */
+const stripExt = (path: string): string => path.replace(/\.[^./]+$/, '');
+
+/** Does import specifier `spec`, written in `fromPath`, name a file? The test of one candidate (its
+ * path and `stripExt` of it), with what depends on the specifier computed once: filesOf asks it of
+ * every path of the tree, for every specifier of every file. */
+function importMatcher(spec: string, fromPath: string): (candidate: string, noExt: string) => boolean {
   if (spec.startsWith('./') || spec.startsWith('../')) {
     const target = posix.normalize(posix.join(posix.dirname(fromPath), spec)).replace(/\.[cm]?[jt]sx?$/, '');
-    return noExt === target || noExt === `${target}/index`;
+    const index = `${target}/index`;
+    return (_, noExt) => noExt === target || noExt === index;
   }
-  if (ECMA_FILE.test(fromPath) && !spec.startsWith('.')) return bareEcmaNames(spec, noExt);
+  if (ECMA_FILE.test(fromPath) && !spec.startsWith('.')) {
+    const bare = bareEcmaMatcher(spec);
+    return (_, noExt) => bare(noExt);
+  }
   let s = spec;
   let dir = '';
   const dots = /^\.+/.exec(s)?.[0].length ?? 0;
@@ -352,9 +364,20 @@ function importNames(spec: string, fromPath: string, candidate: string): boolean
   }
   const rel = s.replace(/::/g, '/').replace(/\./g, '/').replace(/^crate\//, '');
   const target = dir === '' || dir === '.' ? rel : rel === '' ? dir : `${dir}/${rel}`;
-  if (target === '') return false;
-  return noExt === target || noExt.endsWith(`/${target}`) || noExt === `${target}/__init__` || noExt.endsWith(`/${target}/__init__`)
-    || posix.dirname(candidate) === target || posix.dirname(candidate).endsWith(`/${target}`);
+  if (target === '') return () => false;
+  const suffix = `/${target}`;
+  const init = `${target}/__init__`;
+  const initSuffix = `/${init}`;
+  return (candidate, noExt) => {
+    if (noExt === target || noExt.endsWith(suffix) || noExt === init || noExt.endsWith(initSuffix)) return true;
+    const d = posix.dirname(candidate);
+    return d === target || d.endsWith(suffix);
+  };
+}
+
+/** Does import specifier `spec`, written in `fromPath`, name the file `candidate`? */
+function importNames(spec: string, fromPath: string, candidate: string): boolean {
+  return importMatcher(spec, fromPath)(candidate, stripExt(candidate));
 }
 
 export class Resolver {
@@ -366,6 +389,8 @@ export class Resolver {
   private importTargets = new Map<string, string[]>();
   private basesCache: Promise<Map<string, string[]>> | null = null;
   private sortedPaths: string[] | null = null;
+  /** `stripExt` of each of `sortedPaths`. */
+  private sortedStems: string[] | null = null;
   private stems: Map<string, string[]> | null = null;
   /** Set while resolveFile runs: what the resolution reads is recorded in it. */
   private trace: ResolveTrace | null = null;
@@ -512,7 +537,9 @@ export class Resolver {
     let hit = this.importTargets.get(key);
     if (!hit) {
       this.sortedPaths ??= [...this.extractionByPath.keys()].sort();
-      const all = this.sortedPaths.filter((f) => f !== fromPath && importNames(module, fromPath, f));
+      const noExts = (this.sortedStems ??= this.sortedPaths.map(stripExt));
+      const names = importMatcher(module, fromPath);
+      const all = this.sortedPaths.filter((f, i) => f !== fromPath && names(f, noExts[i]!));
       const tail = module.replace(/^[./]+/, '').replace(/::|\./g, '/');
       const exact = all.filter((f) => f.replace(/\.[^./]+$/, '').replace(/\/(index|__init__|mod)$/, '').endsWith(tail));
       hit = exact.length > 0 ? exact : all;
@@ -1248,7 +1275,8 @@ export class Resolver {
       // A bare relative package (`from . import x`) may name any file of its directory.
       const cands = last === '' ? new Set(files) : new Set([...(byStem.get(last) ?? []), ...(byStem.get(`dir:${last}`) ?? []),
         ...(byStem.get('index') ?? []), ...(byStem.get('__init__') ?? [])]);
-      const hits = [...cands].filter((f) => f !== path && importNames(module, path, f)).sort();
+      const names = importMatcher(module, path);
+      const hits = [...cands].filter((f) => f !== path && names(f, stripExt(f))).sort();
       const want = module.replace(/^[./]+/, '').replace(/::|\./g, '/');
       const exact = hits.find((f) => f.replace(/\.[^./]+$/, '').replace(/\/(index|__init__)$/, '').endsWith(want));
       const target = exact ?? hits[0];
