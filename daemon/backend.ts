@@ -121,7 +121,9 @@ export class StoreBackend implements GraphBackend {
       const refs = await this.store.refs(r.repoId);
       const byName = new Map(refs.map((x) => [x.name, x.sha]));
       const stored = byName.get(rev) ?? byName.get(`refs/heads/${rev}`) ?? byName.get(`refs/tags/${rev}`) ?? byName.get(`refs/remotes/${rev}`);
-      if (stored !== undefined) return indexed(stored);
+      // A ref names a commit the store may not hold: a tag outside the window, or a branch whose
+      // window is still being filled in behind the first index (service.ts runBackfill).
+      if (stored !== undefined) return { sha: stored, indexed: await this.indexed(r, stored) };
       if (SHORT_SHA.test(rev)) {
         try {
           return indexed((await this.store.resolve(r.repoId, rev)).sha);

@@ -15,7 +15,7 @@ import { StoreBackend, type BackendRepo } from './backend.ts';
 import { sizeBytes } from './cli.ts';
 import type { Config } from './config.ts';
 import { ProgressNotices, sendNotice, startEventBridge, type EventBridge } from './events.ts';
-import { backfillPlan, indexCommit, indexHistory, openHistoryStore, storeBackfill, type HistoryProgress } from './history.ts';
+import { backfillPlan, branchesPlan, indexCommit, indexHistory, openHistoryStore, storeBackfill, type HistoryProgress } from './history.ts';
 import { startServer, type RunningServer } from './server/index.ts';
 import { embeddingProgress, commitsIndexed, filesIndexed, filesSkipped, gitFetchFailures, indexLagSeconds, parseErrors, queueDepth } from './server/metrics.ts';
 import { InProcessEvents } from './server/pubsub.ts';
@@ -263,10 +263,16 @@ class RepoRunner {
     const phase = initial ? 'initial' : 'incremental';
     // Commits a previous process stored but did not announce (kill -9) go out before the catch-up.
     if (initial) await this.announce(changes);
+    // A repository's first index stores HEAD's window alone, so the daemon is ready in seconds on a
+    // clone of many branches (zod's 137 remote branches: 3,942 commits, ~176 s); the other
+    // branches' windows follow in the background (runBackfill), unannounced. Every later run,
+    // the catch-up of a restart included, indexes HEAD and the refs that moved.
+    const first = initial && !(await store.announcing(this.r.repoId));
     // A first index takes minutes: say how far it got every 10 s, not only when it is done.
     let lastLog = Date.now();
     const result = await indexHistory({
       repo: this.r.repo, store, indexer: this.svc.indexer(), repoId: this.r.repoId, history: this.svc.config.history,
+      ...(first ? { refs: [] } : { refs: changes.map((c) => c.ref), moved: true }),
       onProgress: (p) => {
         if (Date.now() - lastLog >= 10_000 && p.done < p.total) {
           lastLog = Date.now();
@@ -302,34 +308,47 @@ class RepoRunner {
     }
   }
 
-  /** Fills in the first-parent history of HEAD behind the initial index, down to `backfill`
-   * commits (daemon/history.ts backfillPlan, planned once), BACKFILL_CHUNK commits per turn: ref
-   * moves and on-demand commits queued meanwhile go between two turns. Resumes where it stopped at
-   * the next start; a failure is logged and ends it until then. */
+  /** Fills in, behind the initial index, the windows of the branches other than HEAD's
+   * (branchesPlan), then the first-parent history of HEAD down to `backfill` commits
+   * (backfillPlan), both planned once, BACKFILL_CHUNK commits per turn: ref moves and on-demand
+   * commits queued meanwhile go between two turns. Resumes where it stopped at the next start; a
+   * failure is logged and ends it until then. */
   private async runBackfill(): Promise<void> {
     const { store, logger, config } = this.svc;
-    if (config.backfill === 0) return;
     const ctx = { repo: this.r.repo, store, indexer: this.svc.indexer(), repoId: this.r.repoId };
     let done = 0;
     let lastLog = Date.now();
     const started = Date.now();
     try {
-      const plan = await this.exclusive(() => backfillPlan(ctx, config.backfill));
-      const total = plan.length;
-      let next = 0;
-      for (; next < plan.length && !this.closing && this.leader; next += BACKFILL_CHUNK) {
-        await this.exclusive(() => storeBackfill(ctx, plan.slice(next, next + BACKFILL_CHUNK), (p) => {
-          done++;
-          countCommit(this.r.name, p);
-          this.progress.report('backfill', done, total);
-          if (Date.now() - lastLog >= 10_000) {
-            lastLog = Date.now();
-            logger.info({ repo: this.r.name, phase: 'backfill', done, total }, 'indexing');
-          }
-          if (this.closing) throw new Closing('shutting down');
-        }));
+      const branches = await this.exclusive(() => branchesPlan(ctx, config.history));
+      const planned = new Set(branches);
+      const history = config.backfill === 0 ? [] : (await this.exclusive(() => backfillPlan(ctx, config.backfill))).filter((sha) => !planned.has(sha));
+      const total = branches.length + history.length;
+      const turns = async (plan: string[]): Promise<boolean> => {
+        let next = 0;
+        for (; next < plan.length && !this.closing && this.leader; next += BACKFILL_CHUNK) {
+          await this.exclusive(() => storeBackfill(ctx, plan.slice(next, next + BACKFILL_CHUNK), (p) => {
+            done++;
+            countCommit(this.r.name, p);
+            this.progress.report('backfill', done, total);
+            if (Date.now() - lastLog >= 10_000) {
+              lastLog = Date.now();
+              logger.info({ repo: this.r.name, phase: 'backfill', done, total }, 'indexing');
+            }
+            if (this.closing) throw new Closing('shutting down');
+          }));
+        }
+        return next >= plan.length;
+      };
+      if (!await turns(branches)) return;
+      if (branches.length > 0) {
+        logger.info({ repo: this.r.name, indexed: branches.length, seconds: Math.round((Date.now() - started) / 100) / 10 }, 'other branches indexed');
+        // Their tips are stored now: the hot store and the ANN index take them.
+        void this.syncHot();
+        void this.svc.syncAnn(this.r.repoId);
       }
-      if (next >= plan.length && done > 0) {
+      const complete = await turns(history);
+      if (complete && done > 0) {
         // Commits stored meanwhile by other means (on demand) are not counted: say it ended.
         if (done < total) this.progress.report('backfill', done, done);
         logger.info({ repo: this.r.name, indexed: done, seconds: Math.round((Date.now() - started) / 100) / 10 }, 'history backfill done');

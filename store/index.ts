@@ -11,7 +11,7 @@ import { StoreError } from './errors.ts';
 import { cancellable, type ReadOptions } from './abort.ts';
 import { Resolver, defRef, type Def } from './graph.ts';
 import { blame, entityHistory } from './lineage.ts';
-import { dropFromOutbox, markAnnounced, startAnnouncing, unannounced } from './outbox.ts';
+import { announcing, dropFromOutbox, markAnnounced, startAnnouncing, unannounced } from './outbox.ts';
 import { SearchEngine } from './search/index.ts';
 import { DEFAULT_HOT_TIPS, HotStore, isTracked } from './hot/index.ts';
 import { WriteCache, prepareCommits, recordRefs, storeCommit, storeExtractions, type RefMove, type StoredCommit } from './write.ts';
@@ -297,6 +297,11 @@ export class HistoryStore {
    * Returns false when they already were. */
   async startAnnouncing(repoId: number): Promise<boolean> {
     return startAnnouncing(this.db, repoId);
+  }
+
+  /** Did the repository's first index complete (`startAnnouncing` was called)? */
+  async announcing(repoId: number): Promise<boolean> {
+    return announcing(this.db, repoId);
   }
 
   async refs(repoId: number): Promise<Array<{ name: string; sha: string }>> {

@@ -23,6 +23,12 @@ export async function startAnnouncing(q: Queryable, repoId: number): Promise<boo
   return (r.rowCount ?? 0) > 0;
 }
 
+/** Did the repository's first index complete (startAnnouncing)? */
+export async function announcing(q: Queryable, repoId: number): Promise<boolean> {
+  const { rows } = await q.query<{ announce: boolean }>('SELECT announce FROM repositories WHERE id = $1', [repoId]);
+  return rows[0]?.announce === true;
+}
+
 /** Removes commits from the outbox by id, unannounced (HistoryStore.storeCommits `announce: false`). */
 export async function dropFromOutbox(q: Queryable, repoId: number, commitIds: readonly number[]): Promise<void> {
   if (commitIds.length === 0) return;
