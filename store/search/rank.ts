@@ -324,7 +324,22 @@ export function fuse(text: Ranked[], vector: Ranked[], exact: number[], rank: Fl
   return out.sort(byScore);
 }
 
-/** Entities named exactly as the query (case-insensitive), for HYBRID's exact-name list. */
+/** Entities named exactly as the query (case-insensitive), for HYBRID's exact-name list; then, for
+ * a query of several words, the entities whose name is those words run together, as TEXT's
+ * whole-name bonus counts them (`parse params` names `ParseParams`, `$ParseParams`,
+ * `parse_params`): the name a user spells out in words ranks first as when typed whole. */
 export function exactNames(snap: Snapshot, query: string, allowed: (i: number) => boolean): number[] {
-  return (snap.byLowerName().get(query.trim().toLowerCase()) ?? []).filter(allowed);
+  const out = (snap.byLowerName().get(query.trim().toLowerCase()) ?? []).filter(allowed);
+  const qWords = words(query);
+  if (qWords.length < 2) return out;
+  const joined = qWords.join('');
+  const idx = snap.textIndex();
+  const seen = new Set(out);
+  for (const v of idx.postings.get(qWords[0]!) ?? []) {
+    const e = Math.floor(v / FIELDS.length);
+    if (v % FIELDS.length !== 0 || seen.has(e) || idx.nameTokens[e]!.join('') !== joined || !allowed(e)) continue;
+    seen.add(e);
+    out.push(e);
+  }
+  return out;
 }
