@@ -447,10 +447,11 @@ export async function branchesPlan(ctx: HistoryContext, history: number | 'all')
 /**
  * Stores consecutive commits of a plan (backfillPlan, branchesPlan), parents first, skipping those
  * stored since it was made (on demand). A commit is a base (its whole tree) unless its first parent
- * is stored or comes before it; of backfillPlan's first-parent chain each later one, and in the end the oldest commit of the window, is a delta on the one
- * before (a stored base is re-attached to its parent, store/README.md), so the function history of
- * an entity runs down to where it was really added. The commits are not announced (`storeCommits`
- * `announce: false`): they are old. Returns the commits stored, oldest first.
+ * is stored or comes before it, else a delta on that parent. Along backfillPlan's first-parent
+ * chain that makes every commit after the first a delta, and in the end the oldest commit of the
+ * window too (a stored base is re-attached to its parent, store/README.md), so the function
+ * history of an entity runs down to where it was really added. The commits are not announced
+ * (`storeCommits` `announce: false`): they were there before. Returns the commits stored, in order.
  */
 export async function storeBackfill(ctx: HistoryContext, shas: string[], onProgress?: (p: HistoryProgress) => void): Promise<string[]> {
   const repoId = await repoIdOf(ctx);

@@ -17,7 +17,8 @@ const USAGE = `usage: codegraph serve <repo...> [--host H] [--port N] [--data DI
   --database-url URL   PostgreSQL (with pgvector) instead of the embedded store; several
                        instances may share one: one indexes each repository, all serve
   --config FILE        TOML config file (flags > CODEGRAPH_* environment > file > defaults)
-  --history N          commits indexed per branch at start (default 200)
+  --history N          commits indexed per branch (default 200): HEAD's before the daemon is ready,
+                       the other branches' (local and remote-tracking) in the background after it
   --backfill N         then, in the background, the first-parent history of HEAD down to N commits
                        (default 10000; 0 = off)`;
 
