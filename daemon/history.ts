@@ -323,18 +323,13 @@ export async function indexHistory(opts: IndexHistoryOptions): Promise<IndexHist
   const ctx = { ...opts, repoId };
   const refMoves = await recordRefs(ctx);
   const only = opts.refs && opts.moved ? [...opts.refs, ...refMoves.filter((m) => m.newSha !== null).map((m) => m.name)] : opts.refs;
-  const selected = await windows(repo, await tips(repo, only), history);
-  const all = [...selected];
-  const stored = await storedOf(ctx, repoId, all);
-  const todo = all.filter((s) => !stored.has(s));
-  const infos: CommitInfo[] = [];
-  for (let i = 0; i < todo.length; i += 1000) infos.push(...await repo.commitInfo(todo.slice(i, i + 1000)));
+  const { selected, stored, infos } = await unstored(ctx, await tips(repo, only), history);
   // First parents outside the selection may be stored by an earlier run: deltas can start there.
   const outside = [...new Set(infos.flatMap((c) => (c.parents[0] !== undefined && !selected.has(c.parents[0]) ? [c.parents[0]] : [])))];
   for (const s of await storedOf(ctx, repoId, outside)) stored.add(s);
 
   const indexed = await storeInOrder(ctx, parentsFirst(infos), stored, opts);
-  return { repoId, indexed, alreadyIndexed: all.length - todo.length, refMoves };
+  return { repoId, indexed, alreadyIndexed: selected.size - infos.length, refMoves };
 }
 
 /** Stores `ordered` (parents first; `stored` holds the commits stored before), in batches: see
@@ -435,12 +430,7 @@ export async function backfillPlan(ctx: HistoryContext, depth: number): Promise<
  * commits, ~176 s before the daemon was ready; HEAD's are 200.
  */
 export async function branchesPlan(ctx: HistoryContext, history: number | 'all'): Promise<string[]> {
-  const repoId = await repoIdOf(ctx);
-  const all = [...await windows(ctx.repo, await tips(ctx.repo), history)];
-  const stored = await storedOf(ctx, repoId, all);
-  const todo = all.filter((sha) => !stored.has(sha));
-  const infos: CommitInfo[] = [];
-  for (let i = 0; i < todo.length; i += 1000) infos.push(...await ctx.repo.commitInfo(todo.slice(i, i + 1000)));
+  const { infos } = await unstored({ ...ctx, repoId: await repoIdOf(ctx) }, await tips(ctx.repo), history);
   return parentsFirst(infos).map((c) => c.sha);
 }
 
@@ -458,13 +448,28 @@ export async function storeBackfill(ctx: HistoryContext, shas: string[], onProgr
   const stored = await storedOf(ctx, repoId, shas);
   const todo = shas.filter((sha) => !stored.has(sha));
   if (todo.length === 0) return [];
-  const infos: CommitInfo[] = [];
-  for (let i = 0; i < todo.length; i += 1000) infos.push(...await ctx.repo.commitInfo(todo.slice(i, i + 1000)));
+  const infos = await commitInfos(ctx.repo, todo);
   // First parents outside `shas`: past the plan's depth, or stored by an earlier turn.
   const planned = new Set(shas);
   const outside = infos.flatMap((c) => (c.parents[0] !== undefined && !planned.has(c.parents[0]) ? [c.parents[0]] : []));
   for (const sha of await storedOf(ctx, repoId, outside)) stored.add(sha);
   return storeInOrder({ ...ctx, repoId }, parentsFirst(infos), stored, { announce: false, ...(onProgress ? { onProgress } : {}) });
+}
+
+/** The windows of `heads` (`selected`), which of them the store holds, and the commit information
+ * of the others. */
+async function unstored(ctx: HistoryContext & { repoId: number }, heads: Array<{ sha: string }>, history: number | 'all'): Promise<{ selected: Set<string>; stored: Set<string>; infos: CommitInfo[] }> {
+  const selected = await windows(ctx.repo, heads, history);
+  const stored = await storedOf(ctx, ctx.repoId, [...selected]);
+  const infos = await commitInfos(ctx.repo, [...selected].filter((sha) => !stored.has(sha)));
+  return { selected, stored, infos };
+}
+
+/** The commit information of `shas`, asked of git 1,000 at a time. */
+async function commitInfos(repo: GitRepo, shas: readonly string[]): Promise<CommitInfo[]> {
+  const infos: CommitInfo[] = [];
+  for (let i = 0; i < shas.length; i += 1000) infos.push(...await repo.commitInfo(shas.slice(i, i + 1000)));
+  return infos;
 }
 
 /** Which of `shas` the store holds, asked 5,000 at a time. */

@@ -541,7 +541,7 @@ export class Resolver {
       const names = importMatcher(module, fromPath);
       const all = this.sortedPaths.filter((f, i) => f !== fromPath && names(f, noExts[i]!));
       const tail = module.replace(/^[./]+/, '').replace(/::|\./g, '/');
-      const exact = all.filter((f) => f.replace(/\.[^./]+$/, '').replace(/\/(index|__init__|mod)$/, '').endsWith(tail));
+      const exact = all.filter((f) => stripExt(f).replace(/\/(index|__init__|mod)$/, '').endsWith(tail));
       hit = exact.length > 0 ? exact : all;
       // Go import paths start with a module path (`example.com/app/pkg`) the tree does not spell:
       // the longest tail of the path that is a directory of the tree names the package.
@@ -1278,7 +1278,7 @@ export class Resolver {
       const names = importMatcher(module, path);
       const hits = [...cands].filter((f) => f !== path && names(f, stripExt(f))).sort();
       const want = module.replace(/^[./]+/, '').replace(/::|\./g, '/');
-      const exact = hits.find((f) => f.replace(/\.[^./]+$/, '').replace(/\/(index|__init__)$/, '').endsWith(want));
+      const exact = hits.find((f) => stripExt(f).replace(/\/(index|__init__)$/, '').endsWith(want));
       const target = exact ?? hits[0];
       if (target !== undefined) out.push(target);
     }
