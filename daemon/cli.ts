@@ -10,7 +10,7 @@ import { CodedError, ExitCode, exitCodeOf, isKnownCode, type ExitCodeValue } fro
 
 export { ExitCode };
 
-export type CliErrorCode = 'USAGE' | 'CONFIG' | 'UNKNOWN_ENTITY';
+export type CliErrorCode = 'USAGE' | 'CONFIG' | 'UNKNOWN_ENTITY' | 'AMBIGUOUS_ENTITY';
 
 /** A command-line problem; its exit code comes from the code (errors/codes.ts). */
 export class CliError<D extends Record<string, unknown> = Record<string, unknown>> extends CodedError<CliErrorCode, D> {

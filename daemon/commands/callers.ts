@@ -6,6 +6,7 @@ import { Indexer } from '../../indexer/index.ts';
 import type { CallEdge, HistoryStore } from '../../store/index.ts';
 import { CliError, ExitCode, STORE_OPTIONS, parseCommand, positiveInt, storeLocation } from '../cli.ts';
 import { indexCommit, openHistoryStore } from '../history.ts';
+import { qualify } from './names.ts';
 
 /** Largest --depth (the GraphQL fields' limit too). */
 const MAX_DEPTH = 5;
@@ -29,7 +30,8 @@ export async function atRevision<T>(
 function command(direction: 'callers' | 'callees') {
   const USAGE = `usage: codegraph ${direction} <repo> <qualifiedName> [--depth N] [--rev REV] [--json] [--data DIR] [--database-url URL]
 
-  <qualifiedName>      \`src/a.ts::Parser.parse\` (find names with \`codegraph search\`)
+  <qualifiedName>      \`src/a.ts::Parser.parse\`, or \`Parser.parse\` when one file at REV has an entity
+                       of that name (find names with \`codegraph search\`)
   --depth N            follow ${direction} transitively up to N levels (1..${MAX_DEPTH}, default 1)
   --rev REV            the revision (default HEAD; indexed on demand)
   --json               one JSON object: {rev, qualifiedName, ${direction}: [{entity, depth, line, via, ${direction === 'callers' ? 'calls' : 'calledBy'}}]}
@@ -42,14 +44,15 @@ function command(direction: 'callers' | 'callees') {
     });
     if (parsed === null) return ExitCode.OK;
     const { values, positionals } = parsed;
-    const [repoPath, qualifiedName, ...extra] = positionals;
-    if (repoPath === undefined || qualifiedName === undefined || extra.length > 0) throw new CliError('USAGE', `expected <repo> <qualifiedName>.\n${USAGE}`);
+    const [repoPath, name, ...extra] = positionals;
+    if (repoPath === undefined || name === undefined || extra.length > 0) throw new CliError('USAGE', `expected <repo> <qualifiedName>.\n${USAGE}`);
     const depth = positiveInt(values.depth, '--depth');
     if (depth > MAX_DEPTH) throw new CliError('USAGE', `--depth must be at most ${MAX_DEPTH}, got ${depth}`);
     const repo = await GitRepo.open(repoPath);
     let indexer: Indexer | null = null;
     try {
       return await atRevision(repo, values.rev, storeLocation(repo.path, values), () => (indexer ??= new Indexer()), async (store, repoId, sha) => {
+        const qualifiedName = await qualify(store, repoId, sha, name);
         const edges = await store[direction](repoId, sha, qualifiedName, depth);
         const rows = edges.map((e: CallEdge) => {
           const [entity, other] = direction === 'callers' ? [e.from, e.to] : [e.to, e.from];

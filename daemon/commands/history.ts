@@ -5,12 +5,14 @@ import { ENTITY_KINDS, type EntityKind } from '../../indexer/types.ts';
 import { Indexer } from '../../indexer/index.ts';
 import { CliError, ExitCode, STORE_OPTIONS, parseCommand, storeLocation } from '../cli.ts';
 import { indexCommit, openHistoryStore } from '../history.ts';
+import { qualify } from './names.ts';
 import type { HistoryStore } from '../../store/index.ts';
 
 
 const USAGE = `usage: codegraph history <repo> <qualifiedName> [--path P] [--kind K] [--rev REV] [--json] [--data DIR] [--database-url URL]
 
-  <qualifiedName>      \`src/a.ts::Parser.parse\`, or \`Parser.parse\` with --path src/a.ts
+  <qualifiedName>      \`src/a.ts::Parser.parse\`, \`Parser.parse\` with --path src/a.ts, or \`Parser.parse\`
+                       alone when one file at REV has an entity of that name
   --path P             the file, when <qualifiedName> has no \`path::\` prefix
   --kind K             the entity's kind, when entities of several kinds share the name
                        (${ENTITY_KINDS.filter((k) => k !== 'module' && k !== 'import').join(', ')})
@@ -31,8 +33,6 @@ export async function run(argv: string[]): Promise<number> {
   if (values.path !== undefined) {
     if (name.includes('::')) throw new CliError('USAGE', `give either --path or a \`path::\` prefix in ${JSON.stringify(name)}, not both`);
     qualifiedName = `${values.path}::${name}`;
-  } else if (!name.includes('::')) {
-    throw new CliError('USAGE', `${JSON.stringify(name)} has no \`path::\` prefix; pass --path <file> or write it as src/a.ts::${name}`);
   }
   let kind: EntityKind | undefined;
   if (values.kind !== undefined) {
@@ -52,6 +52,8 @@ export async function run(argv: string[]): Promise<number> {
         indexer = new Indexer();
         await indexCommit({ repo, store, indexer, repoId }, sha);
       }
+      // A name without `path::` is looked up at REV: one file defines it, or AMBIGUOUS_ENTITY (exit 2).
+      qualifiedName = await qualify(store, repoId, sha, qualifiedName);
       // A name shared by entities of several kinds without --kind: AMBIGUOUS_ENTITY, exit 2 (issue 11).
       const list = await store.entityHistory(repoId, sha, qualifiedName, kind);
       if (list.length === 0) {
