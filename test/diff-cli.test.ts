@@ -57,6 +57,10 @@ it('diffs two revisions as JSON, indexing them on demand, and walks an entity hi
   assert.equal((await cli(['diff', fx.repo.dir, 'HEAD', 'no-such-rev', '--data', data])).code, ExitCode.UNKNOWN_REVISION);
   assert.equal((await cli(['diff', fx.repo.dir, 'HEAD', '--data', data])).code, ExitCode.USAGE);
   assert.equal((await cli(['diff', path.join(data, 'nope'), 'a', 'b'])).code, ExitCode.NOT_A_REPOSITORY);
-  assert.equal((await cli(['history', fx.repo.dir, 'welcome', '--data', data])).code, ExitCode.USAGE);
+  // A bare name is looked up at the revision (one file defines `welcome`); --path with `path::` is a usage error.
+  const bare = await cli(['history', fx.repo.dir, 'welcome', '--rev', fx.c.c5!, '--json', '--data', data]);
+  assert.equal(bare.code, ExitCode.OK, bare.stderr);
+  assert.equal((JSON.parse(bare.stdout) as { qualifiedName: string }).qualifiedName, 'py/util.py::welcome');
+  assert.equal((await cli(['history', fx.repo.dir, 'py/util.py::welcome', '--path', 'py/util.py', '--data', data])).code, ExitCode.USAGE);
   assert.equal((await cli(['diff', fx.repo.dir, 'HEAD', 'HEAD', '--impact', '0', '--data', data])).code, ExitCode.USAGE);
 });
