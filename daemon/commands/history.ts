@@ -5,7 +5,7 @@ import { ENTITY_KINDS, type EntityKind } from '../../indexer/types.ts';
 import { Indexer } from '../../indexer/index.ts';
 import { CliError, ExitCode, STORE_OPTIONS, parseCommand, storeLocation } from '../cli.ts';
 import { indexCommit, openHistoryStore } from '../history.ts';
-import { qualify } from './names.ts';
+import { qualify, simpleName } from './names.ts';
 import type { HistoryStore } from '../../store/index.ts';
 
 
@@ -94,7 +94,7 @@ async function nearestNames(store: HistoryStore, repoId: number, sha: string, wa
   const cut = wanted.indexOf('::');
   const file = cut < 0 ? wanted : wanted.slice(0, cut);
   const local = cut < 0 ? '' : wanted.slice(cut + 2);
-  const simple = local.replace(/\(.*$/, '').split('.').pop() ?? local;
+  const simple = simpleName(local);
   const names = new Set<string>();
   for (const e of await store.entities(repoId, sha, { pathPrefix: file, limit: 10_000 })) names.add(e.qualifiedName);
   if (simple !== '') {

@@ -13,8 +13,7 @@ const LISTED = 10;
  */
 export async function qualify(store: HistoryStore, repoId: number, sha: string, name: string): Promise<string> {
   if (name.includes('::')) return name;
-  // The store's `name` column is the last segment: `res.send` is stored as name `send`.
-  const simple = name.replace(/\(.*$/, '').split('.').pop() ?? name;
+  const simple = simpleName(name);
   if (simple === '') return name;
   const found = await store.entities(repoId, sha, { name: simple, limit: 10_000 });
   const matches = [...new Set(found.filter((e) => e.kind !== 'import' && e.kind !== 'module' && e.qualifiedName.endsWith(`::${name}`)).map((e) => e.qualifiedName))];
@@ -24,4 +23,10 @@ export async function qualify(store: HistoryStore, repoId: number, sha: string, 
     throw new CliError('AMBIGUOUS_ENTITY', `${JSON.stringify(name)} names ${matches.length} entities at ${sha.slice(0, 12)}: ${matches.slice(0, LISTED).join(', ')}${more}. Give one of them with its \`path::\` prefix.`, { name, rev: sha, candidates: matches });
   }
   return name;
+}
+
+/** The store's `name` of a qualified name's local part: its last segment without a parameter list
+ * (`res.send` -> `send`, `Gson.toJson(Object,Type)` -> `toJson`). */
+export function simpleName(local: string): string {
+  return local.replace(/\(.*$/, '').split('.').pop() ?? local;
 }
