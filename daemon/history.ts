@@ -430,7 +430,14 @@ export async function backfillPlan(ctx: HistoryContext, depth: number): Promise<
  * commits, ~176 s before the daemon was ready; HEAD's are 200.
  */
 export async function branchesPlan(ctx: HistoryContext, history: number | 'all'): Promise<string[]> {
-  const { infos } = await unstored({ ...ctx, repoId: await repoIdOf(ctx) }, await tips(ctx.repo), history);
+  const repoId = await repoIdOf(ctx);
+  // The branch tips the store recorded (the last indexing run's), not the repository's live ones:
+  // a commit pushed since is news for the next indexing run, which announces it; planned here it
+  // was stored as old history, unannounced (a standby taking over lost its first commitIndexed).
+  const heads = (await ctx.store.refs(repoId)).filter((r) => (r.name.startsWith('refs/heads/') || r.name.startsWith('refs/remotes/')) && !r.name.endsWith('/HEAD'));
+  // A recorded tip gone from the repository since (a force push, then gc) has no window to fill.
+  const present = await Promise.all(heads.map(async (h) => (await ctx.repo.readObjectHeader(h.sha))?.type === 'commit'));
+  const { infos } = await unstored({ ...ctx, repoId }, heads.filter((_, i) => present[i]), history);
   return parentsFirst(infos).map((c) => c.sha);
 }
 

@@ -8,7 +8,7 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../daemon/config.ts';
-import { backfillPlan, indexHistory, storeBackfill, type HistoryContext, type HistoryProgress } from '../daemon/history.ts';
+import { backfillPlan, branchesPlan, indexHistory, storeBackfill, type HistoryContext, type HistoryProgress } from '../daemon/history.ts';
 import { InProcessEvents } from '../daemon/server/pubsub.ts';
 import { startService } from '../daemon/service.ts';
 import type { Db } from '../store/db.ts';
@@ -146,6 +146,42 @@ await withBackends('history backfill', (b) => {
         } finally {
           await empty.close();
         }
+      }));
+    } finally {
+      await dbm.close();
+    }
+  });
+
+  // Regression: branchesPlan read the repository's live branch tips, so a commit that arrived
+  // between a run and the plan (a standby taking over the lock, then a push) was planned as another
+  // branch's history and stored unannounced; serve.test.ts's standby never saw commit "three".
+  it('plans the other branches from the tips the store recorded, leaving a commit that arrived since to the indexing run', async () => {
+    const repo = await makeRepo();
+    await repo.write('a.ts', 'export const a = 1;\n');
+    const a1 = await repo.commit('a1');
+    await repo.branch('topic', a1);
+    await repo.checkout('topic');
+    await repo.write('t.ts', 'export const t = 1;\n');
+    const t1 = await repo.commit('t1');
+    await repo.checkout('main');
+    await repo.write('a.ts', 'export const a = 2;\n');
+    const a2 = await repo.commit('a2');
+    const dbm = await (await b.fresh()).open();
+    try {
+      const store = await openStore(dbm);
+      await withGit(repo.dir, (git) => withIndexer(async (indexer) => {
+        // serve's first index: HEAD's window alone, every ref recorded.
+        const { repoId } = await indexHistory({ repo: git, store, indexer, history: 10, refs: [] });
+        await store.startAnnouncing(repoId);
+        assert.equal((await store.indexedCommits(repoId, [t1])).size, 0);
+        await repo.write('a.ts', 'export const a = 3;\n');
+        const a3 = await repo.commit('a3'); // pushed before the backfill plans
+        assert.deepEqual(await branchesPlan({ repo: git, store, indexer, repoId }, 10), [t1]);
+        // The indexing run the push queues stores a3 and queues its notice.
+        const run = await indexHistory({ repo: git, store, indexer, repoId, history: 10, refs: [], moved: true });
+        assert.deepEqual(run.indexed, [a3]);
+        assert.deepEqual(await store.unannounced(repoId), [a3]);
+        assert.equal((await store.indexedCommits(repoId, [a1, a2])).size, 2);
       }));
     } finally {
       await dbm.close();
