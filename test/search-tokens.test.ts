@@ -3,7 +3,7 @@
 // gives (a row left over from a longer call must not leak into a shorter one).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { editDistance } from '../store/search/tokens.ts';
+import { editDistance, joinedRuns, words } from '../store/search/tokens.ts';
 
 /** Plain optimal-string-alignment distance, no band, fresh arrays. */
 function reference(a: string, b: string): number {
@@ -29,5 +29,18 @@ describe('editDistance with reused rows', () => {
         }
       }
     }
+  });
+});
+
+// Regression (tried as a user on expressjs/express): TEXT `etag` did not find compileETag or
+// createETagGenerator, whose case splits the word a user types whole (`e`, `tag`); only the
+// weight-free embedding ranked them, below unrelated functions.
+describe('joinedRuns', () => {
+  it('writes two and three adjacent sub-tokens together, leaving out what is already a token', () => {
+    assert.deepEqual(joinedRuns(words('compileETag')), ['compilee', 'compileetag', 'etag']);
+    assert.deepEqual(joinedRuns(words('newXMLHttpRequest')), ['newxml', 'newxmlhttp', 'xmlhttp', 'xmlhttprequest', 'httprequest']);
+    assert.deepEqual(joinedRuns(words('send_file')), ['sendfile']);
+    assert.deepEqual(joinedRuns(words('etag')), []);
+    assert.deepEqual(joinedRuns(['a', 'b', 'ab']), ['abab', 'bab']);
   });
 });

@@ -47,6 +47,10 @@ await withBackends('search', (b) => {
     const h = await store.search.search(repoId, fx.tip, { query: 'http resp', mode: 'text' });
     assert.deepEqual(names(h), ['parseHTTPResponse', 'parseResponse']);
     assert.deepEqual(h.items[1]!.node.matches, [{ field: 'name', tokens: ['response'] }, { field: 'qualifiedName', tokens: ['http'] }]);
+    // A word the name's case splits, typed whole: `httpresponse` is `HTTP` + `Response`.
+    const whole = await store.search.search(repoId, fx.tip, { query: 'httpresponse', mode: 'text' });
+    assert.deepEqual(names(whole), ['parseHTTPResponse']);
+    assert.deepEqual(whole.items[0]!.node.matches, [{ field: 'name', tokens: ['httpresponse'] }]);
     // Doc comments are searched too.
     const doc = await store.search.search(repoId, fx.tip, { query: 'JSON body', mode: 'text' });
     assert.equal(names(doc)[0], 'parseHTTPResponse');

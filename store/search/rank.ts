@@ -3,7 +3,7 @@ import type { VectorSource } from '../ann/source.ts';
 import type { Embedder } from '../embedders/index.ts';
 import { SearchError } from './errors.ts';
 import { FIELDS, type Field, type Snapshot, type TextIndex } from './snapshot.ts';
-import { asksForTests, editDistance, maxEdits, trigrams, words } from './tokens.ts';
+import { asksForTests, editDistance, joinedRuns, maxEdits, trigrams, words } from './tokens.ts';
 
 export type MatchField = Field | 'body' | 'embedding';
 
@@ -188,7 +188,7 @@ class LazyHit implements Ranked {
 /** TEXT's reasons for one entity: per field, its tokens each query word reached, in the order the
  * words and their expansions were tried (the order a per-posting scan records them in). */
 function textMatches(snap: Snapshot, e: number, reach: string[][]): SearchMatch[] {
-  const fields = snap.tokens(e).map((t) => new Set(t));
+  const fields = snap.tokens(e).map((t, f) => new Set(f === 0 ? [...t, ...joinedRuns(t)] : t));
   const found = new Map<Field, Set<string>>();
   for (const tokens of reach) {
     for (const t of tokens) {

@@ -10,7 +10,7 @@ import usearch from 'usearch';
 import { resolveTree } from '../hot/tree.ts';
 import { isTypeSpaceKind, parseEntityId, type StoredEntity } from '../types.ts';
 import { Digraph, pageRank } from './algorithms.ts';
-import { isTestPath, trigrams, words } from './tokens.ts';
+import { isTestPath, joinedRuns, trigrams, words } from './tokens.ts';
 
 /** An entity of the snapshot; `i` is its position in `Snapshot.entities`. */
 export interface SnapEntity extends StoredEntity {
@@ -29,7 +29,8 @@ export type Field = (typeof FIELDS)[number];
 export interface TextIndex {
   /** token -> entity * FIELDS.length + field, ascending. */
   postings: Map<string, number[]>;
-  /** Every token, sorted (prefix lookups by binary search). */
+  /** Every token, sorted (prefix lookups by binary search); `postings` also holds the names'
+   * joined runs (`joinedRuns`), which only a whole query word reaches. */
   vocabulary: string[];
   /** Tokens of each entity's name, in order. */
   nameTokens: string[][];
@@ -218,19 +219,30 @@ export class Snapshot {
     if (this.text) return this.text;
     const postings = new Map<string, number[]>();
     const nameTokens: string[][] = [];
+    const post = (t: string, v: number): void => {
+      const list = postings.get(t);
+      if (list) list.push(v);
+      else postings.set(t, [v]);
+    };
     for (const e of this.entities) {
       const fields = this.tokensOf(e);
       nameTokens.push(fields[0]!);
       fields.forEach((tokens, f) => {
-        for (const t of tokens) {
-          const list = postings.get(t);
-          const v = e.i * FIELDS.length + f;
-          if (list) list.push(v);
-          else postings.set(t, [v]);
-        }
+        for (const t of tokens) post(t, e.i * FIELDS.length + f);
       });
     }
-    this.text = { postings, vocabulary: [...postings.keys()].sort(), nameTokens };
+    // Taken before the joined runs go in: a query word reaches a run written whole, never as a
+    // prefix of one (`parse` would list `parsehttp` among its reasons).
+    const vocabulary = [...postings.keys()].sort();
+    const mixed = new Set<string>();
+    for (let k = 0; k < nameTokens.length; k++) {
+      for (const t of joinedRuns(nameTokens[k]!)) {
+        if (postings.has(t) && postings.get(t)![postings.get(t)!.length - 1]! > k * FIELDS.length) mixed.add(t);
+        post(t, k * FIELDS.length);
+      }
+    }
+    for (const t of mixed) postings.get(t)!.sort((a, b) => a - b); // kept ascending
+    this.text = { postings, vocabulary, nameTokens };
     return this.text;
   }
 

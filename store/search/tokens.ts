@@ -8,6 +8,24 @@ export function words(text: string): string[] {
   return [...new Set(subTokens(text))];
 }
 
+/**
+ * Runs of two and three adjacent name sub-tokens written together (`compileETag`: `compilee`,
+ * `etag`, `compileetag`), not already among `tokens`: TEXT finds a name by a word its case splits
+ * (`etag`, `sendfile`, `xmlhttprequest` in `newXMLHttpRequest`), as users type them.
+ */
+export function joinedRuns(tokens: readonly string[]): string[] {
+  if (tokens.length < 2) return [];
+  const have = new Set(tokens);
+  const out = new Set<string>();
+  for (let i = 0; i + 1 < tokens.length; i++) {
+    for (let n = 2; n <= 3 && i + n <= tokens.length; n++) {
+      const run = tokens.slice(i, i + n).join('');
+      if (!have.has(run)) out.add(run);
+    }
+  }
+  return [...out];
+}
+
 /** pg_trgm-style trigrams of a lower-cased name: padded with two spaces in front and one behind. */
 export function trigrams(name: string): string[] {
   const s = `  ${name.toLowerCase()} `;
