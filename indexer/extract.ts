@@ -638,7 +638,9 @@ function defineEntities(file: FileParts, order: number[], entities: Entity[]): {
     if (kind === 'method' && spec.constructorNames?.has(d.name)) kind = 'constructor';
     if (kind === 'method' && (spec.id === 'cpp') && (d.name === (d.receiver ?? (parentDef?.name ?? '')))) kind = 'constructor';
     const memberConstant = kind === 'constant' && spec.memberConstants === true && CLASS_LIKE.has(containerKind);
-    if ((kind === 'variable' || kind === 'constant') && ((containerKind !== 'module' && containerKind !== 'namespace' && !memberConstant) || inLocalScope(d, parentDef, spec))) {
+    // A CommonJS binding (`const m = require('m')`, an import) is a declarator: local like a variable.
+    const binding = kind === 'variable' || kind === 'constant' || (kind === 'import' && d.node.type === 'variable_declarator');
+    if (binding && ((containerKind !== 'module' && containerKind !== 'namespace' && !memberConstant) || inLocalScope(d, parentDef, spec))) {
       // Locals and fields are not module-level variables; still name containers for nested defs.
       qualified.set(i, parentQn);
       continue;

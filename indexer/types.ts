@@ -118,7 +118,7 @@ export const SKIP_REASONS: readonly SkipReason[] = [
 
 /** The version of the extraction rules. Bump when queries or extraction logic change: results are
  * cached per (blob sha, language, EXTRACTOR_VERSION), so a bump re-parses every blob once. */
-export const EXTRACTOR_VERSION = 11;
+export const EXTRACTOR_VERSION = 12;
 
 /** The user-facing qualified name of an entity found at `path`: `src/a.ts::Parser.parse`, or the
  * path itself for the module entity. */
