@@ -2,7 +2,9 @@
 // `codegraph history <repo> setCharset` refused the name for want of a `path::` prefix, although one
 // file of the repository defines it (found trying the CLI on expressjs/express). A bare name that one
 // file defines is now looked up at the revision; one that several define is AMBIGUOUS_ENTITY (exit 2)
-// with the candidates; an unknown one keeps its not-found error.
+// with the candidates; an unknown one keeps its not-found error. A CommonJS binding
+// (`var setCharset = require('./utils').setCharset`, as express writes it) is an import, not a
+// second entity of that name.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -19,6 +21,8 @@ it('resolves a bare entity name for callers and history, and lists the candidate
   await r.writeFiles({
     'lib/utils.js': 'exports.setCharset = function setCharset(type, charset) {\n  return type + charset;\n};\nfunction helper() { return 1; }\nmodule.exports.helper = helper;\n',
     'lib/response.js': 'const { setCharset } = require("./utils");\nfunction send(body) {\n  return setCharset(body, "utf-8");\n}\nfunction helper() { return 2; }\nmodule.exports = { send, helper };\n',
+    // express's own form: the binding was a variable entity named setCharset, so the name was ambiguous.
+    'lib/request.js': 'var setCharset = require("./utils").setCharset;\nfunction type(t) {\n  return setCharset(t, "utf-8");\n}\nmodule.exports = { type };\n',
   });
   const c1 = await r.commit('add utils and response');
   await r.write('lib/utils.js', 'exports.setCharset = function setCharset(type, charset) {\n  if (!charset) return type;\n  return type + charset;\n};\nfunction helper() { return 1; }\nmodule.exports.helper = helper;\n');
@@ -29,7 +33,7 @@ it('resolves a bare entity name for callers and history, and lists the candidate
   assert.equal(callers.code, ExitCode.OK, callers.stderr);
   const out = JSON.parse(callers.stdout) as { qualifiedName: string; callers: Array<{ entity: { qualifiedName: string } }> };
   assert.equal(out.qualifiedName, 'lib/utils.js::setCharset');
-  assert.deepEqual(out.callers.map((c) => c.entity.qualifiedName), ['lib/response.js::send']);
+  assert.deepEqual(out.callers.map((c) => c.entity.qualifiedName).sort(), ['lib/request.js::type', 'lib/response.js::send']);
 
   assert.equal((await cli(['index', r.dir, '--history', 'all', '--data', data])).code, ExitCode.OK);
   const history = await cli(['history', r.dir, 'setCharset', '--json', '--data', data]);
