@@ -130,10 +130,15 @@ function parentsFirst(infos: CommitInfo[]): CommitInfo[] {
 }
 
 /** The file delta rows of a diff-tree result: renames become a deletion plus an addition. */
-function deltaOf(changes: FileChange[]): { deleted: string[]; files: FileToIndex[] } {
+function deltaOf(changes: FileChange[]): { deleted: string[]; files: FileToIndex[]; previous: FileToIndex[] } {
   const deleted: string[] = [];
   const files: FileToIndex[] = [];
+  /** The blobs modified files had before (staleBlobs). */
+  const previous: FileToIndex[] = [];
   for (const ch of changes) {
+    if (ch.status === 'M' && ch.oldPath !== null && ch.oldSha !== null && !ch.skip) {
+      previous.push({ path: ch.oldPath, sha: ch.oldSha, mode: ch.oldMode ?? '100644', size: null });
+    }
     if (ch.status === 'D' || ch.status === 'R') {
       if (ch.oldPath !== null) deleted.push(ch.oldPath);
     }
@@ -142,7 +147,7 @@ function deltaOf(changes: FileChange[]): { deleted: string[]; files: FileToIndex
     }
   }
   const added = new Set(files.map((f) => f.path));
-  return { deleted: deleted.filter((p) => !added.has(p)), files };
+  return { deleted: deleted.filter((p) => !added.has(p)), files, previous };
 }
 
 /** Test hook: CODEGRAPH_TEST_KILL_AFTER_COMMITS=k makes the process SIGKILL itself right after
@@ -172,16 +177,34 @@ type BatchItem = { info: CommitInfo; baseSha: string | null };
 interface DiffedBatch {
   deltas: Array<{ deleted: string[]; files: FileToIndex[] }>;
   cached: Set<string>;
+  /** Blobs modified files had before, stored only by an older extractor version (staleBlobs). */
+  stale: FileToIndex[];
 }
 
 /** Diffs a run of commits and looks up the stored extractions of their blobs (git and the store,
  * no parsing), so it can run while the parser threads work on the batch before. */
 async function diffBatch(ctx: HistoryContext, items: BatchItem[]): Promise<DiffedBatch> {
-  const deltas: Array<{ deleted: string[]; files: FileToIndex[] }> = [];
+  const deltas: Array<{ deleted: string[]; files: FileToIndex[]; previous: FileToIndex[] }> = [];
   // One after another: they share the repository's long-lived diff-tree process (indexer/git).
   for (const it of items) deltas.push(deltaOf(await ctx.repo.diffTree(it.baseSha, it.info.sha)));
   const shas = new Set(deltas.flatMap((d) => d.files.map((f) => f.sha)));
-  return { deltas, cached: await ctx.store.cachedExtractions([...shas]) };
+  return { deltas, cached: await ctx.store.cachedExtractions([...shas]), stale: await staleBlobs(ctx, deltas.flatMap((d) => d.previous)) };
+}
+
+/**
+ * The blobs among `previous` (what modified files held before) that only an older extractor
+ * version extracted: after an upgrade, the first commit to change such a file must compare it
+ * with its old content extracted by the current rules, or the rules' change reads as an edit
+ * (store/diff.ts `alignVersions`). prepareBatch extracts and stores them beside the batch; once
+ * every file was touched, or on a store made by this version, there are none (one query a batch).
+ */
+async function staleBlobs(ctx: HistoryContext, previous: FileToIndex[]): Promise<FileToIndex[]> {
+  if (previous.length === 0) return [];
+  const stale = await ctx.store.staleExtractions([...new Set(previous.map((f) => f.sha))]);
+  if (stale.size === 0) return [];
+  const shas = new Set([...stale].map((k) => k.slice(0, k.indexOf('\0'))));
+  const seen = new Set<string>();
+  return previous.filter((f) => shas.has(f.sha) && !seen.has(f.sha) && seen.add(f.sha));
 }
 
 /** Reads, diffs and parses a run of commits (no store write): the part that runs ahead of the
@@ -189,13 +212,21 @@ async function diffBatch(ctx: HistoryContext, items: BatchItem[]): Promise<Diffe
  * run: their commits are stored before these, so they count as cached. Keys of the blobs this batch
  * parses are added to it. */
 async function prepareBatch(ctx: HistoryContext, items: BatchItem[], parsed: Set<string>, diffed?: DiffedBatch): Promise<PreparedCommit[]> {
-  const { deltas, cached } = diffed ?? await diffBatch(ctx, items);
+  const { deltas, cached, stale } = diffed ?? await diffBatch(ctx, items);
   const all = deltas.flatMap((d) => d.files);
   // Bodies are embedded in the workers, so no blob bytes come back to this thread (#9).
-  const outcomes = await ctx.indexer.extractFiles(ctx.repo, all, {
+  const outcomes = await ctx.indexer.extractFiles(ctx.repo, [...all, ...stale], {
     isCached: (sha, language) => cached.has(`${sha}\0${language}`) || parsed.has(`${sha}\0${language}`),
     embedBodies: true,
   });
+  if (stale.length > 0) {
+    // Stored before this batch's commits, whose entity changes compare with them. (Outcomes come
+    // in completion order; the commits below pick theirs by path and blob.)
+    const keys = new Set(stale.map((f) => `${f.path}\0${f.sha}`));
+    await ctx.store.storeExtractions(outcomes.flatMap((o) => (o.status === 'parsed' && keys.has(`${o.path}\0${o.sha}`)
+      ? [{ path: o.path, status: 'parsed' as const, blobSha: o.sha, language: o.language, extraction: o.result, bodies: o.bodies ?? [] }]
+      : [])));
+  }
   const byFile = new Map<string, ExtractOutcome>();
   for (const o of outcomes) {
     byFile.set(`${o.path}\0${o.sha}`, o);

@@ -37,6 +37,8 @@ export interface EntityRow {
  * read it back: entity rows per extraction (DIFF_EXCLUDED_KINDS left out) and path names. */
 export interface DiffSources {
   entities(extractionId: number): EntityRow[] | undefined;
+  /** True when the extraction is known to be at the current EXTRACTOR_VERSION (no lookup needed). */
+  isCurrent?(extractionId: number): boolean;
   remember(extractionId: number, rows: EntityRow[]): void;
   pathName(pathId: number): string | undefined;
 }
@@ -50,10 +52,15 @@ export async function diffVersions(
     const a = after.get(pathId) ?? null;
     if (b?.blobSha !== a?.blobSha || b?.extractionId !== a?.extractionId) changed.push(pathId);
   }
+  const sameRules = await alignVersions(q, changed, before, after, sources);
+  const extractionOf = (versions: Map<number, Version | null>, pathId: number): number | null | undefined => {
+    const x = versions.get(pathId)?.extractionId;
+    return x == null ? x : sameRules.get(x) ?? x;
+  };
   const xids = new Set<number>();
   for (const p of changed) {
-    const b = before.get(p)?.extractionId;
-    const a = after.get(p)?.extractionId;
+    const b = extractionOf(before, p);
+    const a = extractionOf(after, p);
     if (b != null) xids.add(b);
     if (a != null) xids.add(a);
   }
@@ -84,7 +91,7 @@ export async function diffVersions(
   }
   for (const [id, n] of await pathNames(q, unnamed)) names.set(id, n);
   const side = (versions: Map<number, Version | null>): DiffEntity[] => changed.flatMap((pathId) => {
-    const x = versions.get(pathId)?.extractionId;
+    const x = extractionOf(versions, pathId);
     if (x == null) return [];
     const path = names.get(pathId)!;
     return (byExtraction.get(x) ?? []).map((r) => ({
@@ -112,6 +119,50 @@ export async function diffVersions(
     });
   }
   return sortResult(res);
+}
+
+/**
+ * A store outlives upgrades: a path's two sides may have been extracted by different extractor
+ * versions (EXTRACTOR_VERSION), whose rules differ (version 12 made CommonJS `require` bindings
+ * imports, no longer variables). Compared as they are, every rule change would read as an edit of
+ * the code (a commit that added a comment to express's lib/response.js "removed" 17 variables).
+ * Returns, for each older-side extraction, the extraction of the same blob by the newer side's
+ * version when the store holds one (the indexer writes it when it stores such a commit,
+ * daemon/history.ts `staleBlobs`); without one the sides are compared as stored.
+ */
+async function alignVersions(
+  q: Queryable, changed: number[], before: Map<number, Version | null>, after: Map<number, Version | null>, sources?: DiffSources,
+): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  const pairs: Array<[number, number]> = [];
+  for (const p of changed) {
+    const b = before.get(p)?.extractionId;
+    const a = after.get(p)?.extractionId;
+    if (b == null || a == null || b === a) continue;
+    if (sources?.isCurrent?.(b) === true && sources.isCurrent(a)) continue;
+    pairs.push([b, a]);
+  }
+  if (pairs.length === 0) return out;
+  const { rows } = await q.query<{ id: number; v: number }>(
+    'SELECT id, extractor_version AS v FROM extractions WHERE id = ANY($1::int[])', [[...new Set(pairs.flat())]]);
+  const version = new Map(rows.map((r) => [r.id, r.v]));
+  const older: number[] = [];
+  const target: number[] = [];
+  for (const [b, a] of pairs) {
+    const vb = version.get(b);
+    const va = version.get(a);
+    if (vb === undefined || va === undefined || vb === va) continue;
+    older.push(vb < va ? b : a);
+    target.push(Math.max(vb, va));
+  }
+  if (older.length === 0) return out;
+  const found = await q.query<{ old: number; id: number }>(
+    `SELECT t.old, n.id FROM unnest($1::int[], $2::int[]) AS t(old, v)
+       JOIN extractions o ON o.id = t.old
+       JOIN extractions n ON n.blob_sha = o.blob_sha AND n.language = o.language AND n.extractor_version = t.v`,
+    [older, target]);
+  for (const r of found.rows) out.set(r.old, r.id);
+  return out;
 }
 
 function toRef(e: MatchEntity): EntityRef {

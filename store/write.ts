@@ -47,6 +47,7 @@ export class WriteCache implements DiffSources {
   private readonly rows = new Map<number, EntityRow[]>();
   private rowCount = 0;
   private readonly extractionIds = new Map<string, number>();
+  private readonly currentIds = new Set<number>();
 
   pathId(repoId: number, path: string): number | undefined {
     return this.pathIds.get(repoId)?.get(path);
@@ -74,8 +75,18 @@ export class WriteCache implements DiffSources {
   }
 
   addExtractionId(key: string, id: number): void {
-    if (this.extractionIds.size >= EXTRACTION_ID_LIMIT) this.extractionIds.clear();
+    if (this.extractionIds.size >= EXTRACTION_ID_LIMIT) {
+      this.extractionIds.clear();
+      this.currentIds.clear();
+    }
     this.extractionIds.set(key, id);
+    this.currentIds.add(id);
+  }
+
+  /** Every extraction id this cache was given is at the current EXTRACTOR_VERSION (storeExtractions
+   * writes and looks up no other). */
+  isCurrent(extractionId: number): boolean {
+    return this.currentIds.has(extractionId);
   }
 
   entities(extractionId: number): EntityRow[] | undefined {
@@ -144,6 +155,7 @@ export class StagedCache implements DiffSources {
   private readonly pathIds = new Map<string, number>();
   private readonly names = new Map<number, string>();
   private readonly xids = new Map<string, number>();
+  private readonly currentIds = new Set<number>();
   private readonly rows = new Map<number, EntityRow[]>();
   private readonly trees = new Map<number, Map<number, Version>>();
 
@@ -169,6 +181,11 @@ export class StagedCache implements DiffSources {
 
   addExtractionId(key: string, id: number): void {
     this.xids.set(key, id);
+    this.currentIds.add(id);
+  }
+
+  isCurrent(extractionId: number): boolean {
+    return this.base.isCurrent(extractionId) || this.currentIds.has(extractionId);
   }
 
   entities(extractionId: number): EntityRow[] | undefined {

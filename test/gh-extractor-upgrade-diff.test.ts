@@ -1,0 +1,59 @@
+// Regression: a store outlives upgrades, and an upgrade that changes the extraction rules
+// (EXTRACTOR_VERSION 12 made CommonJS `require` bindings imports, no longer variables) read as an
+// edit of the code: tried on expressjs/express, the first commit after the upgrade to touch
+// lib/response.js (it added a comment) "removed" its 17 `var x = require(...)` variables, in
+// `codegraph diff`, in the stored entity changes and so in `commitIndexed` events. The indexer now
+// extracts the old blob of such a file again by the current rules, and diffs compare like with like.
+import assert from 'node:assert/strict';
+import { after, it } from 'node:test';
+import { indexHistory } from '../daemon/history.ts';
+import { EXTRACTOR_VERSION } from '../indexer/types.ts';
+import { cleanupAll, makeRepo } from './helpers/gitrepo.ts';
+import { withBackends } from './harness/pg.ts';
+import { openStore, withGit, withIndexer } from './store-fixtures.ts';
+
+after(cleanupAll);
+
+const V1 = 'var setCharset = require("./utils").setCharset;\nvar send = require("send");\n\nfunction type(t) {\n  return setCharset(t, "utf-8");\n}\n\nmodule.exports = { type };\n';
+
+await withBackends('entity changes across an extractor upgrade', (b) => {
+  it('compares a file changed after the upgrade with its old content extracted by the new rules', async () => {
+    const repo = await makeRepo();
+    await repo.writeFiles({ 'lib/response.js': V1, 'lib/utils.js': 'exports.setCharset = function setCharset(t, c) {\n  return t + c;\n};\n' });
+    const c1 = await repo.commit('one');
+    const db = await (await b.fresh()).open();
+    try {
+      const store = await openStore(db);
+      await withGit(repo.dir, (git) => withIndexer(async (indexer) => {
+        const { repoId } = await indexHistory({ repo: git, store, indexer, history: 10 });
+        // What the previous extractor stored for lib/response.js: the two bindings as variables.
+        const { rows } = await db.query<{ id: number }>(
+          `SELECT DISTINCT x.id FROM extractions x JOIN entities e ON e.extraction_id = x.id WHERE e.kind = 'import' AND x.language = 'javascript'`);
+        assert.equal(rows.length, 1);
+        const old = rows[0]!.id;
+        await db.query(`UPDATE entities SET kind = 'variable', name = CASE WHEN start_line = 1 THEN 'setCharset' ELSE 'send' END,
+          qname = CASE WHEN start_line = 1 THEN 'setCharset' ELSE 'send' END WHERE extraction_id = $1 AND kind = 'import'`, [old]);
+        await db.query('UPDATE extractions SET extractor_version = $2 WHERE id = $1', [old, EXTRACTOR_VERSION - 1]);
+
+        // The upgraded indexer (a new process: nothing cached) stores a commit that only adds a
+        // comment to the file.
+        const upgraded = await openStore(db);
+        await repo.write('lib/response.js', `${V1}// trial edit\n`);
+        const c2 = await repo.commit('two');
+        const run = await indexHistory({ repo: git, store: upgraded, indexer, repoId, history: 10 });
+        assert.deepEqual(run.indexed, [c2]);
+
+        const d = await upgraded.diff(repoId, c1, c2);
+        assert.deepEqual([d.added, d.removed, d.modified, d.renamed], [[], [], [], []], JSON.stringify(d));
+        const h = await upgraded.entityHistory(repoId, c2, 'lib/response.js::type');
+        assert.deepEqual(h.map((e) => e.sha), [c1]);
+        // The old blob is stored once more by the current rules, beside the old extraction.
+        const { rows: again } = await db.query<{ v: number }>(
+          `SELECT extractor_version AS v FROM extractions WHERE blob_sha = (SELECT blob_sha FROM extractions WHERE id = $1) ORDER BY v`, [old]);
+        assert.deepEqual(again.map((r) => r.v), [EXTRACTOR_VERSION - 1, EXTRACTOR_VERSION]);
+      }));
+    } finally {
+      await db.close();
+    }
+  });
+});
