@@ -13,7 +13,7 @@ import type { GitRepo } from '../indexer/git/index.ts';
 import type { FileChange } from '../indexer/git/index.ts';
 import type { ExtractOutcome, Indexer, FileToIndex } from '../indexer/index.ts';
 import type { CommitInfo } from '../indexer/git/index.ts';
-import { DEFAULT_MIGRATIONS_DIR, HistoryStore, migrate, verifyStore, type CommitInput, type FileDeltaInput, type RefMove } from '../store/index.ts';
+import { DEFAULT_MIGRATIONS_DIR, HistoryStore, migrate, verifyStore, type CommitInput, type FileDeltaInput, type RefMove, type SearchLimits } from '../store/index.ts';
 import { describeTarget, openDatabase, type Db } from '../store/db.ts';
 
 export interface HistoryProgress {
@@ -548,6 +548,8 @@ export interface OpenHistoryOptions {
   pgliteIdleStopMs?: number | null;
   /** `OpenDatabaseOptions.onLocked`. */
   onLocked?: () => void;
+  /** Overrides of the search engine's limits (HistoryStore). */
+  searchLimits?: Partial<SearchLimits>;
 }
 
 /** Opens and migrates the database and wraps it in a store (for CLI commands). */
@@ -569,7 +571,7 @@ export async function openHistoryStore(opts: OpenHistoryOptions): Promise<{ db: 
     await db.close();
     throw err;
   }
-  return { db, store: new HistoryStore(db) };
+  return { db, store: new HistoryStore(db, opts.searchLimits) };
 }
 
 /** What `codegraph index <repo> --history N|all` runs: open everything, index, close. */

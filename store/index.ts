@@ -12,7 +12,7 @@ import { cancellable, type ReadOptions } from './abort.ts';
 import { Resolver, defRef, type Def } from './graph.ts';
 import { blame, entityHistory } from './lineage.ts';
 import { announcing, dropFromOutbox, markAnnounced, startAnnouncing, unannounced } from './outbox.ts';
-import { SearchEngine } from './search/index.ts';
+import { SearchEngine, type SearchLimits } from './search/index.ts';
 import { DEFAULT_HOT_TIPS, HotStore, isTracked } from './hot/index.ts';
 import { WriteCache, prepareCommits, recordRefs, storeCommit, storeExtractions, type RefMove, type StoredCommit } from './write.ts';
 import type {
@@ -32,7 +32,7 @@ export { DEFAULT_MIGRATIONS_DIR, migrate, MigrationError, type MigrationErrorCod
 export {
   SearchEngine, SearchError, SEARCH_MODES, EDGE_KINDS, DEFAULT_LIMITS as SEARCH_LIMITS,
   type SearchMode, type EdgeKind, type SearchHit, type SearchMatch, type SearchQuery, type Neighbour, type ImportCycle, type Paged, type BlobReader,
-  type SearchErrorCode,
+  type SearchErrorCode, type SearchLimits,
 } from './search/index.ts';
 export type * from './types.ts';
 export { entityId, parseEntityId } from './types.ts';
@@ -96,14 +96,16 @@ export class HistoryStore {
   /** A write found entities stored (so the next one is no first snapshot, compactIndexes). */
   private loaded = false;
 
-  /** `db` must be migrated (store/migrate.ts). */
-  constructor(readonly db: Db) {}
+  /** `db` must be migrated (store/migrate.ts). `searchLimits` override the search engine's
+   * (a one-shot CLI query scans vectors exactly rather than build an ANN index for one query). */
+  constructor(readonly db: Db, private readonly searchLimits: Partial<SearchLimits> = {}) {}
 
   /** Search (TEXT, FUZZY, REGEX, VECTOR, HYBRID) and whole-graph queries (paths, neighbourhood,
    * PageRank, import cycles) at any indexed commit: store/search/. */
   get search(): SearchEngine {
     if (!this.searchEngine) {
       this.searchEngine = new SearchEngine(this.db, (repoId, sha) => this.chainOf(repoId, sha), {
+        limits: this.searchLimits,
         ann: () => this.annIndex,
         vectors: () => {
           const r = this.reembedder;

@@ -5,7 +5,7 @@ import { GitRepo } from '../../indexer/git/index.ts';
 import { Indexer } from '../../indexer/index.ts';
 import type { CallEdge, HistoryStore } from '../../store/index.ts';
 import { CliError, ExitCode, STORE_OPTIONS, parseCommand, positiveInt, storeLocation } from '../cli.ts';
-import { indexCommit, openHistoryStore } from '../history.ts';
+import { indexCommit, openHistoryStore, type OpenHistoryOptions } from '../history.ts';
 import { qualify } from './names.ts';
 
 /** Largest --depth (the GraphQL fields' limit too). */
@@ -13,7 +13,7 @@ const MAX_DEPTH = 5;
 
 /** Opens the store, indexes `rev` when needed, and runs `fn` at its commit. */
 export async function atRevision<T>(
-  repo: GitRepo, rev: string, location: ReturnType<typeof storeLocation>, indexer: () => Indexer,
+  repo: GitRepo, rev: string, location: ReturnType<typeof storeLocation> & Pick<OpenHistoryOptions, 'searchLimits'>, indexer: () => Indexer,
   fn: (store: HistoryStore, repoId: number, sha: string) => Promise<T>,
 ): Promise<T> {
   const sha = await repo.resolveCommit(rev);
