@@ -397,6 +397,8 @@ export class Resolver {
   /** The path resolveFile is resolving (its own reads are not recorded). */
   private traceOwner = '';
   private typeCache = new Map<string, Promise<string[]>>();
+  /** unknownReceiver's answer per method name, and the types whose bases it read. */
+  private unknownRoots = new Map<string, { candidates: number; roots: Def[]; chains: string[] }>();
   /** The tree held in memory, when the resolver reads it instead of the database. */
   private mem: TreeMemory | null = null;
 
@@ -1059,14 +1061,30 @@ export class Resolver {
     name: string, ok: (t: Def[], via: Via) => Promise<Resolution>, none: (why: Unresolved) => Resolution,
   ): Promise<Resolution> {
     if (BUILTIN_METHODS.has(name)) return none('builtin');
-    const cands = (await this.named(name)).filter((d) => (d.kind === 'method' || d.kind === 'function') && containerOf(d.qname) !== '');
-    if (cands.length === 0) return none('none');
-    const roots: Def[] = [];
-    for (const c of cands) {
-      const chain = (await this.chainOf(containerOf(c.qname))).slice(1);
-      if (!cands.some((o) => o !== c && chain.includes(containerOf(o.qname)))) roots.push(c);
+    const named = await this.named(name); // (also records the name as read, cached answer or not)
+    let known = this.unknownRoots.get(name);
+    if (known) {
+      for (const t of known.chains) this.dep(DEP.bases(t));
+    } else {
+      // The answer depends on the name alone, not on the call: computed once per name (a tree with
+      // many same-named methods, effect's `map` or `pipe`, compared every pair at every call site).
+      const cands = named.filter((d) => (d.kind === 'method' || d.kind === 'function') && containerOf(d.qname) !== '');
+      const owners = cands.map((c) => containerOf(c.qname));
+      const count = new Map<string, number>();
+      for (const t of owners) count.set(t, (count.get(t) ?? 0) + 1);
+      const roots: Def[] = [];
+      const chains = new Set<string>();
+      for (let i = 0; i < cands.length; i++) {
+        const chain = await this.chainOf(owners[i]!);
+        for (const t of chain) chains.add(t);
+        // Another candidate is a method of one of this one's bases: this one overrides it.
+        if (!chain.slice(1).some((t) => (count.get(t) ?? 0) - (t === owners[i] ? 1 : 0) > 0)) roots.push(cands[i]!);
+      }
+      known = { candidates: cands.length, roots, chains: [...chains] };
+      this.unknownRoots.set(name, known);
     }
-    return roots.length === 1 ? ok(roots, 'name_only') : none('ambiguous');
+    if (known.candidates === 0) return none('none');
+    return known.roots.length === 1 ? ok(known.roots, 'name_only') : none('ambiguous');
   }
 
   /** The entity at `id`: a qualified name (`path::Local.name`, or a path for the module), or an
