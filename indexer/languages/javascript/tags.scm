@@ -159,15 +159,7 @@
   right: (object)
   (#eq? @_proto "prototype")) @scope
 
-; CommonJS bindings (`const m = require('m')`, `var x = require('m').x`, `const { a } = require('m')`)
-; are imports, as `import ... from 'm'` is: an import entity named by the module, not a variable
-; (express's `var setCharset = require('./utils').setCharset` made `setCharset` name two entities).
-(variable_declarator
-  value: [
-    (call_expression function: (identifier) @_require arguments: (arguments . (string (string_fragment) @name)))
-    (member_expression object: (call_expression function: (identifier) @_require arguments: (arguments . (string (string_fragment) @name))))
-  ]
-  (#eq? @_require "require")) @definition.import
+; @include ../ecmascript/commonjs.scm
 
 ; ---- module-level variables --------------------------------------------------------------------
 (lexical_declaration kind: "const" (variable_declarator name: (identifier) @name) @definition.constant)
