@@ -201,10 +201,12 @@ async function diffBatch(ctx: HistoryContext, items: BatchItem[]): Promise<Diffe
 async function staleBlobs(ctx: HistoryContext, previous: FileToIndex[]): Promise<FileToIndex[]> {
   if (previous.length === 0) return [];
   const stale = await ctx.store.staleExtractions([...new Set(previous.map((f) => f.sha))]);
-  if (stale.size === 0) return [];
-  const shas = new Set([...stale].map((k) => k.slice(0, k.indexOf('\0'))));
-  const seen = new Set<string>();
-  return previous.filter((f) => shas.has(f.sha) && !seen.has(f.sha) && seen.add(f.sha));
+  const out: FileToIndex[] = [];
+  for (const f of previous) {
+    if (!stale.delete(f.sha)) continue; // each blob once
+    out.push(f);
+  }
+  return out;
 }
 
 /** Reads, diffs and parses a run of commits (no store write): the part that runs ahead of the
@@ -223,9 +225,7 @@ async function prepareBatch(ctx: HistoryContext, items: BatchItem[], parsed: Set
     // Stored before this batch's commits, whose entity changes compare with them. (Outcomes come
     // in completion order; the commits below pick theirs by path and blob.)
     const keys = new Set(stale.map((f) => `${f.path}\0${f.sha}`));
-    await ctx.store.storeExtractions(outcomes.flatMap((o) => (o.status === 'parsed' && keys.has(`${o.path}\0${o.sha}`)
-      ? [{ path: o.path, status: 'parsed' as const, blobSha: o.sha, language: o.language, extraction: o.result, bodies: o.bodies ?? [] }]
-      : [])));
+    await ctx.store.storeExtractions(outcomes.flatMap((o) => (o.status === 'parsed' && keys.has(`${o.path}\0${o.sha}`) ? [parsedInput(o)] : [])));
   }
   const byFile = new Map<string, ExtractOutcome>();
   for (const o of outcomes) {
@@ -240,11 +240,16 @@ async function prepareBatch(ctx: HistoryContext, items: BatchItem[], parsed: Set
   });
 }
 
+/** The store's input for a parsed file (its extraction and body embeddings). */
+function parsedInput(o: Extract<ExtractOutcome, { status: 'parsed' }>): Extract<FileDeltaInput, { status: 'parsed' }> {
+  return { path: o.path, status: 'parsed', blobSha: o.sha, language: o.language, extraction: o.result, bodies: o.bodies ?? [] };
+}
+
 /** A commit's delta rows and counts from its extraction outcomes. */
 function prepared(info: CommitInfo, baseSha: string | null, deleted: string[], outcomes: ExtractOutcome[]): PreparedCommit {
   const delta: FileDeltaInput[] = deleted.map((path) => ({ path, status: 'deleted' as const }));
   for (const o of outcomes) {
-    if (o.status === 'parsed') delta.push({ path: o.path, status: 'parsed', blobSha: o.sha, language: o.language, extraction: o.result, bodies: o.bodies ?? [] });
+    if (o.status === 'parsed') delta.push(parsedInput(o));
     else if (o.status === 'cached') delta.push({ path: o.path, status: 'cached', blobSha: o.sha, language: o.language });
     else delta.push({ path: o.path, status: 'skipped', blobSha: o.sha, language: o.language, reason: o.reason, detail: o.detail });
   }
@@ -316,7 +321,7 @@ export class ExtractionWriter {
     const key = `${o.sha}\0${o.language}`;
     if (this.seen.has(key)) return;
     this.seen.add(key);
-    this.batch.push({ path: o.path, status: 'parsed', blobSha: o.sha, language: o.language, extraction: o.result, bodies: o.bodies });
+    this.batch.push(parsedInput(o));
     this.outcomes.push(o);
     this.entities += o.result.entities.length + 1;
     if (this.entities >= this.batchEntities) await this.cut();

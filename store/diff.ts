@@ -143,24 +143,15 @@ async function alignVersions(
     pairs.push([b, a]);
   }
   if (pairs.length === 0) return out;
-  const { rows } = await q.query<{ id: number; v: number }>(
-    'SELECT id, extractor_version AS v FROM extractions WHERE id = ANY($1::int[])', [[...new Set(pairs.flat())]]);
-  const version = new Map(rows.map((r) => [r.id, r.v]));
-  const older: number[] = [];
-  const target: number[] = [];
-  for (const [b, a] of pairs) {
-    const vb = version.get(b);
-    const va = version.get(a);
-    if (vb === undefined || va === undefined || vb === va) continue;
-    older.push(vb < va ? b : a);
-    target.push(Math.max(vb, va));
-  }
-  if (older.length === 0) return out;
+  // One statement: the two sides' versions, and the older side's blob by the newer side's version.
   const found = await q.query<{ old: number; id: number }>(
-    `SELECT t.old, n.id FROM unnest($1::int[], $2::int[]) AS t(old, v)
-       JOIN extractions o ON o.id = t.old
-       JOIN extractions n ON n.blob_sha = o.blob_sha AND n.language = o.language AND n.extractor_version = t.v`,
-    [older, target]);
+    `SELECT o.id AS old, n.id FROM unnest($1::int[], $2::int[]) AS t(b, a)
+       JOIN extractions xb ON xb.id = t.b JOIN extractions xa ON xa.id = t.a
+       JOIN extractions o ON o.id = CASE WHEN xb.extractor_version < xa.extractor_version THEN t.b ELSE t.a END
+       JOIN extractions n ON n.blob_sha = o.blob_sha AND n.language = o.language
+                         AND n.extractor_version = GREATEST(xb.extractor_version, xa.extractor_version)
+     WHERE xb.extractor_version <> xa.extractor_version`,
+    [pairs.map((p) => p[0]), pairs.map((p) => p[1])]);
   for (const r of found.rows) out.set(r.old, r.id);
   return out;
 }

@@ -205,15 +205,15 @@ export class HistoryStore {
     return new Set(rows.map((r) => `${r.blob_sha}\0${r.language}`));
   }
 
-  /** Keys `${sha}\0${language}` of the blobs among `shas` that only an older extractor version
-   * extracted (the store outlived an upgrade): a commit changing such a file compares its entities
-   * with this blob extracted again by the current rules (store/diff.ts `alignVersions`). */
+  /** The blobs among `shas` that only an older extractor version extracted (the store outlived an
+   * upgrade): a commit changing such a file compares its entities with this blob extracted again by
+   * the current rules (store/diff.ts `alignVersions`). */
   async staleExtractions(shas: string[]): Promise<Set<string>> {
     if (shas.length === 0) return new Set();
-    const { rows } = await this.db.query<{ blob_sha: string; language: string }>(
-      'SELECT blob_sha, language FROM extractions WHERE blob_sha = ANY($1::text[]) GROUP BY blob_sha, language HAVING max(extractor_version) < $2',
+    const { rows } = await this.db.query<{ blob_sha: string }>(
+      'SELECT DISTINCT blob_sha FROM extractions WHERE blob_sha = ANY($1::text[]) GROUP BY blob_sha, language HAVING max(extractor_version) < $2',
       [shas, EXTRACTOR_VERSION]);
-    return new Set(rows.map((r) => `${r.blob_sha}\0${r.language}`));
+    return new Set(rows.map((r) => r.blob_sha));
   }
 
   /** Stores extraction results (entities, references, body embeddings) ahead of the commits that

@@ -236,9 +236,11 @@ export class Snapshot {
     const vocabulary = [...postings.keys()].sort();
     const mixed = new Set<string>();
     for (let k = 0; k < nameTokens.length; k++) {
+      const v = k * FIELDS.length;
       for (const t of joinedRuns(nameTokens[k]!)) {
-        if (postings.has(t) && postings.get(t)![postings.get(t)!.length - 1]! > k * FIELDS.length) mixed.add(t);
-        post(t, k * FIELDS.length);
+        const list = postings.get(t);
+        if (list && list[list.length - 1]! > v) mixed.add(t);
+        post(t, v);
       }
     }
     for (const t of mixed) postings.get(t)!.sort((a, b) => a - b); // kept ascending
