@@ -54,6 +54,11 @@ export interface IndexHistoryOptions extends HistoryContext {
   /** A transaction of several commits ends after the commit that passes this many milliseconds
    * (HistoryStore.storeCommits); `Infinity` stores each prepared batch in one. @default 200 */
   transactionBudgetMs?: number;
+  /** First extract again, by this build's rules, the files of up to this many recorded tips
+   * (HistoryStore.hotRefs) that an older extractor version extracted (refreshStale): after an
+   * upgrade, the tips' unchanged files would otherwise keep the old rules' entities. `serve` passes
+   * its `hotTips` at start; once done, or on a store this version made, it costs one query a tip. */
+  refreshTips?: number;
 }
 
 export interface IndexHistoryResult {
@@ -63,6 +68,8 @@ export interface IndexHistoryResult {
   /** Commits selected but already stored. */
   alreadyIndexed: number;
   refMoves: RefMove[];
+  /** Files extracted again at the tips by `refreshTips` (0 without it). */
+  refreshed: number;
 }
 
 /** Branches, remote-tracking branches and a detached HEAD: the tips whose history is indexed.
@@ -357,6 +364,9 @@ export async function indexHistory(opts: IndexHistoryOptions): Promise<IndexHist
   }
   const repoId = await repoIdOf(opts);
   const ctx = { ...opts, repoId };
+  // Before the refs move: the tips recorded so far are stored commits, and the commits this run
+  // stores then compare with their parents' files extracted by the current rules.
+  const refreshed = opts.refreshTips === undefined ? 0 : await refreshStale(ctx, opts.refreshTips);
   const refMoves = await recordRefs(ctx);
   const only = opts.refs && opts.moved ? [...opts.refs, ...refMoves.filter((m) => m.newSha !== null).map((m) => m.name)] : opts.refs;
   const { selected, stored, infos } = await unstored(ctx, await tips(repo, only), history);
@@ -365,7 +375,32 @@ export async function indexHistory(opts: IndexHistoryOptions): Promise<IndexHist
   for (const s of await storedOf(ctx, repoId, outside)) stored.add(s);
 
   const indexed = await storeInOrder(ctx, parentsFirst(infos), stored, opts);
-  return { repoId, indexed, alreadyIndexed: selected.size - infos.length, refMoves };
+  return { repoId, indexed, alreadyIndexed: selected.size - infos.length, refMoves, refreshed };
+}
+
+/**
+ * Extracts again, by this build's rules, the files at up to `maxTips` recorded tips of the
+ * repository (HistoryStore.hotRefs) that only an older extractor version extracted, and stores
+ * them (HistoryStore.storeRefreshed): from then on every tree naming those blobs reads the new
+ * extractions (store/chain.ts treeSql), so search, the graph and diffs at the tips see one set of
+ * rules. Commits are not rewritten. Returns how many files it stored; a file that fails to parse
+ * now (timeout, size limit) keeps its old extraction and is tried again at the next run.
+ */
+export async function refreshStale(ctx: HistoryContext & { repoId: number }, maxTips: number): Promise<number> {
+  const refs = await ctx.store.hotRefs(ctx.repoId, maxTips);
+  if (refs.length === 0) return 0;
+  const stale = await ctx.store.staleAt(ctx.repoId, refs.map((r) => r.sha));
+  let stored = 0;
+  for (let i = 0; i < stale.length; i += BATCH_FILES) {
+    const chunk = stale.slice(i, i + BATCH_FILES);
+    const language = new Map(chunk.map((f) => [f.blobSha, f.language]));
+    const outcomes = await ctx.indexer.extractFiles(ctx.repo, chunk.map((f) => ({ path: f.path, sha: f.blobSha, mode: '100644', size: null })), { embedBodies: true });
+    // A blob the current rules give another language (a new extension mapping) is not the tree's.
+    const parsed = outcomes.flatMap((o) => (o.status === 'parsed' && language.get(o.sha) === o.language ? [parsedInput(o)] : []));
+    await ctx.store.storeRefreshed(ctx.repoId, parsed);
+    stored += parsed.length;
+  }
+  return stored;
 }
 
 /** Stores `ordered` (parents first; `stored` holds the commits stored before), in batches: see

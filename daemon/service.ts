@@ -273,6 +273,8 @@ class RepoRunner {
     const result = await indexHistory({
       repo: this.r.repo, store, indexer: this.svc.indexer(), repoId: this.r.repoId, history: this.svc.config.history,
       ...(first ? { refs: [] } : { refs: changes.map((c) => c.ref), moved: true }),
+      // At start, the tips' files an older build extracted are extracted again (an upgrade).
+      ...(initial ? { refreshTips: this.svc.config.hotTips } : {}),
       onProgress: (p) => {
         if (Date.now() - lastLog >= 10_000 && p.done < p.total) {
           lastLog = Date.now();
@@ -285,6 +287,7 @@ class RepoRunner {
         if (this.closing) throw new Closing('shutting down');
       },
     });
+    if (result.refreshed > 0) logger.info({ repo: this.r.name, files: result.refreshed }, 'files at the tips extracted again by this version\'s rules (the store was written by an older one)');
     for (const m of result.refMoves) if (m.forced) logger.warn({ repo: this.r.name, ref: m.name, old: m.oldSha, new: m.newSha }, 'force push: ref moved to a commit that does not contain its old one');
     logRefMoves(logger, this.r.name, result.refMoves);
     // The ANN index of the ref tips (store/ann) follows the refs just recorded, in the background

@@ -6,6 +6,7 @@
 // first-parent lines (migrations/0002_commit_lines.sql): one (line, max depth) per fork, so query
 // parameters do not grow with history depth. A chain changes only when a base gets its parent
 // indexed (store/write.ts attachOrphans), so chains are cached and validated by depth.
+import { EXTRACTOR_VERSION } from '../indexer/types.ts';
 import type { Queryable } from './db.ts';
 
 /** A commit's first-parent chain as segments: commits on line `lines[i]` with depth <= `his[i]`.
@@ -85,12 +86,22 @@ export const CHAIN_COMMITS = `unnest($1::int[], $2::int[]) AS seg(line, hi)
   JOIN commits c ON c.line_id = seg.line AND c.depth <= seg.hi`;
 
 /** The SQL of the tree at a chain: one row per path (deleted paths included, blob_sha NULL).
- * `$1`, `$2` = chainParams; `extra` is ANDed into the WHERE clause. */
+ * `$1`, `$2` = chainParams; `extra` is ANDed into the WHERE clause (on the deltas `d`).
+ *
+ * A store outlives upgrades: a delta stored by an older build points at its blob's extraction by
+ * that build's rules (EXTRACTOR_VERSION). When the store also holds the blob extracted by this
+ * build's rules (the daemon extracts the tips' stale blobs again at start, daemon/history.ts
+ * `refreshStale`; the indexer extracts the old side of a modified file, `staleBlobs`), the tree
+ * names that extraction instead, so every reader (graph, search, diff, hot store) sees one set of
+ * rules. Deltas are never rewritten. */
 export function treeSql(extra = 'true'): string {
-  return `SELECT DISTINCT ON (d.path_id) d.path_id, d.blob_sha, d.language, d.extraction_id, d.skip_reason, d.skip_detail
-          FROM ${CHAIN_COMMITS} JOIN file_deltas d ON d.commit_id = c.id
-          WHERE ${extra}
-          ORDER BY d.path_id, c.depth DESC`;
+  return `SELECT r.path_id, r.blob_sha, r.language, COALESCE(n.id, r.extraction_id) AS extraction_id, r.skip_reason, r.skip_detail
+          FROM (SELECT DISTINCT ON (d.path_id) d.path_id, d.blob_sha, d.language, d.extraction_id, d.skip_reason, d.skip_detail
+                  FROM ${CHAIN_COMMITS} JOIN file_deltas d ON d.commit_id = c.id
+                  WHERE ${extra}
+                  ORDER BY d.path_id, c.depth DESC) r
+          LEFT JOIN extractions o ON o.id = r.extraction_id AND o.extractor_version < ${EXTRACTOR_VERSION}
+          LEFT JOIN extractions n ON n.blob_sha = o.blob_sha AND n.language = o.language AND n.extractor_version = ${EXTRACTOR_VERSION}`;
 }
 
 /** The base (depth 0, whole tree) commit of a chain: the first commit of its last line. */

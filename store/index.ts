@@ -225,6 +225,48 @@ export class HistoryStore {
     staged.commit();
   }
 
+  /**
+   * The files at the commits `shas` of `repoId` whose extraction is by an older extractor version
+   * (the store outlived an upgrade) with no extraction of their blob by this one: one per blob,
+   * with a path it has (the indexer picks the language by path). Commits not stored are skipped.
+   */
+  async staleAt(repoId: number, shas: string[]): Promise<Array<{ path: string; blobSha: string; language: string }>> {
+    const out = new Map<string, { path: string; blobSha: string; language: string }>();
+    for (const sha of new Set(shas)) {
+      let chain: Chain;
+      try {
+        ({ chain } = await this.chainOf(repoId, sha));
+      } catch (err) {
+        if (StoreError.is(err, 'COMMIT_NOT_INDEXED')) continue;
+        throw err;
+      }
+      const { rows } = await this.db.query<{ path: string; blob_sha: string; language: string }>(
+        `SELECT p.path, t.blob_sha, t.language FROM (${treeSql()}) t JOIN paths p ON p.id = t.path_id
+           JOIN extractions x ON x.id = t.extraction_id
+         WHERE x.extractor_version < $3 ORDER BY p.path`, [...chainParams(chain), EXTRACTOR_VERSION]);
+      for (const r of rows) {
+        const key = `${r.blob_sha}\0${r.language}`;
+        if (!out.has(key)) out.set(key, { path: r.path, blobSha: r.blob_sha, language: r.language });
+      }
+    }
+    return [...out.values()];
+  }
+
+  /**
+   * Stores the current extractions of blobs that `staleAt` found (storeExtractions), after which
+   * every tree naming those blobs reads them (store/chain.ts treeSql). The caches that hold trees
+   * by commit (the writer's trees, search snapshots, the ANN index's and the hot store's tips) drop
+   * what they hold of `repoId`, and read it again on next use.
+   */
+  async storeRefreshed(repoId: number, files: Array<Extract<FileDeltaInput, { status: 'parsed' }>>): Promise<void> {
+    if (files.length === 0) return;
+    await this.storeExtractions(files);
+    this.writeCache.forgetTrees();
+    this.searchEngine?.forget();
+    await this.annIndex?.forget(repoId);
+    await this.hot?.forget(repoId);
+  }
+
   /** Stores one commit in one transaction (idempotent: a stored commit is left alone). */
   async storeCommit(repoId: number, input: CommitInput): Promise<StoredCommit> {
     const first = await this.firstLoad();

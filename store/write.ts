@@ -131,6 +131,12 @@ export class WriteCache implements DiffSources {
     return t;
   }
 
+  /** Forgets every held tree: the extractions they name changed (HistoryStore.storeRefreshed). */
+  forgetTrees(): void {
+    this.trees.clear();
+    this.treeEntries = 0;
+  }
+
   putTree(commitId: number, tree: Map<number, Version>): void {
     if (tree.size > TREE_CACHE_ENTRIES) return;
     this.trees.set(commitId, tree);

@@ -5,7 +5,7 @@ import { Indexer, Summarizer } from '../../indexer/index.ts';
 import type { ExtractSummary } from '../../indexer/index.ts';
 import { CliError, ExitCode, STORE_OPTIONS, parseCommand, positiveInt, storeLocation } from '../cli.ts';
 import { ExtractionWriter, indexHistory, openHistoryStore } from '../history.ts';
-import type { HistoryStore } from '../../store/index.ts';
+import { DEFAULT_HOT_TIPS, type HistoryStore } from '../../store/index.ts';
 import type { Db } from '../../store/db.ts';
 import { progress } from '../progress.ts';
 
@@ -98,7 +98,7 @@ export async function run(argv: string[]): Promise<number> {
     let stored: { indexed: number; alreadyIndexed: number } | null = null;
     if (opened !== null) {
       const hbar = progress();
-      const r = await indexHistory({ repo, store: opened.store, indexer, history, onProgress: (p) => hbar.update(p.done, p.total) });
+      const r = await indexHistory({ repo, store: opened.store, indexer, history, refreshTips: DEFAULT_HOT_TIPS, onProgress: (p) => hbar.update(p.done, p.total) });
       hbar.finish();
       stored = { indexed: r.indexed.length, alreadyIndexed: r.alreadyIndexed };
     }

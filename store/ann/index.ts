@@ -193,6 +193,16 @@ export class AnnIndex {
     }
   }
 
+  /** Forgets the entities held for the tips of `repoId` (queued behind a sync in flight): the next
+   * sync reads them again. For when their trees' extractions changed (HistoryStore.storeRefreshed). */
+  forget(repoId: number): Promise<void> {
+    const run = this.queue.then(() => {
+      for (const [k, t] of this.tips) if (t.repoId === repoId) this.tips.delete(k);
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   /** Brings the index to exactly `tips` (one call at a time; calls queue). */
   sync(q: Queryable, tips: AnnTipInput[]): Promise<SyncStats> {
     const run = this.queue.then(() => this.syncNow(q, tips));

@@ -87,6 +87,18 @@ export class HotStore {
     return new HotStore(await Kv.open(path.resolve(location)), q, chainOf);
   }
 
+  /** Drops the images of `repoId` held in memory (after the sync in flight), for when their trees'
+   * extractions changed (HistoryStore.storeRefreshed): the next sync reads each tip back from
+   * RocksDB only if every file still matches the store's tree, else builds it again. */
+  forget(repoId: number): Promise<void> {
+    const prev = this.busy.get(repoId) ?? Promise.resolve();
+    const run = prev.then(() => {
+      for (const [k, img] of this.images) if (img.repoId === repoId) this.images.delete(k);
+    });
+    this.busy.set(repoId, run.catch(() => undefined));
+    return run;
+  }
+
   /** The image of a tip held in memory (full sha), or undefined. */
   image(repoId: number, sha: string): TipImage | undefined {
     return this.images.get(`${repoId}:${sha}`);

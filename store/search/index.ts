@@ -155,6 +155,11 @@ export class SearchEngine {
   /** Where snapshots of ref tips come from (store/hot), ahead of the database. */
   hot: HotSnapshots | null = null;
 
+  /** Drops the cached snapshots: a tree's extractions changed (HistoryStore.storeRefreshed). */
+  forget(): void {
+    this.cache.clear();
+  }
+
   /** The snapshot of the tree at `sha`: the hot store's at a ref tip, else loaded from the store
    * (cached; least recently used dropped first). */
   async snapshot(repoId: number, sha: string): Promise<Snapshot> {
