@@ -389,15 +389,29 @@ export async function indexHistory(opts: IndexHistoryOptions): Promise<IndexHist
 export async function refreshStale(ctx: HistoryContext & { repoId: number }, maxTips: number): Promise<number> {
   const refs = await ctx.store.hotRefs(ctx.repoId, maxTips);
   if (refs.length === 0) return 0;
-  const stale = await ctx.store.staleAt(ctx.repoId, refs.map((r) => r.sha));
+  return refreshFiles(ctx, await ctx.store.staleAt(ctx.repoId, refs.map((r) => r.sha)), true);
+}
+
+/** Every stale blob of the stored history (HistoryStore.staleStored), the older commits' after the
+ * tips' (refreshStale): `serve` works through them in the background after an upgrade, so a diff
+ * or a graph at any commit reads one set of rules. */
+export function staleHistoryPlan(ctx: HistoryContext & { repoId: number }): Promise<StaleFile[]> {
+  return ctx.store.staleStored(ctx.repoId);
+}
+
+export type StaleFile = { path: string; blobSha: string; language: string };
+
+/** Extracts `files` again and stores them (refreshStale); `atTips`: they are at the tips, whose
+ * cached images are dropped. Returns how many it stored. */
+export async function refreshFiles(ctx: HistoryContext & { repoId: number }, files: readonly StaleFile[], atTips: boolean): Promise<number> {
   let stored = 0;
-  for (let i = 0; i < stale.length; i += BATCH_FILES) {
-    const chunk = stale.slice(i, i + BATCH_FILES);
+  for (let i = 0; i < files.length; i += BATCH_FILES) {
+    const chunk = files.slice(i, i + BATCH_FILES);
     const language = new Map(chunk.map((f) => [f.blobSha, f.language]));
     const outcomes = await ctx.indexer.extractFiles(ctx.repo, chunk.map((f) => ({ path: f.path, sha: f.blobSha, mode: '100644', size: null })), { embedBodies: true });
     // A blob the current rules give another language (a new extension mapping) is not the tree's.
     const parsed = outcomes.flatMap((o) => (o.status === 'parsed' && language.get(o.sha) === o.language ? [parsedInput(o)] : []));
-    await ctx.store.storeRefreshed(ctx.repoId, parsed);
+    await ctx.store.storeRefreshed(ctx.repoId, parsed, atTips);
     stored += parsed.length;
   }
   return stored;

@@ -15,7 +15,7 @@ import { StoreBackend, type BackendRepo } from './backend.ts';
 import { sizeBytes } from './cli.ts';
 import type { Config } from './config.ts';
 import { ProgressNotices, sendNotice, startEventBridge, type EventBridge } from './events.ts';
-import { backfillPlan, branchesPlan, indexCommit, indexHistory, openHistoryStore, storeBackfill, type HistoryProgress } from './history.ts';
+import { backfillPlan, branchesPlan, indexCommit, indexHistory, openHistoryStore, refreshFiles, staleHistoryPlan, storeBackfill, type HistoryContext, type HistoryProgress } from './history.ts';
 import { startServer, type RunningServer } from './server/index.ts';
 import { embeddingProgress, commitsIndexed, filesIndexed, filesSkipped, gitFetchFailures, indexLagSeconds, parseErrors, queueDepth } from './server/metrics.ts';
 import { InProcessEvents } from './server/pubsub.ts';
@@ -90,6 +90,8 @@ function countCommit(repository: string, p: HistoryProgress): void {
 
 /** Commits the history backfill stores per turn (a few seconds): a ref move waits at most that. */
 const BACKFILL_CHUNK = 256;
+/** Files the background pass after an upgrade extracts again per turn (refreshHistory). */
+const REFRESH_CHUNK = 512;
 
 /** One repository: lock, initial index, watch, serial queue. */
 class RepoRunner {
@@ -356,10 +358,36 @@ class RepoRunner {
         if (done < total) this.progress.report('backfill', done, done);
         logger.info({ repo: this.r.name, indexed: done, seconds: Math.round((Date.now() - started) / 100) / 10 }, 'history backfill done');
       }
+      if (complete) await this.refreshHistory(ctx);
     } catch (err) {
       if (err instanceof Closing) return;
       logger.error({ err, repo: this.r.name, indexed: done }, 'history backfill failed; it goes on at the next start');
     }
+  }
+
+  /** After an upgrade, behind the backfill: the blobs of the stored history that an older extractor
+   * version extracted are extracted again (staleHistoryPlan; the tips' were at start),
+   * REFRESH_CHUNK files per turn, so a diff or a graph at any commit reads one set of rules. Its
+   * progress is reported with phase `upgrade`. A stop leaves the rest for the next start. */
+  private async refreshHistory(ctx: HistoryContext & { repoId: number }): Promise<void> {
+    const { logger } = this.svc;
+    const plan = await this.exclusive(() => staleHistoryPlan(ctx));
+    if (plan.length === 0) return;
+    logger.info({ repo: this.r.name, files: plan.length }, 'stored history extracted by an older version: extracting it again in the background');
+    const started = Date.now();
+    let lastLog = started;
+    let done = 0;
+    let stored = 0;
+    for (; done < plan.length && !this.closing && this.leader; done = Math.min(plan.length, done + REFRESH_CHUNK)) {
+      const chunk = plan.slice(done, done + REFRESH_CHUNK);
+      stored += await this.exclusive(() => refreshFiles(ctx, chunk, false));
+      this.progress.report('upgrade', Math.min(plan.length, done + REFRESH_CHUNK), plan.length);
+      if (Date.now() - lastLog >= 10_000) {
+        lastLog = Date.now();
+        logger.info({ repo: this.r.name, phase: 'upgrade', done: done + chunk.length, total: plan.length }, 'indexing');
+      }
+    }
+    if (done >= plan.length) logger.info({ repo: this.r.name, files: stored, seconds: Math.round((Date.now() - started) / 100) / 10 }, 'stored history extracted again by this version\'s rules');
   }
 
   /** Brings the hot store (store/hot) to the refs just recorded. It is a cache: a failure is

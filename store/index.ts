@@ -252,17 +252,31 @@ export class HistoryStore {
     return [...out.values()];
   }
 
+  /** Every blob of `repoId`'s stored commits that `staleAt` would report at some commit: the
+   * background pass after an upgrade (daemon/history.ts refreshStale) works through them. */
+  async staleStored(repoId: number): Promise<Array<{ path: string; blobSha: string; language: string }>> {
+    const { rows } = await this.db.query<{ path: string; blob_sha: string; language: string }>(
+      `SELECT DISTINCT ON (x.blob_sha, x.language) p.path, x.blob_sha, x.language
+         FROM extractions x JOIN file_deltas d ON d.extraction_id = x.id JOIN paths p ON p.id = d.path_id
+        WHERE p.repo_id = $1 AND x.extractor_version < $2
+          AND NOT EXISTS (SELECT 1 FROM extractions n WHERE n.blob_sha = x.blob_sha AND n.language = x.language AND n.extractor_version = $2)
+        ORDER BY x.blob_sha, x.language, p.path`, [repoId, EXTRACTOR_VERSION]);
+    return rows.map((r) => ({ path: r.path, blobSha: r.blob_sha, language: r.language }));
+  }
+
   /**
-   * Stores the current extractions of blobs that `staleAt` found (storeExtractions), after which
-   * every tree naming those blobs reads them (store/chain.ts treeSql). The caches that hold trees
-   * by commit (the writer's trees, search snapshots, the ANN index's and the hot store's tips) drop
-   * what they hold of `repoId`, and read it again on next use.
+   * Stores the current extractions of blobs that `staleAt` or `staleStored` found
+   * (storeExtractions), after which every tree naming those blobs reads them (store/chain.ts
+   * treeSql). The caches that hold trees by commit (the writer's trees, search snapshots) drop them;
+   * with `atTips`, so do the ANN index's and the hot store's tips of `repoId`. Each reads again on
+   * next use.
    */
-  async storeRefreshed(repoId: number, files: Array<Extract<FileDeltaInput, { status: 'parsed' }>>): Promise<void> {
+  async storeRefreshed(repoId: number, files: Array<Extract<FileDeltaInput, { status: 'parsed' }>>, atTips: boolean): Promise<void> {
     if (files.length === 0) return;
     await this.storeExtractions(files);
     this.writeCache.forgetTrees();
     this.searchEngine?.forget();
+    if (!atTips) return;
     await this.annIndex?.forget(repoId);
     await this.hot?.forget(repoId);
   }

@@ -4,12 +4,11 @@
 // (exit 6). Real processes: a `serve` child, real CLI invocations, a real git repository.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, it } from 'node:test';
 import { BIN, cli } from './helpers/cli.ts';
-import { cleanupAll, makeRepo } from './helpers/gitrepo.ts';
+import { cleanupAll, makeRepo, makeTempDir } from './helpers/gitrepo.ts';
 
 const ENV = { ...process.env, CODEGRAPH_DATABASE_URL: '', CODEGRAPH_DATA_DIR: '' };
 
@@ -52,7 +51,7 @@ it('diff, history and index work while serve runs on the same data directory; a 
   await repo.commit('three');
   await repo.write('src/c.ts', 'export const delta = () => 4;\n');
   await repo.commit('four');
-  const data = mkdtempSync(path.join(os.tmpdir(), 'codegraph-beside-'));
+  const data = await makeTempDir('codegraph-beside-');
 
   // The daemon stores the last 2 commits (c3, c4), and no more (no backfill).
   daemon = await serve(repo.dir, data);

@@ -1,14 +1,15 @@
 // Config precedence (file < env < flags), defaults, and every validation message.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { ConfigError, loadConfig } from '../daemon/config.ts';
 import { ExitCode } from '../daemon/cli.ts';
 import { DEFAULT_EXCLUDES } from '../indexer/indexer.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'cg-config-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 function file(text: string): string {
   const f = path.join(mkdtempSync(path.join(dir, 'c-')), 'codegraph.toml');
   writeFileSync(f, text);

@@ -1,13 +1,11 @@
 // `codegraph diff` and `codegraph history` end to end: a real repository, the embedded database in
 // a temp dir, on-demand indexing, JSON output and exit codes.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, it } from 'node:test';
 import { ExitCode } from '../daemon/cli.ts';
 import { cli } from './helpers/cli.ts';
-import { cleanupAll } from './helpers/gitrepo.ts';
+import { cleanupAll, makeTempDir } from './helpers/gitrepo.ts';
 import { buildFixture } from './store-fixtures.ts';
 
 
@@ -16,7 +14,7 @@ after(cleanupAll);
 
 it('diffs two revisions as JSON, indexing them on demand, and walks an entity history', { timeout: 300_000 }, async () => {
   const fx = await buildFixture();
-  const data = mkdtempSync(path.join(os.tmpdir(), 'codegraph-cli-'));
+  const data = await makeTempDir('codegraph-cli-');
   const d = await cli(['diff', fx.repo.dir, fx.c.c4!, fx.c.c5!, '--json', '--data', data]);
   assert.equal(d.code, ExitCode.OK, d.stderr);
   assert.deepEqual(JSON.parse(d.stdout), {

@@ -4,9 +4,8 @@
 // entityHistory answers from the newest indexed commit when HEAD is not indexed yet (item 8).
 // A real git repository, the real store backend over PGlite, a real server on 127.0.0.1.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
@@ -41,7 +40,7 @@ before(async () => {
   // HEAD moves on; this commit is not indexed (a push the daemon has not indexed yet).
   await repo.write('src/a.ts', 'export function alpha(): number {\n  return 3;\n}\n');
   unindexed = await repo.commit('c3');
-  const dir = mkdtempSync(path.join(tmpdir(), 'cg-errors-http-'));
+  const dir = await makeTempDir('cg-errors-http-');
   const file = path.join(dir, 'codegraph.toml');
   writeFileSync(file, `port = 0\n[[repos]]\npath = "${repo.dir}"\nname = "demo"\n`);
   server = await startServer({

@@ -16,6 +16,7 @@ import { DbError } from '../store/db.ts';
 import { StoreError } from '../store/index.ts';
 import { LockError } from '../store/lock.ts';
 import { MigrationError } from '../store/migrate.ts';
+import { cleanupAll } from './helpers/gitrepo.ts';
 import { gql, startTestServer, type Harness } from './server-helpers.ts';
 
 const samples: CodedError[] = [
@@ -71,6 +72,7 @@ describe('GraphQL boundary', () => {
   });
   after(async () => {
     await h.server.close();
+    await cleanupAll();
   });
 
   test('a StoreError thrown by the backend reaches the client with its mapped code, not "Unexpected error."', async () => {

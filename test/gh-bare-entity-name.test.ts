@@ -6,13 +6,10 @@
 // (`var setCharset = require('./utils').setCharset`, as express writes it) is an import, not a
 // second entity of that name.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, it } from 'node:test';
 import { ExitCode } from '../daemon/cli.ts';
 import { cli } from './helpers/cli.ts';
-import { cleanupAll, makeRepo } from './helpers/gitrepo.ts';
+import { cleanupAll, makeRepo, makeTempDir } from './helpers/gitrepo.ts';
 
 after(cleanupAll);
 
@@ -27,7 +24,7 @@ it('resolves a bare entity name for callers and history, and lists the candidate
   const c1 = await r.commit('add utils and response');
   await r.write('lib/utils.js', 'exports.setCharset = function setCharset(type, charset) {\n  if (!charset) return type;\n  return type + charset;\n};\nfunction helper() { return 1; }\nmodule.exports.helper = helper;\n');
   const c2 = await r.commit('setCharset: keep the type without a charset');
-  const data = mkdtempSync(path.join(os.tmpdir(), 'codegraph-bare-name-'));
+  const data = await makeTempDir('codegraph-bare-name-');
 
   const callers = await cli(['callers', r.dir, 'setCharset', '--json', '--data', data]);
   assert.equal(callers.code, ExitCode.OK, callers.stderr);

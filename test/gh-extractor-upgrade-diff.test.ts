@@ -9,7 +9,7 @@
 // tips' stale files again at start (refreshTips), and every tree naming them reads the new ones.
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
-import { indexHistory } from '../daemon/history.ts';
+import { indexHistory, refreshFiles, staleHistoryPlan } from '../daemon/history.ts';
 import type { Db } from '../store/db.ts';
 import { EXTRACTOR_VERSION } from '../indexer/types.ts';
 import { cleanupAll, makeRepo } from './helpers/gitrepo.ts';
@@ -97,6 +97,17 @@ await withBackends('entity changes across an extractor upgrade', (b) => {
         assert.equal(rows[0]!.n, 1);
         const again = await indexHistory({ repo: git, store: await openStore(db), indexer, repoId, history: 10, refreshTips: 16 });
         assert.equal(again.refreshed, 0);
+
+        // Behind the tips, the background pass: lib/utils.js at c1 (not at any tip) by the old rules.
+        const utilsAtC1 = await repo.git(['rev-parse', `${c1}:lib/utils.js`]);
+        await db.query('UPDATE extractions SET extractor_version = $2 WHERE blob_sha = $1', [utilsAtC1, EXTRACTOR_VERSION - 1]);
+        const later = await openStore(db);
+        const ctx = { repo: git, store: later, indexer, repoId };
+        assert.deepEqual(await staleHistoryPlan(ctx), [{ path: 'lib/utils.js', blobSha: utilsAtC1, language: 'javascript' }]);
+        assert.equal(await refreshFiles(ctx, await staleHistoryPlan(ctx), false), 1);
+        assert.deepEqual(await staleHistoryPlan(ctx), []);
+        const { rows: versions } = await db.query<{ v: number }>('SELECT extractor_version AS v FROM extractions WHERE blob_sha = $1 ORDER BY v', [utilsAtC1]);
+        assert.deepEqual(versions.map((r) => r.v), [EXTRACTOR_VERSION - 1, EXTRACTOR_VERSION]);
       }));
     } finally {
       await db.close();

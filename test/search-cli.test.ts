@@ -1,13 +1,10 @@
 // `codegraph search`, `callers` and `callees` end to end (issue #12): a real repository, the embedded
 // database in a temp dir, on-demand indexing, JSON and text output, exit codes.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, it } from 'node:test';
 import { ExitCode } from '../daemon/cli.ts';
 import { cli } from './helpers/cli.ts';
-import { cleanupAll } from './helpers/gitrepo.ts';
+import { cleanupAll, makeTempDir } from './helpers/gitrepo.ts';
 import { buildSearchFixture } from './search-fixtures.ts';
 
 
@@ -18,7 +15,7 @@ const C = 'src/http/client.ts';
 
 it('searches in every mode, lists callers and callees, and rejects bad input with exit 2', { timeout: 300_000 }, async () => {
   const fx = await buildSearchFixture();
-  const data = mkdtempSync(path.join(os.tmpdir(), 'codegraph-search-cli-'));
+  const data = await makeTempDir('codegraph-search-cli-');
   const s = await cli(['search', fx.repo.dir, 'parse response', '--mode', 'text', '--json', '--data', data]);
   assert.equal(s.code, ExitCode.OK, s.stderr);
   const out = JSON.parse(s.stdout) as { rev: string; total: number; hits: Array<{ entity: { name: string }; score: number; matches: unknown[] }> };

@@ -2,6 +2,7 @@
 // not run queries for a cross-site form post or a simple cross-site GET.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { cleanupAll } from './helpers/gitrepo.ts';
 import { startTestServer, type Harness } from './server-helpers.ts';
 
 let h: Harness;
@@ -10,6 +11,7 @@ before(async () => {
 });
 after(async () => {
   await h.server.close();
+  await cleanupAll();
 });
 
 const QUERY = '{ repositories { name } }';

@@ -1,7 +1,6 @@
 // Shared setup for the server tests: a real server on 127.0.0.1:0 over the in-memory backend, or
 // over the real embedded store of a repository the test built (`startStoreServer`).
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import WebSocket from 'ws';
@@ -24,9 +23,10 @@ export interface Harness {
   setReady(v: boolean): void;
 }
 
-/** `toml` (top-level keys first, then tables) goes into a config with port 0 and one repository. */
+/** `toml` (top-level keys first, then tables) goes into a config with port 0 and one repository.
+ * The config's temp dir is removed by `cleanupAll()` (helpers/gitrepo.ts), after the server closes. */
 export async function startTestServer(toml = '', extra: Partial<StartServerOptions> = {}): Promise<Harness> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'cg-server-'));
+  const dir = await makeTempDir('cg-server-');
   const file = path.join(dir, 'codegraph.toml');
   writeFileSync(file, `port = 0\n${toml}\n[[repos]]\npath = "${dir}"\nname = "demo"\nremote = "origin"\n`);
   const config = loadConfig({ argv: ['--config', file], env: {} });

@@ -3,7 +3,7 @@
 // there by relative paths. HTTP refusals are 401 UNAUTHENTICATED (403 FORBIDDEN without the read
 // scope); graphql-ws refusals close with 4401 (4403).
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -21,14 +21,17 @@ const Q = '{ repositories { name } }';
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
 const servers: RunningServer[] = [];
+const dirs: string[] = [];
 after(async () => {
   for (const s of servers) await s.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 /** Writes `files` and codegraph.toml (with `jwt` as the [auth.jwt] table) into a fresh directory;
  * loads the config from another working directory, so relative paths must resolve from the file. */
 function configWith(jwt: string, files: Record<string, string>) {
   const dir = mkdtempSync(path.join(tmpdir(), 'cg-jwt-'));
+  dirs.push(dir);
   for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
   const file = path.join(dir, 'codegraph.toml');
   writeFileSync(file, `port = 0\n[[repos]]\npath = "${dir}"\nname = "demo"\n[auth.jwt]\n${jwt}\n`);

@@ -8,6 +8,7 @@ import type WebSocket from 'ws';
 import { loadConfig } from '../daemon/config.ts';
 import { InProcessEvents, StartupError, startServer } from '../daemon/server/index.ts';
 import { MemoryBackend } from './server-memory-backend.ts';
+import { cleanupAll } from './helpers/gitrepo.ts';
 import { gql, rawWs, startTestServer, wait, type Harness } from './server-helpers.ts';
 
 const READ = 'read-token-0123456789';
@@ -34,6 +35,7 @@ rateBurst = 1000
 });
 after(async () => {
   await h.server.close();
+  await cleanupAll();
 });
 
 const jwt = (claims: Record<string, unknown>, exp = '5m') =>

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { SHA1, SHA2, entity } from './server-memory-backend.ts';
+import { cleanupAll } from './helpers/gitrepo.ts';
 import { gql, startTestServer, wait, type Harness } from './server-helpers.ts';
 
 let h: Harness;
@@ -13,6 +14,7 @@ before(async () => {
 });
 after(async () => {
   await h.server.close();
+  await cleanupAll();
 });
 
 describe('queries over HTTP', () => {

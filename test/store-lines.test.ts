@@ -2,7 +2,7 @@
 // the same rule the writer uses (a commit continues its base's line when it is the base's first
 // child). Both backends.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
@@ -40,6 +40,7 @@ await withBackends('commit lines migration', (b) => {
          VALUES (1, 'f', '{}', 't', 'n', 'e', now(), 'n', 'e', now(), 'm', $1, 2, $2)`, [bb, a]), { code: '23505' });
     } finally {
       await db.close();
+      rmSync(only1, { recursive: true, force: true });
     }
   });
 });

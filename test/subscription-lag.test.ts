@@ -10,6 +10,7 @@ import { InProcessEvents } from '../daemon/server/pubsub.ts';
 import type { EntityChangedEvent } from '../resolvers/context.ts';
 import { startTestServer, type Harness } from './server-helpers.ts';
 import { entity } from './server-memory-backend.ts';
+import { cleanupAll } from './helpers/gitrepo.ts';
 import { until } from './helpers/serve.ts';
 
 const sha = (c: string) => c.repeat(40);
@@ -105,7 +106,10 @@ describe('SUBSCRIPTION_LAGGED over graphql-ws', () => {
   before(async () => {
     h = await startTestServer('', { events });
   });
-  after(() => h.server.close());
+  after(async () => {
+    await h.server.close();
+    await cleanupAll();
+  });
 
   test('a subscriber that falls behind receives what was queued, then a coded error, then completion', async () => {
     const client = createClient({ url: h.server.url.replace('http', 'ws') + '/graphql', webSocketImpl: WebSocket, retryAttempts: 0 });

@@ -2,10 +2,10 @@
 // (`systemd-analyze security --offline=yes`). Skipped where systemd-analyze is missing.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { notifyReady, startWatchdog } from '../daemon/server/sdnotify.ts';
 
@@ -13,9 +13,15 @@ const UNIT = fileURLToPath(new URL('../systemd/codegraph.service', import.meta.u
 const BIN = fileURLToPath(new URL('../bin/codegraph.js', import.meta.url));
 const hasAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
 
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
 /** The unit with ExecStart pointing at this checkout (verify checks that the binary exists). */
 function localUnit(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'cg-unit-'));
+  dirs.push(dir);
   const file = path.join(dir, 'codegraph.service');
   writeFileSync(file, readFileSync(UNIT, 'utf8').replace(/^ExecStart=\S+ \S+/m, `ExecStart=${process.execPath} ${BIN}`));
   return file;

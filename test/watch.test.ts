@@ -1,17 +1,29 @@
 // RefWatcher against real git repositories made in a temp dir.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { RefWatcher, watchStats, type RefChangeEvent } from '../daemon/watch.ts';
 
 const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e', GIT_CONFIG_NOSYSTEM: '1', HOME: tmpdir() };
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env, encoding: 'utf8' }).trim();
 
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temp directory, removed when the file's tests are done (each test closes its watcher). */
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+
 function makeRepo(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'cg-watch-'));
+  const dir = tempDir('cg-watch-');
   git(dir, 'init', '-q', '-b', 'main');
   commit(dir, 'first');
   return dir;
@@ -171,7 +183,7 @@ test('rapid moves coalesce into one change from the first old sha to the last ne
 
 test('packed refs and deletions are seen (bare repository, polling)', async () => {
   const src = makeRepo();
-  const bare = mkdtempSync(path.join(tmpdir(), 'cg-bare-')) + '/r.git';
+  const bare = tempDir('cg-bare-') + '/r.git';
   git(tmpdir(), 'clone', '-q', '--bare', src, bare);
   git(bare, 'branch', 'gone');
   const c = collect();
@@ -190,7 +202,7 @@ test('packed refs and deletions are seen (bare repository, polling)', async () =
 
 test('fetchAndCheck fetches from the remote and reports the moved remote-tracking ref', async () => {
   const origin = makeRepo();
-  const clone = mkdtempSync(path.join(tmpdir(), 'cg-clone-')) + '/c';
+  const clone = tempDir('cg-clone-') + '/c';
   git(tmpdir(), 'clone', '-q', origin, clone);
   const c = collect();
   const w = new RefWatcher({ repos: [{ name: 'c', path: clone, remote: 'origin' }], onChange: c.onChange, pollIntervalMs: 0, fsEvents: false });
@@ -207,7 +219,7 @@ test('fetchAndCheck fetches from the remote and reports the moved remote-trackin
 
 test('a worktree: HEAD lives in its own git dir, refs in the common dir', async () => {
   const main = makeRepo();
-  const wt = mkdtempSync(path.join(tmpdir(), 'cg-wt-')) + '/w';
+  const wt = tempDir('cg-wt-') + '/w';
   git(main, 'worktree', 'add', '-q', '-b', 'side', wt);
   const c = collect();
   const w = new RefWatcher({ repos: [{ name: 'w', path: wt }], onChange: c.onChange, pollIntervalMs: 0, debounceMs: 50 });
