@@ -31,13 +31,21 @@ const SHORT_SHA = /^[0-9a-f]{4,39}$/;
 function toRecord(e: StoredEntity): EntityRecord {
   return {
     id: entityId(e.qualifiedName, e.kind), kind: e.kind, name: e.name, qualifiedName: e.qualifiedName, path: e.path, language: e.language,
-    startLine: e.startLine, endLine: e.endLine, signature: e.signature, doc: e.doc,
+    startLine: e.startLine, endLine: e.endLine, signature: e.signature, doc: e.doc, localName: e.localName, exported: e.exported, bodyHash: e.bodyHash,
   };
+}
+
+/** The local name of an entity qualified as `qualify(path, local)` (indexer/types.ts). */
+function localNameOf(e: EntityRef): string {
+  return e.qualifiedName === e.path ? '' : e.qualifiedName.slice(e.path.length + 2);
 }
 
 /** A ref-only entity (diff, call edges) when its full row is not found (should not happen). */
 function bareRecord(e: EntityRef): EntityRecord {
-  return { id: entityId(e.qualifiedName, e.kind), kind: e.kind, name: e.name, qualifiedName: e.qualifiedName, path: e.path, language: '', startLine: e.startLine, endLine: e.endLine, signature: null, doc: null };
+  return {
+    id: entityId(e.qualifiedName, e.kind), kind: e.kind, name: e.name, qualifiedName: e.qualifiedName, path: e.path, language: '', startLine: e.startLine, endLine: e.endLine,
+    signature: null, doc: null, localName: localNameOf(e), exported: false, bodyHash: null,
+  };
 }
 
 /** `p`, or the signal's reason as soon as it aborts. */

@@ -13,7 +13,8 @@ import { describeTarget, type Db } from '../store/db.ts';
 import { HttpEmbedder, OnnxEmbedder, StoreError, verifyStore, type Embedder, type HistoryStore, type HotStore, type RefMove } from '../store/index.ts';
 import { StoreBackend, type BackendRepo } from './backend.ts';
 import { sizeBytes } from './cli.ts';
-import type { Config } from './config.ts';
+import { authConfigured, type Config } from './config.ts';
+import { removeServeInfo, writeServeInfo } from './discovery.ts';
 import { ProgressNotices, sendNotice, startEventBridge, type EventBridge } from './events.ts';
 import { backfillPlan, branchesPlan, indexCommit, indexHistory, openHistoryStore, refreshFiles, staleHistoryPlan, storeBackfill, type HistoryContext, type HistoryProgress } from './history.ts';
 import { startServer, type RunningServer } from './server/index.ts';
@@ -625,6 +626,14 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     });
     cleanup.push(() => server.close());
     for (const r of runners) await r.start();
+    // CLI commands on this data directory ask this daemon (daemon/discovery.ts). With a server
+    // database the data directory holds no store a CLI command would open: nothing to find.
+    if (config.databaseUrl === undefined) {
+      cleanup.push(() => removeServeInfo(config.dataDir));
+      await writeServeInfo(config.dataDir, {
+        pid: process.pid, url: server.url, auth: authConfigured(config), repositories: repos.map((r) => ({ name: r.name, path: r.repo.path })),
+      });
+    }
 
     let closed: Promise<void> | null = null;
     const service: Service = {
@@ -635,6 +644,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       },
       close() {
         closed ??= (async () => {
+          if (config.databaseUrl === undefined) await removeServeInfo(config.dataDir).catch(() => undefined);
           await server.close(); // stop accepting first: no new requests against a closing store
           await Promise.all(runners.map((r) => r.close()));
           await reembed?.stop();

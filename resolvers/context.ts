@@ -41,6 +41,11 @@ export interface EntityRecord {
   endLine: number;
   signature: string | null;
   doc: string | null;
+  /** Qualified name inside the file (`Parser.parse`). */
+  localName: string;
+  exported: boolean;
+  /** Null for an entity known by reference only (EntityRef). */
+  bodyHash: string | null;
 }
 
 /** A page request. `first` is already validated (1..MAX_PAGE) by the resolvers. */

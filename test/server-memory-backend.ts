@@ -13,7 +13,7 @@ export const SHA1 = '1'.repeat(40);
 export const SHA2 = '2'.repeat(40);
 
 export function entity(id: string, name: string, path = 'src/a.ts', kind: EntityRecord['kind'] = 'function'): EntityRecord {
-  return { id, kind, name, qualifiedName: `${path}::${name}`, path, language: 'typescript', startLine: 1, endLine: 3, signature: '()', doc: null };
+  return { id, kind, name, qualifiedName: `${path}::${name}`, path, language: 'typescript', startLine: 1, endLine: 3, signature: '()', doc: null, localName: name, exported: true, bodyHash: `h-${id}` };
 }
 
 export class MemoryBackend implements GraphBackend {

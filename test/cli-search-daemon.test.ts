@@ -1,0 +1,103 @@
+// `codegraph search` beside a running daemon (issue #9): the daemon answers (over GraphQL, from the
+// snapshot it holds) instead of the CLI loading every entity and embedding of the tree through the
+// database socket (~9 s a query on a 709k-line tree). The answer is the one the CLI computes
+// itself (`--standalone`), byte for byte; a daemon that is gone (killed: its serve.json names a
+// dead pid) is not asked. Real processes: a `serve` child, real CLI invocations, a real repository.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, it } from 'node:test';
+import { BIN, cli } from './helpers/cli.ts';
+import { cleanupAll, makeRepo, makeTempDir } from './helpers/gitrepo.ts';
+
+const ENV = { ...process.env, CODEGRAPH_DATABASE_URL: '', CODEGRAPH_DATA_DIR: '' };
+
+let daemon: ChildProcess | null = null;
+after(async () => {
+  if (daemon !== null && daemon.exitCode === null && daemon.signalCode === null) {
+    daemon.kill('SIGTERM');
+    await new Promise((r) => daemon!.once('exit', r));
+  }
+  await cleanupAll();
+});
+
+/** Starts `serve`; resolves once its initial index is done, with a reader of its log so far. */
+function serve(repo: string, data: string): Promise<{ child: ChildProcess; log: () => string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'serve', repo, '--port', '0', '--data', data, '--history', '5', '--backfill', '0', '--threads', '1'], {
+      env: { ...ENV, CODEGRAPH_LOG_LEVEL: 'info', CODEGRAPH_LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += String(d);
+      if (out.includes('initial index done; ready')) resolve({ child, log: () => out });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code} before it was ready:\n${out.slice(-3000)}`)));
+  });
+}
+
+/** The GraphQL requests the daemon logged. */
+const graphqlRequests = (log: string): number => log.split('\n').filter((l) => l.includes('"msg":"request"') && l.includes('"path":"/graphql"')).length;
+
+/** Waits (up to 10 s) until the daemon's log shows `n` GraphQL requests: its lines reach this
+ * process through a pipe, after the CLI that caused them may have exited. */
+async function seen(log: () => string, n: number): Promise<number> {
+  for (let t = 0; t < 200 && graphqlRequests(log()) < n; t++) await new Promise((r) => setTimeout(r, 50));
+  return graphqlRequests(log());
+}
+
+it('search asks the running daemon, which answers as the CLI would alone; a dead daemon is not asked', { timeout: 600_000 }, async () => {
+  const repo = await makeRepo();
+  await repo.write('src/etag.ts', 'export function compileETag(value: string) {\n  return createETagGenerator(value);\n}\n\nfunction createETagGenerator(v: string) {\n  return v.length;\n}\n');
+  await repo.write('src/send.ts', 'import { compileETag } from "./etag";\n\nexport class Response {\n  sendFile(path: string) {\n    return compileETag(path);\n  }\n}\n');
+  await repo.commit('one');
+  const data = await makeTempDir('codegraph-search-daemon-');
+  const running = await serve(repo.dir, data);
+  daemon = running.child;
+  const info = JSON.parse(readFileSync(path.join(data, 'serve.json'), 'utf8')) as { pid: number; url: string; auth: boolean; repositories: Array<{ name: string; path: string }> };
+  assert.equal(info.pid, daemon.pid);
+  assert.equal(info.auth, false);
+  assert.deepEqual(info.repositories.map((r) => r.path), [repo.dir]);
+
+  for (const args of [['etag', '--mode', 'hybrid'], ['sendfile', '--mode', 'text'], ['compileETag', '--mode', 'vector', '--kind', 'function'], ['^create', '--mode', 'regex', '--path', 'src/']]) {
+    const before = graphqlRequests(running.log());
+    const asked = await cli(['search', repo.dir, ...args, '--json', '--data', data]);
+    assert.equal(asked.code, 0, asked.stderr);
+    assert.equal(await seen(running.log, before + 1), before + 1, `the daemon did not answer ${args.join(' ')}`);
+    const alone = await cli(['search', repo.dir, ...args, '--json', '--data', data, '--standalone']);
+    assert.equal(alone.code, 0, alone.stderr);
+    assert.equal(graphqlRequests(running.log()), before + 1);
+    assert.equal(asked.stdout, alone.stdout, args.join(' '));
+    assert.ok((JSON.parse(asked.stdout) as { hits: unknown[] }).hits.length > 0, args.join(' '));
+  }
+  // A query the daemon refuses (an invalid regex) is run by the CLI, with its own message and exit code.
+  const bad = await cli(['search', repo.dir, '(', '--mode', 'regex', '--data', data]);
+  const badAlone = await cli(['search', repo.dir, '(', '--mode', 'regex', '--data', data, '--standalone']);
+  assert.deepEqual([bad.code, bad.stderr], [badAlone.code, badAlone.stderr]);
+  assert.notEqual(bad.code, 0);
+
+  // Killed, the daemon leaves its serve.json behind; the CLI sees the pid is gone and opens the store.
+  daemon.kill('SIGKILL');
+  await new Promise((r) => daemon!.once('exit', r));
+  assert.ok(existsSync(path.join(data, 'serve.json')));
+  const after = await cli(['search', repo.dir, 'etag', '--json', '--data', data]);
+  assert.equal(after.code, 0, after.stderr);
+  assert.ok((JSON.parse(after.stdout) as { hits: Array<{ entity: { name: string } }> }).hits.some((h) => h.entity.name === 'compileETag'));
+});
+
+it('a daemon stopped cleanly removes its serve.json', { timeout: 600_000 }, async () => {
+  const repo = await makeRepo();
+  await repo.write('src/a.ts', 'export const a = 1;\n');
+  await repo.commit('one');
+  const data = await makeTempDir('codegraph-search-daemon-');
+  const running = await serve(repo.dir, data);
+  daemon = running.child;
+  assert.ok(existsSync(path.join(data, 'serve.json')));
+  daemon.kill('SIGTERM');
+  assert.equal(await new Promise((r) => daemon!.once('exit', r)), 0);
+  assert.equal(existsSync(path.join(data, 'serve.json')), false);
+});
