@@ -7,7 +7,7 @@ import type { GitRepo } from '../indexer/git/index.ts';
 import { Checkpoint, entityId, StoreError, type ChangeCounts, type EntityDiff, type EntityRef, type HistoryStore, type StoredEntity } from '../store/index.ts';
 import { UNRESOLVED_REASONS } from '../resolvers/context.ts';
 import type {
-  CallOptions, CallResolutionRecord, CommitRecord, DiffRecord, EntityFilter, EntityRecord, GraphBackend, HistoryRecord, ImpactRecord, Page, PageArgs, RefRecord,
+  CallOptions, CallResolutionRecord, CallWalkRecord, CommitRecord, DiffRecord, EntityFilter, EntityRecord, GraphBackend, HistoryRecord, ImpactRecord, Page, PageArgs, RefRecord,
   RepositoryRecord, ResolvedRev, SkipCountRecord, WalkRecord,
 } from '../resolvers/context.ts';
 import type { EntityKind, SkipReason } from '../indexer/types.ts';
@@ -304,33 +304,46 @@ export class StoreBackend implements GraphBackend {
     return { nodes: walk.nodes.map((e, i) => ({ entity: recs[i]!, distance: e.depth })), truncated: walk.truncated };
   }
 
-  private async walk(repo: string, commitSha: string, ids: string[], depth: number, dir: 'callers' | 'callees', opts: CallOptions): Promise<Array<WalkRecord<EntityRecord>>> {
+  private async walk(repo: string, commitSha: string, ids: string[], depth: number, dir: 'callers' | 'callees', opts: CallOptions): Promise<CallWalkRecord[]> {
     const r = this.get(repo);
     const storeOpts = { ...readOpts(opts), ...(opts.maxResults !== undefined ? { limit: opts.maxResults } : {}) };
     // The store resolves every entity's calls against one tree read; edges are then enriched in
     // one batch.
     const found = await this.store.walkMany(r.repoId, commitSha, ids, depth, dir === 'callers' ? 'up' : 'down', opts.minConfidence ?? 'name_only', storeOpts);
     const edges = found.map((e) => e ?? []);
-    // Distinct entities per walk, nearest first, then capped.
+    // Distinct entities per walk, nearest first, then capped; the calls that reached the kept ones.
+    const idOf = (ref: EntityRef): string => entityId(ref.qualifiedName, ref.kind);
     const walks = edges.map((list) => {
       const seen = new Set<string>();
       const out: EntityRef[] = [];
       for (const e of list) {
         const ref = dir === 'callers' ? e.from : e.to;
-        if (!seen.has(entityId(ref.qualifiedName, ref.kind))) { seen.add(entityId(ref.qualifiedName, ref.kind)); out.push(ref); }
+        if (!seen.has(idOf(ref))) { seen.add(idOf(ref)); out.push(ref); }
       }
-      return capped(out, opts.maxResults);
+      const walk = capped(out, opts.maxResults);
+      const kept = new Set(walk.nodes.map(idOf));
+      return { walk, calls: list.filter((e) => kept.has(idOf(dir === 'callers' ? e.from : e.to))) };
     });
-    const recs = await this.enrich(r, commitSha, walks.flatMap((w) => w.nodes), opts.signal);
-    let i = 0;
-    return walks.map((w) => ({ nodes: w.nodes.map(() => recs[i++]!), truncated: w.truncated }));
+    // One enrichment of every entity named, once each.
+    const refs = new Map<string, EntityRef>();
+    for (const w of walks) {
+      for (const n of w.walk.nodes) refs.set(idOf(n), n);
+      for (const c of w.calls) { refs.set(idOf(c.from), c.from); refs.set(idOf(c.to), c.to); }
+    }
+    const list = [...refs.values()];
+    const recs = await this.enrich(r, commitSha, list, opts.signal);
+    const rec = new Map(list.map((ref, i) => [idOf(ref), recs[i]!]));
+    return walks.map(({ walk, calls }) => ({
+      nodes: walk.nodes.map((n) => rec.get(idOf(n))!), truncated: walk.truncated,
+      calls: calls.map((c) => ({ from: rec.get(idOf(c.from))!, to: rec.get(idOf(c.to))!, line: c.line, via: c.via, depth: c.depth })),
+    }));
   }
 
-  callers(repo: string, commitSha: string, entityIds: string[], depth: number, opts: CallOptions = {}): Promise<Array<WalkRecord<EntityRecord>>> {
+  callers(repo: string, commitSha: string, entityIds: string[], depth: number, opts: CallOptions = {}): Promise<CallWalkRecord[]> {
     return this.walk(repo, commitSha, entityIds, depth, 'callers', opts);
   }
 
-  callees(repo: string, commitSha: string, entityIds: string[], depth: number, opts: CallOptions = {}): Promise<Array<WalkRecord<EntityRecord>>> {
+  callees(repo: string, commitSha: string, entityIds: string[], depth: number, opts: CallOptions = {}): Promise<CallWalkRecord[]> {
     return this.walk(repo, commitSha, entityIds, depth, 'callees', opts);
   }
 

@@ -117,6 +117,22 @@ export interface WalkRecord<T> {
   truncated: boolean;
 }
 
+/** One call a callers/callees walk followed: `from` calls `to` at `line` (of `from`'s file). */
+export interface CallRecord {
+  from: EntityRecord;
+  to: EntityRecord;
+  line: number;
+  via: 'exact' | 'import' | 'receiver_type' | 'name_only';
+  /** 1: a call of (or by) the walked entity itself; 2: of (or by) one of those; ... */
+  depth: number;
+}
+
+/** A callers/callees walk: the distinct entities reached, and the calls that reached them (every
+ * call site of the entities kept under the cap). */
+export interface CallWalkRecord extends WalkRecord<EntityRecord> {
+  calls: CallRecord[];
+}
+
 /** Per-call options of the backend methods that do real work. */
 export interface CallOptions {
   /** Aborted at the operation's deadline or when the client goes away; the reason is the error to throw. */
@@ -217,9 +233,9 @@ export interface GraphBackend {
   /** Transitive callers at `to` of what `from..to` changed, nearest first, at most `opts.maxResults`. */
   impact(repo: string, from: string | null, to: string, depth: number, opts?: CallOptions): Promise<WalkRecord<ImpactRecord>>;
   /** Batched: transitive callers up to `depth` of each entity id at one commit, each at most `opts.maxResults`. */
-  callers(repo: string, commitSha: string, entityIds: string[], depth: number, opts?: CallOptions): Promise<Array<WalkRecord<EntityRecord>>>;
+  callers(repo: string, commitSha: string, entityIds: string[], depth: number, opts?: CallOptions): Promise<CallWalkRecord[]>;
   /** Batched: transitive callees. */
-  callees(repo: string, commitSha: string, entityIds: string[], depth: number, opts?: CallOptions): Promise<Array<WalkRecord<EntityRecord>>>;
+  callees(repo: string, commitSha: string, entityIds: string[], depth: number, opts?: CallOptions): Promise<CallWalkRecord[]>;
   /** Entities a commit changed against its first parent, per kind of change; null for a commit
    * stored as a whole tree or not indexed. Absent: the field answers with an error. */
   changeCounts?(repo: string, commitSha: string): Promise<ChangeCountsRecord | null>;

@@ -5,7 +5,7 @@ import type { EntityKind } from '../indexer/types.ts';
 import { CALL_CONFIDENCES } from './context.ts';
 import type {
   CallConfidence, CallOptions, ChangeKind, CommitRecord, DiffRecord, EntityChangedEvent, EntityRecord, EventMap, GraphContext,
-  HistoryRecord, Page, SubscriptionLag, Topic, WalkRecord,
+  CallWalkRecord, HistoryRecord, Page, SubscriptionLag, Topic, WalkRecord,
 } from './context.ts';
 import { walkCost } from './budget.ts';
 import { badInput, codedError, notFound } from './errors.ts';
@@ -120,6 +120,12 @@ async function resolveRev(ctx: GraphContext, repo: string, rev: string): Promise
 
 function walkNodes<T, N>(w: WalkRecord<T>, wrap: (t: T) => N): { nodes: N[]; truncated: boolean } {
   return { nodes: w.nodes.map(wrap), truncated: w.truncated };
+}
+
+/** An EntityWalk of callers/callees at the walked entity's commit. */
+function callWalk(e: EntityNode, w: CallWalkRecord) {
+  const wrap = (x: EntityRecord) => entityNode(e.repository, e.commitSha, x);
+  return { ...walkNodes(w, wrap), calls: w.calls.map((c) => ({ from: wrap(c.from), to: wrap(c.to), line: c.line, via: c.via, depth: c.depth })) };
 }
 
 async function loadDiff(ctx: GraphContext, repo: string, from: string | null, to: string): Promise<DiffNode> {
@@ -258,14 +264,10 @@ export const resolvers = {
     },
   },
   Entity: {
-    callers: async (e: EntityNode, args: Args, ctx: GraphContext) => {
-      const walk = await ctx.loaders.callers.load(groupKey(e.repository, e.commitSha, depthArg(num(args.depth), 1), confidenceArg(args.minConfidence)), e.id);
-      return walkNodes(walk, (x) => entityNode(e.repository, e.commitSha, x));
-    },
-    callees: async (e: EntityNode, args: Args, ctx: GraphContext) => {
-      const walk = await ctx.loaders.callees.load(groupKey(e.repository, e.commitSha, depthArg(num(args.depth), 1), confidenceArg(args.minConfidence)), e.id);
-      return walkNodes(walk, (x) => entityNode(e.repository, e.commitSha, x));
-    },
+    callers: async (e: EntityNode, args: Args, ctx: GraphContext) =>
+      callWalk(e, await ctx.loaders.callers.load(groupKey(e.repository, e.commitSha, depthArg(num(args.depth), 1), confidenceArg(args.minConfidence)), e.id)),
+    callees: async (e: EntityNode, args: Args, ctx: GraphContext) =>
+      callWalk(e, await ctx.loaders.callees.load(groupKey(e.repository, e.commitSha, depthArg(num(args.depth), 1), confidenceArg(args.minConfidence)), e.id)),
     history: async (e: EntityNode, _: Args, ctx: GraphContext) =>
       historyNodes(e.repository, await ctx.backend.entityHistory(e.repository, e.qualifiedName, null, e.kind, callOpts(ctx))),
     ...search.Entity,

@@ -2,7 +2,7 @@
 // tick are grouped by their `group` (repo + commit + depth) and sent to the backend in one call;
 // results are cached for the operation, so a list of 50 entities asking for `callers` costs one
 // backend call, not 50.
-import type { CallConfidence, CallOptions, CommitRecord, EntityRecord, GraphBackend, WalkRecord } from './context.ts';
+import type { CallConfidence, CallOptions, CallWalkRecord, CommitRecord, EntityRecord, GraphBackend } from './context.ts';
 
 type BatchFn<V> = (group: string, keys: string[]) => Promise<V[]>;
 
@@ -65,8 +65,8 @@ function parseGroup(group: string): Array<string | number | null> {
 
 export interface Loaders {
   /** group: [repo, commitSha, depth]; key: entity id. */
-  callers: Batcher<WalkRecord<EntityRecord>>;
-  callees: Batcher<WalkRecord<EntityRecord>>;
+  callers: Batcher<CallWalkRecord>;
+  callees: Batcher<CallWalkRecord>;
   /** group: [repo, commitSha]; key: qualified name. */
   entityByQualifiedName: Batcher<EntityRecord | null>;
   /** group: [repo]; key: sha. */

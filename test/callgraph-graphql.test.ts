@@ -64,6 +64,24 @@ it('callees at depth 2, filtered by minimum confidence', async () => {
     ['go/main.go::run', 'go/shape/shape.go::Shape.Describe']);
 });
 
+it('a walk lists the calls it followed: both ends, line, resolution and depth', async () => {
+  const body = (await gql(h.server.url, `{ repository(name: "demo") { commit(rev: "HEAD") { entity(qualifiedName: "go/main.go::run") {
+    callees(depth: 2) { nodes { qualifiedName } calls { from { qualifiedName } to { qualifiedName exported localName } line via depth } } } } } }`, {})).body as {
+    data: { repository: { commit: { entity: { callees: { nodes: Array<{ qualifiedName: string }>; calls: Array<{ from: { qualifiedName: string }; to: { qualifiedName: string; exported: boolean; localName: string }; line: number; via: string; depth: number }> } } } } };
+    errors?: unknown;
+  };
+  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+  const walk = body.data.repository.commit.entity.callees;
+  // run -> New (import), run -> Shape.Area (name_only); both from run, at depth 1.
+  assert.deepEqual(walk.calls.map((c) => [c.from.qualifiedName, c.to.qualifiedName, c.via, c.depth]).sort(),
+    [['go/main.go::run', 'go/shape/shape.go::New', 'import', 1], ['go/main.go::run', 'go/shape/shape.go::Shape.Area', 'name_only', 1]]);
+  for (const c of walk.calls) assert.ok(c.line > 1, JSON.stringify(c));
+  // Every entity reached is the end of some call; Go's New is exported, its local name is its name.
+  assert.deepEqual([...new Set(walk.calls.map((c) => c.to.qualifiedName))].sort(), walk.nodes.map((n) => n.qualifiedName).sort());
+  const made = walk.calls.find((c) => c.to.qualifiedName === 'go/shape/shape.go::New')!;
+  assert.deepEqual([made.to.exported, made.to.localName], [true, 'New']);
+});
+
 it('counts unresolved calls per commit in GraphQL and /metrics', async () => {
   const body = await q('{ repository(name: "demo") { commit(rev: "HEAD") { callResolution { resolved unresolved ambiguous byReason { reason count } } } } }');
   assert.equal(body.errors, undefined, JSON.stringify(body.errors));

@@ -1,4 +1,4 @@
-// `codegraph search` beside a running daemon (issue #9): the daemon answers (over GraphQL, from the
+// `codegraph search`, `callers` and `callees` beside a running daemon (issue #9): the daemon answers (over GraphQL, from the
 // snapshot it holds) instead of the CLI loading every entity and embedding of the tree through the
 // database socket (~9 s a query on a 709k-line tree). The answer is the one the CLI computes
 // itself (`--standalone`), byte for byte; a daemon that is gone (killed: its serve.json names a
@@ -50,7 +50,7 @@ async function seen(log: () => string, n: number): Promise<number> {
   return graphqlRequests(log());
 }
 
-it('search asks the running daemon, which answers as the CLI would alone; a dead daemon is not asked', { timeout: 600_000 }, async () => {
+it('search, callers and callees ask the running daemon, which answers as the CLI would alone; a dead daemon is not asked', { timeout: 600_000 }, async () => {
   const repo = await makeRepo();
   await repo.write('src/etag.ts', 'export function compileETag(value: string) {\n  return createETagGenerator(value);\n}\n\nfunction createETagGenerator(v: string) {\n  return v.length;\n}\n');
   await repo.write('src/send.ts', 'import { compileETag } from "./etag";\n\nexport class Response {\n  sendFile(path: string) {\n    return compileETag(path);\n  }\n}\n');
@@ -74,6 +74,21 @@ it('search asks the running daemon, which answers as the CLI would alone; a dead
     assert.equal(asked.stdout, alone.stdout, args.join(' '));
     assert.ok((JSON.parse(asked.stdout) as { hits: unknown[] }).hits.length > 0, args.join(' '));
   }
+  // callers / callees of a qualified name: the daemon walks the graph; same output as alone.
+  for (const args of [['callers', 'src/etag.ts::compileETag', '--depth', '2'], ['callees', 'src/send.ts::Response.sendFile', '--depth', '3']]) {
+    const before = graphqlRequests(running.log());
+    const asked = await cli([args[0]!, repo.dir, ...args.slice(1), '--json', '--data', data]);
+    assert.equal(asked.code, 0, asked.stderr);
+    assert.equal(await seen(running.log, before + 1), before + 1, `the daemon did not answer ${args.join(' ')}`);
+    const alone = await cli([args[0]!, repo.dir, ...args.slice(1), '--json', '--data', data, '--standalone']);
+    assert.equal(asked.stdout, alone.stdout, args.join(' '));
+    assert.ok((JSON.parse(asked.stdout) as Record<string, unknown[]>)[args[0]!]!.length > 0, args.join(' '));
+  }
+  // A bare name is qualified by the CLI (the daemon's entity() takes qualified names only).
+  const bare = await cli(['callers', repo.dir, 'compileETag', '--json', '--data', data]);
+  assert.equal(bare.code, 0, bare.stderr);
+  assert.deepEqual((JSON.parse(bare.stdout) as { callers: Array<{ entity: { qualifiedName: string } }> }).callers.map((c) => c.entity.qualifiedName), ['src/send.ts::Response.sendFile']);
+
   // A query the daemon refuses (an invalid regex) is run by the CLI, with its own message and exit code.
   const bad = await cli(['search', repo.dir, '(', '--mode', 'regex', '--data', data]);
   const badAlone = await cli(['search', repo.dir, '(', '--mode', 'regex', '--data', data, '--standalone']);

@@ -90,11 +90,15 @@ export class MemoryBackend implements GraphBackend {
       this.calls.push(`callers aborted:${(signal.reason as { code?: string }).code}`);
       throw signal.reason;
     }
-    return ids.map((id) => ({ nodes: id === 'a' ? [entity('b', 'beta')] : [], truncated: false }));
+    return ids.map((id) => (id === 'a'
+      ? { nodes: [entity('b', 'beta')], truncated: false, calls: [{ from: entity('b', 'beta'), to: entity('a', 'alpha'), line: 2, via: 'exact' as const, depth: 1 }] }
+      : { nodes: [], truncated: false, calls: [] }));
   }
   async callees(_repo: string, _sha: string, ids: string[], _depth: number) {
     this.calls.push(`callees:${ids.length}`);
-    return ids.map((id) => ({ nodes: id === 'b' ? [entity('a', 'alpha')] : [], truncated: false }));
+    return ids.map((id) => (id === 'b'
+      ? { nodes: [entity('a', 'alpha')], truncated: false, calls: [{ from: entity('b', 'beta'), to: entity('a', 'alpha'), line: 2, via: 'exact' as const, depth: 1 }] }
+      : { nodes: [], truncated: false, calls: [] }));
   }
   async entityHistory(_repo: string, qn: string, _path: string | null, _kind: EntityKind | null): Promise<HistoryRecord[]> {
     return this.commitsList.map((c) => ({ commit: c, change: c.sha === SHA1 ? 'added' as const : 'modified' as const, kind: 'function' as const, visibilityChanged: false, entity: (this.entitiesAt[c.sha] ?? []).find((e) => e.qualifiedName === qn) ?? null }));
