@@ -45,6 +45,14 @@ export function readServeInfo(dataDir: string, opts: { alive?: boolean } = {}): 
   return info;
 }
 
+/** The daemon a CLI command on `dataDir` (none: a server database) may ask about the repository at
+ * `repoPath`, and that repository's name there; null when none serves it without authentication. */
+export function daemonFor(dataDir: string | undefined, repoPath: string): { info: ServeInfo; name: string } | null {
+  const info = dataDir === undefined ? null : readServeInfo(dataDir);
+  const name = info !== null && !info.auth ? info.repositories.find((r) => r.path === repoPath)?.name : undefined;
+  return info !== null && name !== undefined ? { info, name } : null;
+}
+
 function isServeInfo(v: unknown): v is ServeInfo {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;

@@ -31,13 +31,7 @@ await withBackends('entity changes across an extractor upgrade', (b) => {
       await withGit(repo.dir, (git) => withIndexer(async (indexer) => {
         const { repoId } = await indexHistory({ repo: git, store, indexer, history: 10 });
         // What the previous extractor stored for lib/response.js: the two bindings as variables.
-        const { rows } = await db.query<{ id: number }>(
-          `SELECT DISTINCT x.id FROM extractions x JOIN entities e ON e.extraction_id = x.id WHERE e.kind = 'import' AND x.language = 'javascript'`);
-        assert.equal(rows.length, 1);
-        const old = rows[0]!.id;
-        await db.query(`UPDATE entities SET kind = 'variable', name = CASE WHEN start_line = 1 THEN 'setCharset' ELSE 'send' END,
-          qname = CASE WHEN start_line = 1 THEN 'setCharset' ELSE 'send' END WHERE extraction_id = $1 AND kind = 'import'`, [old]);
-        await db.query('UPDATE extractions SET extractor_version = $2 WHERE id = $1', [old, EXTRACTOR_VERSION - 1]);
+        const old = await downgrade(db);
 
         // The upgraded indexer (a new process: nothing cached) stores a commit that only adds a
         // comment to the file.

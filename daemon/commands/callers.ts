@@ -5,7 +5,7 @@ import { GitRepo } from '../../indexer/git/index.ts';
 import type { Indexer } from '../../indexer/index.ts';
 import type { CallEdge, HistoryStore } from '../../store/index.ts';
 import { CliError, ExitCode, STORE_OPTIONS, parseCommand, positiveInt, storeLocation } from '../cli.ts';
-import { askDaemon, readServeInfo } from '../discovery.ts';
+import { askDaemon, daemonFor } from '../discovery.ts';
 import type { OpenHistoryOptions } from '../history.ts';
 import { qualify } from './names.ts';
 
@@ -75,14 +75,13 @@ function command(direction: 'callers' | 'callees') {
     };
     try {
       const location = storeLocation(repo.path, values);
-      const daemon = !values.standalone && location.dataDir !== undefined ? readServeInfo(location.dataDir) : null;
-      const repoName = daemon !== null && !daemon.auth ? daemon.repositories.find((r) => r.path === repo.path)?.name : undefined;
-      if (daemon !== null && repoName !== undefined) {
+      const daemon = values.standalone ? null : daemonFor(location.dataDir, repo.path);
+      if (daemon !== null) {
         // The daemon walks the graph it holds (at a tip, its hot store's). A bare name, a walk cut
         // at its cap or any failure is done here instead, with this command's messages and codes.
         const sha = await repo.resolveCommit(values.rev);
         const data = await askDaemon<{ repository: { commit: { entity: { qualifiedName: string; walk: { truncated: boolean; calls: CallEdge[] } } | null } } | null }>(
-          daemon, daemonWalk(direction, depth), { repo: repoName, rev: sha, name });
+          daemon.info, daemonWalk(direction, depth), { repo: daemon.name, rev: sha, name });
         const found = data?.repository?.commit.entity;
         if (found && !found.walk.truncated) return print(sha, found.qualifiedName, found.walk.calls);
       }

@@ -5,7 +5,7 @@ import { ENTITY_KINDS, type EntityKind } from '../../indexer/types.ts';
 import type { Indexer } from '../../indexer/index.ts';
 import { SEARCH_MODES, type SearchMatch, type SearchMode } from '../../store/index.ts';
 import { CliError, ExitCode, STORE_OPTIONS, parseCommand, positiveInt, storeLocation } from '../cli.ts';
-import { askDaemon, readServeInfo } from '../discovery.ts';
+import { askDaemon, daemonFor } from '../discovery.ts';
 
 const USAGE = `usage: codegraph search <repo> <query> [--mode M] [--rev REV] [--kind K]... [--path P] [--bodies] [--first N] [--json] [--data DIR] [--database-url URL]
 
@@ -57,14 +57,13 @@ export async function run(argv: string[]): Promise<number> {
   };
   try {
     const location = storeLocation(repo.path, values);
-    const daemon = !values.standalone && location.dataDir !== undefined ? readServeInfo(location.dataDir) : null;
-    const name = daemon !== null && !daemon.auth ? daemon.repositories.find((r) => r.path === repo.path)?.name : undefined;
-    if (daemon !== null && name !== undefined) {
+    const daemon = values.standalone ? null : daemonFor(location.dataDir, repo.path);
+    if (daemon !== null) {
       // The daemon answers from the snapshot it holds (at a tip, its hot store's); anything it
       // cannot answer (an error, not reachable) is done here as without it.
       const sha = await repo.resolveCommit(values.rev);
-      const data = await askDaemon<{ repository: { search: { totalCount: number; edges: Array<{ node: Hit }> } } | null }>(daemon, DAEMON_SEARCH, {
-        repo: name, q: query, mode: mode.toUpperCase(), rev: sha, kinds: kinds.length > 0 ? kinds : null, path: values.path ?? null, bodies: values.bodies, first,
+      const data = await askDaemon<{ repository: { search: { totalCount: number; edges: Array<{ node: Hit }> } } | null }>(daemon.info, DAEMON_SEARCH, {
+        repo: daemon.name, q: query, mode: mode.toUpperCase(), rev: sha, kinds: kinds.length > 0 ? kinds : null, path: values.path ?? null, bodies: values.bodies, first,
       });
       const found = data?.repository?.search;
       if (found) return print(sha, found.totalCount, found.edges.map((e) => e.node));
