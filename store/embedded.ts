@@ -658,7 +658,10 @@ class DatabaseHost implements EmbeddedServer {
       if (this.#idleTimer !== null) clearInterval(this.#idleTimer);
       const server = this.#server;
       this.#server = null;
-      if (server !== null) await new Promise<void>((r) => server.close(() => r()));
+      // Stops accepting at once. Not awaiting close()'s callback: it also waits for the connections
+      // handed to the database process, and never comes once that process has exited (stopped
+      // while idle), which hung every close after an idle stop; #stop below ends those connections.
+      server?.close();
       for (const s of this.#queue.splice(0)) s.destroy();
       await this.#starting?.catch(() => undefined);
       const proc = this.#proc;
