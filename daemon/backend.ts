@@ -35,6 +35,11 @@ function toRecord(e: StoredEntity): EntityRecord {
   };
 }
 
+/** loadByPath's key of one entity: its id, kind and first line. */
+function exactKey(id: string, kind: string, startLine: number): string {
+  return `${id}\0${kind}\0${startLine}`;
+}
+
 /** The local name of an entity qualified as `qualify(path, local)` (indexer/types.ts). */
 function localNameOf(e: EntityRef): string {
   return e.qualifiedName === e.path ? '' : e.qualifiedName.slice(e.path.length + 2);
@@ -244,13 +249,25 @@ export class StoreBackend implements GraphBackend {
     return qualifiedNames.map((q) => byQn.get(q) ?? byQn.get(entityId(q, 'interface')) ?? byQn.get(entityId(q, 'type')) ?? null);
   }
 
-  /** Entities of the given paths at `sha`, one store query per distinct path, keyed by entity id. */
+  /**
+   * Entities of the given paths at `sha`, one store query per distinct path, keyed by entity id and
+   * by `exactKey(id, kind, startLine)`. An import shares its id with a definition of its name in the
+   * file (express's lib/utils.js had `var etag = require('etag')` and `function etag`), and repeated
+   * inline callbacks share one (a test file's many `createError`): under the bare id the first
+   * definition wins, and a caller that knows the entity (enrich) asks for it exactly.
+   */
   private async loadByPath(r: BackendRepo, sha: string, paths: string[], signal?: AbortSignal, qualifiedNames?: string[]): Promise<Map<string, EntityRecord>> {
     const out = new Map<string, EntityRecord>();
+    const put = (e: StoredEntity): void => {
+      const id = entityId(e.qualifiedName, e.kind);
+      const had = out.get(id);
+      if (had === undefined || (had.kind === 'import' && e.kind !== 'import')) out.set(id, toRecord(e));
+      out.set(exactKey(id, e.kind, e.startLine), toRecord(e));
+    };
     // At a tip the hot store holds (store/hot), the entities are in memory.
     const hot = qualifiedNames && this.store.hot?.entities(r.repoId, sha, qualifiedNames);
     if (hot) {
-      hot.forEach((e) => e && out.set(entityId(e.qualifiedName, e.kind), toRecord(e)));
+      for (const list of hot) for (const e of list) put(e);
       return out;
     }
     // One path after the other, with the event loop given turns and the signal checked between
@@ -259,7 +276,7 @@ export class StoreBackend implements GraphBackend {
     for (const p of new Set(paths)) {
       await checkpoint.tick();
       for (const e of await this.store.entities(r.repoId, sha, { pathPrefix: p, limit: 10_000 })) {
-        if (e.path === p && !out.has(entityId(e.qualifiedName, e.kind))) out.set(entityId(e.qualifiedName, e.kind), toRecord(e));
+        if (e.path === p) put(e);
       }
     }
     return out;
@@ -268,7 +285,7 @@ export class StoreBackend implements GraphBackend {
   private async enrich(r: BackendRepo, sha: string, refs: EntityRef[], signal?: AbortSignal): Promise<EntityRecord[]> {
     if (refs.length === 0) return [];
     const byQn = await this.loadByPath(r, sha, refs.map((e) => e.path), signal, refs.map((e) => e.qualifiedName));
-    return refs.map((e) => byQn.get(entityId(e.qualifiedName, e.kind)) ?? bareRecord(e));
+    return refs.map((e) => byQn.get(exactKey(entityId(e.qualifiedName, e.kind), e.kind, e.startLine)) ?? byQn.get(entityId(e.qualifiedName, e.kind)) ?? bareRecord(e));
   }
 
   async diff(repo: string, from: string | null, to: string, opts: CallOptions = {}): Promise<DiffRecord> {
@@ -288,7 +305,7 @@ export class StoreBackend implements GraphBackend {
     let ai = 0;
     const removed = d.removed.map(() => before[bi++]!);
     const added = d.added.map(() => after[ai++]!);
-    const modified = d.modified.map((m) => ({ before: before[bi++]!, after: after[ai++]!, signatureChanged: m.signatureChanged, visibilityChanged: m.visibilityChanged, docChanged: m.docChanged }));
+    const modified = d.modified.map((m) => ({ before: before[bi++]!, after: after[ai++]!, signatureChanged: m.signatureChanged, visibilityChanged: m.visibilityChanged, bodyChanged: m.bodyChanged, docChanged: m.docChanged }));
     const renamed = d.renamed.map(() => ({ before: before[bi++]!, after: after[ai++]! }));
     const moved = d.moved.map(() => ({ before: before[bi++]!, after: after[ai++]! }));
     return { from, to, added, removed, modified, renamed, moved };

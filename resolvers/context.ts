@@ -99,7 +99,7 @@ export interface DiffRecord {
   to: string;
   added: EntityRecord[];
   removed: EntityRecord[];
-  modified: Array<{ before: EntityRecord; after: EntityRecord; signatureChanged: boolean; visibilityChanged: boolean; docChanged: boolean }>;
+  modified: Array<{ before: EntityRecord; after: EntityRecord; signatureChanged: boolean; visibilityChanged: boolean; bodyChanged: boolean; docChanged: boolean }>;
   renamed: Array<{ before: EntityRecord; after: EntityRecord }>;
   moved: Array<{ before: EntityRecord; after: EntityRecord }>;
 }

@@ -277,7 +277,7 @@ export const resolvers = {
     removed: (d: DiffNode) => d.removed.map((e) => entityNode(d.repository, d.from ?? d.to, e)),
     modified: (d: DiffNode) => d.modified.map((m) => ({
       before: entityNode(d.repository, d.from ?? d.to, m.before), after: entityNode(d.repository, d.to, m.after), signatureChanged: m.signatureChanged,
-      visibilityChanged: m.visibilityChanged, docChanged: m.docChanged,
+      visibilityChanged: m.visibilityChanged, bodyChanged: m.bodyChanged, docChanged: m.docChanged,
     })),
     renamed: (d: DiffNode) => d.renamed.map((m) => ({ before: entityNode(d.repository, d.from ?? d.to, m.before), after: entityNode(d.repository, d.to, m.after) })),
     moved: (d: DiffNode) => d.moved.map((m) => ({ before: entityNode(d.repository, d.from ?? d.to, m.before), after: entityNode(d.repository, d.to, m.after) })),

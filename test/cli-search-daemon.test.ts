@@ -1,4 +1,4 @@
-// `codegraph search`, `callers` and `callees` beside a running daemon (issue #9): the daemon answers (over GraphQL, from the
+// `codegraph search`, `callers`, `callees` and `diff` beside a running daemon (issue #9): the daemon answers (over GraphQL, from the
 // snapshot it holds) instead of the CLI loading every entity and embedding of the tree through the
 // database socket (~9 s a query on a 709k-line tree). The answer is the one the CLI computes
 // itself (`--standalone`), byte for byte; a daemon that is gone (killed: its serve.json names a
@@ -50,11 +50,18 @@ async function seen(log: () => string, n: number): Promise<number> {
   return graphqlRequests(log());
 }
 
-it('search, callers and callees ask the running daemon, which answers as the CLI would alone; a dead daemon is not asked', { timeout: 600_000 }, async () => {
+it('search, callers, callees and diff ask the running daemon, which answers as the CLI would alone; a dead daemon is not asked', { timeout: 600_000 }, async () => {
   const repo = await makeRepo();
   await repo.write('src/etag.ts', 'export function compileETag(value: string) {\n  return createETagGenerator(value);\n}\n\nfunction createETagGenerator(v: string) {\n  return v.length;\n}\n');
   await repo.write('src/send.ts', 'import { compileETag } from "./etag";\n\nexport class Response {\n  sendFile(path: string) {\n    return compileETag(path);\n  }\n}\n');
-  await repo.commit('one');
+  // An import and a definition sharing a name (express's lib/utils.js), and a name repeated in one
+  // file (a test's inline helpers): the daemon's answers once named the wrong one of each.
+  const UTILS = 'var etag = require("etag");\n\nexports.etag = function (body) {\n  return etag(body);\n};\n';
+  const SPEC = (n: number) => Array.from({ length: n }, (_, i) => `describe("s${i}", function () {\n  function createError() {\n    return ${i};\n  }\n  it("t", createError);\n});\n`).join('\n');
+  await repo.writeFiles({ 'src/utils.js': UTILS, 'test/spec.js': SPEC(2) });
+  const c1 = await repo.commit('one');
+  await repo.writeFiles({ 'src/utils.js': UTILS.replace('etag(body)', 'etag(body, { weak: true })'), 'test/spec.js': `// spec\n${SPEC(3)}` });
+  const c2 = await repo.commit('two');
   const data = await makeTempDir('codegraph-search-daemon-');
   const running = await serve(repo.dir, data);
   daemon = running.child;
@@ -88,6 +95,19 @@ it('search, callers and callees ask the running daemon, which answers as the CLI
   const bare = await cli(['callers', repo.dir, 'compileETag', '--json', '--data', data]);
   assert.equal(bare.code, 0, bare.stderr);
   assert.deepEqual((JSON.parse(bare.stdout) as { callers: Array<{ entity: { qualifiedName: string } }> }).callers.map((c) => c.entity.qualifiedName), ['src/send.ts::Response.sendFile']);
+
+  // diff: at the tip (the hot store's entities) and between the two commits; same output as alone.
+  for (const args of [['diff', c1, c2], ['diff', 'HEAD~1', 'HEAD']]) {
+    const before = graphqlRequests(running.log());
+    const asked = await cli([args[0]!, repo.dir, ...args.slice(1), '--json', '--data', data]);
+    assert.equal(asked.code, 0, asked.stderr);
+    assert.equal(await seen(running.log, before + 1), before + 1, `the daemon did not answer ${args.join(' ')}`);
+    const alone = await cli([args[0]!, repo.dir, ...args.slice(1), '--json', '--data', data, '--standalone']);
+    assert.equal(asked.stdout, alone.stdout, args.join(' '));
+    const d = JSON.parse(asked.stdout) as { added: Array<{ qualifiedName: string; startLine: number }>; modified: Array<{ after: { kind: string; qualifiedName: string; startLine: number } }> };
+    assert.deepEqual(d.modified.map((m) => [m.after.kind, m.after.qualifiedName, m.after.startLine]), [['function', 'src/utils.js::etag', 3]], asked.stdout);
+    assert.ok(d.added.some((e) => e.qualifiedName === 'test/spec.js::createError' && e.startLine > 10), asked.stdout);
+  }
 
   // A query the daemon refuses (an invalid regex) is run by the CLI, with its own message and exit code.
   const bad = await cli(['search', repo.dir, '(', '--mode', 'regex', '--data', data]);

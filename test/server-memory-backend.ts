@@ -71,7 +71,7 @@ export class MemoryBackend implements GraphBackend {
   }
   async diff(_repo: string, from: string | null, to: string): Promise<DiffRecord> {
     const c = entity('c', 'gamma', 'src/b.ts');
-    return { from, to, added: [c], removed: [], modified: [{ before: entity('a', 'alpha'), after: entity('a', 'alpha'), signatureChanged: true, visibilityChanged: false, docChanged: false }], renamed: [], moved: [] };
+    return { from, to, added: [c], removed: [], modified: [{ before: entity('a', 'alpha'), after: entity('a', 'alpha'), signatureChanged: true, visibilityChanged: false, bodyChanged: true, docChanged: false }], renamed: [], moved: [] };
   }
   async impact(_repo: string, _from: string | null, _to: string, depth: number) {
     return { nodes: [{ entity: entity('b', 'beta'), distance: Math.min(1, depth) }] as ImpactRecord[], truncated: false };

@@ -1,16 +1,18 @@
 // `codegraph diff <repo> <revA> <revB>`: what changed between two commits at the level of functions
 // and classes (added, removed, modified, renamed, moved), and optionally who is affected.
 import { GitRepo } from '../../indexer/git/index.ts';
-import { Indexer } from '../../indexer/index.ts';
+import type { Indexer } from '../../indexer/index.ts';
 import type { EntityDiff, EntityRef, ImpactEntry } from '../../store/index.ts';
 import { CliError, ExitCode, STORE_OPTIONS, parseCommand, positiveInt, storeLocation } from '../cli.ts';
-import { indexCommit, openHistoryStore } from '../history.ts';
+import { askDaemon, daemonFor } from '../discovery.ts';
 
 
 const USAGE = `usage: codegraph diff <repo> <revA> <revB> [--json] [--impact N] [--data DIR] [--database-url URL]
 
   --json               print {from, to, added, removed, modified, renamed, moved} as JSON
   --impact N           also list the transitive callers (N levels) at revB of what changed
+  --standalone         open the store even when \`codegraph serve\` serves this data directory (by
+                       default the running daemon answers a diff without --impact)
   --data DIR           embedded database directory (env CODEGRAPH_DATA_DIR; default <repo>/.codegraph)
   --database-url URL   PostgreSQL server instead of the embedded database (env CODEGRAPH_DATABASE_URL)`;
 
@@ -37,7 +39,7 @@ export function renderDiff(d: EntityDiff, impact: ImpactEntry[] | null): string 
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseCommand(argv, USAGE, { json: { type: 'boolean', default: false }, impact: { type: 'string' }, ...STORE_OPTIONS });
+  const parsed = parseCommand(argv, USAGE, { json: { type: 'boolean', default: false }, impact: { type: 'string' }, standalone: { type: 'boolean', default: false }, ...STORE_OPTIONS });
   if (parsed === null) return ExitCode.OK;
   const { values, positionals } = parsed;
   const [repoPath, revA, revB, ...extra] = positionals;
@@ -49,7 +51,21 @@ export async function run(argv: string[]): Promise<number> {
   let indexer: Indexer | null = null;
   try {
     const [a, b] = [await repo.resolveCommit(revA), await repo.resolveCommit(revB)];
-    const { db, store } = await openHistoryStore(storeLocation(repo.path, values));
+    const location = storeLocation(repo.path, values);
+    const daemon = values.standalone || depth !== null ? null : daemonFor(location.dataDir, repo.path);
+    if (daemon !== null) {
+      // The daemon diffs (indexing either side on demand, within its limits); anything it cannot
+      // answer is done here as without it.
+      const data = await askDaemon<{ repository: { diff: EntityDiff } | null }>(daemon.info, DAEMON_DIFF, { repo: daemon.name, from: a, to: b });
+      const d = data?.repository?.diff;
+      if (d && d.from === a && d.to === b) {
+        process.stdout.write(values.json ? `${JSON.stringify(d)}\n` : renderDiff(d, null));
+        return ExitCode.OK;
+      }
+    }
+    // Loaded only here: the store and the parser pool are most of this command's start-up.
+    const [{ indexCommit, openHistoryStore }, { Indexer }] = await Promise.all([import('../history.ts'), import('../../indexer/index.ts')]);
+    const { db, store } = await openHistoryStore(location);
     try {
       const repoId = await store.repository(repo.path);
       const missing = await store.indexedCommits(repoId, [a, b]);
@@ -71,3 +87,16 @@ export async function run(argv: string[]): Promise<number> {
     await repo.close();
   }
 }
+
+/** The daemon's diff, asking for what the CLI prints (EntityRef's fields, each object's keys in the
+ * CLI's order). */
+const REF = 'kind name qualifiedName path startLine endLine';
+const DAEMON_DIFF = `query CliDiff($repo: String!, $from: String!, $to: String!) {
+  repository(name: $repo) {
+    diff(from: $from, to: $to) {
+      from to added { ${REF} } removed { ${REF} }
+      modified { before { ${REF} } after { ${REF} } signatureChanged visibilityChanged bodyChanged docChanged }
+      renamed { before { ${REF} } after { ${REF} } } moved { before { ${REF} } after { ${REF} } }
+    }
+  }
+}`;

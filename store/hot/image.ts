@@ -245,14 +245,15 @@ export class TipImage {
 
   /** The first entity (in path and position order, any kind) of a qualified name, as a store
    * query by path finds it; undefined when none. */
-  entity(qualifiedName: string): StoredEntity | undefined {
-    const i = this.positionsOf(qualifiedName, true)[0];
-    if (i === undefined) return undefined;
-    const e = this.entities[i]!;
-    return {
-      kind: e.kind, name: e.name, qualifiedName: e.qualifiedName, path: e.path, startLine: e.startLine, endLine: e.endLine,
-      signature: e.signature, doc: e.doc, exported: e.exported, bodyHash: e.bodyHash, language: e.language, localName: e.localName,
-    };
+  /** Every entity of a qualified name (imports included), in file order. */
+  entitiesNamed(qualifiedName: string): StoredEntity[] {
+    return this.positionsOf(qualifiedName, true).map((i) => {
+      const e = this.entities[i]!;
+      return {
+        kind: e.kind, name: e.name, qualifiedName: e.qualifiedName, path: e.path, startLine: e.startLine, endLine: e.endLine,
+        signature: e.signature, doc: e.doc, exported: e.exported, bodyHash: e.bodyHash, language: e.language, localName: e.localName,
+      };
+    });
   }
 
   /** Resolver.find: of the entities sharing a qualified name, the callable one with the longest body. */

@@ -117,11 +117,11 @@ export class HotStore {
     return img.walk(qualifiedName, depth, direction, minVia, limit);
   }
 
-  /** Entities by qualified name at a held tip (null: no such entity), or undefined when the tip
-   * is not held. */
-  entities(repoId: number, sha: string, qualifiedNames: string[]): Array<StoredEntity | null> | undefined {
+  /** The entities of each qualified name at a held tip (imports included, in file order; empty:
+   * none), or undefined when the tip is not held. */
+  entities(repoId: number, sha: string, qualifiedNames: string[]): StoredEntity[][] | undefined {
     const img = this.image(repoId, sha);
-    return img && qualifiedNames.map((q) => img.entity(q) ?? null);
+    return img && qualifiedNames.map((q) => img.entitiesNamed(q));
   }
 
   /** Tips held of a repository, by ref. */
