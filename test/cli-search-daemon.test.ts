@@ -70,26 +70,25 @@ it('search, callers, callees and diff ask the running daemon, which answers as t
   assert.equal(info.auth, false);
   assert.deepEqual(info.repositories.map((r) => r.path), [repo.dir]);
 
-  for (const args of [['etag', '--mode', 'hybrid'], ['sendfile', '--mode', 'text'], ['compileETag', '--mode', 'vector', '--kind', 'function'], ['^create', '--mode', 'regex', '--path', 'src/']]) {
-    const before = graphqlRequests(running.log());
-    const asked = await cli(['search', repo.dir, ...args, '--json', '--data', data]);
-    assert.equal(asked.code, 0, asked.stderr);
-    assert.equal(await seen(running.log, before + 1), before + 1, `the daemon did not answer ${args.join(' ')}`);
-    const alone = await cli(['search', repo.dir, ...args, '--json', '--data', data, '--standalone']);
-    assert.equal(alone.code, 0, alone.stderr);
-    assert.equal(graphqlRequests(running.log()), before + 1);
-    assert.equal(asked.stdout, alone.stdout, args.join(' '));
-    assert.ok((JSON.parse(asked.stdout) as { hits: unknown[] }).hits.length > 0, args.join(' '));
-  }
-  // callers / callees of a qualified name: the daemon walks the graph; same output as alone.
-  for (const args of [['callers', 'src/etag.ts::compileETag', '--depth', '2'], ['callees', 'src/send.ts::Response.sendFile', '--depth', '3']]) {
+  /** Runs `codegraph <args> --json` beside the daemon, checks that the daemon answered it and that
+   * `--standalone` prints the same; returns the parsed output. */
+  const parity = async <T>(args: string[]): Promise<T> => {
     const before = graphqlRequests(running.log());
     const asked = await cli([args[0]!, repo.dir, ...args.slice(1), '--json', '--data', data]);
     assert.equal(asked.code, 0, asked.stderr);
     assert.equal(await seen(running.log, before + 1), before + 1, `the daemon did not answer ${args.join(' ')}`);
     const alone = await cli([args[0]!, repo.dir, ...args.slice(1), '--json', '--data', data, '--standalone']);
+    assert.equal(alone.code, 0, alone.stderr);
+    assert.equal(graphqlRequests(running.log()), before + 1);
     assert.equal(asked.stdout, alone.stdout, args.join(' '));
-    assert.ok((JSON.parse(asked.stdout) as Record<string, unknown[]>)[args[0]!]!.length > 0, args.join(' '));
+    return JSON.parse(asked.stdout) as T;
+  };
+  for (const args of [['etag', '--mode', 'hybrid'], ['sendfile', '--mode', 'text'], ['compileETag', '--mode', 'vector', '--kind', 'function'], ['^create', '--mode', 'regex', '--path', 'src/']]) {
+    assert.ok((await parity<{ hits: unknown[] }>(['search', ...args])).hits.length > 0, args.join(' '));
+  }
+  // callers / callees of a qualified name: the daemon walks the graph.
+  for (const args of [['callers', 'src/etag.ts::compileETag', '--depth', '2'], ['callees', 'src/send.ts::Response.sendFile', '--depth', '3']]) {
+    assert.ok((await parity<Record<string, unknown[]>>(args))[args[0]!]!.length > 0, args.join(' '));
   }
   // A bare name is qualified by the CLI (the daemon's entity() takes qualified names only).
   const bare = await cli(['callers', repo.dir, 'compileETag', '--json', '--data', data]);
@@ -98,15 +97,9 @@ it('search, callers, callees and diff ask the running daemon, which answers as t
 
   // diff: at the tip (the hot store's entities) and between the two commits; same output as alone.
   for (const args of [['diff', c1, c2], ['diff', 'HEAD~1', 'HEAD']]) {
-    const before = graphqlRequests(running.log());
-    const asked = await cli([args[0]!, repo.dir, ...args.slice(1), '--json', '--data', data]);
-    assert.equal(asked.code, 0, asked.stderr);
-    assert.equal(await seen(running.log, before + 1), before + 1, `the daemon did not answer ${args.join(' ')}`);
-    const alone = await cli([args[0]!, repo.dir, ...args.slice(1), '--json', '--data', data, '--standalone']);
-    assert.equal(asked.stdout, alone.stdout, args.join(' '));
-    const d = JSON.parse(asked.stdout) as { added: Array<{ qualifiedName: string; startLine: number }>; modified: Array<{ after: { kind: string; qualifiedName: string; startLine: number } }> };
-    assert.deepEqual(d.modified.map((m) => [m.after.kind, m.after.qualifiedName, m.after.startLine]), [['function', 'src/utils.js::etag', 3]], asked.stdout);
-    assert.ok(d.added.some((e) => e.qualifiedName === 'test/spec.js::createError' && e.startLine > 10), asked.stdout);
+    const d = await parity<{ added: Array<{ qualifiedName: string; startLine: number }>; modified: Array<{ after: { kind: string; qualifiedName: string; startLine: number } }> }>(args);
+    assert.deepEqual(d.modified.map((m) => [m.after.kind, m.after.qualifiedName, m.after.startLine]), [['function', 'src/utils.js::etag', 3]], JSON.stringify(d));
+    assert.ok(d.added.some((e) => e.qualifiedName === 'test/spec.js::createError' && e.startLine > 10), JSON.stringify(d));
   }
 
   // A query the daemon refuses (an invalid regex) is run by the CLI, with its own message and exit code.
