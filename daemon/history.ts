@@ -392,13 +392,7 @@ export async function refreshStale(ctx: HistoryContext & { repoId: number }, max
   return refreshFiles(ctx, await ctx.store.staleAt(ctx.repoId, refs.map((r) => r.sha)), true);
 }
 
-/** Every stale blob of the stored history (HistoryStore.staleStored), the older commits' after the
- * tips' (refreshStale): `serve` works through them in the background after an upgrade, so a diff
- * or a graph at any commit reads one set of rules. */
-export function staleHistoryPlan(ctx: HistoryContext & { repoId: number }): Promise<StaleFile[]> {
-  return ctx.store.staleStored(ctx.repoId);
-}
-
+/** A blob an older extractor version extracted (HistoryStore.staleAt, staleStored), with a path. */
 export type StaleFile = { path: string; blobSha: string; language: string };
 
 /** Extracts `files` again and stores them (refreshStale); `atTips`: they are at the tips, whose
@@ -407,10 +401,10 @@ export async function refreshFiles(ctx: HistoryContext & { repoId: number }, fil
   let stored = 0;
   for (let i = 0; i < files.length; i += BATCH_FILES) {
     const chunk = files.slice(i, i + BATCH_FILES);
-    const language = new Map(chunk.map((f) => [f.blobSha, f.language]));
+    const wanted = new Set(chunk.map((f) => `${f.blobSha}\0${f.language}`));
     const outcomes = await ctx.indexer.extractFiles(ctx.repo, chunk.map((f) => ({ path: f.path, sha: f.blobSha, mode: '100644', size: null })), { embedBodies: true });
     // A blob the current rules give another language (a new extension mapping) is not the tree's.
-    const parsed = outcomes.flatMap((o) => (o.status === 'parsed' && language.get(o.sha) === o.language ? [parsedInput(o)] : []));
+    const parsed = outcomes.flatMap((o) => (o.status === 'parsed' && wanted.has(`${o.sha}\0${o.language}`) ? [parsedInput(o)] : []));
     await ctx.store.storeRefreshed(ctx.repoId, parsed, atTips);
     stored += parsed.length;
   }

@@ -16,7 +16,7 @@ import { sizeBytes } from './cli.ts';
 import { authConfigured, type Config } from './config.ts';
 import { removeServeInfo, writeServeInfo } from './discovery.ts';
 import { ProgressNotices, sendNotice, startEventBridge, type EventBridge } from './events.ts';
-import { backfillPlan, branchesPlan, indexCommit, indexHistory, openHistoryStore, refreshFiles, staleHistoryPlan, storeBackfill, type HistoryContext, type HistoryProgress } from './history.ts';
+import { backfillPlan, branchesPlan, indexCommit, indexHistory, openHistoryStore, refreshFiles, storeBackfill, type HistoryContext, type HistoryProgress } from './history.ts';
 import { startServer, type RunningServer } from './server/index.ts';
 import { embeddingProgress, commitsIndexed, filesIndexed, filesSkipped, gitFetchFailures, indexLagSeconds, parseErrors, queueDepth } from './server/metrics.ts';
 import { InProcessEvents } from './server/pubsub.ts';
@@ -367,12 +367,12 @@ class RepoRunner {
   }
 
   /** After an upgrade, behind the backfill: the blobs of the stored history that an older extractor
-   * version extracted are extracted again (staleHistoryPlan; the tips' were at start),
+   * version extracted are extracted again (HistoryStore.staleStored; the tips' were at start),
    * REFRESH_CHUNK files per turn, so a diff or a graph at any commit reads one set of rules. Its
    * progress is reported with phase `upgrade`. A stop leaves the rest for the next start. */
   private async refreshHistory(ctx: HistoryContext & { repoId: number }): Promise<void> {
     const { logger } = this.svc;
-    const plan = await this.exclusive(() => staleHistoryPlan(ctx));
+    const plan = await this.exclusive(() => ctx.store.staleStored(ctx.repoId));
     if (plan.length === 0) return;
     logger.info({ repo: this.r.name, files: plan.length }, 'stored history extracted by an older version: extracting it again in the background');
     const started = Date.now();

@@ -232,6 +232,9 @@ export class HistoryStore {
    */
   async staleAt(repoId: number, shas: string[]): Promise<Array<{ path: string; blobSha: string; language: string }>> {
     const out = new Map<string, { path: string; blobSha: string; language: string }>();
+    // Asked at every start: on a store with no older extraction (the usual case) one cheap query
+    // instead of a whole-tree read per tip (100-500 ms for express's 17 tips).
+    if (!(await this.anyOlderExtraction())) return [];
     for (const sha of new Set(shas)) {
       let chain: Chain;
       try {
@@ -253,8 +256,9 @@ export class HistoryStore {
   }
 
   /** Every blob of `repoId`'s stored commits that `staleAt` would report at some commit: the
-   * background pass after an upgrade (daemon/history.ts refreshStale) works through them. */
+   * background pass after an upgrade (daemon/service.ts refreshHistory) works through them. */
   async staleStored(repoId: number): Promise<Array<{ path: string; blobSha: string; language: string }>> {
+    if (!(await this.anyOlderExtraction())) return [];
     const { rows } = await this.db.query<{ path: string; blob_sha: string; language: string }>(
       `SELECT DISTINCT ON (x.blob_sha, x.language) p.path, x.blob_sha, x.language
          FROM extractions x JOIN file_deltas d ON d.extraction_id = x.id JOIN paths p ON p.id = d.path_id
@@ -262,6 +266,12 @@ export class HistoryStore {
           AND NOT EXISTS (SELECT 1 FROM extractions n WHERE n.blob_sha = x.blob_sha AND n.language = x.language AND n.extractor_version = $2)
         ORDER BY x.blob_sha, x.language, p.path`, [repoId, EXTRACTOR_VERSION]);
     return rows.map((r) => ({ path: r.path, blobSha: r.blob_sha, language: r.language }));
+  }
+
+  /** Does the store hold an extraction by an older extractor version (it outlived an upgrade)? */
+  private async anyOlderExtraction(): Promise<boolean> {
+    const { rows } = await this.db.query('SELECT 1 FROM extractions WHERE extractor_version < $1 LIMIT 1', [EXTRACTOR_VERSION]);
+    return rows.length > 0;
   }
 
   /**

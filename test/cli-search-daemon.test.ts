@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, it } from 'node:test';
+import { readServeInfo } from '../daemon/discovery.ts';
 import { BIN, cli } from './helpers/cli.ts';
 import { cleanupAll, makeRepo, makeTempDir } from './helpers/gitrepo.ts';
 
@@ -112,6 +113,7 @@ it('search, callers, callees and diff ask the running daemon, which answers as t
   daemon.kill('SIGKILL');
   await new Promise((r) => daemon!.once('exit', r));
   assert.ok(existsSync(path.join(data, 'serve.json')));
+  assert.equal(readServeInfo(data), null, 'the serve.json of a dead process was taken for a daemon');
   const after = await cli(['search', repo.dir, 'etag', '--json', '--data', data]);
   assert.equal(after.code, 0, after.stderr);
   assert.ok((JSON.parse(after.stdout) as { hits: Array<{ entity: { name: string } }> }).hits.some((h) => h.entity.name === 'compileETag'));

@@ -9,7 +9,7 @@
 // tips' stale files again at start (refreshTips), and every tree naming them reads the new ones.
 import assert from 'node:assert/strict';
 import { after, it } from 'node:test';
-import { indexHistory, refreshFiles, staleHistoryPlan } from '../daemon/history.ts';
+import { indexHistory, refreshFiles } from '../daemon/history.ts';
 import type { Db } from '../store/db.ts';
 import { EXTRACTOR_VERSION } from '../indexer/types.ts';
 import { cleanupAll, makeRepo } from './helpers/gitrepo.ts';
@@ -97,9 +97,9 @@ await withBackends('entity changes across an extractor upgrade', (b) => {
         await db.query('UPDATE extractions SET extractor_version = $2 WHERE blob_sha = $1', [utilsAtC1, EXTRACTOR_VERSION - 1]);
         const later = await openStore(db);
         const ctx = { repo: git, store: later, indexer, repoId };
-        assert.deepEqual(await staleHistoryPlan(ctx), [{ path: 'lib/utils.js', blobSha: utilsAtC1, language: 'javascript' }]);
-        assert.equal(await refreshFiles(ctx, await staleHistoryPlan(ctx), false), 1);
-        assert.deepEqual(await staleHistoryPlan(ctx), []);
+        assert.deepEqual(await later.staleStored(repoId), [{ path: 'lib/utils.js', blobSha: utilsAtC1, language: 'javascript' }]);
+        assert.equal(await refreshFiles(ctx, await later.staleStored(repoId), false), 1);
+        assert.deepEqual(await later.staleStored(repoId), []);
         const { rows: versions } = await db.query<{ v: number }>('SELECT extractor_version AS v FROM extractions WHERE blob_sha = $1 ORDER BY v', [utilsAtC1]);
         assert.deepEqual(versions.map((r) => r.v), [EXTRACTOR_VERSION - 1, EXTRACTOR_VERSION]);
       }));
